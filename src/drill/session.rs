@@ -1,0 +1,100 @@
+//! A drill in progress: its playbook, its folded state, and the rule that
+//! an event is durable in the log before the state (and so the screen) shows it.
+
+use chrono::{DateTime, Utc};
+
+use super::event::{Event, EventKind, Mode};
+use super::state::{Drill, FoldError};
+use crate::playbook::{self, Diagnostic, Loaded, Playbook};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("drill #{id}: the stored playbook no longer parses: {}", first_problem(.problems))]
+    Snapshot { id: i64, problems: Vec<Diagnostic> },
+    #[error("drill #{id}: {source}")]
+    Fold {
+        id: i64,
+        #[source]
+        source: FoldError,
+    },
+}
+
+fn first_problem(problems: &[Diagnostic]) -> String {
+    problems
+        .first()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "unknown problem".into())
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub playbook: Playbook,
+    pub drill: Drill,
+}
+
+impl Session {
+    /// Starts a new drill: writes `Started` and `StepStarted` for the first step.
+    pub fn start(
+        store: &mut Store,
+        loaded: &Loaded,
+        mode: Mode,
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SessionError> {
+        let started = Event::new(
+            now,
+            EventKind::Started {
+                mode,
+                operator: operator.to_string(),
+                playbook_id: loaded.playbook.id.clone(),
+                playbook_title: loaded.playbook.title.clone(),
+                source_name: loaded.origin.label().to_string(),
+                content_hash: playbook::content_hash(&loaded.source),
+                snapshot: loaded.source.clone(),
+            },
+        );
+        let id = store.start_drill(&started, loaded.playbook.step_count())?;
+        let drill = Drill::fold(&loaded.playbook, std::slice::from_ref(&started))
+            .map_err(|source| SessionError::Fold { id, source })?;
+        let mut session = Session {
+            id,
+            playbook: loaded.playbook.clone(),
+            drill,
+        };
+        let first = session.playbook.steps().next().map(|(_, _, s)| s.id.clone());
+        if let Some(step) = first {
+            session.record(store, now, EventKind::StepStarted { step })?;
+        }
+        Ok(session)
+    }
+
+    /// Rebuilds a drill from the log, with the playbook exactly as it was run.
+    pub fn resume(store: &Store, id: i64) -> Result<Self, SessionError> {
+        let snapshot = store.snapshot(id)?;
+        let playbook = playbook::parse(&snapshot.source_name, &snapshot.text)
+            .map_err(|problems| SessionError::Snapshot { id, problems })?;
+        let events = store.events(id)?;
+        let drill =
+            Drill::fold(&playbook, &events).map_err(|source| SessionError::Fold { id, source })?;
+        Ok(Session { id, playbook, drill })
+    }
+
+    /// Commits one event, then applies it. On error the state is unchanged.
+    pub fn record(
+        &mut self,
+        store: &mut Store,
+        at: DateTime<Utc>,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        let event = Event::new(at, kind);
+        let mut after = self.drill.clone();
+        after.apply(&event);
+        store.append(self.id, &event, &after)?;
+        self.drill = after;
+        Ok(())
+    }
+}

@@ -1,0 +1,369 @@
+//! The state of a drill, folded from its events. Nothing here reads the
+//! clock: durations that are still running take `now` as an argument.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::event::{CommandPurpose, Event, EventKind, Mode};
+use crate::playbook::Playbook;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+    Blocked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Blocked => "blocked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DrillStatus {
+    Running,
+    Completed,
+    Aborted,
+}
+
+impl DrillStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillStatus::Running => "running",
+            DrillStatus::Completed => "completed",
+            DrillStatus::Aborted => "aborted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StepRecord {
+    pub id: String,
+    pub outcome: Option<Outcome>,
+    /// Reason given with a fail, skip or block.
+    pub reason: Option<String>,
+    pub first_started: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Time spent in attempts already closed, pauses excluded.
+    pub spent: Duration,
+    /// Start of the attempt under way, if this is the active step.
+    pub open_since: Option<DateTime<Utc>>,
+    pub attempts: u32,
+    pub pnr_confirmed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRecord {
+    pub at: DateTime<Utc>,
+    pub step: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRecord {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub purpose: CommandPurpose,
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub duration: Duration,
+    pub output: String,
+    pub truncated: bool,
+    pub cancelled: bool,
+    pub passed: bool,
+}
+
+/// A drill as of its last event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    pub mode: Mode,
+    pub operator: String,
+    pub playbook_id: String,
+    pub playbook_title: String,
+    pub content_hash: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub status: DrillStatus,
+    pub abort_reason: Option<String>,
+    /// When the current pause began.
+    pub paused_since: Option<DateTime<Utc>>,
+    /// Total of closed pauses.
+    pub paused_total: Duration,
+    /// One record per playbook step, in walking order.
+    pub steps: Vec<StepRecord>,
+    /// Index into `steps` of the step whose attempt is open.
+    pub active: Option<usize>,
+    pub notes: Vec<NoteRecord>,
+    pub commands: Vec<CommandRecord>,
+    /// A command that was started and has not reported back (crash or still running).
+    pub command_in_flight: Option<(String, String)>,
+    pub last_event_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FoldError {
+    #[error("a drill log must begin with a started event")]
+    NotStarted,
+}
+
+/// `end - start`, or zero when the clock went backwards.
+fn span(start: DateTime<Utc>, end: DateTime<Utc>) -> Duration {
+    (end - start).to_std().unwrap_or_default()
+}
+
+impl Drill {
+    /// Builds the state from the first event on. Unknown step ids (a step
+    /// removed from a later version of the file) are kept out of `steps`
+    /// because the snapshot, not the file, is what the drill walks.
+    pub fn fold(playbook: &Playbook, events: &[Event]) -> Result<Self, FoldError> {
+        let Some((first, rest)) = events.split_first() else {
+            return Err(FoldError::NotStarted);
+        };
+        let EventKind::Started {
+            mode,
+            operator,
+            playbook_id,
+            playbook_title,
+            content_hash,
+            ..
+        } = &first.kind
+        else {
+            return Err(FoldError::NotStarted);
+        };
+        let mut drill = Drill {
+            mode: *mode,
+            operator: operator.clone(),
+            playbook_id: playbook_id.clone(),
+            playbook_title: playbook_title.clone(),
+            content_hash: content_hash.clone(),
+            started_at: first.at,
+            ended_at: None,
+            status: DrillStatus::Running,
+            abort_reason: None,
+            paused_since: None,
+            paused_total: Duration::ZERO,
+            steps: playbook
+                .steps()
+                .map(|(_, _, s)| StepRecord {
+                    id: s.id.clone(),
+                    ..StepRecord::default()
+                })
+                .collect(),
+            active: None,
+            notes: Vec::new(),
+            commands: Vec::new(),
+            command_in_flight: None,
+            last_event_at: first.at,
+        };
+        for event in rest {
+            drill.apply(event);
+        }
+        Ok(drill)
+    }
+
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+
+    /// Applies one event. Events after the end are ignored: the log is the
+    /// truth, and a late write must not reopen a finished drill.
+    pub fn apply(&mut self, event: &Event) {
+        if self.status != DrillStatus::Running {
+            return;
+        }
+        let at = event.at;
+        self.last_event_at = at;
+        match &event.kind {
+            EventKind::Started { .. } => {}
+            EventKind::StepStarted { step } => {
+                if let Some(i) = self.step_index(step) {
+                    self.close_active(at);
+                    let record = &mut self.steps[i];
+                    record.first_started.get_or_insert(at);
+                    record.outcome = None;
+                    record.reason = None;
+                    record.ended_at = None;
+                    record.attempts += 1;
+                    record.open_since = Some(at);
+                    self.active = Some(i);
+                }
+            }
+            EventKind::StepPassed { step } => self.set_outcome(step, Outcome::Passed, None, at),
+            EventKind::StepFailed { step, reason } => {
+                self.set_outcome(step, Outcome::Failed, Some(reason), at)
+            }
+            EventKind::StepSkipped { step, reason } => {
+                self.set_outcome(step, Outcome::Skipped, Some(reason), at)
+            }
+            EventKind::StepBlocked { step, reason } => {
+                self.set_outcome(step, Outcome::Blocked, Some(reason), at)
+            }
+            EventKind::PointOfNoReturnConfirmed { step } => {
+                if let Some(i) = self.step_index(step) {
+                    self.steps[i].pnr_confirmed = true;
+                }
+            }
+            EventKind::Note { step, text } => self.notes.push(NoteRecord {
+                at,
+                step: step.clone(),
+                text: text.clone(),
+            }),
+            EventKind::CommandStarted { step, command, .. } => {
+                self.command_in_flight = Some((step.clone(), command.clone()));
+            }
+            EventKind::CommandRun {
+                step,
+                purpose,
+                command,
+                exit_code,
+                duration_ms,
+                output,
+                truncated,
+                cancelled,
+                passed,
+            } => {
+                self.command_in_flight = None;
+                self.commands.push(CommandRecord {
+                    at,
+                    step: step.clone(),
+                    purpose: *purpose,
+                    command: command.clone(),
+                    exit_code: *exit_code,
+                    duration: Duration::from_millis(*duration_ms),
+                    output: output.clone(),
+                    truncated: *truncated,
+                    cancelled: *cancelled,
+                    passed: *passed,
+                });
+            }
+            EventKind::Paused => {
+                if self.paused_since.is_none() {
+                    self.paused_since = Some(at);
+                }
+            }
+            EventKind::Resumed => {
+                if let Some(since) = self.paused_since.take() {
+                    let paused = span(since, at);
+                    self.paused_total += paused;
+                    // The open attempt did not run while paused.
+                    if let Some(i) = self.active {
+                        if let Some(open) = self.steps[i].open_since.as_mut() {
+                            // Shift the attempt's start by the pause; one begun
+                            // during the pause starts counting now.
+                            *open = if *open <= since {
+                                *open + chrono::Duration::from_std(paused).unwrap_or_default()
+                            } else {
+                                at
+                            };
+                        }
+                    }
+                }
+            }
+            EventKind::Aborted { reason } => {
+                self.end(at);
+                self.status = DrillStatus::Aborted;
+                self.abort_reason = Some(reason.clone());
+            }
+            EventKind::Finished => {
+                self.end(at);
+                self.status = DrillStatus::Completed;
+            }
+        }
+    }
+
+    fn set_outcome(&mut self, step: &str, outcome: Outcome, reason: Option<&String>, at: DateTime<Utc>) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        if self.active == Some(i) {
+            self.close_active(at);
+        }
+        let record = &mut self.steps[i];
+        record.first_started.get_or_insert(at);
+        record.outcome = Some(outcome);
+        record.reason = reason.cloned();
+        record.ended_at = Some(at);
+    }
+
+    /// Closes the open attempt, counting its time up to `at` minus any pause in progress.
+    fn close_active(&mut self, at: DateTime<Utc>) {
+        if let Some(i) = self.active.take() {
+            let end = self.paused_since.unwrap_or(at);
+            if let Some(open) = self.steps[i].open_since.take() {
+                self.steps[i].spent += span(open, end);
+            }
+        }
+    }
+
+    fn end(&mut self, at: DateTime<Utc>) {
+        if let Some(since) = self.paused_since.take() {
+            self.paused_total += span(since, at);
+        }
+        self.close_active(at);
+        self.ended_at = Some(at);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_since.is_some()
+    }
+
+    /// Wall time of the drill without pauses, as of `now` (or its end).
+    pub fn elapsed(&self, now: DateTime<Utc>) -> Duration {
+        let end = self.ended_at.unwrap_or(now);
+        let paused_now = self.paused_since.map_or(Duration::ZERO, |p| span(p, end));
+        span(self.started_at, end).saturating_sub(self.paused_total + paused_now)
+    }
+
+    /// Time spent on one step, its open attempt included, as of `now`.
+    pub fn step_elapsed(&self, index: usize, now: DateTime<Utc>) -> Duration {
+        let Some(record) = self.steps.get(index) else {
+            return Duration::ZERO;
+        };
+        let open = record.open_since.map_or(Duration::ZERO, |since| {
+            let end = self.paused_since.unwrap_or(now);
+            span(since, end)
+        });
+        record.spent + open
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.steps.iter().filter(|s| s.outcome == Some(outcome)).count()
+    }
+
+    /// Steps with any outcome.
+    pub fn done(&self) -> usize {
+        self.steps.iter().filter(|s| s.outcome.is_some()).count()
+    }
+
+    /// The first step after `from` (in walking order) that has no outcome yet,
+    /// else the first such step from the top.
+    pub fn next_pending(&self, from: usize) -> Option<usize> {
+        let after = (from + 1..self.steps.len()).find(|&i| self.steps[i].outcome.is_none());
+        after.or_else(|| (0..self.steps.len()).find(|&i| self.steps[i].outcome.is_none()))
+    }
+
+    /// Where the operator should be looking: the active step, else the first pending one.
+    pub fn focus(&self) -> usize {
+        self.active
+            .or_else(|| self.steps.iter().position(|s| s.outcome.is_none()))
+            .unwrap_or(self.steps.len().saturating_sub(1))
+    }
+
+    pub fn notes_for(&self, step: &str) -> impl Iterator<Item = &NoteRecord> {
+        self.notes.iter().filter(move |n| n.step.as_deref() == Some(step))
+    }
+
+    pub fn commands_for(&self, step: &str) -> impl Iterator<Item = &CommandRecord> {
+        self.commands.iter().filter(move |c| c.step == step)
+    }
+}

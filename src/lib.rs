@@ -1,0 +1,4 @@
+pub mod playbook;
+pub mod drill;
+pub mod paths;
+pub mod store;

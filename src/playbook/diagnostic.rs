@@ -1,0 +1,108 @@
+//! Problems found while loading a playbook, each pinned to file, line and column.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, counted in characters.
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// Byte offset to line/column for one source text.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { text, line_starts }
+    }
+
+    /// 1-based line and character column of a byte offset (clamped to the text).
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        // Offsets from parsers can land inside a multi-byte character; round down.
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let column = self.text[start..end].chars().count() + 1;
+        (line + 1, column)
+    }
+}
+
+/// Collects diagnostics for one file.
+#[derive(Debug)]
+pub struct Reporter<'a> {
+    file: String,
+    index: LineIndex<'a>,
+    pub found: Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(file: &str, text: &'a str) -> Self {
+        Self {
+            file: file.to_string(),
+            index: LineIndex::new(text),
+            found: Vec::new(),
+        }
+    }
+
+    pub fn at(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = self.index.position(offset);
+        self.found.push(Diagnostic {
+            file: self.file.clone(),
+            line,
+            column,
+            message: message.into(),
+        });
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.found.sort_by_key(|d| (d.line, d.column));
+        self.found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let index = LineIndex::new("ab\nçd\n");
+        assert_eq!(index.position(0), (1, 1));
+        assert_eq!(index.position(1), (1, 2));
+        assert_eq!(index.position(3), (2, 1));
+        // 'd' sits after the two-byte 'ç': byte 5, column 2.
+        assert_eq!(index.position(5), (2, 2));
+        assert_eq!(index.position(4), (2, 1), "inside a character rounds down");
+        assert_eq!(index.position(999), (3, 1));
+    }
+}

@@ -1,0 +1,254 @@
+//! The playbook as the rest of rollsafe sees it, whatever file it came from.
+//!
+//! Loaders (`toml_format`, `markdown`) turn text into these types after
+//! validation, so code downstream never re-checks ids, durations or gotos.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a playbook is for; shown on Home and used to group history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaybookKind {
+    #[default]
+    Migration,
+    Rollback,
+    Incident,
+    Gameday,
+}
+
+impl PlaybookKind {
+    pub const ALL: [PlaybookKind; 4] = [
+        PlaybookKind::Migration,
+        PlaybookKind::Rollback,
+        PlaybookKind::Incident,
+        PlaybookKind::Gameday,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaybookKind::Migration => "migration",
+            PlaybookKind::Rollback => "rollback",
+            PlaybookKind::Incident => "incident",
+            PlaybookKind::Gameday => "gameday",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Where a playbook was loaded from; kept for messages and for Home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "path", rename_all = "lowercase")]
+pub enum Origin {
+    /// Embedded in the binary; the string is the file name under `runbooks/`.
+    Bundled(String),
+    /// A file on disk (user config directory or a path given on the command line).
+    File(String),
+}
+
+impl Origin {
+    pub fn label(&self) -> &str {
+        match self {
+            Origin::Bundled(name) | Origin::File(name) => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Playbook {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub kind: PlaybookKind,
+    pub tags: Vec<String>,
+    /// Overall time budget, e.g. the RTO a rollback must meet.
+    #[serde(with = "duration_secs_opt")]
+    pub budget: Option<Duration>,
+    /// Variables the commands refer to as `${NAME}`, with their defaults.
+    pub variables: Vec<Variable>,
+    /// Documents the steps rely on (vendor docs, RFCs); shown in `show`.
+    pub sources: Vec<String>,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variable {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    /// Markdown.
+    pub detail: String,
+    #[serde(with = "duration_secs_opt")]
+    pub timebox: Option<Duration>,
+    pub role: Option<String>,
+    pub command: Option<String>,
+    pub verify: Option<Verification>,
+    /// How to undo this step, in words or commands.
+    pub rollback: Option<String>,
+    pub point_of_no_return: bool,
+    pub on_fail: OnFail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub command: String,
+    pub expect: Expectation,
+}
+
+/// What a verification command must produce to count as passed. Every
+/// field that is set must hold; with none set, exit code 0 is required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Expectation {
+    pub exit_code: Option<i32>,
+    pub contains: Option<String>,
+    pub regex: Option<String>,
+}
+
+impl Expectation {
+    /// Human wording for the runner and `show`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match self.exit_code {
+            Some(code) => parts.push(format!("exit {code}")),
+            None if self.contains.is_none() && self.regex.is_none() => {
+                parts.push("exit 0".to_string())
+            }
+            None => {}
+        }
+        if let Some(text) = &self.contains {
+            parts.push(format!("output contains \"{text}\""));
+        }
+        if let Some(re) = &self.regex {
+            parts.push(format!("output matches /{re}/"));
+        }
+        parts.join(", ")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "action", content = "target")]
+pub enum OnFail {
+    /// Stop the drill here: the operator decides what happens next.
+    #[default]
+    Stop,
+    /// Record the failure and carry on with the next step.
+    Continue,
+    /// Follow the rollback notes of the steps done so far, newest first.
+    Rollback,
+    /// Jump to another step (a recovery or rollback step).
+    Goto(String),
+}
+
+impl OnFail {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "stop" => Some(OnFail::Stop),
+            "continue" => Some(OnFail::Continue),
+            "rollback" => Some(OnFail::Rollback),
+            other => other
+                .strip_prefix("goto:")
+                .map(|t| t.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| OnFail::Goto(t.to_string())),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            OnFail::Stop => "stop".into(),
+            OnFail::Continue => "continue".into(),
+            OnFail::Rollback => "rollback".into(),
+            OnFail::Goto(target) => format!("goto:{target}"),
+        }
+    }
+}
+
+/// A step's address in the playbook: phase index and step index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StepRef {
+    pub phase: usize,
+    pub step: usize,
+}
+
+impl Playbook {
+    /// Steps in order with their phase, the order a drill walks them.
+    pub fn steps(&self) -> impl Iterator<Item = (StepRef, &Phase, &Step)> {
+        self.phases.iter().enumerate().flat_map(|(pi, phase)| {
+            phase.steps.iter().enumerate().map(move |(si, step)| {
+                (
+                    StepRef {
+                        phase: pi,
+                        step: si,
+                    },
+                    phase,
+                    step,
+                )
+            })
+        })
+    }
+
+    pub fn step_count(&self) -> usize {
+        self.phases.iter().map(|p| p.steps.len()).sum()
+    }
+
+    pub fn step(&self, at: StepRef) -> Option<&Step> {
+        self.phases.get(at.phase)?.steps.get(at.step)
+    }
+
+    pub fn find_step(&self, id: &str) -> Option<StepRef> {
+        self.steps().find(|(_, _, s)| s.id == id).map(|(r, _, _)| r)
+    }
+
+    /// Position of a step in the flat walking order.
+    pub fn flat_index(&self, at: StepRef) -> Option<usize> {
+        self.steps().position(|(r, _, _)| r == at)
+    }
+
+    pub fn step_at_flat(&self, index: usize) -> Option<StepRef> {
+        self.steps().nth(index).map(|(r, _, _)| r)
+    }
+
+    pub fn points_of_no_return(&self) -> usize {
+        self.steps().filter(|(_, _, s)| s.point_of_no_return).count()
+    }
+
+    /// Sum of the timeboxes that are set; an estimate when no history exists.
+    pub fn timeboxed_total(&self) -> Duration {
+        self.steps().filter_map(|(_, _, s)| s.timebox).sum()
+    }
+}
+
+/// Serialize `Option<Duration>` as whole seconds so snapshots stay readable.
+mod duration_secs_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => s.serialize_some(&d.as_secs()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_secs))
+    }
+}

@@ -1,0 +1,44 @@
+//! The log's schema, as ordered migrations that only add.
+//!
+//! `PRAGMA user_version` holds how many have been applied. Never edit a
+//! shipped migration: append a new one, so a database made by any older
+//! rollsafe upgrades in place without losing a drill.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: drills and their events.
+    "CREATE TABLE drills (
+        id             INTEGER PRIMARY KEY,
+        playbook_id    TEXT    NOT NULL,
+        playbook_title TEXT    NOT NULL,
+        mode           TEXT    NOT NULL CHECK (mode IN ('tabletop', 'live')),
+        operator       TEXT    NOT NULL,
+        content_hash   TEXT    NOT NULL,
+        source_name    TEXT    NOT NULL,
+        snapshot       TEXT    NOT NULL,
+        status         TEXT    NOT NULL DEFAULT 'running'
+                               CHECK (status IN ('running', 'completed', 'aborted')),
+        started_at     INTEGER NOT NULL, -- UTC, milliseconds since the epoch
+        ended_at       INTEGER,
+        last_event_at  INTEGER NOT NULL,
+        steps_total    INTEGER NOT NULL,
+        passed         INTEGER NOT NULL DEFAULT 0,
+        failed         INTEGER NOT NULL DEFAULT 0,
+        skipped        INTEGER NOT NULL DEFAULT 0,
+        blocked        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX drills_by_start ON drills (started_at DESC);
+    CREATE INDEX drills_by_playbook ON drills (playbook_id, started_at DESC);
+    CREATE TABLE events (
+        drill_id INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+        seq      INTEGER NOT NULL,
+        at       INTEGER NOT NULL, -- UTC, milliseconds since the epoch
+        kind     TEXT    NOT NULL,
+        step_id  TEXT,
+        payload  TEXT    NOT NULL, -- the event as JSON
+        PRIMARY KEY (drill_id, seq)
+    ) WITHOUT ROWID;",
+    // 2: unfinished drills are looked up at every start; per-step history
+    // (timings, failures) reads events by step.
+    "CREATE INDEX drills_running ON drills (status) WHERE status = 'running';
+    CREATE INDEX events_by_step ON events (step_id, kind) WHERE step_id IS NOT NULL;",
+];

@@ -1,0 +1,441 @@
+//! The drill log in SQLite: the only module that speaks SQL.
+//!
+//! Every event is written in its own transaction with `synchronous=FULL`, so
+//! once `append` returns, the event survives a crash, `kill -9` or power loss.
+//! Times are stored as UTC milliseconds since the epoch.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
+pub use migrations::MIGRATIONS;
+
+/// How long a write waits for another rollsafe holding the database.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the drill log {path} is locked by another program (waited {}s); close the other rollsafe or pass --db to use another file",
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Locked { path: String },
+    #[error(
+        "the drill log {path} is not a readable SQLite database ({detail}); move it aside to keep it, or pass --db to use another file"
+    )]
+    Corrupt { path: String, detail: String },
+    #[error(
+        "the drill log {path} was written by a newer rollsafe (schema {found}, this build knows {known}); upgrade rollsafe or pass --db"
+    )]
+    TooNew {
+        path: String,
+        found: usize,
+        known: usize,
+    },
+    #[error("cannot open the drill log {path}: {detail}")]
+    Open { path: String, detail: String },
+    #[error("drill #{0} does not exist in this log")]
+    NoSuchDrill(i64),
+    #[error("drill log {path}: {source}")]
+    Sql {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("drill #{drill}, event {seq}: unreadable event record: {detail}")]
+    BadEvent { drill: i64, seq: i64, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One drill as listed in history, without its events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DrillRow {
+    pub id: i64,
+    pub playbook_id: String,
+    pub playbook_title: String,
+    pub mode: Mode,
+    pub operator: String,
+    pub status: String,
+    pub content_hash: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub last_event_at: DateTime<Utc>,
+    pub steps_total: i64,
+    pub passed: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub blocked: i64,
+}
+
+/// The playbook text a drill was started with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub source_name: String,
+    pub text: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_ms(value: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(value).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating if needed) the log at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let label = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: label.clone(),
+                detail: format!("cannot create directory {}: {e}", parent.display()),
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
+        Self::setup(conn, label)
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| classify(":memory:", e))?;
+        Self::setup(conn, ":memory:".into())
+    }
+
+    fn setup(conn: Connection, path: String) -> Result<Self> {
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| classify(&path, e))?;
+        // WAL lets history be read while a drill writes; FULL makes each
+        // commit durable on its own, which is the promise of the log.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| classify(&path, e))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| classify(&path, e))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| classify(&path, e))?;
+        let mut store = Store { conn, path };
+        store.migrate(MIGRATIONS.len())?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<usize> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(v as usize)
+    }
+
+    /// Applies migrations up to `target` (exclusive count), each in its own transaction.
+    fn migrate(&mut self, target: usize) -> Result<()> {
+        let current = self.schema_version()?;
+        if current > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
+            let path = self.path.clone();
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&path, e))?;
+            tx.execute_batch(sql).map_err(|e| classify(&path, e))?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)
+                .map_err(|e| classify(&path, e))?;
+            tx.commit().map_err(|e| classify(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// For upgrade tests: a database left at an older schema version.
+    #[doc(hidden)]
+    pub fn create_at_version(path: &Path, version: usize) -> Result<Self> {
+        let label = path.display().to_string();
+        let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
+        let mut store = Store { conn, path: label };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    /// Records a new drill from its `Started` event and returns its id.
+    pub fn start_drill(&mut self, started: &Event, steps_total: usize) -> Result<i64> {
+        let EventKind::Started {
+            mode,
+            operator,
+            playbook_id,
+            playbook_title,
+            source_name,
+            content_hash,
+            snapshot,
+        } = &started.kind
+        else {
+            return Err(StoreError::BadEvent {
+                drill: 0,
+                seq: 0,
+                detail: "a drill must begin with a started event".into(),
+            });
+        };
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        tx.execute(
+            "INSERT INTO drills (playbook_id, playbook_title, mode, operator, content_hash,
+                 source_name, snapshot, started_at, last_event_at, steps_total)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+            params![
+                playbook_id,
+                playbook_title,
+                mode.as_str(),
+                operator,
+                content_hash,
+                source_name,
+                snapshot,
+                ms(started.at),
+                steps_total as i64
+            ],
+        )
+        .map_err(|e| classify(&path, e))?;
+        let id = tx.last_insert_rowid();
+        insert_event(&tx, id, 0, started).map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(id)
+    }
+
+    /// Appends one event and the drill's summary after it, in one durable commit.
+    /// `after` is the state with the event applied; callers show it only once
+    /// this returns `Ok`.
+    pub fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        let seq: Option<i64> = tx
+            .query_row(
+                "SELECT MAX(seq) FROM events WHERE drill_id = ?1",
+                [drill_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| classify(&path, e))?;
+        let Some(last) = seq else {
+            return Err(StoreError::NoSuchDrill(drill_id));
+        };
+        insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
+        tx.execute(
+            "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
+                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8
+             WHERE id = ?1",
+            params![
+                drill_id,
+                after.status.as_str(),
+                after.ended_at.map(ms),
+                ms(event.at),
+                after.count(Outcome::Passed) as i64,
+                after.count(Outcome::Failed) as i64,
+                after.count(Outcome::Skipped) as i64,
+                after.count(Outcome::Blocked) as i64,
+            ],
+        )
+        .map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(())
+    }
+
+    pub fn events(&self, drill_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, payload FROM events WHERE drill_id = ?1 ORDER BY seq")
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([drill_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| classify(&self.path, e))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, payload) = row.map_err(|e| classify(&self.path, e))?;
+            let event = serde_json::from_str(&payload).map_err(|e| StoreError::BadEvent {
+                drill: drill_id,
+                seq,
+                detail: e.to_string(),
+            })?;
+            events.push(event);
+        }
+        if events.is_empty() {
+            return Err(StoreError::NoSuchDrill(drill_id));
+        }
+        Ok(events)
+    }
+
+    pub fn snapshot(&self, drill_id: i64) -> Result<Snapshot> {
+        self.conn
+            .query_row(
+                "SELECT source_name, snapshot FROM drills WHERE id = ?1",
+                [drill_id],
+                |r| {
+                    Ok(Snapshot {
+                        source_name: r.get(0)?,
+                        text: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))
+    }
+
+    pub fn drill(&self, drill_id: i64) -> Result<DrillRow> {
+        self.conn
+            .query_row(
+                &format!("SELECT {DRILL_COLUMNS} FROM drills WHERE id = ?1"),
+                [drill_id],
+                drill_from_row,
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))
+    }
+
+    /// Drills newest first, `limit` from `offset`.
+    pub fn list_drills(&self, limit: usize, offset: usize) -> Result<Vec<DrillRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRILL_COLUMNS} FROM drills ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2"
+            ))
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map(params![limit as i64, offset as i64], drill_from_row)
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Drills not finished nor aborted, newest first: candidates to resume.
+    pub fn unfinished(&self) -> Result<Vec<DrillRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRILL_COLUMNS} FROM drills WHERE status = 'running' ORDER BY last_event_at DESC"
+            ))
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([], drill_from_row)
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn count_drills(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM drills", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))
+    }
+}
+
+/// Columns read by [`drill_from_row`], in its order. A constant, never user input.
+const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
+     started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked";
+
+fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
+    let mode: String = r.get(3)?;
+    Ok(DrillRow {
+        id: r.get(0)?,
+        playbook_id: r.get(1)?,
+        playbook_title: r.get(2)?,
+        mode: Mode::parse(&mode).unwrap_or_default(),
+        operator: r.get(4)?,
+        status: r.get(5)?,
+        content_hash: r.get(6)?,
+        started_at: from_ms(r.get(7)?),
+        ended_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
+        last_event_at: from_ms(r.get(9)?),
+        steps_total: r.get(10)?,
+        passed: r.get(11)?,
+        failed: r.get(12)?,
+        skipped: r.get(13)?,
+        blocked: r.get(14)?,
+    })
+}
+
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    seq: i64,
+    event: &Event,
+) -> rusqlite::Result<()> {
+    let payload = serde_json::to_string(event)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let step = step_of(&event.kind);
+    tx.prepare_cached(
+        "INSERT INTO events (drill_id, seq, at, kind, step_id, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![drill_id, seq, ms(event.at), event.kind.name(), step, payload])?;
+    Ok(())
+}
+
+fn step_of(kind: &EventKind) -> Option<&str> {
+    match kind {
+        EventKind::StepStarted { step }
+        | EventKind::StepPassed { step }
+        | EventKind::StepFailed { step, .. }
+        | EventKind::StepSkipped { step, .. }
+        | EventKind::StepBlocked { step, .. }
+        | EventKind::PointOfNoReturnConfirmed { step }
+        | EventKind::CommandStarted { step, .. }
+        | EventKind::CommandRun { step, .. } => Some(step),
+        EventKind::Note { step, .. } => step.as_deref(),
+        _ => None,
+    }
+}
+
+/// Turns SQLite's errors into ones that say what to do.
+fn classify(path: &str, err: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    if let rusqlite::Error::SqliteFailure(code, detail) = &err {
+        match code.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return StoreError::Locked { path: path.into() };
+            }
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                return StoreError::Corrupt {
+                    path: path.into(),
+                    detail: detail.clone().unwrap_or_else(|| err.to_string()),
+                };
+            }
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
+                return StoreError::Open {
+                    path: path.into(),
+                    detail: detail.clone().unwrap_or_else(|| err.to_string()),
+                };
+            }
+            _ => {}
+        }
+    }
+    StoreError::Sql {
+        path: path.into(),
+        source: err,
+    }
+}
+
+/// Where the log lives when neither `--db` nor `ROLLSAFE_DB` says otherwise.
+pub fn default_path() -> Option<PathBuf> {
+    crate::paths::data_dir().map(|d| d.join("drills.db"))
+}
