@@ -1,1 +1,90 @@
-fn main() {}
+//! The `rollsafe` binary: parse arguments, then either a script subcommand
+//! or the interactive app.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::Parser;
+
+use rollsafe::cli::{self, Cli, Command, exit};
+use rollsafe::tui::{self, app::App, theme::Theme};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Some(Command::List { json }) => cli::list(&cli.global, *json),
+        Some(Command::Check { files, json }) => cli::check(&cli.global, files, *json),
+        Some(Command::Show { playbook, json, toml }) => cli::show(&cli.global, playbook, *json, *toml),
+        Some(Command::History { json, limit }) => cli::history(&cli.global, *json, *limit),
+        Some(Command::Paths) => cli::paths(&cli.global),
+        Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+fn interactive(cli: &Cli) -> i32 {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!("rollsafe: the interactive app needs a terminal; for scripts use list, check, show or history (see --help)");
+        return exit::USAGE;
+    }
+    let global = &cli.global;
+    let store = match global.open_store() {
+        Ok(s) => s,
+        Err((code, message)) => {
+            eprintln!("rollsafe: {message}");
+            return code;
+        }
+    };
+    let library = global.library();
+    let mut app = App::new(store, library, global.operator(), global.overrides());
+    let now = Utc::now();
+    match &cli.command {
+        Some(Command::Run { playbook, mode }) => match app.library.resolve(playbook) {
+            Ok(loaded) => {
+                app.start(&loaded, (*mode).into(), now);
+                if !matches!(app.screen, tui::app::Screen::Runner(_)) {
+                    let why = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+                    eprintln!("rollsafe: could not start the drill: {why}");
+                    return exit::INVALID;
+                }
+            }
+            Err(broken) => {
+                for p in &broken.problems {
+                    eprintln!("rollsafe: {p}");
+                }
+                let exists = std::path::Path::new(playbook).exists();
+                return if exists { exit::INVALID } else { exit::NOT_FOUND };
+            }
+        },
+        Some(Command::Resume { drill }) => {
+            let id = match drill {
+                Some(id) => Some(*id),
+                None => app.home.unfinished.first().map(|r| r.id),
+            };
+            match id {
+                Some(id) => {
+                    app.resume(id);
+                    if !matches!(app.screen, tui::app::Screen::Runner(_)) {
+                        let why = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+                        eprintln!("rollsafe: {why}");
+                        return exit::NOT_FOUND;
+                    }
+                }
+                None => {
+                    eprintln!("rollsafe: no unfinished drill to resume");
+                    return exit::NOT_FOUND;
+                }
+            }
+        }
+        _ => {}
+    }
+    let theme = if global.no_color { Theme::PLAIN } else { Theme::from_env() };
+    match tui::run(&mut app, theme) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("rollsafe: terminal error: {e}");
+            exit::USAGE
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod toml_format;
 pub mod validate;
+pub mod vars;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,40 @@
+//! What the operator means, independent of which key said it.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Enter: open the selection (Home) or start the selected step (runner).
+    Open,
+    StartTabletop,
+    StartLive,
+    Pass,
+    Fail,
+    Skip,
+    Block,
+    Note,
+    RunCommand,
+    RunVerify,
+    CancelCommand,
+    TogglePause,
+    Finish,
+    Abort,
+    ScrollOutputUp,
+    ScrollOutputDown,
+    Help,
+    /// Leave the screen (the drill stays resumable).
+    Back,
+    Quit,
+    // In dialogs.
+    Input(char),
+    Backspace,
+    Submit,
+    Dismiss,
+    Yes,
+    No,
+    Choose(char),
+}

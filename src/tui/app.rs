@@ -1,0 +1,672 @@
+//! The application state and the one place it changes: [`App::handle`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::action::Action;
+use super::keymap::Context;
+use super::runner::{FollowUp, RunnerState};
+use crate::drill::{CommandPurpose, Mode, Outcome, Session};
+use crate::playbook::vars::{self, VarSource, Vars};
+use crate::playbook::{Library, Loaded, OnFail, Playbook};
+use crate::store::{DrillRow, Store};
+
+/// How many finished drills Home lists.
+const RECENT_ON_HOME: usize = 6;
+
+pub enum Screen {
+    Home,
+    Runner(Box<RunnerState>),
+    Summary(Box<SummaryState>),
+}
+
+pub struct SummaryState {
+    pub session: Session,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    Note,
+    FailReason,
+    SkipReason,
+    BlockReason,
+    AbortReason,
+}
+
+impl PromptKind {
+    pub fn title(&self) -> &'static str {
+        match self {
+            PromptKind::Note => "Note on this step (TODO: marks a follow-up)",
+            PromptKind::FailReason => "Why did it fail? (enter to leave blank)",
+            PromptKind::SkipReason => "Why skip this step?",
+            PromptKind::BlockReason => "What blocks this step?",
+            PromptKind::AbortReason => "Why abort the drill?",
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            PromptKind::Note => " Note ",
+            PromptKind::FailReason => " Fail step ",
+            PromptKind::SkipReason => " Skip step ",
+            PromptKind::BlockReason => " Block step ",
+            PromptKind::AbortReason => " Abort drill ",
+        }
+    }
+
+    fn required(&self) -> bool {
+        !matches!(self, PromptKind::FailReason)
+    }
+}
+
+/// What a yes leads to, once a point of no return is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterPnr {
+    Pass,
+    Run(CommandPurpose, String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    Prompt { kind: PromptKind, input: String, error: Option<String> },
+    /// Crossing a point of no return, then doing `then`.
+    CrossPnr { step_title: String, then: AfterPnr },
+    /// Run exactly this command?
+    RunCommand { purpose: CommandPurpose, command: String },
+    /// Finish while steps are still pending?
+    Finish { pending: usize },
+    /// A step failed: offer its on_fail path.
+    OnFail { step_title: String, on_fail: OnFail },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub store: Store,
+    pub library: Library,
+    pub screen: Screen,
+    pub dialog: Option<Dialog>,
+    pub show_help: bool,
+    pub status: Option<Status>,
+    pub should_quit: bool,
+    pub operator: String,
+    pub overrides: BTreeMap<String, String>,
+    pub home: HomeState,
+    env: fn(&str) -> Option<String>,
+}
+
+/// Home: drills to resume, playbooks to start, recent drills.
+#[derive(Default)]
+pub struct HomeState {
+    pub selected: usize,
+    pub unfinished: Vec<DrillRow>,
+    pub recent: Vec<DrillRow>,
+}
+
+/// What a row of Home's list is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeItem {
+    Resume(usize),
+    Playbook(usize),
+    Broken(usize),
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl App {
+    pub fn new(store: Store, library: Library, operator: String, overrides: BTreeMap<String, String>) -> Self {
+        let mut app = App {
+            store,
+            library,
+            screen: Screen::Home,
+            dialog: None,
+            show_help: false,
+            status: None,
+            should_quit: false,
+            operator,
+            overrides,
+            home: HomeState::default(),
+            env: process_env,
+        };
+        app.refresh_home();
+        app
+    }
+
+    /// Tests inject the environment the variables are read from.
+    pub fn with_env(mut self, env: fn(&str) -> Option<String>) -> Self {
+        self.env = env;
+        self
+    }
+
+    pub fn context(&self) -> Context {
+        match self.screen {
+            Screen::Home => Context::Home,
+            Screen::Runner(_) => Context::Runner,
+            Screen::Summary(_) => Context::Summary,
+        }
+    }
+
+    pub fn refresh_home(&mut self) {
+        match self.store.unfinished() {
+            Ok(rows) => self.home.unfinished = rows,
+            Err(e) => self.error(e.to_string()),
+        }
+        match self.store.list_drills(RECENT_ON_HOME + self.home.unfinished.len(), 0) {
+            Ok(rows) => {
+                self.home.recent = rows
+                    .into_iter()
+                    .filter(|r| r.status != "running")
+                    .take(RECENT_ON_HOME)
+                    .collect()
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+        self.home.selected = self.home.selected.min(self.home_items().len().saturating_sub(1));
+    }
+
+    pub fn home_items(&self) -> Vec<HomeItem> {
+        (0..self.home.unfinished.len())
+            .map(HomeItem::Resume)
+            .chain((0..self.library.playbooks.len()).map(HomeItem::Playbook))
+            .chain((0..self.library.broken.len()).map(HomeItem::Broken))
+            .collect()
+    }
+
+    pub fn selected_home_item(&self) -> Option<HomeItem> {
+        self.home_items().get(self.home.selected).copied()
+    }
+
+    fn error(&mut self, text: String) {
+        self.status = Some(Status { text, error: true });
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    /// Applies one action. Failures become a status line; nothing panics.
+    pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
+        if self.show_help {
+            // Any key closes help; it has no actions of its own.
+            self.show_help = false;
+            return;
+        }
+        if self.dialog.is_some() {
+            self.handle_dialog(action, now);
+            return;
+        }
+        if action == Action::Help {
+            self.show_help = true;
+            return;
+        }
+        self.status = None;
+        match self.context() {
+            Context::Home => self.handle_home(action, now),
+            Context::Runner => self.handle_runner(action, now),
+            Context::Summary => self.handle_summary(action),
+        }
+    }
+
+    /// Periodic work: a running command's output and exit.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        if let Screen::Runner(runner) = &mut self.screen {
+            match runner.poll_command(&mut self.store, now) {
+                Ok(Some(verdict)) => {
+                    let error = verdict.contains("failed") || verdict.contains("killed");
+                    self.status = Some(Status { text: verdict, error });
+                }
+                Ok(None) => {}
+                Err(e) => self.error(e.to_string()),
+            }
+        }
+    }
+
+    pub fn command_running(&self) -> bool {
+        matches!(&self.screen, Screen::Runner(r) if r.command.is_some())
+    }
+
+    /// Whether a clock is on screen and should be redrawn each second.
+    pub fn clock_visible(&self) -> bool {
+        matches!(&self.screen, Screen::Runner(r) if !r.is_over() && !r.session.drill.is_paused())
+    }
+
+    // ---- Home -------------------------------------------------------------
+
+    fn handle_home(&mut self, action: Action, now: DateTime<Utc>) {
+        let count = self.home_items().len();
+        match action {
+            Action::Down => self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1)),
+            Action::Up => self.home.selected = self.home.selected.saturating_sub(1),
+            Action::Top => self.home.selected = 0,
+            Action::Bottom => self.home.selected = count.saturating_sub(1),
+            Action::Open => match self.selected_home_item() {
+                Some(HomeItem::Resume(i)) => {
+                    let id = self.home.unfinished[i].id;
+                    self.resume(id);
+                }
+                Some(HomeItem::Playbook(_)) => self.start_selected(Mode::Tabletop, now),
+                Some(HomeItem::Broken(i)) => {
+                    let first = self.library.broken[i].problems.first().map(|d| d.to_string());
+                    self.error(first.unwrap_or_else(|| "this playbook does not load".into()));
+                }
+                None => {}
+            },
+            Action::StartTabletop => self.start_selected(Mode::Tabletop, now),
+            Action::StartLive => self.start_selected(Mode::Live, now),
+            Action::Quit | Action::Back => self.should_quit = true,
+            _ => {}
+        }
+    }
+
+    fn start_selected(&mut self, mode: Mode, now: DateTime<Utc>) {
+        match self.selected_home_item() {
+            Some(HomeItem::Playbook(i)) => {
+                let loaded = self.library.playbooks[i].clone();
+                self.start(&loaded, mode, now);
+            }
+            Some(HomeItem::Resume(_)) => {
+                self.info("select a playbook to start a new drill; enter resumes this one")
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts a drill of `loaded`. Live drills need every variable resolved first.
+    pub fn start(&mut self, loaded: &Loaded, mode: Mode, now: DateTime<Utc>) {
+        let vars = match self.resolve_vars(&loaded.playbook, mode) {
+            Ok(vars) => vars,
+            Err(message) => return self.error(message),
+        };
+        match Session::start(&mut self.store, loaded, mode, &self.operator, now) {
+            Ok(session) => {
+                self.screen = Screen::Runner(Box::new(RunnerState::new(session, vars)));
+                self.info(format!(
+                    "{} drill started and logged; q leaves it resumable",
+                    mode.as_str()
+                ));
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    pub fn resume(&mut self, id: i64) {
+        match Session::resume(&self.store, id) {
+            Ok(session) => {
+                let vars = self
+                    .resolve_vars(&session.playbook, session.drill.mode)
+                    .unwrap_or_else(|_| partial_vars(&session.playbook, &self.overrides, self.env));
+                let mut runner = RunnerState::new(session, vars);
+                if let Some((step, command)) = runner.session.drill.command_in_flight.clone() {
+                    self.error(format!(
+                        "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"
+                    ));
+                } else {
+                    self.info(format!("drill #{id} resumed where it stopped"));
+                }
+                runner.scroll = 0;
+                self.screen = Screen::Runner(Box::new(runner));
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn resolve_vars(&self, playbook: &Playbook, mode: Mode) -> Result<Vars, String> {
+        match vars::resolve(playbook, &self.overrides, &self.env) {
+            Ok(vars) => Ok(vars),
+            Err(missing) if mode == Mode::Live => Err(missing
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            // Tabletop runs nothing: show what is known, leave the rest as written.
+            Err(_) => Ok(partial_vars(playbook, &self.overrides, self.env)),
+        }
+    }
+
+    // ---- Runner -----------------------------------------------------------
+
+    fn handle_runner(&mut self, action: Action, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        let over = runner.is_over();
+        let paused = runner.session.drill.is_paused();
+        let busy = runner.command.is_some();
+        let changes_outcome = matches!(
+            action,
+            Action::Pass | Action::Fail | Action::Skip | Action::Block | Action::Open | Action::RunCommand | Action::RunVerify
+        );
+        if over && (changes_outcome || matches!(action, Action::Note | Action::TogglePause | Action::Abort | Action::Finish)) {
+            return self.info("this drill has ended; q goes back to Home");
+        }
+        if paused && changes_outcome {
+            return self.info("the drill is paused: p resumes it");
+        }
+        if busy && (changes_outcome || matches!(action, Action::Finish | Action::Back)) {
+            return self.info("a command is running: wait for it, or x cancels it");
+        }
+        let result = match action {
+            Action::Down => {
+                runner.move_by(1);
+                Ok(())
+            }
+            Action::Up => {
+                runner.move_by(-1);
+                Ok(())
+            }
+            Action::Top => {
+                runner.select(0);
+                Ok(())
+            }
+            Action::Bottom => {
+                runner.select(usize::MAX);
+                Ok(())
+            }
+            Action::ScrollOutputDown => {
+                runner.scroll = runner.scroll.saturating_add(5);
+                Ok(())
+            }
+            Action::ScrollOutputUp => {
+                runner.scroll = runner.scroll.saturating_sub(5);
+                Ok(())
+            }
+            Action::Open => runner.start_selected(&mut self.store, now),
+            Action::Pass => {
+                if runner.needs_pnr_confirmation() {
+                    let step_title = runner.selected_step().map(|s| s.title.clone()).unwrap_or_default();
+                    self.dialog = Some(Dialog::CrossPnr {
+                        step_title,
+                        then: AfterPnr::Pass,
+                    });
+                    return;
+                }
+                runner
+                    .record_outcome(&mut self.store, now, Outcome::Passed, String::new())
+                    .map(|_| ())
+            }
+            Action::Fail => return self.open_prompt(PromptKind::FailReason),
+            Action::Skip => return self.open_prompt(PromptKind::SkipReason),
+            Action::Block => return self.open_prompt(PromptKind::BlockReason),
+            Action::Note => return self.open_prompt(PromptKind::Note),
+            Action::Abort => return self.open_prompt(PromptKind::AbortReason),
+            Action::RunCommand | Action::RunVerify => {
+                let purpose = if action == Action::RunCommand {
+                    CommandPurpose::Action
+                } else {
+                    CommandPurpose::Verify
+                };
+                return self.ask_to_run(purpose);
+            }
+            Action::CancelCommand => {
+                if runner.cancel_command() {
+                    self.info("cancelling the command…");
+                } else {
+                    self.info("no command is running; q leaves the drill (it stays resumable)");
+                }
+                return;
+            }
+            Action::TogglePause => runner.toggle_pause(&mut self.store, now),
+            Action::Finish => {
+                let pending = runner.step_count() - runner.session.drill.done();
+                self.dialog = Some(Dialog::Finish { pending });
+                return;
+            }
+            Action::Back | Action::Quit => {
+                self.screen = Screen::Home;
+                self.refresh_home();
+                return;
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.error(e.to_string());
+        }
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind) {
+        self.dialog = Some(Dialog::Prompt {
+            kind,
+            input: String::new(),
+            error: None,
+        });
+    }
+
+    fn ask_to_run(&mut self, purpose: CommandPurpose) {
+        let Screen::Runner(runner) = &self.screen else {
+            return;
+        };
+        if runner.mode() == Mode::Tabletop {
+            return self.info("tabletop drill: nothing runs; talk it through, then mark the outcome");
+        }
+        let Some(command) = runner.command_text(purpose) else {
+            let what = match purpose {
+                CommandPurpose::Action => "a command",
+                CommandPurpose::Verify => "a verification",
+            };
+            return self.info(format!("this step has no {what} to run"));
+        };
+        if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
+            let step_title = runner.selected_step().map(|s| s.title.clone()).unwrap_or_default();
+            self.dialog = Some(Dialog::CrossPnr {
+                step_title,
+                then: AfterPnr::Run(purpose, command),
+            });
+        } else {
+            self.dialog = Some(Dialog::RunCommand { purpose, command });
+        }
+    }
+
+    // ---- Dialogs ----------------------------------------------------------
+
+    fn handle_dialog(&mut self, action: Action, now: DateTime<Utc>) {
+        let Some(dialog) = self.dialog.take() else {
+            return;
+        };
+        match dialog {
+            Dialog::Prompt { kind, mut input, .. } => match action {
+                Action::Input('\u{15}') => {
+                    input.clear();
+                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                }
+                Action::Input(c) => {
+                    input.push(c);
+                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                }
+                Action::Backspace => {
+                    input.pop();
+                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                }
+                Action::Dismiss => {}
+                Action::Submit => {
+                    let text = input.trim().to_string();
+                    if text.is_empty() && kind.required() {
+                        self.dialog = Some(Dialog::Prompt {
+                            kind,
+                            input,
+                            error: Some("a reason is needed; esc cancels".into()),
+                        });
+                    } else {
+                        self.submit_prompt(kind, text, now);
+                    }
+                }
+                _ => self.dialog = Some(Dialog::Prompt { kind, input, error: None }),
+            },
+            Dialog::CrossPnr { step_title, then } => match action {
+                Action::Yes => self.cross_pnr(then, now),
+                Action::No | Action::Dismiss => self.info("point of no return not crossed"),
+                _ => self.dialog = Some(Dialog::CrossPnr { step_title, then }),
+            },
+            Dialog::RunCommand { purpose, command } => match action {
+                Action::Yes => self.run_confirmed(purpose, command, now),
+                Action::No | Action::Dismiss => self.info("nothing ran"),
+                _ => self.dialog = Some(Dialog::RunCommand { purpose, command }),
+            },
+            Dialog::Finish { pending } => match action {
+                Action::Yes | Action::Submit => self.finish(now),
+                Action::No | Action::Dismiss => {}
+                _ => self.dialog = Some(Dialog::Finish { pending }),
+            },
+            Dialog::OnFail { step_title, on_fail } => self.choose_on_fail(action, step_title, on_fail, now),
+        }
+    }
+
+    fn submit_prompt(&mut self, kind: PromptKind, text: String, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        let store = &mut self.store;
+        let result = match kind {
+            PromptKind::Note => runner.add_note(store, now, text).map(|_| FollowUp::None),
+            PromptKind::FailReason => runner.record_outcome(store, now, Outcome::Failed, text),
+            PromptKind::SkipReason => runner.record_outcome(store, now, Outcome::Skipped, text),
+            PromptKind::BlockReason => runner.record_outcome(store, now, Outcome::Blocked, text),
+            PromptKind::AbortReason => runner.abort(store, now, text).map(|_| FollowUp::None),
+        };
+        match result {
+            Ok(FollowUp::OfferOnFail { step, on_fail }) => {
+                let step_title = runner
+                    .session
+                    .playbook
+                    .find_step(&step)
+                    .and_then(|at| runner.session.playbook.step(at))
+                    .map(|s| s.title.clone())
+                    .unwrap_or(step);
+                self.dialog = Some(Dialog::OnFail { step_title, on_fail });
+            }
+            Ok(FollowUp::None) => {
+                if kind == PromptKind::AbortReason {
+                    self.show_summary();
+                } else if kind == PromptKind::Note {
+                    self.info("note saved");
+                }
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn cross_pnr(&mut self, then: AfterPnr, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        if let Err(e) = runner.confirm_point_of_no_return(&mut self.store, now) {
+            return self.error(e.to_string());
+        }
+        match then {
+            AfterPnr::Pass => {
+                if let Err(e) = runner.record_outcome(&mut self.store, now, Outcome::Passed, String::new()) {
+                    self.error(e.to_string());
+                }
+            }
+            // Confirming the point of no return is not confirming the command:
+            // the exact command is still shown and confirmed on its own.
+            AfterPnr::Run(purpose, command) => self.dialog = Some(Dialog::RunCommand { purpose, command }),
+        }
+    }
+
+    fn run_confirmed(&mut self, purpose: CommandPurpose, command: String, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        match runner.run_command(&mut self.store, now, purpose, command) {
+            Ok(Ok(())) => self.info("running… x cancels"),
+            Ok(Err(message)) => self.error(message),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn choose_on_fail(&mut self, action: Action, step_title: String, on_fail: OnFail, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        let store = &mut self.store;
+        let result = match (action, &on_fail) {
+            (Action::Yes | Action::Submit, OnFail::Goto(target)) => runner.go_to(store, now, target),
+            (Action::Yes | Action::Submit, OnFail::Continue) => runner.advance(store, now),
+            (Action::Yes | Action::Submit, OnFail::Rollback) => {
+                self.info("roll back: follow the rollback notes of the steps done, newest first (shown in each step)");
+                Ok(())
+            }
+            (Action::Yes | Action::Submit, OnFail::Stop) => {
+                self.info("stopped at the failed step: retry it (enter), go on (j), or abort (a)");
+                Ok(())
+            }
+            (Action::Choose('c'), _) => runner.advance(store, now),
+            (Action::No | Action::Dismiss | Action::Choose('s'), _) => {
+                self.info("staying on the failed step");
+                Ok(())
+            }
+            _ => {
+                self.dialog = Some(Dialog::OnFail { step_title, on_fail });
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            self.error(e.to_string());
+        }
+    }
+
+    fn finish(&mut self, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        match runner.finish(&mut self.store, now) {
+            Ok(()) => self.show_summary(),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn show_summary(&mut self) {
+        let screen = std::mem::replace(&mut self.screen, Screen::Home);
+        if let Screen::Runner(runner) = screen {
+            self.screen = Screen::Summary(Box::new(SummaryState {
+                session: runner.session,
+                scroll: 0,
+            }));
+        }
+    }
+
+    // ---- Summary ----------------------------------------------------------
+
+    fn handle_summary(&mut self, action: Action) {
+        let Screen::Summary(summary) = &mut self.screen else {
+            return;
+        };
+        match action {
+            Action::Down => summary.scroll = summary.scroll.saturating_add(1),
+            Action::Up => summary.scroll = summary.scroll.saturating_sub(1),
+            Action::Back | Action::Quit => {
+                self.screen = Screen::Home;
+                self.refresh_home();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Variables with whatever value is known; unknown ones are left out, so
+/// `${NAME}` stays visible in tabletop drills.
+fn partial_vars(playbook: &Playbook, overrides: &BTreeMap<String, String>, env: fn(&str) -> Option<String>) -> Vars {
+    let mut values = BTreeMap::new();
+    for var in &playbook.variables {
+        let value = overrides
+            .get(&var.name)
+            .map(|v| (v.clone(), VarSource::Override))
+            .or_else(|| env(&var.name).map(|v| (v, VarSource::Environment)))
+            .or_else(|| var.default.clone().map(|v| (v, VarSource::Default)));
+        if let Some(value) = value {
+            values.insert(var.name.clone(), value);
+        }
+    }
+    Vars { values }
+}

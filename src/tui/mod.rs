@@ -1,0 +1,98 @@
+//! The terminal shell around the domain: event loop, keys, screens.
+//!
+//! Flow: crossterm event -> [`keymap`] -> [`action::Action`] ->
+//! [`app::App::handle`] (state change, log write) -> [`view::render`].
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod markdown_view;
+pub mod runner;
+pub mod theme;
+pub mod view;
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{self, Event, KeyEvent};
+use ratatui::DefaultTerminal;
+
+use self::action::Action;
+use self::app::{App, Dialog};
+use self::theme::Theme;
+
+/// Restores the terminal when dropped: on return, on error and on unwind.
+/// (ratatui's own panic hook restores it before a panic message prints.)
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the interactive app until the operator leaves or a signal asks it to.
+pub fn run(app: &mut App, theme: Theme) -> io::Result<()> {
+    // SIGTERM and SIGHUP (terminal closed) end the loop cleanly. Each event
+    // is already in the log, so leaving loses nothing.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    event_loop(&mut terminal, app, theme, &stop)
+}
+
+fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, theme: Theme, stop: &AtomicBool) -> io::Result<()> {
+    loop {
+        let now = Utc::now();
+        app.tick(now);
+        terminal.draw(|frame| view::render(frame, app, now, theme))?;
+        if app.should_quit || stop.load(Ordering::Relaxed) {
+            if let app::Screen::Runner(runner) = &mut app.screen {
+                runner.cancel_command();
+            }
+            return Ok(());
+        }
+        let timeout = if app.command_running() {
+            Duration::from_millis(50)
+        } else if app.clock_visible() {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(1)
+        };
+        if !event::poll(timeout)? {
+            continue;
+        }
+        // Drain what is queued before drawing again, so pasted text or key
+        // repeat does not draw a frame per key.
+        loop {
+            if let Event::Key(key) = event::read()? {
+                if key.is_press() {
+                    if let Some(action) = action_for_key(app, key) {
+                        app.handle(action, Utc::now());
+                    }
+                }
+            }
+            if app.should_quit || !event::poll(Duration::ZERO)? {
+                break;
+            }
+        }
+    }
+}
+
+/// Which keymap applies depends on what is on top: help, a dialog, a screen.
+pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
+    if app.show_help {
+        return Some(Action::Dismiss);
+    }
+    match &app.dialog {
+        Some(Dialog::Prompt { .. }) => keymap::prompt_action(key),
+        Some(_) => keymap::confirm_action(key),
+        None => keymap::action_for(app.context(), key),
+    }
+}

@@ -1,0 +1,355 @@
+//! The runner screen's state and what each operator intent does to it.
+//!
+//! Every change goes through [`Session::record`], so the log has the event
+//! before the screen can show it. Methods take `now` instead of reading a clock.
+
+use chrono::{DateTime, Utc};
+
+use crate::drill::{CommandPurpose, DrillStatus, EventKind, Mode, Outcome, Session};
+use crate::exec::{self, ExecEvent, Running};
+use crate::playbook::vars::{self, Vars};
+use crate::playbook::{OnFail, Step};
+use crate::store::{Store, StoreError};
+
+/// A live command under way, and what it is for.
+pub struct LiveCommand {
+    pub running: Running,
+    pub step: String,
+    pub purpose: CommandPurpose,
+    pub command: String,
+    pub started: DateTime<Utc>,
+    pub cancel_requested: bool,
+}
+
+pub struct RunnerState {
+    pub session: Session,
+    /// Flat index of the step the cursor is on.
+    pub selected: usize,
+    pub vars: Vars,
+    pub command: Option<LiveCommand>,
+    /// Lines scrolled in the detail pane.
+    pub scroll: u16,
+}
+
+/// What a step's outcome key leads to next, for the dialog layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    None,
+    /// A failed step's on_fail path to offer.
+    OfferOnFail { step: String, on_fail: OnFail },
+}
+
+impl RunnerState {
+    pub fn new(session: Session, vars: Vars) -> Self {
+        let selected = session.drill.focus();
+        Self {
+            session,
+            selected,
+            vars,
+            command: None,
+            scroll: 0,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.session.drill.mode
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.session.drill.status != DrillStatus::Running
+    }
+
+    pub fn step_count(&self) -> usize {
+        self.session.drill.steps.len()
+    }
+
+    pub fn selected_step(&self) -> Option<&Step> {
+        let at = self.session.playbook.step_at_flat(self.selected)?;
+        self.session.playbook.step(at)
+    }
+
+    pub fn selected_id(&self) -> Option<String> {
+        self.selected_step().map(|s| s.id.clone())
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.step_count().saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+        self.scroll = 0;
+    }
+
+    pub fn select(&mut self, index: usize) {
+        self.selected = index.min(self.step_count().saturating_sub(1));
+        self.scroll = 0;
+    }
+
+    /// The command as it will run: variables substituted.
+    pub fn resolved(&self, text: &str) -> String {
+        vars::substitute(text, &self.vars)
+    }
+
+    /// Starts (or restarts) the selected step's clock.
+    pub fn start_selected(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(step) = self.selected_id() else {
+            return Ok(());
+        };
+        if self.session.drill.active == Some(self.selected) {
+            return Ok(());
+        }
+        self.session
+            .record(store, now, EventKind::StepStarted { step })
+    }
+
+    /// Records an outcome for the selected step, then moves to and starts
+    /// the next pending step, except after a failure, which waits for the
+    /// operator to choose the on_fail path.
+    pub fn record_outcome(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        outcome: Outcome,
+        reason: String,
+    ) -> Result<FollowUp, StoreError> {
+        let Some(step) = self.selected_step().cloned() else {
+            return Ok(FollowUp::None);
+        };
+        let id = step.id.clone();
+        let kind = match outcome {
+            Outcome::Passed => EventKind::StepPassed { step: id.clone() },
+            Outcome::Failed => EventKind::StepFailed {
+                step: id.clone(),
+                reason,
+            },
+            Outcome::Skipped => EventKind::StepSkipped {
+                step: id.clone(),
+                reason,
+            },
+            Outcome::Blocked => EventKind::StepBlocked {
+                step: id.clone(),
+                reason,
+            },
+        };
+        self.session.record(store, now, kind)?;
+        if outcome == Outcome::Failed {
+            return Ok(FollowUp::OfferOnFail {
+                step: id,
+                on_fail: step.on_fail.clone(),
+            });
+        }
+        self.advance(store, now)?;
+        Ok(FollowUp::None)
+    }
+
+    /// Moves to the next step without an outcome and starts it, if any.
+    pub fn advance(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(next) = self.session.drill.next_pending(self.selected) {
+            self.select(next);
+            // Starting a step closes the open attempt of the previous one.
+            if self.session.drill.active != Some(next) {
+                self.start_selected(store, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Jumps to a step by id (an on_fail goto) and starts it.
+    pub fn go_to(&mut self, store: &mut Store, now: DateTime<Utc>, id: &str) -> Result<(), StoreError> {
+        if let Some(index) = self.session.drill.step_index(id) {
+            self.select(index);
+            self.start_selected(store, now)?;
+        }
+        Ok(())
+    }
+
+    pub fn add_note(&mut self, store: &mut Store, now: DateTime<Utc>, text: String) -> Result<(), StoreError> {
+        let step = self.selected_id();
+        self.session.record(store, now, EventKind::Note { step, text })
+    }
+
+    pub fn confirm_point_of_no_return(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(step) = self.selected_id() else {
+            return Ok(());
+        };
+        self.session
+            .record(store, now, EventKind::PointOfNoReturnConfirmed { step })
+    }
+
+    /// Whether acting on the selected step crosses an unconfirmed point of no return.
+    pub fn needs_pnr_confirmation(&self) -> bool {
+        self.selected_step().is_some_and(|s| s.point_of_no_return)
+            && !self.session.drill.steps[self.selected].pnr_confirmed
+    }
+
+    pub fn toggle_pause(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let kind = if self.session.drill.is_paused() {
+            EventKind::Resumed
+        } else {
+            EventKind::Paused
+        };
+        self.session.record(store, now, kind)
+    }
+
+    pub fn finish(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.session.record(store, now, EventKind::Finished)
+    }
+
+    pub fn abort(&mut self, store: &mut Store, now: DateTime<Utc>, reason: String) -> Result<(), StoreError> {
+        self.cancel_command();
+        self.session.record(store, now, EventKind::Aborted { reason })
+    }
+
+    /// The exact text that would run for the selected step, if it has one.
+    pub fn command_text(&self, purpose: CommandPurpose) -> Option<String> {
+        let step = self.selected_step()?;
+        let raw = match purpose {
+            CommandPurpose::Action => step.command.as_deref()?,
+            CommandPurpose::Verify => &step.verify.as_ref()?.command,
+        };
+        Some(self.resolved(raw))
+    }
+
+    /// Runs a confirmed command: logs that it started, then spawns it.
+    pub fn run_command(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        purpose: CommandPurpose,
+        command: String,
+    ) -> Result<Result<(), String>, StoreError> {
+        let Some(step) = self.selected_id() else {
+            return Ok(Ok(()));
+        };
+        if self.session.drill.active != Some(self.selected) {
+            self.start_selected(store, now)?;
+        }
+        self.session.record(
+            store,
+            now,
+            EventKind::CommandStarted {
+                step: step.clone(),
+                purpose,
+                command: command.clone(),
+            },
+        )?;
+        let env: Vec<(String, String)> = self
+            .vars
+            .values
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
+        match Running::spawn(&command, &env) {
+            Ok(running) => {
+                self.command = Some(LiveCommand {
+                    running,
+                    step,
+                    purpose,
+                    command,
+                    started: now,
+                    cancel_requested: false,
+                });
+                Ok(Ok(()))
+            }
+            Err(err) => {
+                // The start is logged; so is the failure to spawn.
+                let message = format!("could not start the command: {err}");
+                self.session.record(
+                    store,
+                    now,
+                    EventKind::CommandRun {
+                        step,
+                        purpose,
+                        command,
+                        exit_code: None,
+                        duration_ms: 0,
+                        output: message.clone(),
+                        truncated: false,
+                        cancelled: false,
+                        passed: false,
+                    },
+                )?;
+                Ok(Err(message))
+            }
+        }
+    }
+
+    pub fn cancel_command(&mut self) -> bool {
+        match self.command.as_mut() {
+            Some(live) => {
+                live.running.cancel();
+                live.cancel_requested = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Collects output from a running command; logs its end when it exits.
+    /// Returns a one-line result for the status bar when the command ended.
+    pub fn poll_command(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+        let Some(live) = self.command.as_mut() else {
+            return Ok(None);
+        };
+        let mut report = None;
+        for event in live.running.poll() {
+            if let ExecEvent::Exited(exit) = event {
+                report = Some(exit);
+            }
+        }
+        let Some(exit) = report else {
+            return Ok(None);
+        };
+        let live = self.command.take().expect("checked above");
+        let full = live.running.output().to_string();
+        let (output, truncated) = crate::drill::event::cap_output(&full);
+        let (passed, verdict) = match live.purpose {
+            CommandPurpose::Verify => {
+                let expect = self
+                    .session
+                    .playbook
+                    .find_step(&live.step)
+                    .and_then(|at| self.session.playbook.step(at))
+                    .and_then(|s| s.verify.as_ref())
+                    .map(|v| v.expect.clone())
+                    .unwrap_or_default();
+                match exec::check_expectation(&expect, exit.exit_code, &full) {
+                    Ok(()) => (true, "verification passed".to_string()),
+                    Err(why) => (false, format!("verification failed: {why}")),
+                }
+            }
+            CommandPurpose::Action => {
+                let ok = exit.exit_code == Some(0) && !exit.cancelled;
+                (ok, describe_exit(&exit))
+            }
+        };
+        let verdict = if exit.cancelled {
+            "command cancelled".to_string()
+        } else {
+            verdict
+        };
+        self.session.record(
+            store,
+            now,
+            EventKind::CommandRun {
+                step: live.step,
+                purpose: live.purpose,
+                command: live.command,
+                exit_code: exit.exit_code,
+                duration_ms: exit.duration.as_millis() as u64,
+                output,
+                truncated,
+                cancelled: exit.cancelled,
+                passed,
+            },
+        )?;
+        Ok(Some(verdict))
+    }
+}
+
+fn describe_exit(exit: &exec::ExitReport) -> String {
+    match (exit.exit_code, exit.signal) {
+        (Some(0), _) => "command succeeded (exit 0)".to_string(),
+        (Some(code), _) => format!("command failed (exit {code})"),
+        (None, Some(sig)) => format!("command killed by signal {sig}"),
+        (None, None) => "command ended without an exit code".to_string(),
+    }
+}

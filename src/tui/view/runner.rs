@@ -1,0 +1,370 @@
+//! The runner: steps on the left, the selected step on the right, clocks on top.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
+
+use super::common::{self, truncate};
+use crate::drill::{CommandPurpose, Drill, DrillStatus, Mode, Outcome};
+use crate::playbook::duration::format_clock;
+use crate::playbook::{OnFail, Step};
+use crate::tui::app::App;
+use crate::tui::keymap::Context;
+use crate::tui::markdown_view::markdown_to_text;
+use crate::tui::runner::RunnerState;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+    let [header, gauge, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(frame, header, runner, now, theme);
+    render_gauge(frame, gauge, &runner.session.drill, theme);
+    // Wide terminals give the detail more room, never a stretched list.
+    let list_width = (body.width * 2 / 5).clamp(24, 52);
+    let [list, detail] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
+    render_steps(frame, list, runner, now, theme);
+    render_detail(frame, detail, runner, now, theme);
+    common::status(frame, status, app.status.as_ref(), theme);
+    common::footer(frame, footer, Context::Runner, theme);
+}
+
+fn render_header(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+    let drill = &runner.session.drill;
+    let playbook = &runner.session.playbook;
+    let mode = match drill.mode {
+        Mode::Tabletop => Span::styled(" TABLETOP ", theme.accent()),
+        Mode::Live => Span::styled(" LIVE ", theme.bad()),
+    };
+    let elapsed = drill.elapsed(now);
+    let mut clock = vec![Span::raw(format!("elapsed {}", format_clock(elapsed)))];
+    if let Some(budget) = playbook.budget {
+        let style = if elapsed > budget { theme.bad() } else { theme.dim() };
+        clock.push(Span::styled(format!(" / budget {}", format_clock(budget)), style));
+    }
+    let state = match drill.status {
+        DrillStatus::Completed => Span::styled("  ✔ FINISHED", theme.ok()),
+        DrillStatus::Aborted => Span::styled("  ■ ABORTED", theme.warn()),
+        DrillStatus::Running if drill.is_paused() => Span::styled("  ⏸ PAUSED", theme.warn()),
+        DrillStatus::Running => Span::raw(""),
+    };
+    let left = vec![
+        Span::styled(format!(" {}", playbook.id), theme.title()),
+        Span::raw(" ·"),
+        mode,
+        Span::styled(format!("· drill #{}", runner.session.id), theme.dim()),
+        state,
+    ];
+    let left_len: usize = left.iter().map(|s| s.content.chars().count()).sum();
+    let right_len: usize = clock.iter().map(|s| s.content.chars().count()).sum::<usize>() + 1;
+    let mut spans = left;
+    if left_len + right_len < area.width as usize {
+        spans.push(Span::raw(" ".repeat(area.width as usize - left_len - right_len)));
+        spans.extend(clock);
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_gauge(frame: &mut Frame, area: Rect, drill: &Drill, theme: Theme) {
+    let total = drill.steps.len().max(1);
+    let done = drill.done();
+    let label = format!(
+        "{done}/{} steps · ✔{} ✘{} ↷{} ⊘{}",
+        drill.steps.len(),
+        drill.count(Outcome::Passed),
+        drill.count(Outcome::Failed),
+        drill.count(Outcome::Skipped),
+        drill.count(Outcome::Blocked)
+    );
+    let gauge = Gauge::default()
+        .gauge_style(theme.gauge())
+        .ratio(done as f64 / total as f64)
+        .label(label)
+        .use_unicode(true);
+    frame.render_widget(gauge, area);
+}
+
+/// The mark of a step in the list: what happened to it.
+pub fn step_mark(drill: &Drill, index: usize) -> (&'static str, MarkKind) {
+    let record = &drill.steps[index];
+    match record.outcome {
+        Some(Outcome::Passed) => ("✔", MarkKind::Good),
+        Some(Outcome::Failed) => ("✘", MarkKind::Bad),
+        Some(Outcome::Skipped) => ("↷", MarkKind::Warn),
+        Some(Outcome::Blocked) => ("⊘", MarkKind::Bad),
+        None if drill.active == Some(index) => ("▶", MarkKind::Active),
+        None => ("☐", MarkKind::Plain),
+    }
+}
+
+/// How a mark is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkKind {
+    Good,
+    Bad,
+    Warn,
+    Active,
+    Plain,
+}
+
+fn mark_style(kind: MarkKind, theme: Theme) -> ratatui::style::Style {
+    match kind {
+        MarkKind::Good => theme.ok(),
+        MarkKind::Bad => theme.bad(),
+        MarkKind::Warn => theme.warn(),
+        MarkKind::Active => theme.accent(),
+        MarkKind::Plain => theme.dim(),
+    }
+}
+
+fn over_timebox(step: &Step, spent: Duration) -> bool {
+    step.timebox.is_some_and(|t| spent > t)
+}
+
+fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+    let drill = &runner.session.drill;
+    let playbook = &runner.session.playbook;
+    let inner_width = area.width.saturating_sub(2) as usize;
+    // One line per phase heading and per step; remember which line is selected.
+    let mut lines: Vec<Line> = Vec::new();
+    let mut selected_line = 0;
+    let mut flat = 0;
+    for (pi, phase) in playbook.phases.iter().enumerate() {
+        let pnr = phase.steps.iter().any(|s| s.point_of_no_return);
+        let heading = format!("{}{} {}", if pnr { "⛔ " } else { "" }, pi + 1, phase.title);
+        lines.push(Line::styled(truncate(&heading, inner_width), if pnr { theme.warn() } else { theme.title() }));
+        for step in &phase.steps {
+            let index = flat;
+            flat += 1;
+            let (mark, kind) = step_mark(drill, index);
+            let spent = drill.step_elapsed(index, now);
+            let started = drill.steps[index].first_started.is_some();
+            let time = if started { format_clock(spent) } else { String::new() };
+            let flag = if over_timebox(step, spent) {
+                " ⚠"
+            } else if step.point_of_no_return {
+                " ⛔"
+            } else {
+                ""
+            };
+            let cursor = if index == runner.selected { "›" } else { " " };
+            let title_width = inner_width.saturating_sub(4 + time.len() + flag.chars().count() + 1);
+            let title = truncate(&step.title, title_width);
+            let pad = title_width.saturating_sub(title.chars().count());
+            let line = Line::from(vec![
+                Span::raw(format!("{cursor} ")),
+                Span::styled(mark, mark_style(kind, theme)),
+                Span::raw(format!(" {title}{} {time}", " ".repeat(pad))),
+                Span::styled(flag, if flag == " ⚠" { theme.bad() } else { theme.warn() }),
+            ]);
+            if index == runner.selected {
+                selected_line = lines.len();
+                lines.push(line.style(theme.selected()));
+            } else {
+                lines.push(line);
+            }
+        }
+    }
+    let visible = area.height.saturating_sub(2) as usize;
+    // Keep the selection in view with a little context above it.
+    let first = selected_line.saturating_sub(visible.saturating_sub(3).max(1)).min(lines.len().saturating_sub(visible));
+    let first = if selected_line < visible.saturating_sub(2) { 0 } else { first };
+    let shown: Vec<Line> = lines.into_iter().skip(first).take(visible).collect();
+    let block = Block::bordered()
+        .title(Span::styled(" Steps ", theme.title()))
+        .border_style(theme.focus_border());
+    frame.render_widget(Paragraph::new(shown).block(block), area);
+}
+
+fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+    let drill = &runner.session.drill;
+    let playbook = &runner.session.playbook;
+    let index = runner.selected;
+    let (Some(at), Some(step)) = (playbook.step_at_flat(index), runner.selected_step()) else {
+        frame.render_widget(Block::bordered().title(" No steps "), area);
+        return;
+    };
+    let record = &drill.steps[index];
+    let spent = drill.step_elapsed(index, now);
+    let clock = match step.timebox {
+        Some(t) => format!(" {} / {} ", format_clock(spent), format_clock(t)),
+        None => format!(" {} ", format_clock(spent)),
+    };
+    let title = format!(" {}.{} {} ", at.phase + 1, at.step + 1, step.title);
+
+    // Live output gets its own pane while a command runs or after one ran.
+    let output = command_output(runner, &step.id);
+    let (detail_area, output_area) = match (&output, area.height >= 14) {
+        (Some(_), true) => {
+            let [d, o] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+            (d, Some(o))
+        }
+        _ => (area, None),
+    };
+
+    let width = detail_area.width.saturating_sub(2);
+    let mut lines: Vec<Line> = Vec::new();
+    if over_timebox(step, spent) {
+        let over = spent.saturating_sub(step.timebox.unwrap_or_default());
+        lines.push(Line::styled(
+            format!("⚠ over its timebox by {}: decide now, push on or roll back", format_clock(over)),
+            theme.bad(),
+        ));
+    }
+    if step.point_of_no_return {
+        let text = if record.pnr_confirmed {
+            "⛔ point of no return (crossing confirmed)"
+        } else {
+            "⛔ POINT OF NO RETURN: after this step, rollback loses data or cannot restore the old state"
+        };
+        lines.push(Line::styled(text, theme.warn()));
+    }
+    match record.outcome {
+        Some(outcome) => {
+            let reason = record.reason.as_deref().filter(|r| !r.is_empty()).map(|r| format!(": {r}")).unwrap_or_default();
+            lines.push(Line::styled(format!("outcome: {}{reason}", outcome.as_str()), match outcome {
+                Outcome::Passed => theme.ok(),
+                Outcome::Skipped => theme.warn(),
+                _ => theme.bad(),
+            }));
+        }
+        None if drill.active == Some(index) => lines.push(Line::styled("▶ in progress", theme.accent())),
+        None => lines.push(Line::styled("not started: enter starts its clock", theme.dim())),
+    }
+    let meta: Vec<String> = [
+        step.role.as_ref().map(|r| format!("role {r}")),
+        (step.on_fail != OnFail::Stop).then(|| format!("on fail {}", step.on_fail.label())),
+        (record.attempts > 1).then(|| format!("attempt {}", record.attempts)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !meta.is_empty() {
+        lines.push(Line::styled(meta.join(" · "), theme.dim()));
+    }
+    lines.push(Line::default());
+    if !step.detail.is_empty() {
+        lines.extend(markdown_to_text(&step.detail, width, theme.color).lines);
+        lines.push(Line::default());
+    }
+    if let Some(command) = &step.command {
+        let run_hint = if runner.mode() == Mode::Live { "  (r runs it)" } else { "" };
+        lines.push(Line::from(vec![Span::styled("command", theme.accent()), Span::styled(run_hint, theme.dim())]));
+        for l in runner.resolved(command).lines() {
+            lines.push(Line::styled(format!("$ {l}"), theme.code()));
+        }
+    }
+    if let Some(verify) = &step.verify {
+        let run_hint = if runner.mode() == Mode::Live { "  (v runs it)" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled("verify", theme.accent()),
+            Span::styled(format!(" → expect {}{run_hint}", verify.expect.describe()), theme.dim()),
+        ]));
+        for l in runner.resolved(&verify.command).lines() {
+            lines.push(Line::styled(format!("$ {l}"), theme.code()));
+        }
+    }
+    if let Some(rollback) = &step.rollback {
+        lines.push(Line::styled("rollback", theme.accent()));
+        lines.extend(rollback.lines().map(|l| Line::raw(format!("  {l}"))));
+    }
+    let notes: Vec<_> = drill.notes_for(&step.id).collect();
+    if !notes.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("notes", theme.accent()));
+        for note in notes {
+            let style = if note.text.starts_with("TODO") { theme.warn() } else { ratatui::style::Style::new() };
+            lines.push(Line::styled(format!("  {} {}", note.at.format("%H:%M:%SZ"), note.text), style));
+        }
+    }
+    let block = Block::bordered()
+        .title(Span::styled(truncate(&title, width.saturating_sub(clock.len() as u16 + 2) as usize), theme.title()))
+        .title_top(Line::styled(clock, if over_timebox(step, spent) { theme.bad() } else { theme.dim() }).right_aligned())
+        .border_style(theme.border());
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((if output_area.is_some() { 0 } else { runner.scroll }, 0)),
+        detail_area,
+    );
+    if let (Some(area), Some(output)) = (output_area, output) {
+        render_output(frame, area, runner, output, now, theme);
+    }
+}
+
+/// What to show in the output pane for a step: the running command, else its last run.
+struct Output<'a> {
+    title: String,
+    text: &'a str,
+    running: bool,
+    good: Option<bool>,
+}
+
+fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>> {
+    if let Some(live) = runner.command.as_ref().filter(|c| c.step == step) {
+        let what = match live.purpose {
+            CommandPurpose::Action => "command",
+            CommandPurpose::Verify => "verify",
+        };
+        let state = if live.cancel_requested { "cancelling" } else { "running" };
+        return Some(Output {
+            title: format!(" ⟳ {what} {state}… x cancels "),
+            text: live.running.output(),
+            running: true,
+            good: None,
+        });
+    }
+    let last = runner.session.drill.commands_for(step).last()?;
+    let what = match last.purpose {
+        CommandPurpose::Action => "command",
+        CommandPurpose::Verify => "verify",
+    };
+    let result = match (last.cancelled, last.exit_code) {
+        (true, _) => "cancelled".to_string(),
+        (false, Some(code)) => format!("exit {code}"),
+        (false, None) => "no exit code".to_string(),
+    };
+    let verdict = if last.purpose == CommandPurpose::Verify {
+        if last.passed { " · expectation held" } else { " · expectation NOT met" }
+    } else {
+        ""
+    };
+    Some(Output {
+        title: format!(" {what}: {result} in {}{verdict}{} ", format_clock(last.duration), if last.truncated { " · output cut to its tail" } else { "" }),
+        text: &last.output,
+        running: false,
+        good: Some(last.passed),
+    })
+}
+
+fn render_output(frame: &mut Frame, area: Rect, runner: &RunnerState, output: Output<'_>, now: DateTime<Utc>, theme: Theme) {
+    let mut title = output.title;
+    if let (true, Some(live)) = (output.running, runner.command.as_ref()) {
+        title = format!("{}· {} ", title, format_clock((now - live.started).to_std().unwrap_or_default()));
+    }
+    let style = match output.good {
+        Some(true) => theme.ok(),
+        Some(false) => theme.bad(),
+        None => theme.accent(),
+    };
+    let all: Vec<&str> = output.text.lines().collect();
+    let visible = area.height.saturating_sub(2) as usize;
+    // Follow the tail; J/K scroll back from it.
+    let back = runner.scroll as usize;
+    let end = all.len().saturating_sub(back);
+    let start = end.saturating_sub(visible);
+    let lines: Vec<Line> = all[start..end].iter().map(|l| Line::raw((*l).to_string())).collect();
+    let lines = if lines.is_empty() { vec![Line::styled("(no output yet)", theme.dim())] } else { lines };
+    let block = Block::bordered().title(Span::styled(title, style)).border_style(style);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
