@@ -97,9 +97,7 @@ pub enum Command {
         mode: ModeArg,
     },
     /// Resume an unfinished drill (the most recent one when no id is given).
-    Resume {
-        drill: Option<i64>,
-    },
+    Resume { drill: Option<i64> },
     /// List the playbooks: bundled, yours, and any that do not load.
     List {
         #[arg(long)]
@@ -154,10 +152,15 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, got \"{text}\""))?;
     let valid = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(format!("\"{name}\" is not a variable name (letters, digits, _)"));
+        return Err(format!(
+            "\"{name}\" is not a variable name (letters, digits, _)"
+        ));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -166,13 +169,16 @@ impl Global {
     pub fn db_path(&self) -> Result<PathBuf, String> {
         match &self.db {
             Some(path) => Ok(path.clone()),
-            None => store::default_path()
-                .ok_or_else(|| "no home directory to keep the drill log in; pass --db PATH".to_string()),
+            None => store::default_path().ok_or_else(|| {
+                "no home directory to keep the drill log in; pass --db PATH".to_string()
+            }),
         }
     }
 
     pub fn playbooks_dir(&self) -> Option<PathBuf> {
-        self.playbooks.clone().or_else(crate::paths::user_playbooks_dir)
+        self.playbooks
+            .clone()
+            .or_else(crate::paths::user_playbooks_dir)
     }
 
     pub fn library(&self) -> Library {
@@ -289,11 +295,21 @@ pub fn list(global: &Global, json: bool) -> i32 {
         };
         return print_json(&listing);
     }
-    let paint = Paint { on: global.stdout_color() };
-    let id_width = library.playbooks.iter().map(|l| l.playbook.id.len()).max().unwrap_or(2);
+    let paint = Paint {
+        on: global.stdout_color(),
+    };
+    let id_width = library
+        .playbooks
+        .iter()
+        .map(|l| l.playbook.id.len())
+        .max()
+        .unwrap_or(2);
     for loaded in &library.playbooks {
         let p = &loaded.playbook;
-        let budget = p.budget.map(|b| format!(" · budget {}", format_duration(b))).unwrap_or_default();
+        let budget = p
+            .budget
+            .map(|b| format!(" · budget {}", format_duration(b)))
+            .unwrap_or_default();
         println!(
             "{}  {:<9} {:>2} steps{}  {}",
             paint.bold(&format!("{:<id_width$}", p.id)),
@@ -308,7 +324,11 @@ pub fn list(global: &Global, json: bool) -> i32 {
             eprintln!("{} {problem}", paint.red("error:"));
         }
     }
-    if library.broken.is_empty() { exit::OK } else { exit::INVALID }
+    if library.broken.is_empty() {
+        exit::OK
+    } else {
+        exit::INVALID
+    }
 }
 
 pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
@@ -343,17 +363,29 @@ pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
     if json {
         print_json(&results);
     } else {
-        let paint = Paint { on: global.stdout_color() };
+        let paint = Paint {
+            on: global.stdout_color(),
+        };
         for r in &results {
             if r.ok {
-                println!("{} {} ({}, {} steps)", paint.green("ok"), r.file, r.id.as_deref().unwrap_or(""), r.steps);
+                println!(
+                    "{} {} ({}, {} steps)",
+                    paint.green("ok"),
+                    r.file,
+                    r.id.as_deref().unwrap_or(""),
+                    r.steps
+                );
             }
             for problem in &r.problems {
                 println!("{} {problem}", paint.red("error:"));
             }
         }
         let problems: usize = results.iter().map(|r| r.problems.len()).sum();
-        println!("{} files checked, {} with problems, {problems} problems", results.len(), failed);
+        println!(
+            "{} files checked, {} with problems, {problems} problems",
+            results.len(),
+            failed
+        );
     }
     if failed > 0 { exit::INVALID } else { exit::OK }
 }
@@ -366,7 +398,11 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
             for p in &broken.problems {
                 eprintln!("rollsafe: {p}");
             }
-            return if std::path::Path::new(id_or_path).exists() { exit::INVALID } else { exit::NOT_FOUND };
+            return if std::path::Path::new(id_or_path).exists() {
+                exit::INVALID
+            } else {
+                exit::NOT_FOUND
+            };
         }
     };
     if json {
@@ -376,10 +412,18 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
         print!("{}", playbook::toml_format::to_toml(&loaded.playbook));
         return exit::OK;
     }
-    let paint = Paint { on: global.stdout_color() };
+    let paint = Paint {
+        on: global.stdout_color(),
+    };
     let p = &loaded.playbook;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}  ({}, {})", paint.bold(&p.title), p.id, p.kind.as_str());
+    let _ = writeln!(
+        out,
+        "{}  ({}, {})",
+        paint.bold(&p.title),
+        p.id,
+        p.kind.as_str()
+    );
     if let Some(b) = p.budget {
         let _ = writeln!(out, "budget {}", format_duration(b));
     }
@@ -389,15 +433,35 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
     if !p.variables.is_empty() {
         let _ = writeln!(out, "\nvariables:");
         for v in &p.variables {
-            let default = v.default.as_deref().map(|d| format!(" = {d}")).unwrap_or_default();
-            let _ = writeln!(out, "  ${{{}}}{default}  {}", v.name, paint.dim(&v.description));
+            let default = v
+                .default
+                .as_deref()
+                .map(|d| format!(" = {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  ${{{}}}{default}  {}",
+                v.name,
+                paint.dim(&v.description)
+            );
         }
     }
     for (pi, phase) in p.phases.iter().enumerate() {
-        let _ = writeln!(out, "\n{}", paint.bold(&format!("{} {}", pi + 1, phase.title)));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!("{} {}", pi + 1, phase.title))
+        );
         for (si, step) in phase.steps.iter().enumerate() {
-            let timebox = step.timebox.map(|t| format!(" [{}]", format_duration(t))).unwrap_or_default();
-            let pnr = if step.point_of_no_return { paint.red(" ⛔ point of no return") } else { String::new() };
+            let timebox = step
+                .timebox
+                .map(|t| format!(" [{}]", format_duration(t)))
+                .unwrap_or_default();
+            let pnr = if step.point_of_no_return {
+                paint.red(" ⛔ point of no return")
+            } else {
+                String::new()
+            };
             let _ = writeln!(out, "  {}.{} {}{timebox}{pnr}", pi + 1, si + 1, step.title);
             if let Some(command) = &step.command {
                 for line in command.lines() {
@@ -405,7 +469,12 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
                 }
             }
             if let Some(verify) = &step.verify {
-                let _ = writeln!(out, "      verify: {} → {}", verify.command.lines().next().unwrap_or(""), verify.expect.describe());
+                let _ = writeln!(
+                    out,
+                    "      verify: {} → {}",
+                    verify.command.lines().next().unwrap_or(""),
+                    verify.expect.describe()
+                );
             }
         }
     }
@@ -440,7 +509,10 @@ pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
         println!("no drills yet: `rollsafe run <playbook>` starts one");
         return exit::OK;
     }
-    println!("{:>5}  {:<17}  {:<28} {:<8} {:<9} {:>5} {:>4} {:>4} {:>4}", "id", "started (UTC)", "playbook", "mode", "status", "steps", "pass", "fail", "skip");
+    println!(
+        "{:>5}  {:<17}  {:<28} {:<8} {:<9} {:>5} {:>4} {:>4} {:>4}",
+        "id", "started (UTC)", "playbook", "mode", "status", "steps", "pass", "fail", "skip"
+    );
     for r in rows {
         println!(
             "{:>5}  {:<17}  {:<28} {:<8} {:<9} {:>5} {:>4} {:>4} {:>4}",
@@ -459,7 +531,9 @@ pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
 }
 
 pub fn paths(global: &Global) -> i32 {
-    let db = global.db_path().unwrap_or_else(|e| PathBuf::from(format!("(none: {e})")));
+    let db = global
+        .db_path()
+        .unwrap_or_else(|e| PathBuf::from(format!("(none: {e})")));
     println!("drill log:  {}", db.display());
     match global.playbooks_dir() {
         Some(dir) => println!("playbooks:  {}", dir.display()),

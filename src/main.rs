@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Some(Command::List { json }) => cli::list(&cli.global, *json),
         Some(Command::Check { files, json }) => cli::check(&cli.global, files, *json),
-        Some(Command::Show { playbook, json, toml }) => cli::show(&cli.global, playbook, *json, *toml),
+        Some(Command::Show {
+            playbook,
+            json,
+            toml,
+        }) => cli::show(&cli.global, playbook, *json, *toml),
         Some(Command::History { json, limit }) => cli::history(&cli.global, *json, *limit),
         Some(Command::Paths) => cli::paths(&cli.global),
         Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
@@ -25,7 +29,9 @@ fn main() -> ExitCode {
 
 fn interactive(cli: &Cli) -> i32 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!("rollsafe: the interactive app needs a terminal; for scripts use list, check, show or history (see --help)");
+        eprintln!(
+            "rollsafe: the interactive app needs a terminal; for scripts use list, check, show or history (see --help)"
+        );
         return exit::USAGE;
     }
     let global = &cli.global;
@@ -44,7 +50,11 @@ fn interactive(cli: &Cli) -> i32 {
             Ok(loaded) => {
                 app.start(&loaded, (*mode).into(), now);
                 if !matches!(app.screen, tui::app::Screen::Runner(_)) {
-                    let why = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+                    let why = app
+                        .status
+                        .as_ref()
+                        .map(|s| s.text.clone())
+                        .unwrap_or_default();
                     eprintln!("rollsafe: could not start the drill: {why}");
                     return exit::INVALID;
                 }
@@ -54,7 +64,11 @@ fn interactive(cli: &Cli) -> i32 {
                     eprintln!("rollsafe: {p}");
                 }
                 let exists = std::path::Path::new(playbook).exists();
-                return if exists { exit::INVALID } else { exit::NOT_FOUND };
+                return if exists {
+                    exit::INVALID
+                } else {
+                    exit::NOT_FOUND
+                };
             }
         },
         Some(Command::Resume { drill }) => {
@@ -66,7 +80,11 @@ fn interactive(cli: &Cli) -> i32 {
                 Some(id) => {
                     app.resume(id);
                     if !matches!(app.screen, tui::app::Screen::Runner(_)) {
-                        let why = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+                        let why = app
+                            .status
+                            .as_ref()
+                            .map(|s| s.text.clone())
+                            .unwrap_or_default();
                         eprintln!("rollsafe: {why}");
                         return exit::NOT_FOUND;
                     }
@@ -79,7 +97,11 @@ fn interactive(cli: &Cli) -> i32 {
         }
         _ => {}
     }
-    let theme = if global.no_color { Theme::PLAIN } else { Theme::from_env() };
+    let theme = if global.no_color {
+        Theme::PLAIN
+    } else {
+        Theme::from_env()
+    };
     match tui::run(&mut app, theme) {
         Ok(()) => exit::OK,
         Err(e) => {

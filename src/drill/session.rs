@@ -65,7 +65,11 @@ impl Session {
             playbook: loaded.playbook.clone(),
             drill,
         };
-        let first = session.playbook.steps().next().map(|(_, _, s)| s.id.clone());
+        let first = session
+            .playbook
+            .steps()
+            .next()
+            .map(|(_, _, s)| s.id.clone());
         if let Some(step) = first {
             session.record(store, now, EventKind::StepStarted { step })?;
         }
@@ -80,7 +84,11 @@ impl Session {
         let events = store.events(id)?;
         let drill =
             Drill::fold(&playbook, &events).map_err(|source| SessionError::Fold { id, source })?;
-        Ok(Session { id, playbook, drill })
+        Ok(Session {
+            id,
+            playbook,
+            drill,
+        })
     }
 
     /// Commits one event, then applies it. On error the state is unchanged.

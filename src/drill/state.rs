@@ -256,16 +256,16 @@ impl Drill {
                     let paused = span(since, at);
                     self.paused_total += paused;
                     // The open attempt did not run while paused.
-                    if let Some(i) = self.active {
-                        if let Some(open) = self.steps[i].open_since.as_mut() {
-                            // Shift the attempt's start by the pause; one begun
-                            // during the pause starts counting now.
-                            *open = if *open <= since {
-                                *open + chrono::Duration::from_std(paused).unwrap_or_default()
-                            } else {
-                                at
-                            };
-                        }
+                    if let Some(i) = self.active
+                        && let Some(open) = self.steps[i].open_since.as_mut()
+                    {
+                        // Shift the attempt's start by the pause; one begun
+                        // during the pause starts counting now.
+                        *open = if *open <= since {
+                            *open + chrono::Duration::from_std(paused).unwrap_or_default()
+                        } else {
+                            at
+                        };
                     }
                 }
             }
@@ -281,7 +281,13 @@ impl Drill {
         }
     }
 
-    fn set_outcome(&mut self, step: &str, outcome: Outcome, reason: Option<&String>, at: DateTime<Utc>) {
+    fn set_outcome(
+        &mut self,
+        step: &str,
+        outcome: Outcome,
+        reason: Option<&String>,
+        at: DateTime<Utc>,
+    ) {
         let Some(i) = self.step_index(step) else {
             return;
         };
@@ -337,7 +343,10 @@ impl Drill {
     }
 
     pub fn count(&self, outcome: Outcome) -> usize {
-        self.steps.iter().filter(|s| s.outcome == Some(outcome)).count()
+        self.steps
+            .iter()
+            .filter(|s| s.outcome == Some(outcome))
+            .count()
     }
 
     /// Steps with any outcome.
@@ -360,10 +369,227 @@ impl Drill {
     }
 
     pub fn notes_for(&self, step: &str) -> impl Iterator<Item = &NoteRecord> {
-        self.notes.iter().filter(move |n| n.step.as_deref() == Some(step))
+        self.notes
+            .iter()
+            .filter(move |n| n.step.as_deref() == Some(step))
     }
 
     pub fn commands_for(&self, step: &str) -> impl Iterator<Item = &CommandRecord> {
         self.commands.iter().filter(move |c| c.step == step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook;
+
+    const PLAYBOOK: &str = r#"
+id = "t"
+title = "Test"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "a"
+title = "A"
+timebox = "1m"
+[[phases.steps]]
+id = "b"
+title = "B"
+[[phases]]
+title = "Two"
+[[phases.steps]]
+id = "c"
+title = "C"
+point_of_no_return = true
+"#;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn started() -> Event {
+        Event::new(
+            t(0),
+            EventKind::Started {
+                mode: Mode::Tabletop,
+                operator: "ana".into(),
+                playbook_id: "t".into(),
+                playbook_title: "Test".into(),
+                source_name: "t.toml".into(),
+                content_hash: "h".into(),
+                snapshot: PLAYBOOK.into(),
+            },
+        )
+    }
+
+    fn ev(secs: i64, kind: EventKind) -> Event {
+        Event::new(t(secs), kind)
+    }
+
+    fn step(kind: fn(String) -> EventKind, id: &str) -> EventKind {
+        kind(id.to_string())
+    }
+
+    fn playbook() -> Playbook {
+        playbook::parse("t.toml", PLAYBOOK).unwrap()
+    }
+
+    #[test]
+    fn a_log_must_begin_with_started() {
+        let p = playbook();
+        assert_eq!(Drill::fold(&p, &[]), Err(FoldError::NotStarted));
+        let only_note = [ev(0, EventKind::Paused)];
+        assert_eq!(Drill::fold(&p, &only_note), Err(FoldError::NotStarted));
+    }
+
+    #[test]
+    fn outcomes_and_step_times_follow_the_events() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(0, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(70, step(|step| EventKind::StepPassed { step }, "a")),
+            ev(70, step(|step| EventKind::StepStarted { step }, "b")),
+            ev(
+                100,
+                EventKind::StepSkipped {
+                    step: "b".into(),
+                    reason: "not needed".into(),
+                },
+            ),
+            ev(100, step(|step| EventKind::StepStarted { step }, "c")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.steps[0].outcome, Some(Outcome::Passed));
+        assert_eq!(drill.step_elapsed(0, t(500)), Duration::from_secs(70));
+        assert_eq!(drill.steps[1].outcome, Some(Outcome::Skipped));
+        assert_eq!(drill.steps[1].reason.as_deref(), Some("not needed"));
+        assert_eq!(drill.step_elapsed(1, t(500)), Duration::from_secs(30));
+        // The open step keeps counting until `now`.
+        assert_eq!(drill.active, Some(2));
+        assert_eq!(drill.step_elapsed(2, t(160)), Duration::from_secs(60));
+        assert_eq!(drill.elapsed(t(160)), Duration::from_secs(160));
+        assert_eq!(drill.done(), 2);
+        assert_eq!(drill.focus(), 2);
+        assert_eq!(drill.status, DrillStatus::Running);
+    }
+
+    #[test]
+    fn pauses_stop_the_drill_clock_and_the_step_clock() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(0, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(10, EventKind::Paused),
+            ev(110, EventKind::Resumed),
+            ev(130, step(|step| EventKind::StepPassed { step }, "a")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        // 10 s before the pause + 20 s after it; the 100 s pause does not count.
+        assert_eq!(drill.step_elapsed(0, t(1000)), Duration::from_secs(30));
+        assert_eq!(drill.elapsed(t(130)), Duration::from_secs(30));
+
+        // While paused, both clocks stand still however late `now` is.
+        let paused = Drill::fold(&p, &events[..3]).unwrap();
+        assert!(paused.is_paused());
+        assert_eq!(paused.step_elapsed(0, t(50)), Duration::from_secs(10));
+        assert_eq!(paused.step_elapsed(0, t(5000)), Duration::from_secs(10));
+        assert_eq!(paused.elapsed(t(5000)), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn restarting_a_step_adds_attempts_and_keeps_time_spent() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(0, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(
+                20,
+                EventKind::StepFailed {
+                    step: "a".into(),
+                    reason: "lock timeout".into(),
+                },
+            ),
+            ev(30, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(45, step(|step| EventKind::StepPassed { step }, "a")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.steps[0].attempts, 2);
+        assert_eq!(drill.steps[0].outcome, Some(Outcome::Passed));
+        assert_eq!(drill.steps[0].reason, None);
+        assert_eq!(drill.step_elapsed(0, t(100)), Duration::from_secs(35));
+        assert_eq!(drill.count(Outcome::Failed), 0);
+    }
+
+    #[test]
+    fn events_after_the_end_change_nothing() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(0, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(
+                50,
+                EventKind::Aborted {
+                    reason: "replica lag".into(),
+                },
+            ),
+            ev(60, step(|step| EventKind::StepPassed { step }, "a")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.status, DrillStatus::Aborted);
+        assert_eq!(drill.abort_reason.as_deref(), Some("replica lag"));
+        assert_eq!(drill.steps[0].outcome, None);
+        assert_eq!(drill.step_elapsed(0, t(999)), Duration::from_secs(50));
+        assert_eq!(drill.elapsed(t(999)), Duration::from_secs(50));
+        assert_eq!(drill.ended_at, Some(t(50)));
+    }
+
+    #[test]
+    fn notes_commands_and_pnr_are_kept() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(
+                1,
+                EventKind::Note {
+                    step: Some("a".into()),
+                    text: "TODO: alert on lag".into(),
+                },
+            ),
+            ev(
+                2,
+                EventKind::CommandStarted {
+                    step: "a".into(),
+                    purpose: crate::drill::CommandPurpose::Action,
+                    command: "true".into(),
+                },
+            ),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.notes_for("a").count(), 1);
+        assert!(
+            drill.command_in_flight.is_some(),
+            "a crash mid-command stays visible"
+        );
+        let mut drill = drill;
+        drill.apply(&ev(
+            3,
+            step(|step| EventKind::PointOfNoReturnConfirmed { step }, "c"),
+        ));
+        assert!(drill.steps[2].pnr_confirmed);
+    }
+
+    #[test]
+    fn next_pending_wraps_to_the_first_gap() {
+        let p = playbook();
+        let events = vec![
+            started(),
+            ev(1, step(|step| EventKind::StepPassed { step }, "b")),
+            ev(2, step(|step| EventKind::StepPassed { step }, "c")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.next_pending(1), Some(0));
+        assert_eq!(drill.next_pending(2), Some(0));
     }
 }

@@ -27,10 +27,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             }
         };
         if digits.is_empty() {
-            return Err(format!("bad duration \"{text}\": '{ch}' needs a number before it"));
+            return Err(format!(
+                "bad duration \"{text}\": '{ch}' needs a number before it"
+            ));
         }
         if rank <= last_unit {
-            return Err(format!("bad duration \"{text}\": units must go h, m, s, once each"));
+            return Err(format!(
+                "bad duration \"{text}\": units must go h, m, s, once each"
+            ));
         }
         let n: u64 = digits
             .parse()
@@ -96,7 +100,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_ambiguous_or_empty() {
-        for bad in ["", "5", "m", "5x", "1m1h", "5m5m", "0s", "1.5m", "-5m", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "1m1h",
+            "5m5m",
+            "0s",
+            "1.5m",
+            "-5m",
+            "99999999999999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }

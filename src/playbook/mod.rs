@@ -12,7 +12,9 @@ pub mod vars;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::Diagnostic;
-pub use model::{Expectation, OnFail, Origin, Phase, Playbook, PlaybookKind, Step, StepRef, Verification};
+pub use model::{
+    Expectation, OnFail, Origin, Phase, Playbook, PlaybookKind, Step, StepRef, Verification,
+};
 
 mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled_runbooks.rs"));
@@ -162,7 +164,11 @@ impl Library {
         if path.exists() {
             return load_file(path);
         }
-        let known: Vec<&str> = self.playbooks.iter().map(|p| p.playbook.id.as_str()).collect();
+        let known: Vec<&str> = self
+            .playbooks
+            .iter()
+            .map(|p| p.playbook.id.as_str())
+            .collect();
         Err(Broken {
             origin: Origin::File(id_or_path.to_string()),
             problems: vec![Diagnostic {

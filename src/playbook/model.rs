@@ -226,7 +226,9 @@ impl Playbook {
     }
 
     pub fn points_of_no_return(&self) -> usize {
-        self.steps().filter(|(_, _, s)| s.point_of_no_return).count()
+        self.steps()
+            .filter(|(_, _, s)| s.point_of_no_return)
+            .count()
     }
 
     /// Sum of the timeboxes that are set; an estimate when no history exists.

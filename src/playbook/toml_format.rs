@@ -120,7 +120,10 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
             PlaybookKind::default()
         }),
     };
-    let budget = raw.budget.as_ref().and_then(|b| spanned_duration(b, &mut report));
+    let budget = raw
+        .budget
+        .as_ref()
+        .and_then(|b| spanned_duration(b, &mut report));
 
     let mut phases = Vec::with_capacity(raw.phases.len());
     for (pi, raw_phase) in raw.phases.iter().enumerate() {
@@ -143,7 +146,10 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
                 }),
             };
             map.steps.insert(
-                StepRef { phase: pi, step: si },
+                StepRef {
+                    phase: pi,
+                    step: si,
+                },
                 StepSource {
                     id: raw_step.id.span().start,
                     on_fail: raw_step.on_fail.as_ref().map(|s| s.span().start),
@@ -151,10 +157,10 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
             );
             let verify = raw_step.verify.as_ref().map(|v| {
                 let raw_verify = v.get_ref();
-                if let Some(re) = &raw_verify.regex {
-                    if let Err(msg) = regex::Regex::new(re.get_ref()) {
-                        report.at(re.span().start, format!("bad verify regex: {msg}"));
-                    }
+                if let Some(re) = &raw_verify.regex
+                    && let Err(msg) = regex::Regex::new(re.get_ref())
+                {
+                    report.at(re.span().start, format!("bad verify regex: {msg}"));
                 }
                 Verification {
                     command: raw_verify.command.clone(),

@@ -25,9 +25,9 @@ pub struct StepSource {
 
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.')
+        && id.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+        })
 }
 
 /// Lowercase, ASCII letters and digits joined by dashes: "Set timeouts!" -> "set-timeouts".
@@ -47,7 +47,11 @@ pub fn slug(text: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    if out.is_empty() { "step".to_string() } else { out }
+    if out.is_empty() {
+        "step".to_string()
+    } else {
+        out
+    }
 }
 
 pub fn check(playbook: &Playbook, map: &SourceMap, report: &mut Reporter<'_>) {
@@ -64,7 +68,10 @@ pub fn check(playbook: &Playbook, map: &SourceMap, report: &mut Reporter<'_>) {
         report.at(map.playbook, "playbook has no title");
     }
     if playbook.phases.is_empty() {
-        report.at(map.playbook, "empty playbook: it has no phases and no steps");
+        report.at(
+            map.playbook,
+            "empty playbook: it has no phases and no steps",
+        );
     }
     let mut phase_ids: HashMap<&str, usize> = HashMap::new();
     for (pi, phase) in playbook.phases.iter().enumerate() {
@@ -115,10 +122,7 @@ pub fn check(playbook: &Playbook, map: &SourceMap, report: &mut Reporter<'_>) {
             let src = map.steps.get(&at).copied().unwrap_or_default();
             let pos = src.on_fail.unwrap_or(src.id);
             if !step_ids.contains_key(target.as_str()) {
-                report.at(
-                    pos,
-                    format!("on_fail goes to unknown step \"{target}\""),
-                );
+                report.at(pos, format!("on_fail goes to unknown step \"{target}\""));
             } else if target == &step.id {
                 report.at(pos, format!("on_fail of \"{target}\" goes to itself"));
             }
@@ -132,9 +136,14 @@ mod tests {
 
     #[test]
     fn slugs_are_ids() {
-        assert_eq!(slug("Set lock & statement timeouts!"), "set-lock-statement-timeouts");
+        assert_eq!(
+            slug("Set lock & statement timeouts!"),
+            "set-lock-statement-timeouts"
+        );
         assert_eq!(slug("  Ünïcode only  "), "n-code-only");
         assert_eq!(slug("!!!"), "step");
-        assert!(is_valid_id(&slug("Drop column `name` (point of no return)")));
+        assert!(is_valid_id(&slug(
+            "Drop column `name` (point of no return)"
+        )));
     }
 }

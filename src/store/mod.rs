@@ -48,7 +48,11 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error("drill #{drill}, event {seq}: unreadable event record: {detail}")]
-    BadEvent { drill: i64, seq: i64, detail: String },
+    BadEvent {
+        drill: i64,
+        seq: i64,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -266,7 +270,9 @@ impl Store {
             .prepare_cached("SELECT seq, payload FROM events WHERE drill_id = ?1 ORDER BY seq")
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
-            .query_map([drill_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([drill_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(|e| classify(&self.path, e))?;
         let mut events = Vec::new();
         for row in rows {

@@ -70,11 +70,18 @@ pub enum AfterPnr {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
-    Prompt { kind: PromptKind, input: String, error: Option<String> },
+    Prompt {
+        kind: PromptKind,
+        input: String,
+        error: Option<String>,
+    },
     /// Crossing a point of no return, then doing `then`.
     CrossPnr { step_title: String, then: AfterPnr },
     /// Run exactly this command?
-    RunCommand { purpose: CommandPurpose, command: String },
+    RunCommand {
+        purpose: CommandPurpose,
+        command: String,
+    },
     /// Finish while steps are still pending?
     Finish { pending: usize },
     /// A step failed: offer its on_fail path.
@@ -122,7 +129,12 @@ fn process_env(name: &str) -> Option<String> {
 }
 
 impl App {
-    pub fn new(store: Store, library: Library, operator: String, overrides: BTreeMap<String, String>) -> Self {
+    pub fn new(
+        store: Store,
+        library: Library,
+        operator: String,
+        overrides: BTreeMap<String, String>,
+    ) -> Self {
         let mut app = App {
             store,
             library,
@@ -159,7 +171,10 @@ impl App {
             Ok(rows) => self.home.unfinished = rows,
             Err(e) => self.error(e.to_string()),
         }
-        match self.store.list_drills(RECENT_ON_HOME + self.home.unfinished.len(), 0) {
+        match self
+            .store
+            .list_drills(RECENT_ON_HOME + self.home.unfinished.len(), 0)
+        {
             Ok(rows) => {
                 self.home.recent = rows
                     .into_iter()
@@ -169,7 +184,10 @@ impl App {
             }
             Err(e) => self.error(e.to_string()),
         }
-        self.home.selected = self.home.selected.min(self.home_items().len().saturating_sub(1));
+        self.home.selected = self
+            .home
+            .selected
+            .min(self.home_items().len().saturating_sub(1));
     }
 
     pub fn home_items(&self) -> Vec<HomeItem> {
@@ -224,7 +242,10 @@ impl App {
             match runner.poll_command(&mut self.store, now) {
                 Ok(Some(verdict)) => {
                     let error = verdict.contains("failed") || verdict.contains("killed");
-                    self.status = Some(Status { text: verdict, error });
+                    self.status = Some(Status {
+                        text: verdict,
+                        error,
+                    });
                 }
                 Ok(None) => {}
                 Err(e) => self.error(e.to_string()),
@@ -246,7 +267,9 @@ impl App {
     fn handle_home(&mut self, action: Action, now: DateTime<Utc>) {
         let count = self.home_items().len();
         match action {
-            Action::Down => self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1)),
+            Action::Down => {
+                self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1))
+            }
             Action::Up => self.home.selected = self.home.selected.saturating_sub(1),
             Action::Top => self.home.selected = 0,
             Action::Bottom => self.home.selected = count.saturating_sub(1),
@@ -257,7 +280,10 @@ impl App {
                 }
                 Some(HomeItem::Playbook(_)) => self.start_selected(Mode::Tabletop, now),
                 Some(HomeItem::Broken(i)) => {
-                    let first = self.library.broken[i].problems.first().map(|d| d.to_string());
+                    let first = self.library.broken[i]
+                        .problems
+                        .first()
+                        .map(|d| d.to_string());
                     self.error(first.unwrap_or_else(|| "this playbook does not load".into()));
                 }
                 None => {}
@@ -345,9 +371,21 @@ impl App {
         let busy = runner.command.is_some();
         let changes_outcome = matches!(
             action,
-            Action::Pass | Action::Fail | Action::Skip | Action::Block | Action::Open | Action::RunCommand | Action::RunVerify
+            Action::Pass
+                | Action::Fail
+                | Action::Skip
+                | Action::Block
+                | Action::Open
+                | Action::RunCommand
+                | Action::RunVerify
         );
-        if over && (changes_outcome || matches!(action, Action::Note | Action::TogglePause | Action::Abort | Action::Finish)) {
+        if over
+            && (changes_outcome
+                || matches!(
+                    action,
+                    Action::Note | Action::TogglePause | Action::Abort | Action::Finish
+                ))
+        {
             return self.info("this drill has ended; q goes back to Home");
         }
         if paused && changes_outcome {
@@ -384,7 +422,10 @@ impl App {
             Action::Open => runner.start_selected(&mut self.store, now),
             Action::Pass => {
                 if runner.needs_pnr_confirmation() {
-                    let step_title = runner.selected_step().map(|s| s.title.clone()).unwrap_or_default();
+                    let step_title = runner
+                        .selected_step()
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default();
                     self.dialog = Some(Dialog::CrossPnr {
                         step_title,
                         then: AfterPnr::Pass,
@@ -447,7 +488,8 @@ impl App {
             return;
         };
         if runner.mode() == Mode::Tabletop {
-            return self.info("tabletop drill: nothing runs; talk it through, then mark the outcome");
+            return self
+                .info("tabletop drill: nothing runs; talk it through, then mark the outcome");
         }
         let Some(command) = runner.command_text(purpose) else {
             let what = match purpose {
@@ -457,7 +499,10 @@ impl App {
             return self.info(format!("this step has no {what} to run"));
         };
         if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
-            let step_title = runner.selected_step().map(|s| s.title.clone()).unwrap_or_default();
+            let step_title = runner
+                .selected_step()
+                .map(|s| s.title.clone())
+                .unwrap_or_default();
             self.dialog = Some(Dialog::CrossPnr {
                 step_title,
                 then: AfterPnr::Run(purpose, command),
@@ -474,18 +519,32 @@ impl App {
             return;
         };
         match dialog {
-            Dialog::Prompt { kind, mut input, .. } => match action {
+            Dialog::Prompt {
+                kind, mut input, ..
+            } => match action {
                 Action::Input('\u{15}') => {
                     input.clear();
-                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                    self.dialog = Some(Dialog::Prompt {
+                        kind,
+                        input,
+                        error: None,
+                    });
                 }
                 Action::Input(c) => {
                     input.push(c);
-                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                    self.dialog = Some(Dialog::Prompt {
+                        kind,
+                        input,
+                        error: None,
+                    });
                 }
                 Action::Backspace => {
                     input.pop();
-                    self.dialog = Some(Dialog::Prompt { kind, input, error: None });
+                    self.dialog = Some(Dialog::Prompt {
+                        kind,
+                        input,
+                        error: None,
+                    });
                 }
                 Action::Dismiss => {}
                 Action::Submit => {
@@ -500,7 +559,13 @@ impl App {
                         self.submit_prompt(kind, text, now);
                     }
                 }
-                _ => self.dialog = Some(Dialog::Prompt { kind, input, error: None }),
+                _ => {
+                    self.dialog = Some(Dialog::Prompt {
+                        kind,
+                        input,
+                        error: None,
+                    })
+                }
             },
             Dialog::CrossPnr { step_title, then } => match action {
                 Action::Yes => self.cross_pnr(then, now),
@@ -517,7 +582,10 @@ impl App {
                 Action::No | Action::Dismiss => {}
                 _ => self.dialog = Some(Dialog::Finish { pending }),
             },
-            Dialog::OnFail { step_title, on_fail } => self.choose_on_fail(action, step_title, on_fail, now),
+            Dialog::OnFail {
+                step_title,
+                on_fail,
+            } => self.choose_on_fail(action, step_title, on_fail, now),
         }
     }
 
@@ -542,7 +610,10 @@ impl App {
                     .and_then(|at| runner.session.playbook.step(at))
                     .map(|s| s.title.clone())
                     .unwrap_or(step);
-                self.dialog = Some(Dialog::OnFail { step_title, on_fail });
+                self.dialog = Some(Dialog::OnFail {
+                    step_title,
+                    on_fail,
+                });
             }
             Ok(FollowUp::None) => {
                 if kind == PromptKind::AbortReason {
@@ -564,13 +635,17 @@ impl App {
         }
         match then {
             AfterPnr::Pass => {
-                if let Err(e) = runner.record_outcome(&mut self.store, now, Outcome::Passed, String::new()) {
+                if let Err(e) =
+                    runner.record_outcome(&mut self.store, now, Outcome::Passed, String::new())
+                {
                     self.error(e.to_string());
                 }
             }
             // Confirming the point of no return is not confirming the command:
             // the exact command is still shown and confirmed on its own.
-            AfterPnr::Run(purpose, command) => self.dialog = Some(Dialog::RunCommand { purpose, command }),
+            AfterPnr::Run(purpose, command) => {
+                self.dialog = Some(Dialog::RunCommand { purpose, command })
+            }
         }
     }
 
@@ -585,13 +660,21 @@ impl App {
         }
     }
 
-    fn choose_on_fail(&mut self, action: Action, step_title: String, on_fail: OnFail, now: DateTime<Utc>) {
+    fn choose_on_fail(
+        &mut self,
+        action: Action,
+        step_title: String,
+        on_fail: OnFail,
+        now: DateTime<Utc>,
+    ) {
         let Screen::Runner(runner) = &mut self.screen else {
             return;
         };
         let store = &mut self.store;
         let result = match (action, &on_fail) {
-            (Action::Yes | Action::Submit, OnFail::Goto(target)) => runner.go_to(store, now, target),
+            (Action::Yes | Action::Submit, OnFail::Goto(target)) => {
+                runner.go_to(store, now, target)
+            }
             (Action::Yes | Action::Submit, OnFail::Continue) => runner.advance(store, now),
             (Action::Yes | Action::Submit, OnFail::Rollback) => {
                 self.info("roll back: follow the rollback notes of the steps done, newest first (shown in each step)");
@@ -607,7 +690,10 @@ impl App {
                 Ok(())
             }
             _ => {
-                self.dialog = Some(Dialog::OnFail { step_title, on_fail });
+                self.dialog = Some(Dialog::OnFail {
+                    step_title,
+                    on_fail,
+                });
                 Ok(())
             }
         };
@@ -656,7 +742,11 @@ impl App {
 
 /// Variables with whatever value is known; unknown ones are left out, so
 /// `${NAME}` stays visible in tabletop drills.
-fn partial_vars(playbook: &Playbook, overrides: &BTreeMap<String, String>, env: fn(&str) -> Option<String>) -> Vars {
+fn partial_vars(
+    playbook: &Playbook,
+    overrides: &BTreeMap<String, String>,
+    env: fn(&str) -> Option<String>,
+) -> Vars {
     let mut values = BTreeMap::new();
     for var in &playbook.variables {
         let value = overrides

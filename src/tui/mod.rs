@@ -39,7 +39,11 @@ pub fn run(app: &mut App, theme: Theme) -> io::Result<()> {
     // SIGTERM and SIGHUP (terminal closed) end the loop cleanly. Each event
     // is already in the log, so leaving loses nothing.
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let mut terminal = ratatui::try_init()?;
@@ -47,7 +51,12 @@ pub fn run(app: &mut App, theme: Theme) -> io::Result<()> {
     event_loop(&mut terminal, app, theme, &stop)
 }
 
-fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, theme: Theme, stop: &AtomicBool) -> io::Result<()> {
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    theme: Theme,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     loop {
         let now = Utc::now();
         app.tick(now);
@@ -71,12 +80,11 @@ fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, theme: Theme, stop:
         // Drain what is queued before drawing again, so pasted text or key
         // repeat does not draw a frame per key.
         loop {
-            if let Event::Key(key) = event::read()? {
-                if key.is_press() {
-                    if let Some(action) = action_for_key(app, key) {
-                        app.handle(action, Utc::now());
-                    }
-                }
+            if let Event::Key(key) = event::read()?
+                && key.is_press()
+                && let Some(action) = action_for_key(app, key)
+            {
+                app.handle(action, Utc::now());
             }
             if app.should_quit || !event::poll(Duration::ZERO)? {
                 break;

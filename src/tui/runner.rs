@@ -36,7 +36,10 @@ pub struct RunnerState {
 pub enum FollowUp {
     None,
     /// A failed step's on_fail path to offer.
-    OfferOnFail { step: String, on_fail: OnFail },
+    OfferOnFail {
+        step: String,
+        on_fail: OnFail,
+    },
 }
 
 impl RunnerState {
@@ -89,7 +92,11 @@ impl RunnerState {
     }
 
     /// Starts (or restarts) the selected step's clock.
-    pub fn start_selected(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn start_selected(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let Some(step) = self.selected_id() else {
             return Ok(());
         };
@@ -153,7 +160,12 @@ impl RunnerState {
     }
 
     /// Jumps to a step by id (an on_fail goto) and starts it.
-    pub fn go_to(&mut self, store: &mut Store, now: DateTime<Utc>, id: &str) -> Result<(), StoreError> {
+    pub fn go_to(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        id: &str,
+    ) -> Result<(), StoreError> {
         if let Some(index) = self.session.drill.step_index(id) {
             self.select(index);
             self.start_selected(store, now)?;
@@ -161,12 +173,22 @@ impl RunnerState {
         Ok(())
     }
 
-    pub fn add_note(&mut self, store: &mut Store, now: DateTime<Utc>, text: String) -> Result<(), StoreError> {
+    pub fn add_note(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        text: String,
+    ) -> Result<(), StoreError> {
         let step = self.selected_id();
-        self.session.record(store, now, EventKind::Note { step, text })
+        self.session
+            .record(store, now, EventKind::Note { step, text })
     }
 
-    pub fn confirm_point_of_no_return(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn confirm_point_of_no_return(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let Some(step) = self.selected_id() else {
             return Ok(());
         };
@@ -180,7 +202,11 @@ impl RunnerState {
             && !self.session.drill.steps[self.selected].pnr_confirmed
     }
 
-    pub fn toggle_pause(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn toggle_pause(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let kind = if self.session.drill.is_paused() {
             EventKind::Resumed
         } else {
@@ -193,9 +219,15 @@ impl RunnerState {
         self.session.record(store, now, EventKind::Finished)
     }
 
-    pub fn abort(&mut self, store: &mut Store, now: DateTime<Utc>, reason: String) -> Result<(), StoreError> {
+    pub fn abort(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(), StoreError> {
         self.cancel_command();
-        self.session.record(store, now, EventKind::Aborted { reason })
+        self.session
+            .record(store, now, EventKind::Aborted { reason })
     }
 
     /// The exact text that would run for the selected step, if it has one.
@@ -285,7 +317,11 @@ impl RunnerState {
 
     /// Collects output from a running command; logs its end when it exits.
     /// Returns a one-line result for the status bar when the command ended.
-    pub fn poll_command(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+    pub fn poll_command(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
         let Some(live) = self.command.as_mut() else {
             return Ok(None);
         };

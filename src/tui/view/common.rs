@@ -28,10 +28,17 @@ pub fn footer(frame: &mut Frame, area: Rect, context: Context, theme: Theme) {
 
 pub fn status(frame: &mut Frame, area: Rect, status: Option<&Status>, theme: Theme) {
     if let Some(status) = status {
-        let style = if status.error { theme.bad() } else { theme.accent() };
+        let style = if status.error {
+            theme.bad()
+        } else {
+            theme.accent()
+        };
         let mark = if status.error { "✘ " } else { "• " };
         frame.render_widget(
-            Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(format!("{mark}{}", status.text), style)])),
+            Paragraph::new(Line::from(vec![
+                Span::raw(" "),
+                Span::styled(format!("{mark}{}", status.text), style),
+            ])),
             area,
         );
     }

@@ -17,11 +17,22 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
     let (title, lines, border) = content(dialog, theme);
     // Borders plus wrapped lines, capped to the screen.
     let inner = width.saturating_sub(2).max(1) as usize;
-    let height: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum::<usize>() + 2;
+    let height: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner))
+        .sum::<usize>()
+        + 2;
     let popup = centered(area, width, (height as u16).min(area.height));
     frame.render_widget(Clear, popup);
-    let block = Block::bordered().title(Span::styled(title, border)).border_style(border);
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+    let block = Block::bordered()
+        .title(Span::styled(title, border))
+        .border_style(border);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
     if let Dialog::Prompt { input, .. } = dialog {
         // Cursor after the typed text, on the input line (third line inside).
         let typed = input.chars().count() as u16 + 2;
@@ -40,7 +51,10 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
             let mut lines = vec![
                 Line::raw(kind.title()),
                 Line::default(),
-                Line::from(vec![Span::styled("› ", theme.accent()), Span::raw(input.clone())]),
+                Line::from(vec![
+                    Span::styled("› ", theme.accent()),
+                    Span::raw(input.clone()),
+                ]),
                 Line::default(),
             ];
             if let Some(error) = error {
@@ -55,13 +69,22 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                 AfterPnr::Run(..) => "Its command is shown next, for a separate confirmation.",
             };
             let lines = vec![
-                Line::styled(format!("“{step_title}” is a point of no return."), theme.warn()),
-                Line::raw("After it, rolling back loses data or cannot restore the old state: from here on, roll forward."),
+                Line::styled(
+                    format!("“{step_title}” is a point of no return."),
+                    theme.warn(),
+                ),
+                Line::raw(
+                    "After it, rolling back loses data or cannot restore the old state: from here on, roll forward.",
+                ),
                 Line::raw(action),
                 Line::default(),
                 keys("y cross it · n stay before it"),
             ];
-            (" ⛔ Point of no return ".to_string(), lines, theme.danger_border())
+            (
+                " ⛔ Point of no return ".to_string(),
+                lines,
+                theme.danger_border(),
+            )
         }
         Dialog::RunCommand { purpose, command } => {
             let what = match purpose {
@@ -69,11 +92,22 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                 CommandPurpose::Verify => "Run this verification now?",
             };
             let mut lines = vec![Line::raw(what), Line::default()];
-            lines.extend(command.lines().map(|l| Line::styled(format!("$ {l}"), theme.code())));
+            lines.extend(
+                command
+                    .lines()
+                    .map(|l| Line::styled(format!("$ {l}"), theme.code())),
+            );
             lines.push(Line::default());
-            lines.push(Line::styled("It runs with sh -c, exactly as shown, on this machine.", theme.dim()));
+            lines.push(Line::styled(
+                "It runs with sh -c, exactly as shown, on this machine.",
+                theme.dim(),
+            ));
             lines.push(keys("y run it · n do not run"));
-            (" Live: confirm the exact command ".to_string(), lines, theme.danger_border())
+            (
+                " Live: confirm the exact command ".to_string(),
+                lines,
+                theme.danger_border(),
+            )
         }
         Dialog::Finish { pending } => {
             let text = if *pending == 0 {
@@ -81,9 +115,20 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
             } else {
                 format!("{pending} step(s) have no outcome yet. Finish the drill anyway?")
             };
-            (" Finish drill ".to_string(), vec![Line::raw(text), Line::default(), keys("y finish · n keep going")], theme.focus_border())
+            (
+                " Finish drill ".to_string(),
+                vec![
+                    Line::raw(text),
+                    Line::default(),
+                    keys("y finish · n keep going"),
+                ],
+                theme.focus_border(),
+            )
         }
-        Dialog::OnFail { step_title, on_fail } => {
+        Dialog::OnFail {
+            step_title,
+            on_fail,
+        } => {
             let offer = match on_fail {
                 OnFail::Goto(target) => format!("The playbook says: go to step “{target}”."),
                 OnFail::Continue => "The playbook says: record it and continue.".to_string(),
@@ -103,7 +148,11 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
 
 pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme) {
     let bindings: Vec<_> = keymap::help(context).collect();
-    let label_width = bindings.iter().map(|b| b.label.chars().count()).max().unwrap_or(1);
+    let label_width = bindings
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(1);
     let mut lines: Vec<Line> = bindings
         .iter()
         .map(|b| {
@@ -114,7 +163,10 @@ pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme
         })
         .collect();
     lines.push(Line::default());
-    lines.push(Line::styled(" ctrl-c: cancel a running command, or leave. Every event is already saved.", theme.dim()));
+    lines.push(Line::styled(
+        " ctrl-c: cancel a running command, or leave. Every event is already saved.",
+        theme.dim(),
+    ));
     lines.push(Line::styled(" any key closes this help", theme.dim()));
     let height = lines.len() as u16 + 2;
     let popup = centered(area, area.width.saturating_sub(4).min(90), height);
@@ -122,5 +174,10 @@ pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme
     let block = Block::bordered()
         .title(Span::styled(" Keys ", theme.title()))
         .border_style(theme.focus_border());
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
 }

@@ -91,7 +91,10 @@ fn render_resume(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>, t
             } else {
                 theme.warn()
             };
-            Line::styled(truncate(&text, area.width.saturating_sub(2) as usize), style)
+            Line::styled(
+                truncate(&text, area.width.saturating_sub(2) as usize),
+                style,
+            )
         })
         .collect();
     let title = format!(" Resume ({} unfinished) ", app.home.unfinished.len());
@@ -122,7 +125,11 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             let (mark, text, style) = match item {
                 HomeItem::Playbook(p) => {
                     let loaded = &app.library.playbooks[*p];
-                    let source = if matches!(loaded.origin, Origin::Bundled(_)) { "" } else { " (yours)" };
+                    let source = if matches!(loaded.origin, Origin::Bundled(_)) {
+                        ""
+                    } else {
+                        " (yours)"
+                    };
                     let kind = loaded.playbook.kind.as_str();
                     let name_width = width.saturating_sub(kind.len() + 4);
                     let name = truncate(&format!("{}{source}", loaded.playbook.id), name_width);
@@ -130,14 +137,21 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 }
                 HomeItem::Broken(b) => {
                     let label = app.library.broken[*b].origin.label().to_string();
-                    ("✘", truncate(&format!("{label} (does not load)"), width.saturating_sub(2)), theme.bad())
+                    (
+                        "✘",
+                        truncate(&format!("{label} (does not load)"), width.saturating_sub(2)),
+                        theme.bad(),
+                    )
                 }
                 HomeItem::Resume(_) => ("", String::new(), theme.dim()),
             };
             if is_selected {
                 Line::styled(format!("{mark} {text}"), theme.selected())
             } else {
-                Line::from(vec![Span::styled(mark, style), Span::raw(format!(" {text}"))])
+                Line::from(vec![
+                    Span::styled(mark, style),
+                    Span::raw(format!(" {text}")),
+                ])
             }
         })
         .collect();
@@ -154,22 +168,43 @@ fn render_detail(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>, t
         Some(HomeItem::Resume(i)) => resume_detail(&app.home.unfinished[i], now, theme),
         Some(HomeItem::Broken(i)) => {
             let broken = &app.library.broken[i];
-            let mut lines = vec![Line::styled("This file does not load:", theme.bad()), Line::default()];
+            let mut lines = vec![
+                Line::styled("This file does not load:", theme.bad()),
+                Line::default(),
+            ];
             lines.extend(broken.problems.iter().map(|d| Line::raw(d.to_string())));
             (broken.origin.label().to_string(), lines)
         }
         None => (
             "No playbooks".to_string(),
-            vec![Line::raw("Put .toml or .md playbooks in your config directory, or pass a path to `rollsafe run`.")],
+            vec![Line::raw(
+                "Put .toml or .md playbooks in your config directory, or pass a path to `rollsafe run`.",
+            )],
         ),
     };
     let block = Block::bordered()
-        .title(Span::styled(format!(" {} ", truncate(&title, area.width.saturating_sub(4) as usize)), theme.title()))
+        .title(Span::styled(
+            format!(
+                " {} ",
+                truncate(&title, area.width.saturating_sub(4) as usize)
+            ),
+            theme.title(),
+        ))
         .border_style(theme.border());
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
-fn playbook_detail<'a>(loaded: &'a Loaded, app: &App, now: DateTime<Utc>, theme: Theme) -> (String, Vec<Line<'a>>) {
+fn playbook_detail<'a>(
+    loaded: &'a Loaded,
+    app: &App,
+    now: DateTime<Utc>,
+    theme: Theme,
+) -> (String, Vec<Line<'a>>) {
     let p = &loaded.playbook;
     let mut facts = vec![
         format!("{} phases", p.phases.len()),
@@ -184,23 +219,35 @@ fn playbook_detail<'a>(loaded: &'a Loaded, app: &App, now: DateTime<Utc>, theme:
         Line::raw(facts.join(" · ")),
         Line::from(vec![
             Span::styled(format!("{} ", p.kind.as_str()), theme.accent()),
-            Span::styled(p.tags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" "), theme.dim()),
+            Span::styled(
+                p.tags
+                    .iter()
+                    .map(|t| format!("#{t}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                theme.dim(),
+            ),
         ]),
     ];
     if pnr > 0 {
         lines.push(Line::styled(
-            format!("⛔ {pnr} point{} of no return", if pnr == 1 { "" } else { "s" }),
+            format!(
+                "⛔ {pnr} point{} of no return",
+                if pnr == 1 { "" } else { "s" }
+            ),
             theme.warn(),
         ));
     }
-    let last = app
-        .home
-        .recent
-        .iter()
-        .find(|r| r.playbook_id == p.id);
+    let last = app.home.recent.iter().find(|r| r.playbook_id == p.id);
     lines.push(match last {
         Some(row) => Line::styled(
-            format!("last drill #{} {} {}: {}", row.id, ago(now, row.started_at), row.mode.as_str(), row.status),
+            format!(
+                "last drill #{} {} {}: {}",
+                row.id,
+                ago(now, row.started_at),
+                row.mode.as_str(),
+                row.status
+            ),
             theme.dim(),
         ),
         None => Line::styled("no recent drill of this playbook", theme.dim()),
@@ -208,7 +255,10 @@ fn playbook_detail<'a>(loaded: &'a Loaded, app: &App, now: DateTime<Utc>, theme:
     lines.push(Line::default());
     lines.extend(p.description.lines().map(|l| Line::raw(l.to_string())));
     lines.push(Line::default());
-    lines.push(Line::styled(format!("from {}", loaded.origin.label()), theme.dim()));
+    lines.push(Line::styled(
+        format!("from {}", loaded.origin.label()),
+        theme.dim(),
+    ));
     (p.id.clone(), lines)
 }
 
@@ -216,8 +266,17 @@ fn resume_detail(row: &DrillRow, now: DateTime<Utc>, theme: Theme) -> (String, V
     let done = row.passed + row.failed + row.skipped + row.blocked;
     let lines = vec![
         Line::styled(row.playbook_title.clone(), theme.title()),
-        Line::raw(format!("drill #{} · {} · operator {}", row.id, row.mode.as_str(), row.operator)),
-        Line::raw(format!("started {} ({})", format_when(row.started_at), ago(now, row.started_at))),
+        Line::raw(format!(
+            "drill #{} · {} · operator {}",
+            row.id,
+            row.mode.as_str(),
+            row.operator
+        )),
+        Line::raw(format!(
+            "started {} ({})",
+            format_when(row.started_at),
+            ago(now, row.started_at)
+        )),
         Line::raw(format!(
             "{done}/{} steps: {} passed, {} failed, {} skipped, {} blocked",
             row.steps_total, row.passed, row.failed, row.skipped, row.blocked
@@ -229,7 +288,13 @@ fn resume_detail(row: &DrillRow, now: DateTime<Utc>, theme: Theme) -> (String, V
     (format!("drill #{}", row.id), lines)
 }
 
-fn render_recent(frame: &mut Frame, area: Rect, rows: &[DrillRow], now: DateTime<Utc>, theme: Theme) {
+fn render_recent(
+    frame: &mut Frame,
+    area: Rect,
+    rows: &[DrillRow],
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let width = area.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = rows
         .iter()
@@ -249,7 +314,10 @@ fn render_recent(frame: &mut Frame, area: Rect, rows: &[DrillRow], now: DateTime
                 row.steps_total,
                 ago(now, row.started_at),
             );
-            Line::from(vec![mark, Span::raw(truncate(&text, width.saturating_sub(11)))])
+            Line::from(vec![
+                mark,
+                Span::raw(truncate(&text, width.saturating_sub(11))),
+            ])
         })
         .collect();
     let block = Block::bordered()

@@ -18,7 +18,14 @@ use crate::tui::markdown_view::markdown_to_text;
 use crate::tui::runner::RunnerState;
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    runner: &RunnerState,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let [header, gauge, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -31,14 +38,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, runner: &RunnerState, no
     render_gauge(frame, gauge, &runner.session.drill, theme);
     // Wide terminals give the detail more room, never a stretched list.
     let list_width = (body.width * 2 / 5).clamp(24, 52);
-    let [list, detail] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
+    let [list, detail] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
     render_steps(frame, list, runner, now, theme);
     render_detail(frame, detail, runner, now, theme);
     common::status(frame, status, app.status.as_ref(), theme);
     common::footer(frame, footer, Context::Runner, theme);
 }
 
-fn render_header(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+fn render_header(
+    frame: &mut Frame,
+    area: Rect,
+    runner: &RunnerState,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let drill = &runner.session.drill;
     let playbook = &runner.session.playbook;
     let mode = match drill.mode {
@@ -48,8 +62,15 @@ fn render_header(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
     let elapsed = drill.elapsed(now);
     let mut clock = vec![Span::raw(format!("elapsed {}", format_clock(elapsed)))];
     if let Some(budget) = playbook.budget {
-        let style = if elapsed > budget { theme.bad() } else { theme.dim() };
-        clock.push(Span::styled(format!(" / budget {}", format_clock(budget)), style));
+        let style = if elapsed > budget {
+            theme.bad()
+        } else {
+            theme.dim()
+        };
+        clock.push(Span::styled(
+            format!(" / budget {}", format_clock(budget)),
+            style,
+        ));
     }
     let state = match drill.status {
         DrillStatus::Completed => Span::styled("  ✔ FINISHED", theme.ok()),
@@ -65,10 +86,16 @@ fn render_header(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
         state,
     ];
     let left_len: usize = left.iter().map(|s| s.content.chars().count()).sum();
-    let right_len: usize = clock.iter().map(|s| s.content.chars().count()).sum::<usize>() + 1;
+    let right_len: usize = clock
+        .iter()
+        .map(|s| s.content.chars().count())
+        .sum::<usize>()
+        + 1;
     let mut spans = left;
     if left_len + right_len < area.width as usize {
-        spans.push(Span::raw(" ".repeat(area.width as usize - left_len - right_len)));
+        spans.push(Span::raw(
+            " ".repeat(area.width as usize - left_len - right_len),
+        ));
         spans.extend(clock);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -130,7 +157,13 @@ fn over_timebox(step: &Step, spent: Duration) -> bool {
     step.timebox.is_some_and(|t| spent > t)
 }
 
-fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+fn render_steps(
+    frame: &mut Frame,
+    area: Rect,
+    runner: &RunnerState,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let drill = &runner.session.drill;
     let playbook = &runner.session.playbook;
     let inner_width = area.width.saturating_sub(2) as usize;
@@ -141,14 +174,21 @@ fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTi
     for (pi, phase) in playbook.phases.iter().enumerate() {
         let pnr = phase.steps.iter().any(|s| s.point_of_no_return);
         let heading = format!("{}{} {}", if pnr { "⛔ " } else { "" }, pi + 1, phase.title);
-        lines.push(Line::styled(truncate(&heading, inner_width), if pnr { theme.warn() } else { theme.title() }));
+        lines.push(Line::styled(
+            truncate(&heading, inner_width),
+            if pnr { theme.warn() } else { theme.title() },
+        ));
         for step in &phase.steps {
             let index = flat;
             flat += 1;
             let (mark, kind) = step_mark(drill, index);
             let spent = drill.step_elapsed(index, now);
             let started = drill.steps[index].first_started.is_some();
-            let time = if started { format_clock(spent) } else { String::new() };
+            let time = if started {
+                format_clock(spent)
+            } else {
+                String::new()
+            };
             let flag = if over_timebox(step, spent) {
                 " ⚠"
             } else if step.point_of_no_return {
@@ -164,7 +204,14 @@ fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTi
                 Span::raw(format!("{cursor} ")),
                 Span::styled(mark, mark_style(kind, theme)),
                 Span::raw(format!(" {title}{} {time}", " ".repeat(pad))),
-                Span::styled(flag, if flag == " ⚠" { theme.bad() } else { theme.warn() }),
+                Span::styled(
+                    flag,
+                    if flag == " ⚠" {
+                        theme.bad()
+                    } else {
+                        theme.warn()
+                    },
+                ),
             ]);
             if index == runner.selected {
                 selected_line = lines.len();
@@ -176,8 +223,14 @@ fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTi
     }
     let visible = area.height.saturating_sub(2) as usize;
     // Keep the selection in view with a little context above it.
-    let first = selected_line.saturating_sub(visible.saturating_sub(3).max(1)).min(lines.len().saturating_sub(visible));
-    let first = if selected_line < visible.saturating_sub(2) { 0 } else { first };
+    let first = selected_line
+        .saturating_sub(visible.saturating_sub(3).max(1))
+        .min(lines.len().saturating_sub(visible));
+    let first = if selected_line < visible.saturating_sub(2) {
+        0
+    } else {
+        first
+    };
     let shown: Vec<Line> = lines.into_iter().skip(first).take(visible).collect();
     let block = Block::bordered()
         .title(Span::styled(" Steps ", theme.title()))
@@ -185,7 +238,13 @@ fn render_steps(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTi
     frame.render_widget(Paragraph::new(shown).block(block), area);
 }
 
-fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateTime<Utc>, theme: Theme) {
+fn render_detail(
+    frame: &mut Frame,
+    area: Rect,
+    runner: &RunnerState,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let drill = &runner.session.drill;
     let playbook = &runner.session.playbook;
     let index = runner.selected;
@@ -205,7 +264,8 @@ fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
     let output = command_output(runner, &step.id);
     let (detail_area, output_area) = match (&output, area.height >= 14) {
         (Some(_), true) => {
-            let [d, o] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+            let [d, o] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(area);
             (d, Some(o))
         }
         _ => (area, None),
@@ -216,7 +276,10 @@ fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
     if over_timebox(step, spent) {
         let over = spent.saturating_sub(step.timebox.unwrap_or_default());
         lines.push(Line::styled(
-            format!("⚠ over its timebox by {}: decide now, push on or roll back", format_clock(over)),
+            format!(
+                "⚠ over its timebox by {}: decide now, push on or roll back",
+                format_clock(over)
+            ),
             theme.bad(),
         ));
     }
@@ -230,15 +293,28 @@ fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
     }
     match record.outcome {
         Some(outcome) => {
-            let reason = record.reason.as_deref().filter(|r| !r.is_empty()).map(|r| format!(": {r}")).unwrap_or_default();
-            lines.push(Line::styled(format!("outcome: {}{reason}", outcome.as_str()), match outcome {
-                Outcome::Passed => theme.ok(),
-                Outcome::Skipped => theme.warn(),
-                _ => theme.bad(),
-            }));
+            let reason = record
+                .reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            lines.push(Line::styled(
+                format!("outcome: {}{reason}", outcome.as_str()),
+                match outcome {
+                    Outcome::Passed => theme.ok(),
+                    Outcome::Skipped => theme.warn(),
+                    _ => theme.bad(),
+                },
+            ));
         }
-        None if drill.active == Some(index) => lines.push(Line::styled("▶ in progress", theme.accent())),
-        None => lines.push(Line::styled("not started: enter starts its clock", theme.dim())),
+        None if drill.active == Some(index) => {
+            lines.push(Line::styled("▶ in progress", theme.accent()))
+        }
+        None => lines.push(Line::styled(
+            "not started: enter starts its clock",
+            theme.dim(),
+        )),
     }
     let meta: Vec<String> = [
         step.role.as_ref().map(|r| format!("role {r}")),
@@ -257,17 +333,31 @@ fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
         lines.push(Line::default());
     }
     if let Some(command) = &step.command {
-        let run_hint = if runner.mode() == Mode::Live { "  (r runs it)" } else { "" };
-        lines.push(Line::from(vec![Span::styled("command", theme.accent()), Span::styled(run_hint, theme.dim())]));
+        let run_hint = if runner.mode() == Mode::Live {
+            "  (r runs it)"
+        } else {
+            ""
+        };
+        lines.push(Line::from(vec![
+            Span::styled("command", theme.accent()),
+            Span::styled(run_hint, theme.dim()),
+        ]));
         for l in runner.resolved(command).lines() {
             lines.push(Line::styled(format!("$ {l}"), theme.code()));
         }
     }
     if let Some(verify) = &step.verify {
-        let run_hint = if runner.mode() == Mode::Live { "  (v runs it)" } else { "" };
+        let run_hint = if runner.mode() == Mode::Live {
+            "  (v runs it)"
+        } else {
+            ""
+        };
         lines.push(Line::from(vec![
             Span::styled("verify", theme.accent()),
-            Span::styled(format!(" → expect {}{run_hint}", verify.expect.describe()), theme.dim()),
+            Span::styled(
+                format!(" → expect {}{run_hint}", verify.expect.describe()),
+                theme.dim(),
+            ),
         ]));
         for l in runner.resolved(&verify.command).lines() {
             lines.push(Line::styled(format!("$ {l}"), theme.code()));
@@ -282,19 +372,49 @@ fn render_detail(frame: &mut Frame, area: Rect, runner: &RunnerState, now: DateT
         lines.push(Line::default());
         lines.push(Line::styled("notes", theme.accent()));
         for note in notes {
-            let style = if note.text.starts_with("TODO") { theme.warn() } else { ratatui::style::Style::new() };
-            lines.push(Line::styled(format!("  {} {}", note.at.format("%H:%M:%SZ"), note.text), style));
+            let style = if note.text.starts_with("TODO") {
+                theme.warn()
+            } else {
+                ratatui::style::Style::new()
+            };
+            lines.push(Line::styled(
+                format!("  {} {}", note.at.format("%H:%M:%SZ"), note.text),
+                style,
+            ));
         }
     }
     let block = Block::bordered()
-        .title(Span::styled(truncate(&title, width.saturating_sub(clock.len() as u16 + 2) as usize), theme.title()))
-        .title_top(Line::styled(clock, if over_timebox(step, spent) { theme.bad() } else { theme.dim() }).right_aligned())
+        .title(Span::styled(
+            truncate(
+                &title,
+                width.saturating_sub(clock.len() as u16 + 2) as usize,
+            ),
+            theme.title(),
+        ))
+        .title_top(
+            Line::styled(
+                clock,
+                if over_timebox(step, spent) {
+                    theme.bad()
+                } else {
+                    theme.dim()
+                },
+            )
+            .right_aligned(),
+        )
         .border_style(theme.border());
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((if output_area.is_some() { 0 } else { runner.scroll }, 0)),
+            .scroll((
+                if output_area.is_some() {
+                    0
+                } else {
+                    runner.scroll
+                },
+                0,
+            )),
         detail_area,
     );
     if let (Some(area), Some(output)) = (output_area, output) {
@@ -316,7 +436,11 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
             CommandPurpose::Action => "command",
             CommandPurpose::Verify => "verify",
         };
-        let state = if live.cancel_requested { "cancelling" } else { "running" };
+        let state = if live.cancel_requested {
+            "cancelling"
+        } else {
+            "running"
+        };
         return Some(Output {
             title: format!(" ⟳ {what} {state}… x cancels "),
             text: live.running.output(),
@@ -335,22 +459,45 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
         (false, None) => "no exit code".to_string(),
     };
     let verdict = if last.purpose == CommandPurpose::Verify {
-        if last.passed { " · expectation held" } else { " · expectation NOT met" }
+        if last.passed {
+            " · expectation held"
+        } else {
+            " · expectation NOT met"
+        }
     } else {
         ""
     };
     Some(Output {
-        title: format!(" {what}: {result} in {}{verdict}{} ", format_clock(last.duration), if last.truncated { " · output cut to its tail" } else { "" }),
+        title: format!(
+            " {what}: {result} in {}{verdict}{} ",
+            format_clock(last.duration),
+            if last.truncated {
+                " · output cut to its tail"
+            } else {
+                ""
+            }
+        ),
         text: &last.output,
         running: false,
         good: Some(last.passed),
     })
 }
 
-fn render_output(frame: &mut Frame, area: Rect, runner: &RunnerState, output: Output<'_>, now: DateTime<Utc>, theme: Theme) {
+fn render_output(
+    frame: &mut Frame,
+    area: Rect,
+    runner: &RunnerState,
+    output: Output<'_>,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let mut title = output.title;
     if let (true, Some(live)) = (output.running, runner.command.as_ref()) {
-        title = format!("{}· {} ", title, format_clock((now - live.started).to_std().unwrap_or_default()));
+        title = format!(
+            "{}· {} ",
+            title,
+            format_clock((now - live.started).to_std().unwrap_or_default())
+        );
     }
     let style = match output.good {
         Some(true) => theme.ok(),
@@ -363,8 +510,17 @@ fn render_output(frame: &mut Frame, area: Rect, runner: &RunnerState, output: Ou
     let back = runner.scroll as usize;
     let end = all.len().saturating_sub(back);
     let start = end.saturating_sub(visible);
-    let lines: Vec<Line> = all[start..end].iter().map(|l| Line::raw((*l).to_string())).collect();
-    let lines = if lines.is_empty() { vec![Line::styled("(no output yet)", theme.dim())] } else { lines };
-    let block = Block::bordered().title(Span::styled(title, style)).border_style(style);
+    let lines: Vec<Line> = all[start..end]
+        .iter()
+        .map(|l| Line::raw((*l).to_string()))
+        .collect();
+    let lines = if lines.is_empty() {
+        vec![Line::styled("(no output yet)", theme.dim())]
+    } else {
+        lines
+    };
+    let block = Block::bordered()
+        .title(Span::styled(title, style))
+        .border_style(style);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

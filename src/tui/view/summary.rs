@@ -29,7 +29,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
     let total = drill.elapsed(end);
     let (verdict, style) = match drill.status {
         DrillStatus::Aborted => (
-            format!("aborted: {}", drill.abort_reason.clone().unwrap_or_default()),
+            format!(
+                "aborted: {}",
+                drill.abort_reason.clone().unwrap_or_default()
+            ),
             theme.warn(),
         ),
         _ if drill.count(Outcome::Failed) + drill.count(Outcome::Blocked) > 0 => {
@@ -38,14 +41,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
         _ => ("completed".to_string(), theme.ok()),
     };
     let budget = match playbook.budget {
-        Some(b) if total > b => Span::styled(format!(" · over budget {} by {}", format_clock(b), format_clock(total - b)), theme.bad()),
+        Some(b) if total > b => Span::styled(
+            format!(
+                " · over budget {} by {}",
+                format_clock(b),
+                format_clock(total - b)
+            ),
+            theme.bad(),
+        ),
         Some(b) => Span::styled(format!(" · within budget {}", format_clock(b)), theme.ok()),
         None => Span::raw(""),
     };
     let head = vec![
-        Line::from(vec![
-            Span::styled(format!(" Drill #{} · {} ", session.id, playbook.title), theme.title()),
-        ]),
+        Line::from(vec![Span::styled(
+            format!(" Drill #{} · {} ", session.id, playbook.title),
+            theme.title(),
+        )]),
         Line::from(vec![
             Span::styled(format!(" {verdict}"), style),
             Span::raw(format!(" in {}", format_clock(total))),
@@ -71,7 +82,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
     let width = body.width.saturating_sub(2) as usize;
     let title_width = width.saturating_sub(24).max(8);
     let mut lines = vec![Line::styled(
-        format!("   {:<title_width$} {:>8} {:>8}  ", "step", "time", "timebox"),
+        format!(
+            "   {:<title_width$} {:>8} {:>8}  ",
+            "step", "time", "timebox"
+        ),
         theme.dim(),
     )];
     for (index, (_, _, step)) in playbook.steps().enumerate() {
@@ -79,7 +93,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
         let (mark, _) = step_mark(drill, index);
         let spent = drill.step_elapsed(index, end);
         let over = step.timebox.is_some_and(|t| spent > t);
-        let time = if record.first_started.is_some() { format_clock(spent) } else { "–".into() };
+        let time = if record.first_started.is_some() {
+            format_clock(spent)
+        } else {
+            "–".into()
+        };
         let timebox = step.timebox.map(format_clock).unwrap_or_else(|| "–".into());
         let style = match record.outcome {
             Some(Outcome::Passed) => theme.ok(),
@@ -89,11 +107,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
         };
         lines.push(Line::from(vec![
             Span::styled(format!(" {mark} "), style),
-            Span::raw(format!("{:<title_width$} {time:>8} {timebox:>8}", truncate(&step.title, title_width))),
+            Span::raw(format!(
+                "{:<title_width$} {time:>8} {timebox:>8}",
+                truncate(&step.title, title_width)
+            )),
             Span::styled(if over { " ⚠" } else { "" }, theme.bad()),
         ]));
         if let Some(reason) = record.reason.as_deref().filter(|r| !r.is_empty()) {
-            lines.push(Line::styled(format!("     {}: {}", record.outcome.map_or("", |o| o.as_str()), reason), theme.dim()));
+            lines.push(Line::styled(
+                format!(
+                    "     {}: {}",
+                    record.outcome.map_or("", |o| o.as_str()),
+                    reason
+                ),
+                theme.dim(),
+            ));
         }
         for note in drill.notes_for(&step.id) {
             lines.push(Line::raw(format!("     note: {}", note.text)));
@@ -107,9 +135,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
         }
     }
     let block = Block::bordered()
-        .title(Span::styled(" Steps against their timeboxes ", theme.title()))
+        .title(Span::styled(
+            " Steps against their timeboxes ",
+            theme.title(),
+        ))
         .border_style(theme.border());
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((summary.scroll, 0)), body);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((summary.scroll, 0)),
+        body,
+    );
     common::status(frame, status, app.status.as_ref(), theme);
     common::footer(frame, footer, Context::Summary, theme);
 }

@@ -1,0 +1,244 @@
+//! Every key's effect on the app state, without a terminal.
+
+mod fixture;
+
+use fixture::{app, at, loaded};
+use rollsafe::drill::{Mode, Outcome};
+use rollsafe::tui::action::Action;
+use rollsafe::tui::app::{App, Dialog, HomeItem, Screen};
+use rollsafe::tui::runner::RunnerState;
+
+fn runner(app: &App) -> &RunnerState {
+    match &app.screen {
+        Screen::Runner(r) => r,
+        _ => panic!("not on the runner"),
+    }
+}
+
+fn started(mode: Mode) -> App {
+    let mut app = app();
+    app.start(&loaded(), mode, at(0));
+    assert!(matches!(app.screen, Screen::Runner(_)), "{:?}", app.status);
+    app
+}
+
+fn type_text(app: &mut App, text: &str, now: i64) {
+    for c in text.chars() {
+        app.handle(Action::Input(c), at(now));
+    }
+}
+
+#[test]
+fn home_lists_the_playbook_then_the_broken_file() {
+    let mut app = app();
+    assert_eq!(
+        app.home_items(),
+        vec![HomeItem::Playbook(0), HomeItem::Broken(0)]
+    );
+    app.handle(Action::Down, at(0));
+    app.handle(Action::Open, at(0));
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("broken.toml:3:1"),
+        "{status:?}"
+    );
+    app.handle(Action::Up, at(0));
+    app.handle(Action::Open, at(0));
+    assert_eq!(runner(&app).mode(), Mode::Tabletop);
+}
+
+#[test]
+fn space_passes_and_moves_on_starting_the_next_clock() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(42));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.steps[0].outcome, Some(Outcome::Passed));
+    assert_eq!(r.selected, 1);
+    assert_eq!(r.session.drill.active, Some(1));
+    assert_eq!(r.session.drill.step_elapsed(0, at(100)).as_secs(), 42);
+    // Logged, not only in memory.
+    let row = app.store.drill(r.session.id).unwrap();
+    assert_eq!(row.passed, 1);
+}
+
+#[test]
+fn skip_needs_a_reason_and_records_it() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Skip, at(1));
+    app.handle(Action::Submit, at(2));
+    assert!(
+        matches!(&app.dialog, Some(Dialog::Prompt { error: Some(_), .. })),
+        "empty reason refused"
+    );
+    type_text(&mut app, "no replica", 3);
+    app.handle(Action::Submit, at(4));
+    assert!(app.dialog.is_none());
+    let r = runner(&app);
+    assert_eq!(r.session.drill.steps[0].outcome, Some(Outcome::Skipped));
+    assert_eq!(
+        r.session.drill.steps[0].reason.as_deref(),
+        Some("no replica")
+    );
+}
+
+#[test]
+fn a_failure_offers_the_on_fail_goto_and_follows_it() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Fail, at(2));
+    type_text(&mut app, "lock timeout", 3);
+    app.handle(Action::Submit, at(4));
+    assert!(
+        matches!(&app.dialog, Some(Dialog::OnFail { on_fail: rollsafe::playbook::OnFail::Goto(t), .. }) if t == "restore"),
+        "{:?}",
+        app.dialog
+    );
+    app.handle(Action::Yes, at(5));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.steps[1].outcome, Some(Outcome::Failed));
+    assert_eq!(r.selected, 3, "jumped to the restore step");
+    assert_eq!(r.session.drill.active, Some(3));
+}
+
+#[test]
+fn a_point_of_no_return_is_confirmed_before_it_is_crossed() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Pass, at(2));
+    assert_eq!(runner(&app).selected, 2);
+    app.handle(Action::Pass, at(3));
+    assert!(matches!(app.dialog, Some(Dialog::CrossPnr { .. })));
+    app.handle(Action::No, at(4));
+    assert_eq!(
+        runner(&app).session.drill.steps[2].outcome,
+        None,
+        "declining crosses nothing"
+    );
+    app.handle(Action::Pass, at(5));
+    app.handle(Action::Yes, at(6));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.steps[2].outcome, Some(Outcome::Passed));
+    assert!(r.session.drill.steps[2].pnr_confirmed);
+}
+
+#[test]
+fn notes_attach_to_the_selected_step() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Note, at(1));
+    type_text(&mut app, "TODO: add a retry", 2);
+    app.handle(Action::Submit, at(3));
+    let r = runner(&app);
+    let notes: Vec<_> = r.session.drill.notes_for("add-column").collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].text, "TODO: add a retry");
+}
+
+#[test]
+fn pause_blocks_outcomes_until_resumed() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::TogglePause, at(10));
+    app.handle(Action::Pass, at(20));
+    assert_eq!(runner(&app).session.drill.steps[0].outcome, None);
+    assert!(app.status.as_ref().unwrap().text.contains("paused"));
+    app.handle(Action::TogglePause, at(100));
+    app.handle(Action::Pass, at(105));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.step_elapsed(0, at(105)).as_secs(), 15);
+}
+
+#[test]
+fn tabletop_runs_nothing() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::RunCommand, at(1));
+    assert!(app.dialog.is_none());
+    assert!(app.status.as_ref().unwrap().text.contains("nothing runs"));
+    assert!(runner(&app).command.is_none());
+}
+
+#[test]
+fn live_mode_shows_the_exact_command_before_running_it() {
+    let mut app = started(Mode::Live);
+    app.handle(Action::RunCommand, at(1));
+    match &app.dialog {
+        Some(Dialog::RunCommand { command, .. }) => {
+            assert_eq!(
+                command,
+                "psql \"postgres://localhost/app\" -c \"SET lock_timeout = '2s'\""
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    app.handle(Action::No, at(2));
+    assert!(runner(&app).command.is_none());
+    assert_eq!(app.status.as_ref().unwrap().text, "nothing ran");
+}
+
+#[test]
+fn finish_and_abort_end_on_the_summary() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Finish, at(5));
+    assert_eq!(app.dialog, Some(Dialog::Finish { pending: 4 }));
+    app.handle(Action::Yes, at(6));
+    assert!(matches!(app.screen, Screen::Summary(_)));
+    app.handle(Action::Back, at(7));
+    assert!(matches!(app.screen, Screen::Home));
+    assert_eq!(app.home.recent.len(), 1);
+    assert_eq!(app.home.recent[0].status, "completed");
+
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Abort, at(1));
+    type_text(&mut app, "replica lag", 2);
+    app.handle(Action::Submit, at(3));
+    assert!(matches!(app.screen, Screen::Summary(_)));
+}
+
+#[test]
+fn leaving_keeps_the_drill_resumable_and_resume_restores_it() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(30));
+    app.handle(Action::Back, at(31));
+    assert!(matches!(app.screen, Screen::Home));
+    assert_eq!(app.home_items()[0], HomeItem::Resume(0));
+    app.handle(Action::Open, at(40));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.steps[0].outcome, Some(Outcome::Passed));
+    assert_eq!(r.selected, 1);
+    assert_eq!(r.session.drill.step_elapsed(0, at(999)).as_secs(), 30);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Help, at(1));
+    assert!(app.show_help);
+    app.handle(Action::Pass, at(2));
+    assert!(!app.show_help);
+    assert_eq!(
+        runner(&app).session.drill.steps[0].outcome,
+        None,
+        "the key only closed help"
+    );
+}
+
+#[test]
+fn a_live_drill_with_a_missing_variable_does_not_start() {
+    let mut app = app();
+    let mut loaded = loaded();
+    loaded.playbook.variables[0].default = None;
+    app.start(&loaded, Mode::Live, at(0));
+    assert!(matches!(app.screen, Screen::Home));
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("DATABASE_URL"),
+        "{status:?}"
+    );
+    // Tabletop shows the variable as written instead.
+    app.start(&loaded, Mode::Tabletop, at(0));
+    assert!(
+        runner(&app)
+            .command_text(rollsafe::drill::CommandPurpose::Action)
+            .unwrap()
+            .contains("${DATABASE_URL}")
+    );
+}

@@ -1,0 +1,224 @@
+//! The drill log on real files: durability, upgrades, and bad databases.
+
+use chrono::{DateTime, Utc};
+use rollsafe::drill::{EventKind, Mode, Outcome, Session};
+use rollsafe::playbook::Library;
+use rollsafe::store::{MIGRATIONS, Store, StoreError};
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn bundled(id: &str) -> rollsafe::playbook::Loaded {
+    Library::load(None)
+        .get(id)
+        .cloned()
+        .expect("bundled playbook")
+}
+
+#[test]
+fn a_drill_reopened_from_disk_folds_to_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/drills.db");
+    let loaded = bundled("pg-rename-column");
+    let mut store = Store::open(&path).unwrap();
+    let mut session = Session::start(&mut store, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+    let first = session.drill.steps[0].id.clone();
+    session
+        .record(
+            &mut store,
+            at(30),
+            EventKind::StepPassed {
+                step: first.clone(),
+            },
+        )
+        .unwrap();
+    session
+        .record(
+            &mut store,
+            at(31),
+            EventKind::Note {
+                step: Some(first),
+                text: "TODO: page the DBA earlier".into(),
+            },
+        )
+        .unwrap();
+    session
+        .record(&mut store, at(40), EventKind::Paused)
+        .unwrap();
+    drop(store);
+
+    let store = Store::open(&path).unwrap();
+    let resumed = Session::resume(&store, session.id).unwrap();
+    assert_eq!(resumed.drill, session.drill);
+    assert_eq!(resumed.playbook, session.playbook);
+    assert_eq!(resumed.drill.count(Outcome::Passed), 1);
+    assert!(resumed.drill.is_paused());
+
+    let row = store.drill(session.id).unwrap();
+    assert_eq!(row.status, "running");
+    assert_eq!(row.passed, 1);
+    assert_eq!(row.steps_total as usize, loaded.playbook.step_count());
+    assert_eq!(store.unfinished().unwrap().len(), 1);
+}
+
+#[test]
+fn finished_drills_leave_the_resume_list() {
+    let mut store = Store::open_in_memory().unwrap();
+    let loaded = bundled("pg-rename-column");
+    let mut session = Session::start(&mut store, &loaded, Mode::Live, "ana", at(0)).unwrap();
+    session
+        .record(&mut store, at(5), EventKind::Finished)
+        .unwrap();
+    assert!(store.unfinished().unwrap().is_empty());
+    let row = store.drill(session.id).unwrap();
+    assert_eq!(row.status, "completed");
+    assert_eq!(row.ended_at, Some(at(5)));
+    assert_eq!(row.mode, Mode::Live);
+}
+
+#[test]
+fn a_database_from_schema_version_1_upgrades_without_losing_drills() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let loaded = bundled("pg-rename-column");
+    let id = {
+        let mut old = Store::create_at_version(&path, 1).unwrap();
+        assert_eq!(old.schema_version().unwrap(), 1);
+        Session::start(&mut old, &loaded, Mode::Tabletop, "ana", at(0))
+            .unwrap()
+            .id
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+    let resumed = Session::resume(&store, id).unwrap();
+    assert_eq!(resumed.drill.started_at, at(0));
+    assert_eq!(resumed.drill.active, Some(0));
+}
+
+#[test]
+fn a_corrupt_file_is_reported_with_its_path_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drills.db");
+    let garbage = b"this is not a sqlite database, it is a note somebody saved here".repeat(100);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Store::open(&path).err().expect("must not open");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("--db"), "says what to do: {message}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        garbage,
+        "the file is not touched"
+    );
+}
+
+#[test]
+fn a_locked_database_says_so_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drills.db");
+    let loaded = bundled("pg-rename-column");
+    let mut store = Store::open(&path).unwrap();
+    let mut session = Session::start(&mut store, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+
+    // Another program holds the write lock.
+    let holder = rusqlite_holder(&path);
+    let started = std::time::Instant::now();
+    let err = session
+        .record(&mut store, at(1), EventKind::Paused)
+        .expect_err("write must fail while locked");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(4),
+        "waits the busy timeout first"
+    );
+    assert!(
+        !session.drill.is_paused(),
+        "state unchanged when the write failed"
+    );
+    drop(holder);
+    session
+        .record(&mut store, at(2), EventKind::Paused)
+        .unwrap();
+    assert!(session.drill.is_paused());
+}
+
+/// Opens a second connection through the `sqlite3` shell-free path: a
+/// child rollsafe store would also work, but a raw BEGIN IMMEDIATE is the
+/// clearest way to hold the lock.
+fn rusqlite_holder(path: &std::path::Path) -> LockHolder {
+    LockHolder::new(path)
+}
+
+struct LockHolder {
+    _child: std::process::Child,
+}
+
+impl LockHolder {
+    fn new(path: &std::path::Path) -> Self {
+        // A python3 one-liner holds an IMMEDIATE transaction until killed.
+        let script = format!(
+            "import sqlite3,time,sys\nc=sqlite3.connect({:?},isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked',flush=True)\ntime.sleep(60)",
+            path.display().to_string()
+        );
+        let mut child = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is needed to hold a lock from another process");
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        LockHolder { _child: child }
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = self._child.kill();
+        let _ = self._child.wait();
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_rollsafe_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    drop(Store::open(&path).unwrap());
+    let conn_script = format!(
+        "import sqlite3\nc=sqlite3.connect({:?})\nc.execute('PRAGMA user_version=99')\nc.commit()",
+        path.display().to_string()
+    );
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(conn_script)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = Store::open(&path).err().expect("must refuse");
+    assert!(
+        matches!(err, StoreError::TooNew { found: 99, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unknown_drills_are_an_error_not_a_panic() {
+    let store = Store::open_in_memory().unwrap();
+    assert!(matches!(store.events(42), Err(StoreError::NoSuchDrill(42))));
+    assert!(matches!(
+        store.snapshot(42),
+        Err(StoreError::NoSuchDrill(42))
+    ));
+    assert!(matches!(
+        Session::resume(&store, 42),
+        Err(rollsafe::drill::SessionError::Store(
+            StoreError::NoSuchDrill(42)
+        ))
+    ));
+}
