@@ -12,6 +12,7 @@ use crate::playbook::{Loaded, Origin};
 use crate::store::DrillRow;
 use crate::tui::app::{App, HomeItem};
 use crate::tui::keymap::Context;
+use crate::tui::markdown_view::markdown_to_text;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>, theme: Theme) {
@@ -164,7 +165,13 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
 fn render_detail(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>, theme: Theme) {
     let (title, lines) = match app.selected_home_item() {
-        Some(HomeItem::Playbook(i)) => playbook_detail(&app.library.playbooks[i], app, now, theme),
+        Some(HomeItem::Playbook(i)) => playbook_detail(
+            &app.library.playbooks[i],
+            app,
+            now,
+            area.width.saturating_sub(2),
+            theme,
+        ),
         Some(HomeItem::Resume(i)) => resume_detail(&app.home.unfinished[i], now, theme),
         Some(HomeItem::Broken(i)) => {
             let broken = &app.library.broken[i];
@@ -203,6 +210,7 @@ fn playbook_detail<'a>(
     loaded: &'a Loaded,
     app: &App,
     now: DateTime<Utc>,
+    width: u16,
     theme: Theme,
 ) -> (String, Vec<Line<'a>>) {
     let p = &loaded.playbook;
@@ -253,7 +261,7 @@ fn playbook_detail<'a>(
         None => Line::styled("no recent drill of this playbook", theme.dim()),
     });
     lines.push(Line::default());
-    lines.extend(p.description.lines().map(|l| Line::raw(l.to_string())));
+    lines.extend(markdown_to_text(&p.description, width, theme.color).lines);
     lines.push(Line::default());
     lines.push(Line::styled(
         format!("from {}", loaded.origin.label()),

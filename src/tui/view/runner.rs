@@ -263,9 +263,12 @@ fn render_detail(
     // Live output gets its own pane while a command runs or after one ran.
     let output = command_output(runner, &step.id);
     let (detail_area, output_area) = match (&output, area.height >= 14) {
-        (Some(_), true) => {
-            let [d, o] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
-                .areas(area);
+        (Some(out), true) => {
+            // As tall as the output needs, at most 45% of the pane, at least 4 rows.
+            let wanted = out.text.lines().count().max(1) as u16 + 2;
+            let height = wanted.clamp(4, area.height * 9 / 20);
+            let [d, o] =
+                Layout::vertical([Constraint::Min(6), Constraint::Length(height)]).areas(area);
             (d, Some(o))
         }
         _ => (area, None),

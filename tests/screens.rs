@@ -1,0 +1,188 @@
+//! Snapshots of every screen, rendered into ratatui's TestBackend at a fixed clock.
+
+mod fixture;
+
+use fixture::{app, at, loaded};
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rollsafe::drill::{CommandPurpose, EventKind, Mode};
+use rollsafe::tui::action::Action;
+use rollsafe::tui::app::{App, Screen};
+use rollsafe::tui::theme::Theme;
+use rollsafe::tui::view;
+
+fn draw(app: &App, width: u16, height: u16, now: i64) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| view::render(frame, app, at(now), Theme::PLAIN))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn runner_app(mode: Mode) -> App {
+    let mut app = app();
+    app.start(&loaded(), mode, at(0));
+    app
+}
+
+#[test]
+fn home() {
+    let app = app();
+    assert_snapshot!(draw(&app, 80, 24, 0));
+}
+
+#[test]
+fn home_with_a_drill_to_resume_and_a_recent_one() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Finish, at(60));
+    app.handle(Action::Yes, at(61));
+    app.handle(Action::Back, at(62));
+    app.start(&loaded(), Mode::Live, at(100));
+    app.handle(Action::Pass, at(130));
+    app.handle(Action::Back, at(131));
+    assert_snapshot!(draw(&app, 100, 30, 3_700));
+}
+
+#[test]
+fn runner_tabletop_80x24() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Pass, at(41));
+    // The second step has run past its 2m timebox.
+    assert_snapshot!(draw(&app, 80, 24, 200));
+}
+
+#[test]
+fn runner_wide_terminal_gets_more_detail_not_a_stretched_list() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Note, at(5));
+    for c in "TODO: lock_timeout was 0 on replica".chars() {
+        app.handle(Action::Input(c), at(5));
+    }
+    app.handle(Action::Submit, at(6));
+    assert_snapshot!(draw(&app, 140, 36, 20));
+}
+
+#[test]
+fn runner_paused_and_over_budget() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::TogglePause, at(700));
+    assert_snapshot!(draw(&app, 80, 24, 900));
+}
+
+#[test]
+fn point_of_no_return_dialog() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Pass, at(2));
+    app.handle(Action::Pass, at(3));
+    assert_snapshot!(draw(&app, 80, 24, 4));
+}
+
+#[test]
+fn live_command_confirmation_shows_the_exact_command() {
+    let mut app = runner_app(Mode::Live);
+    app.handle(Action::RunCommand, at(1));
+    assert_snapshot!(draw(&app, 80, 24, 2));
+}
+
+#[test]
+fn failed_step_offers_its_on_fail_path() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Fail, at(2));
+    for c in "lock timeout".chars() {
+        app.handle(Action::Input(c), at(2));
+    }
+    app.handle(Action::Submit, at(3));
+    assert_snapshot!(draw(&app, 80, 24, 4));
+}
+
+#[test]
+fn skip_prompt() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Skip, at(1));
+    for c in "staging has no replica".chars() {
+        app.handle(Action::Input(c), at(1));
+    }
+    assert_snapshot!(draw(&app, 80, 24, 2));
+}
+
+#[test]
+fn command_output_pane_after_a_verification() {
+    let mut app = runner_app(Mode::Live);
+    let Screen::Runner(runner) = &mut app.screen else {
+        unreachable!()
+    };
+    runner
+        .session
+        .record(
+            &mut app.store,
+            at(9),
+            EventKind::CommandRun {
+                step: "set-timeouts".into(),
+                purpose: CommandPurpose::Verify,
+                command: "psql -XAtc 'SHOW lock_timeout'".into(),
+                exit_code: Some(0),
+                duration_ms: 83,
+                output: "2s\n".into(),
+                truncated: false,
+                cancelled: false,
+                passed: true,
+            },
+        )
+        .unwrap();
+    assert_snapshot!(draw(&app, 100, 30, 10));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Help, at(1));
+    assert_snapshot!(draw(&app, 80, 30, 2));
+}
+
+#[test]
+fn summary_after_finishing() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Pass, at(50));
+    app.handle(Action::Skip, at(51));
+    for c in "column exists".chars() {
+        app.handle(Action::Input(c), at(51));
+    }
+    app.handle(Action::Submit, at(52));
+    app.handle(Action::Pass, at(60));
+    app.handle(Action::Yes, at(61));
+    app.handle(Action::Finish, at(300));
+    app.handle(Action::Yes, at(300));
+    assert!(matches!(app.screen, Screen::Summary(_)));
+    assert_snapshot!(draw(&app, 80, 24, 400));
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let app = runner_app(Mode::Tabletop);
+    assert_snapshot!(draw(&app, 30, 8, 1));
+}
+
+#[test]
+fn no_screen_panics_at_any_size_down_to_20x5() {
+    let mut states: Vec<App> = vec![app(), runner_app(Mode::Live)];
+    let mut with_dialog = runner_app(Mode::Live);
+    with_dialog.handle(Action::RunCommand, at(1));
+    states.push(with_dialog);
+    let mut with_help = runner_app(Mode::Tabletop);
+    with_help.handle(Action::Help, at(1));
+    states.push(with_help);
+    let mut summary = runner_app(Mode::Tabletop);
+    summary.handle(Action::Finish, at(1));
+    summary.handle(Action::Yes, at(1));
+    states.push(summary);
+    for app in &states {
+        for width in (20..=130).step_by(7) {
+            for height in (5..=45).step_by(4) {
+                draw(app, width, height, 5);
+            }
+        }
+    }
+}
