@@ -78,7 +78,7 @@ fn interactive(cli: &Cli) -> i32 {
             };
             match id {
                 Some(id) => {
-                    app.resume(id);
+                    app.resume(id, now);
                     if !matches!(app.screen, tui::app::Screen::Runner(_)) {
                         let why = app
                             .status

@@ -242,3 +242,32 @@ fn a_live_drill_with_a_missing_variable_does_not_start() {
             .contains("${DATABASE_URL}")
     );
 }
+
+#[test]
+fn time_away_from_rollsafe_counts_on_no_clock() {
+    let mut app = started(Mode::Tabletop);
+    app.tick(at(10));
+    app.handle(Action::Back, at(20));
+    // An hour later the operator comes back.
+    app.handle(Action::Open, at(3_620));
+    let r = runner(&app);
+    assert_eq!(r.session.drill.active, Some(0));
+    assert_eq!(r.session.drill.step_elapsed(0, at(3_630)).as_secs(), 30);
+    assert_eq!(r.session.drill.elapsed(at(3_630)).as_secs(), 30);
+}
+
+#[test]
+fn after_a_crash_the_clock_resumes_from_the_last_heartbeat() {
+    let mut app = started(Mode::Tabletop);
+    app.tick(at(3));
+    app.tick(at(9)); // heartbeat due (every 5 s)
+    let id = runner(&app).session.id;
+    // The process dies here: no event, no leave. Reopen a minute later.
+    let mut store = std::mem::replace(
+        &mut app.store,
+        rollsafe::store::Store::open_in_memory().unwrap(),
+    );
+    let session = rollsafe::drill::Session::reopen(&mut store, id, at(70)).unwrap();
+    assert_eq!(session.drill.step_elapsed(0, at(70)).as_secs(), 9);
+    assert_eq!(session.drill.elapsed(at(80)).as_secs(), 19);
+}

@@ -106,6 +106,11 @@ pub enum EventKind {
     },
     Paused,
     Resumed,
+    /// The drill was reopened after rollsafe stopped (quit, crash, closed
+    /// terminal); `last_seen` is the last moment it was known to be running.
+    Interrupted {
+        last_seen: DateTime<Utc>,
+    },
     Aborted {
         reason: String,
     },
@@ -128,6 +133,7 @@ impl EventKind {
             EventKind::CommandRun { .. } => "command_run",
             EventKind::Paused => "paused",
             EventKind::Resumed => "resumed",
+            EventKind::Interrupted { .. } => "interrupted",
             EventKind::Aborted { .. } => "aborted",
             EventKind::Finished => "finished",
         }

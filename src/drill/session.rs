@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::event::{Event, EventKind, Mode};
-use super::state::{Drill, FoldError};
+use super::state::{Drill, DrillStatus, FoldError};
 use crate::playbook::{self, Diagnostic, Loaded, Playbook};
 use crate::store::{Store, StoreError};
 
@@ -89,6 +89,23 @@ impl Session {
             playbook,
             drill,
         })
+    }
+
+    /// Reopens a drill to carry on with it. If rollsafe stopped while the
+    /// drill ran (quit, crash, `kill -9`), the gap since it was last seen is
+    /// logged as an interruption, so it counts on no clock.
+    pub fn reopen(store: &mut Store, id: i64, now: DateTime<Utc>) -> Result<Self, SessionError> {
+        let mut session = Self::resume(store, id)?;
+        let drill = &session.drill;
+        if drill.status == DrillStatus::Running && !drill.is_paused() {
+            let last_seen = store.last_seen(id)?.max(drill.last_event_at);
+            session.record(
+                store,
+                now.max(last_seen),
+                EventKind::Interrupted { last_seen },
+            )?;
+        }
+        Ok(session)
     }
 
     /// Commits one event, then applies it. On error the state is unchanged.

@@ -251,22 +251,13 @@ impl Drill {
                     self.paused_since = Some(at);
                 }
             }
-            EventKind::Resumed => {
-                if let Some(since) = self.paused_since.take() {
-                    let paused = span(since, at);
-                    self.paused_total += paused;
-                    // The open attempt did not run while paused.
-                    if let Some(i) = self.active
-                        && let Some(open) = self.steps[i].open_since.as_mut()
-                    {
-                        // Shift the attempt's start by the pause; one begun
-                        // during the pause starts counting now.
-                        *open = if *open <= since {
-                            *open + chrono::Duration::from_std(paused).unwrap_or_default()
-                        } else {
-                            at
-                        };
-                    }
+            EventKind::Resumed => self.resume_at(at),
+            EventKind::Interrupted { last_seen } => {
+                // rollsafe was not running from `last_seen` until now: that
+                // time counts as a pause, for the drill and the open step.
+                if self.paused_since.is_none() {
+                    self.paused_since = Some((*last_seen).clamp(self.started_at, at));
+                    self.resume_at(at);
                 }
             }
             EventKind::Aborted { reason } => {
@@ -277,6 +268,25 @@ impl Drill {
             EventKind::Finished => {
                 self.end(at);
                 self.status = DrillStatus::Completed;
+            }
+        }
+    }
+
+    fn resume_at(&mut self, at: DateTime<Utc>) {
+        if let Some(since) = self.paused_since.take() {
+            let paused = span(since, at);
+            self.paused_total += paused;
+            // The open attempt did not run while paused.
+            if let Some(i) = self.active
+                && let Some(open) = self.steps[i].open_since.as_mut()
+            {
+                // Shift the attempt's start by the pause; one begun
+                // during the pause starts counting now.
+                *open = if *open <= since {
+                    *open + chrono::Duration::from_std(paused).unwrap_or_default()
+                } else {
+                    at
+                };
             }
         }
     }

@@ -41,4 +41,7 @@ pub const MIGRATIONS: &[&str] = &[
     // (timings, failures) reads events by step.
     "CREATE INDEX drills_running ON drills (status) WHERE status = 'running';
     CREATE INDEX events_by_step ON events (step_id, kind) WHERE step_id IS NOT NULL;",
+    // 3: a heartbeat, so a drill reopened after a crash knows until when
+    // rollsafe was running (the time after it does not count).
+    "ALTER TABLE drills ADD COLUMN alive_at INTEGER;",
 ];

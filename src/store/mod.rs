@@ -264,6 +264,29 @@ impl Store {
         Ok(())
     }
 
+    /// Records that rollsafe is running this drill now (a heartbeat, not an event).
+    pub fn touch(&mut self, drill_id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE drills SET alive_at = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![drill_id, ms(at)]))
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The last moment the drill was known to be open: its last event or heartbeat.
+    pub fn last_seen(&self, drill_id: i64) -> Result<DateTime<Utc>> {
+        self.conn
+            .query_row(
+                "SELECT MAX(last_event_at, COALESCE(alive_at, 0)) FROM drills WHERE id = ?1",
+                [drill_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(|e| classify(&self.path, e))?
+            .map(from_ms)
+            .ok_or(StoreError::NoSuchDrill(drill_id))
+    }
+
     pub fn events(&self, drill_id: i64) -> Result<Vec<Event>> {
         let mut stmt = self
             .conn

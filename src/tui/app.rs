@@ -239,6 +239,13 @@ impl App {
     /// Periodic work: a running command's output and exit.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         if let Screen::Runner(runner) = &mut self.screen {
+            if let Err(e) = runner.heartbeat(&mut self.store, now, false) {
+                self.status = Some(Status {
+                    text: e.to_string(),
+                    error: true,
+                });
+                return;
+            }
             match runner.poll_command(&mut self.store, now) {
                 Ok(Some(verdict)) => {
                     let error = verdict.contains("failed") || verdict.contains("killed");
@@ -255,6 +262,14 @@ impl App {
 
     pub fn command_running(&self) -> bool {
         matches!(&self.screen, Screen::Runner(r) if r.command.is_some())
+    }
+
+    /// Called when the app is about to exit: the heartbeat marks the moment.
+    pub fn leave(&mut self, now: DateTime<Utc>) {
+        if let Screen::Runner(runner) = &mut self.screen {
+            runner.cancel_command();
+            let _ = runner.heartbeat(&mut self.store, now, true);
+        }
     }
 
     /// Whether a clock is on screen and should be redrawn each second.
@@ -276,7 +291,7 @@ impl App {
             Action::Open => match self.selected_home_item() {
                 Some(HomeItem::Resume(i)) => {
                     let id = self.home.unfinished[i].id;
-                    self.resume(id);
+                    self.resume(id, now);
                 }
                 Some(HomeItem::Playbook(_)) => self.start_selected(Mode::Tabletop, now),
                 Some(HomeItem::Broken(i)) => {
@@ -326,8 +341,8 @@ impl App {
         }
     }
 
-    pub fn resume(&mut self, id: i64) {
-        match Session::resume(&self.store, id) {
+    pub fn resume(&mut self, id: i64, now: DateTime<Utc>) {
+        match Session::reopen(&mut self.store, id, now) {
             Ok(session) => {
                 let vars = self
                     .resolve_vars(&session.playbook, session.drill.mode)
@@ -464,9 +479,12 @@ impl App {
                 return;
             }
             Action::Back | Action::Quit => {
+                // The heartbeat marks when the operator left; the time away
+                // is logged as an interruption when the drill is reopened.
+                let left = runner.heartbeat(&mut self.store, now, true);
                 self.screen = Screen::Home;
                 self.refresh_home();
-                return;
+                left
             }
             _ => Ok(()),
         };

@@ -62,9 +62,7 @@ fn event_loop(
         app.tick(now);
         terminal.draw(|frame| view::render(frame, app, now, theme))?;
         if app.should_quit || stop.load(Ordering::Relaxed) {
-            if let app::Screen::Runner(runner) = &mut app.screen {
-                runner.cancel_command();
-            }
+            app.leave(Utc::now());
             return Ok(());
         }
         let timeout = if app.command_running() {

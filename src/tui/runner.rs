@@ -29,7 +29,13 @@ pub struct RunnerState {
     pub command: Option<LiveCommand>,
     /// Lines scrolled in the detail pane.
     pub scroll: u16,
+    /// When the heartbeat was last written.
+    pub last_touch: Option<DateTime<Utc>>,
 }
+
+/// How often an open drill writes its heartbeat: the most a crash can take
+/// off the open step's clock.
+pub const HEARTBEAT_SECS: i64 = 5;
 
 /// What a step's outcome key leads to next, for the dialog layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +57,7 @@ impl RunnerState {
             vars,
             command: None,
             scroll: 0,
+            last_touch: None,
         }
     }
 
@@ -313,6 +320,26 @@ impl RunnerState {
             }
             None => false,
         }
+    }
+
+    /// Writes the heartbeat when it is due (or `force`d, e.g. on leaving).
+    pub fn heartbeat(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        force: bool,
+    ) -> Result<(), StoreError> {
+        if self.is_over() {
+            return Ok(());
+        }
+        let due = self
+            .last_touch
+            .is_none_or(|t| (now - t).num_seconds() >= HEARTBEAT_SECS);
+        if force || due {
+            store.touch(self.session.id, now)?;
+            self.last_touch = Some(now);
+        }
+        Ok(())
     }
 
     /// Collects output from a running command; logs its end when it exits.

@@ -1,0 +1,579 @@
+//! Helpers for the end-to-end tests: drive the real `rollsafe` binary inside
+//! a private tmux server and read the screen like a user would.
+//!
+//! Every [`Tmux`] owns its own tmux server (`tmux -L <unique socket>`) and a
+//! temp dir holding the drill log and an (empty unless a test fills it)
+//! playbooks dir. Dropping it kills the server, also when a test panics.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_rollsafe");
+
+/// How long to wait for text to show up. Generous: CI machines are small and busy.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the screen is polled.
+pub const POLL: Duration = Duration::from_millis(50);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails (never skips) when tmux is missing: CI installs it, and a test that
+/// passes without running anything would hide a broken setup.
+pub fn require_tmux() {
+    match Command::new("tmux").arg("-V").stdin(Stdio::null()).output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "the end-to-end tests need tmux, but `tmux -V` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "the end-to-end tests need tmux, and it is not installed or not on PATH ({e}). \
+             Install it (e.g. `apt-get install tmux`) and run `cargo test --test e2e_tmux` again."
+        ),
+    }
+}
+
+/// One private tmux server, with a temp dir for the drill log and playbooks.
+pub struct Tmux {
+    socket: String,
+    /// The session the helpers talk to (the last one started).
+    session: String,
+    config: PathBuf,
+    dir: TempDir,
+    pub db: PathBuf,
+    pub playbooks: PathBuf,
+}
+
+impl Tmux {
+    pub fn new(test: &str) -> Tmux {
+        require_tmux();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let socket = format!("rs-e2e-{}-{n}-{test}", std::process::id());
+        let dir = tempfile::Builder::new()
+            .prefix("rollsafe-e2e-")
+            .tempdir()
+            .expect("create a temp dir");
+        let db = dir.path().join("drills.db");
+        let playbooks = dir.path().join("playbooks");
+        std::fs::create_dir_all(&playbooks).expect("create the playbooks dir");
+        // A known configuration, not the developer's: panes stay after their
+        // program ends (so its exit status and last screen can be read), no
+        // status line.
+        let config = dir.path().join("tmux.conf");
+        std::fs::write(&config, "set -g remain-on-exit on\nset -g status off\n")
+            .expect("write tmux.conf");
+        Tmux {
+            socket,
+            session: String::new(),
+            config,
+            dir,
+            db,
+            playbooks,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// `tmux -L <socket> -f <our config> <args>`; the outer tmux (if the
+    /// tests themselves run inside one) is kept out of it.
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("TMUX")
+            .env_remove("TMUX_PANE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tmux")
+    }
+
+    fn tmux_ok(&self, args: &[&str]) -> String {
+        let out = self.tmux(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The environment every rollsafe in these tests runs with: no colour,
+    /// nothing from the developer's own rollsafe settings.
+    fn env_prefix() -> Vec<String> {
+        [
+            "env",
+            "-u",
+            "ROLLSAFE_DB",
+            "-u",
+            "ROLLSAFE_PLAYBOOKS",
+            "NO_COLOR=1",
+            "USER=e2e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    /// The global flags pointing at this test's files.
+    pub fn global_args(&self) -> Vec<String> {
+        vec![
+            "--db".into(),
+            self.db.display().to_string(),
+            "--playbooks".into(),
+            self.playbooks.display().to_string(),
+        ]
+    }
+
+    /// Starts a new detached session of `width` x `height` whose pane runs
+    /// rollsafe with `args` (after the global flags). The command is given
+    /// to tmux as separate arguments, so no shell sits in between: the
+    /// pane's pid is rollsafe's (`env` execs it).
+    pub fn start_rollsafe(&mut self, session: &str, width: u16, height: u16, args: &[&str]) {
+        let mut argv = Self::env_prefix();
+        argv.push(BIN.to_string());
+        argv.extend(self.global_args());
+        argv.extend(args.iter().map(|s| s.to_string()));
+        self.start_argv(session, width, height, &argv);
+    }
+
+    /// Starts a new detached session whose pane runs `argv` directly.
+    pub fn start_argv(&mut self, session: &str, width: u16, height: u16, argv: &[String]) {
+        let (w, h) = (width.to_string(), height.to_string());
+        let mut args: Vec<&str> =
+            vec!["new-session", "-d", "-s", session, "-x", &w, "-y", &h, "--"];
+        args.extend(argv.iter().map(String::as_str));
+        self.tmux_ok(&args);
+        self.session = session.to_string();
+        let size = self.display("#{window_width}x#{window_height}");
+        assert_eq!(
+            size,
+            format!("{width}x{height}"),
+            "tmux did not give the window the size asked for"
+        );
+    }
+
+    fn target(&self) -> String {
+        format!("{}:", self.session)
+    }
+
+    /// Sends tmux key names (`Space`, `Enter`, `q`, `G`, …), one after another.
+    pub fn keys(&self, keys: &[&str]) {
+        let target = self.target();
+        let mut args = vec!["send-keys", "-t", &target];
+        args.extend_from_slice(keys);
+        self.tmux_ok(&args);
+    }
+
+    pub fn key(&self, key: &str) {
+        self.keys(&[key]);
+    }
+
+    /// Types `text` literally (no key-name lookup).
+    pub fn type_text(&self, text: &str) {
+        let target = self.target();
+        self.tmux_ok(&["send-keys", "-t", &target, "-l", text]);
+    }
+
+    /// The visible screen; wrapped lines stay as shown.
+    pub fn screen(&self) -> String {
+        let target = self.target();
+        self.tmux_ok(&["capture-pane", "-p", "-t", &target])
+    }
+
+    /// The visible screen with lines the terminal wrapped joined again.
+    pub fn screen_joined(&self) -> String {
+        let target = self.target();
+        self.tmux_ok(&["capture-pane", "-p", "-J", "-t", &target])
+    }
+
+    /// `tmux display -p FORMAT` for the current pane.
+    pub fn display(&self, format: &str) -> String {
+        let target = self.target();
+        self.tmux_ok(&["display", "-p", "-t", &target, format])
+            .trim()
+            .to_string()
+    }
+
+    /// Whether the pane's program has ended (panes remain on exit).
+    pub fn pane_dead(&self) -> bool {
+        self.display("#{pane_dead}") == "1"
+    }
+
+    /// Waits until the pane's program has ended and returns its exit status.
+    pub fn wait_exit(&self) -> i32 {
+        let start = Instant::now();
+        while !self.pane_dead() {
+            if start.elapsed() > TIMEOUT {
+                panic!(
+                    "waited {:.1}s for the program in the pane to end; the screen is:\n{}",
+                    TIMEOUT.as_secs_f64(),
+                    self.screen()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+        let status = self.display("#{pane_dead_status}");
+        status.parse().unwrap_or_else(|_| {
+            panic!("no exit status for the dead pane (killed by a signal?): {status:?}")
+        })
+    }
+
+    pub fn pane_pid(&self) -> u32 {
+        let pid = self.display("#{pane_pid}");
+        pid.parse()
+            .unwrap_or_else(|_| panic!("pane_pid is not a number: {pid:?}"))
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        let target = self.target();
+        self.tmux_ok(&[
+            "resize-window",
+            "-t",
+            &target,
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// Polls the screen until `check` accepts it; panics with the last
+    /// screen after [`TIMEOUT`].
+    pub fn wait_until(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        self.wait_until_for(what, TIMEOUT, check)
+    }
+
+    pub fn wait_until_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!(
+                    "waited {:.1}s for {what}; the screen is:\n{}\n{}\n{}",
+                    timeout.as_secs_f64(),
+                    "-".repeat(40),
+                    screen,
+                    "-".repeat(40)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until `text` is on screen.
+    pub fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?} on screen"), |s| s.contains(text))
+    }
+
+    /// Waits until `text` is no longer on screen.
+    pub fn wait_gone(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?} to leave the screen"), |s| {
+            !s.contains(text)
+        })
+    }
+
+    /// Runs a rollsafe subcommand against this test's files and returns stdout.
+    pub fn rollsafe_cli(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(self.global_args())
+            .env_remove("ROLLSAFE_DB")
+            .env_remove("ROLLSAFE_PLAYBOOKS")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run rollsafe");
+        assert!(
+            out.status.success(),
+            "rollsafe {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// `rollsafe history --json`, parsed.
+    pub fn history(&self) -> Vec<Value> {
+        let text = self.rollsafe_cli(&["history", "--json"]);
+        let value: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("history --json is not JSON ({e}): {text}"));
+        value
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("history --json is not an array: {text}"))
+    }
+
+    /// The only drill in the log.
+    pub fn only_drill(&self) -> Value {
+        let drills = self.history();
+        assert_eq!(
+            drills.len(),
+            1,
+            "expected exactly one drill in history: {drills:#?}"
+        );
+        drills.into_iter().next().unwrap()
+    }
+
+    /// `rollsafe show <id> --json`, parsed.
+    pub fn playbook(&self, id: &str) -> Playbook {
+        let text = self.rollsafe_cli(&["show", id, "--json"]);
+        let value: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("show --json is not JSON ({e}): {text}"));
+        let steps = value["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .flat_map(|phase| phase["steps"].as_array().expect("steps").iter())
+            .map(|step| StepInfo {
+                id: step["id"].as_str().expect("step id").to_string(),
+                title: step["title"].as_str().expect("step title").to_string(),
+                point_of_no_return: step["point_of_no_return"].as_bool().unwrap_or(false),
+            })
+            .collect();
+        Playbook { steps }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Runs on panic too; the server may already have exited on its own.
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StepInfo {
+    pub id: String,
+    pub title: String,
+    pub point_of_no_return: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub steps: Vec<StepInfo>,
+}
+
+/// A step's line in the runner's steps list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRow {
+    /// The line inside the list's borders, as shown.
+    pub text: String,
+    pub selected: bool,
+    /// ✔ ✘ ↷ ⊘ ▶ or ☐.
+    pub mark: char,
+    /// The title as shown (maybe cut with …), without clock or flag.
+    pub title: String,
+    /// The step clock (`m:ss` or `h:mm:ss`), once the step has started.
+    pub clock: Option<String>,
+}
+
+const MARKS: [char; 6] = ['✔', '✘', '↷', '⊘', '▶', '☐'];
+
+fn is_clock(token: &str) -> bool {
+    !token.is_empty()
+        && token.contains(':')
+        && token.chars().all(|c| c.is_ascii_digit() || c == ':')
+        && token.split(':').all(|part| !part.is_empty())
+}
+
+/// The step lines of the runner's left pane, top to bottom (phase headings
+/// left out). Only rows scrolled into view are there.
+pub fn step_rows(screen: &str) -> Vec<StepRow> {
+    let mut rows = Vec::new();
+    let mut inside = false;
+    for line in screen.lines() {
+        if line.starts_with("┌ Steps") {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with('└') {
+            break;
+        }
+        // "│<list>││<detail>│": the list is the first cell between borders.
+        let Some(cell) = line.split('│').nth(1) else {
+            continue;
+        };
+        let mut chars = cell.chars();
+        let cursor = chars.next();
+        let space = chars.next();
+        let mark = chars.next();
+        let (Some(cursor), Some(' '), Some(mark)) = (cursor, space, mark) else {
+            continue;
+        };
+        if !(cursor == '›' || cursor == ' ') || !MARKS.contains(&mark) {
+            continue;
+        }
+        let rest: String = chars.collect();
+        let mut words: Vec<&str> = rest.split_whitespace().collect();
+        // Drop a trailing flag, then a clock.
+        if matches!(words.last(), Some(&"⛔") | Some(&"⚠")) {
+            words.pop();
+        }
+        let clock = match words.last() {
+            Some(w) if is_clock(w) => {
+                let c = w.to_string();
+                words.pop();
+                Some(c)
+            }
+            _ => None,
+        };
+        rows.push(StepRow {
+            text: cell.to_string(),
+            selected: cursor == '›',
+            mark,
+            title: words.join(" "),
+            clock,
+        });
+    }
+    rows
+}
+
+/// The lines inside the box whose top border holds `title` (a dialog, a
+/// pane), each cut at the box's borders; `None` when no such box is shown.
+pub fn boxed(screen: &str, title: &str) -> Option<Vec<String>> {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let (top, at) = screen
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(title).map(|byte| (i, byte)))?;
+    let left = screen.lines().nth(top)?[..at].chars().count();
+    let left = lines[top][..left].iter().rposition(|c| *c == '┌')?;
+    let right = lines[top][left + 1..]
+        .iter()
+        .position(|c| *c == '┐')
+        .map(|p| p + left + 1)?;
+    let mut inner = Vec::new();
+    for line in &lines[top + 1..] {
+        match line.get(left) {
+            Some('│') => inner.push(
+                line.get(left + 1..right.min(line.len()))
+                    .unwrap_or_default()
+                    .iter()
+                    .collect(),
+            ),
+            _ => break,
+        }
+    }
+    Some(inner)
+}
+
+/// Whether `shown` (a title as the list shows it, maybe cut with …) is `full`.
+pub fn title_matches(shown: &str, full: &str) -> bool {
+    match shown.strip_suffix('…') {
+        Some(prefix) => !prefix.trim().is_empty() && full.starts_with(prefix.trim_end()),
+        None => shown == full,
+    }
+}
+
+/// The row showing `title` (a full step title); panics when it is not shown.
+pub fn row_for<'a>(rows: &'a [StepRow], title: &str, screen: &str) -> &'a StepRow {
+    let found: Vec<&StepRow> = rows
+        .iter()
+        .filter(|r| title_matches(&r.title, title))
+        .collect();
+    match found.as_slice() {
+        [one] => one,
+        [] => panic!("no row for step {title:?} in the steps list:\n{screen}"),
+        many => panic!("several rows match step {title:?}: {many:#?}\n{screen}"),
+    }
+}
+
+/// The selected row; panics when there is none.
+pub fn selected_row(screen: &str) -> StepRow {
+    step_rows(screen)
+        .into_iter()
+        .find(|r| r.selected)
+        .unwrap_or_else(|| panic!("no selected step row on screen:\n{screen}"))
+}
+
+/// Whether one line of the screen holds every one of `parts`.
+pub fn has_line_with(screen: &str, parts: &[&str]) -> bool {
+    screen
+        .lines()
+        .any(|line| parts.iter().all(|p| line.contains(p)))
+}
+
+/// Whether `pid` is a live process (signal 0 reaches it and it is no zombie).
+pub fn alive(pid: u32) -> bool {
+    let status = Path::new("/proc").join(pid.to_string()).join("stat");
+    match std::fs::read_to_string(status) {
+        // Field 3 is the state; after the ") " that ends the command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// The command name of `pid`, from /proc.
+pub fn comm(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Waits until `check` holds, polling; panics with `what` after [`TIMEOUT`].
+pub fn wait_for_condition(what: &str, check: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        if start.elapsed() > TIMEOUT {
+            panic!("waited {:.1}s for {what}", TIMEOUT.as_secs_f64());
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Sends a signal with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// Pids whose command line contains `needle` and whose name is `name`
+/// (pgrep -f also finds the tmux server and any shell around the program).
+pub fn pgrep(needle: &str, name: &str) -> Vec<u32> {
+    let out = Command::new("pgrep")
+        .arg("-f")
+        .arg(needle)
+        .output()
+        .expect("run pgrep (procps)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|pid| comm(*pid).as_deref() == Some(name))
+        .collect()
+}
