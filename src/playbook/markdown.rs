@@ -149,13 +149,15 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
     for c in &outline.front {
         notes.apply(c, &mut Target::Playbook(&mut top));
     }
-    for c in &outline.orphans {
+    for (c, why) in &outline.orphans {
         if note_of(text, c).is_some() {
-            notes.report.at(
-                c.span.start,
-                "annotation is not attached to any step: put it inside a list item, or right under a heading",
-            );
+            notes.report.at(c.span.start, *why);
         }
+    }
+    for &at in &outline.unclosed {
+        notes
+            .report
+            .at(at, "annotation comment is not closed: end it with -->");
     }
 
     // Annotations first, so explicit ids are known before derived ones are made unique.
@@ -794,8 +796,10 @@ struct Outline<'a> {
     title_at: usize,
     /// Annotations for the playbook itself.
     front: Vec<Comment>,
-    /// Annotations that found no step.
-    orphans: Vec<Comment>,
+    /// Annotations that found no step, and why.
+    orphans: Vec<(Comment, &'static str)>,
+    /// `<!-- rollsafe` or `<!-- verify` left as text: the comment never ends.
+    unclosed: Vec<usize>,
     description: String,
     phases: Vec<PhaseDraft>,
     /// Text waiting for the next step, and the heading it came under.
@@ -831,6 +835,7 @@ impl<'a> Outline<'a> {
                 .as_ref()
                 .map(|h| doc.comments_of(std::slice::from_ref(h)))
                 .unwrap_or_default(),
+            unclosed: unclosed_notes(&doc),
             doc,
             orphans: Vec::new(),
             description: String::new(),
@@ -861,7 +866,14 @@ impl<'a> Outline<'a> {
             outline.description = outline.description.trim().to_string();
         } else {
             let preamble = &body[..starts[0]];
-            outline.front.extend(outline.doc.comments_of(preamble));
+            for b in preamble {
+                let comments = outline.doc.comments_of(std::slice::from_ref(b));
+                if b.kind == Kind::List {
+                    outline.orphan(comments, IN_DESCRIPTION);
+                } else {
+                    outline.front.extend(comments);
+                }
+            }
             outline.description = outline.render_blocks(preamble, &[]);
             for (n, &i) in starts.iter().enumerate() {
                 let heading = &body[i];
@@ -1036,7 +1048,7 @@ impl<'a> Outline<'a> {
             } else {
                 for g in groups {
                     let comments = self.doc.comments_of(&g.blocks);
-                    self.orphans.extend(comments);
+                    self.orphan(comments, NO_STEP);
                 }
             }
         }
@@ -1065,7 +1077,7 @@ impl<'a> Outline<'a> {
                 for item in self.doc.blocks(b.inner()) {
                     match self.item_step(&item) {
                         Ok(step) => steps.push(step),
-                        Err(comments) => self.orphans.extend(comments),
+                        Err(comments) => self.orphan(comments, EMPTY_ITEM),
                     }
                 }
                 units.push(Unit::Steps(steps, true));
@@ -1106,7 +1118,7 @@ impl<'a> Outline<'a> {
                 code.is_some() || blocks.iter().any(|b| !(b.quiet || b.kind == Kind::Rule));
             if !has_content {
                 let comments = self.doc.comments_of(&blocks);
-                self.orphans.extend(comments);
+                self.orphan(comments, NO_STEP);
                 return (Vec::new(), false);
             }
             let mut step = StepDraft::new(title, at);
@@ -1196,6 +1208,10 @@ impl<'a> Outline<'a> {
             }
         }
         (steps, false)
+    }
+
+    fn orphan(&mut self, comments: Vec<Comment>, why: &'static str) {
+        self.orphans.extend(comments.into_iter().map(|c| (c, why)));
     }
 
     fn pend(&mut self, group: Group, title: &str, at: usize) {
@@ -1350,6 +1366,37 @@ impl<'a> Outline<'a> {
         step.anns.extend(self.doc.comments_of(blocks));
         step
     }
+}
+
+const NO_STEP: &str =
+    "annotation is not attached to any step: put it inside a list item, or right under a heading";
+const EMPTY_ITEM: &str = "annotation on an empty list item: give the item a title";
+const IN_DESCRIPTION: &str =
+    "annotation inside the description: lists above the first `##` heading are not steps";
+
+/// Positions of `<!-- rollsafe` / `<!-- verify` that Markdown read as text
+/// (outside code), because the comment is never closed.
+fn unclosed_notes(doc: &Doc<'_>) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut in_code = 0usize;
+    for (event, r) in &doc.events {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => in_code += 1,
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = in_code.saturating_sub(1),
+            Event::Text(_) if in_code == 0 => {
+                let source = doc.slice(r.clone());
+                for (k, _) in source.match_indices("<!--") {
+                    let after = source[k + 4..].trim_start();
+                    let starts = |w: &str| after.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w));
+                    if starts("rollsafe") || starts("verify") {
+                        out.push(r.start + k);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Splits a run of blocks after each command code block.
@@ -1986,15 +2033,372 @@ cdnctl purge --all
 ```
 ";
 
+    fn load(file: &str, text: &str) -> Playbook {
+        parse(file, text).unwrap_or_else(|problems| {
+            let lines: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+            panic!("{file} should load:\n{}", lines.join("\n"))
+        })
+    }
+
+    fn problems(file: &str, text: &str) -> Vec<(usize, usize, String)> {
+        match parse(file, text) {
+            Ok(p) => panic!("{file} should not load, got {p:#?}"),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.line, d.column, d.message))
+                .collect(),
+        }
+    }
+
+    fn titles(p: &Playbook) -> Vec<(&str, &str)> {
+        p.steps()
+            .map(|(_, phase, step)| (phase.title.as_str(), step.title.as_str()))
+            .collect()
+    }
+
     #[test]
-    fn debug_dump() {
-        for doc in [BROKEN, ODD, SUBSTEPS, SUBPHASES, PROSE, CHECKLIST, NO_TITLE] {
-            match parse("runbooks/flush-cache.md", doc) {
-                Ok(p) => println!("{p:#?}"),
-                Err(e) => {
-                    for d in e {
-                        println!("{d}");
-                    }
+    fn annotated_playbook_loads_every_annotation() {
+        let p = load("runbooks/upgrade.md", ANNOTATED);
+        assert_eq!(p.id, "pg-upgrade");
+        assert_eq!(p.title, "Upgrade Postgres 15 → 16");
+        assert_eq!(
+            p.description,
+            "Upgrade the primary with **pg_upgrade**, keeping the old cluster for rollback."
+        );
+        assert_eq!(p.kind, PlaybookKind::Migration);
+        assert_eq!(p.budget, Some(Duration::from_secs(45 * 60)));
+        assert_eq!(p.tags, ["postgres", "upgrade"]);
+        let phase_ids: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+        assert_eq!(phase_ids, ["prep", "cut-over", "roll-back"]);
+        let ids: Vec<&str> = p.steps().map(|(_, _, s)| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["snapshot", "announce-the-window-in-ops", "stop-writes", "run-pg-upgrade", "restore"]
+        );
+
+        let snapshot = &p.phases[0].steps[0];
+        assert_eq!(snapshot.title, "Snapshot the volume");
+        assert_eq!(snapshot.timebox, Some(Duration::from_secs(600)));
+        assert_eq!(snapshot.role.as_deref(), Some("dba"));
+        assert_eq!(
+            snapshot.command.as_deref(),
+            Some("aws ec2 create-snapshot --volume-id ${VOLUME}")
+        );
+        let verify = snapshot.verify.as_ref().expect("snapshot has a verify");
+        assert_eq!(verify.command, "aws ec2 describe-snapshots --owner self");
+        assert_eq!(verify.expect.regex.as_deref(), Some("completed"));
+        assert_eq!(snapshot.detail, "");
+
+        let announce = &p.phases[0].steps[1];
+        assert_eq!(announce.title, "Announce the window in #ops", "link text kept");
+        assert_eq!(announce.role.as_deref(), Some("incident commander"));
+        assert_eq!(announce.timebox, Some(Duration::from_secs(120)));
+
+        let stop = &p.phases[1].steps[0];
+        assert_eq!(stop.on_fail, OnFail::Goto("restore".into()));
+        assert_eq!(stop.command.as_deref(), Some("kubectl scale deploy/api --replicas=0"));
+        assert_eq!(stop.detail, "Wait until connections drain.");
+        assert!(!stop.point_of_no_return);
+
+        let upgrade = &p.phases[1].steps[1];
+        assert!(upgrade.point_of_no_return);
+        assert_eq!(upgrade.rollback.as_deref(), Some("restore the snapshot"));
+        assert_eq!(upgrade.timebox, Some(Duration::from_secs(1200)));
+        assert_eq!(
+            upgrade.command.as_deref(),
+            Some("pg_upgrade --link -b /usr/lib/postgresql/15/bin -B /usr/lib/postgresql/16/bin")
+        );
+        let verify = upgrade.verify.as_ref().expect("upgrade has a verify");
+        assert_eq!(verify.command, "psql -tAc 'show server_version'");
+        assert_eq!(verify.expect.regex.as_deref(), Some(r"^16\."));
+        assert_eq!(verify.expect.exit_code, None);
+
+        assert_eq!(p.phases[2].steps[0].on_fail, OnFail::Stop);
+        assert_eq!(p.points_of_no_return(), 1);
+
+        for (_, _, step) in p.steps() {
+            for text in [&step.title, &step.detail] {
+                assert!(
+                    !text.contains("<!--") && !text.contains("rollsafe") && !text.contains("verify:"),
+                    "annotation leaked into {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_wiki_runbook_loads_sensible_steps() {
+        let p = load("wiki/redis-failover.md", WIKI);
+        assert_eq!(p.id, "redis-failover", "id from the file name");
+        assert_eq!(p.title, "Redis failover");
+        assert_eq!(
+            p.description,
+            "Use this page when the primary Redis node is unhealthy. Owner: [SRE team](https://wiki.example.com/sre)."
+        );
+        assert_eq!(
+            titles(&p),
+            [
+                ("Before you start", "Open the Redis dashboard"),
+                ("Before you start", "Tell #incidents you are starting"),
+                ("Failover", "Check replication on the replica"),
+                ("Failover", "Promote the replica"),
+                ("Failover", "Point the app at the new primary"),
+                ("Verify", "Verify"),
+                ("Contacts", "Contacts"),
+            ]
+        );
+        let commands: Vec<Option<&str>> = p.steps().map(|(_, _, s)| s.command.as_deref()).collect();
+        assert_eq!(
+            commands,
+            [
+                None,
+                None,
+                Some("redis-cli -h redis-2 info replication"),
+                Some("redis-cli -h redis-2 replicaof no one"),
+                Some("kubectl set env deploy/app REDIS_HOST=redis-2"),
+                Some("redis-cli -h redis-2 set probe 1"),
+                None,
+            ]
+        );
+        let details: Vec<&str> = p.steps().map(|(_, _, s)| s.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "",
+                "| Host    | Role    |\n|---------|---------|\n| redis-1 | primary |\n| redis-2 | replica |",
+                "`master_link_status` must be `up`.",
+                "",
+                "",
+                "Check that writes succeed:\n\nExpected output: `OK`.",
+                "Page the on-call DBA if anything looks wrong.",
+            ]
+        );
+        let ids: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+        assert_eq!(ids, ["before-you-start", "failover", "verify", "contacts"]);
+        assert!(p.steps().all(|(_, _, s)| s.on_fail == OnFail::Stop && s.verify.is_none()));
+    }
+
+    #[test]
+    fn step_problems_are_reported_together_at_their_position() {
+        let found = problems("broken.md", BROKEN);
+        let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+        assert_eq!(at, [(5, 36), (7, 31), (7, 43), (7, 56)], "{found:#?}");
+        assert!(found[0].2.starts_with("bad duration \"5x\""), "{}", found[0].2);
+        assert!(found[1].2.starts_with("duplicate step id \"dup\""), "{}", found[1].2);
+        assert_eq!(found[2].2, "on_fail goes to unknown step \"nowhere\"");
+        assert!(found[3].2.starts_with("unknown annotation key `colour`"), "{}", found[3].2);
+    }
+
+    #[test]
+    fn playbook_and_verify_problems_point_into_the_comment() {
+        let found = problems("odd.md", ODD);
+        let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+        assert_eq!(at, [(1, 21), (1, 35), (1, 40), (4, 47), (5, 33), (5, 45)], "{found:#?}");
+        assert!(found[0].2.starts_with("unknown kind \"deploy\""));
+        assert!(found[1].2.starts_with("bad duration \"soon\""));
+        assert!(found[2].2.starts_with("unknown annotation key `owner`"));
+        assert!(found[3].2.starts_with("bad verify regex"));
+        assert!(found[4].2.starts_with("bad on_fail \"explode\""));
+        assert!(found[5].2.contains("flag"));
+    }
+
+    #[test]
+    fn misplaced_and_unclosed_annotations_are_reported() {
+        let text = "# T\n<!-- verify: true -->\n\n## A <!-- rollsafe: role=dba -->\n\n- one\n- two\n\n## B\n\n- three <!-- rollsafe: id=x\n\n- <!-- rollsafe: id=y -->\n";
+        let found = problems("t.md", text);
+        let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+        assert_eq!(at, [(2, 1), (4, 21), (11, 9), (13, 3)], "{found:#?}");
+        assert!(found[0].2.contains("belongs to a step"));
+        assert!(found[1].2.contains("belongs to a step, not to a heading"));
+        assert!(found[2].2.contains("not closed"));
+        assert!(found[3].2.contains("empty list item"));
+    }
+
+    #[test]
+    fn sub_headings_without_lists_are_steps() {
+        let p = load("restart.md", SUBSTEPS);
+        assert_eq!(p.description, "Restart pods one zone at a time.");
+        assert_eq!(p.phases.len(), 1);
+        assert_eq!(p.phases[0].title, "Steps");
+        assert_eq!(titles(&p), [("Steps", "Drain zone A"), ("Steps", "Restart pods")]);
+        let drain = &p.phases[0].steps[0];
+        assert_eq!(drain.command.as_deref(), Some("kubectl drain -l zone=a"));
+        assert_eq!(drain.detail, "Watch the error rate.");
+        let restart = &p.phases[0].steps[1];
+        assert_eq!(restart.command.as_deref(), Some("kubectl rollout restart deploy/api"));
+        assert_eq!(restart.timebox, Some(Duration::from_secs(300)), "annotation on the ### line");
+    }
+
+    #[test]
+    fn sub_headings_with_lists_are_phases() {
+        let p = load("deploy.md", SUBPHASES);
+        let phases: Vec<(&str, &str)> = p
+            .phases
+            .iter()
+            .map(|ph| (ph.id.as_str(), ph.title.as_str()))
+            .collect();
+        assert_eq!(
+            phases,
+            [("rollout-checks", "Rollout › Checks"), ("rollout-ship", "Rollout › Ship")],
+            "the empty \"Rollout\" part is dropped"
+        );
+        assert_eq!(
+            titles(&p),
+            [
+                ("Rollout › Checks", "CI is green"),
+                ("Rollout › Checks", "Change approved"),
+                ("Rollout › Ship", "Ship"),
+            ]
+        );
+        assert_eq!(p.phases[0].steps[0].detail, "Ship it on a weekday.", "phase intro kept");
+        assert_eq!(p.phases[1].steps[0].command.as_deref(), Some("make deploy"));
+    }
+
+    #[test]
+    fn pages_without_phase_headings_get_one_phase() {
+        let p = load("tls.md", CHECKLIST);
+        assert_eq!(p.description, "Rotate the edge certificates before they expire.");
+        assert_eq!(
+            titles(&p),
+            [("Steps", "Generate a CSR"), ("Steps", "Upload the certificate")]
+        );
+        let upload = &p.phases[0].steps[1];
+        assert_eq!(upload.command, None, "```text shows output, it is not a command");
+        assert_eq!(upload.detail, "```text\nOK: uploaded\n```");
+
+        let p = load("runbooks/flush-cache.md", NO_TITLE);
+        assert_eq!((p.id.as_str(), p.title.as_str()), ("flush-cache", "Flush cache"));
+        assert_eq!(p.kind, PlaybookKind::Incident);
+        assert_eq!(titles(&p), [("Steps", "Flush cache")]);
+        let step = &p.phases[0].steps[0];
+        assert_eq!(step.detail, "Flush the CDN cache when stale assets are served.");
+        assert_eq!(step.command.as_deref(), Some("cdnctl purge --all"));
+    }
+
+    #[test]
+    fn prose_sections_split_at_code_blocks() {
+        let p = load("failover.md", PROSE);
+        assert_eq!(
+            titles(&p),
+            [("Promote", "Check lag on the replica first"), ("Promote", "Then promote it")]
+        );
+        let (lag, promote) = (&p.phases[0].steps[0], &p.phases[0].steps[1]);
+        assert_eq!(
+            lag.command.as_deref(),
+            Some("select now() - pg_last_xact_replay_timestamp();")
+        );
+        assert_eq!(lag.detail, "Lag must be under a second.");
+        assert_eq!(promote.command.as_deref(), Some("pg_ctl promote -D /var/lib/postgresql/data"));
+        assert_eq!(promote.detail, "Then promote it. This takes about thirty seconds.");
+    }
+
+    #[test]
+    fn heading_annotation_covers_a_single_step_section() {
+        let text = "# T\n\n## Promote replica <!-- rollsafe: id=promote timebox=5m pnr -->\n\nRun:\n\n```sh\npg_ctl promote\n```\n";
+        let p = load("t.md", text);
+        assert_eq!(p.phases[0].id, "promote");
+        let step = &p.phases[0].steps[0];
+        assert_eq!((step.id.as_str(), step.title.as_str()), ("promote", "Promote replica"));
+        assert_eq!(step.timebox, Some(Duration::from_secs(300)));
+        assert!(step.point_of_no_return);
+        assert_eq!(step.detail, "Run:");
+        assert_eq!(step.command.as_deref(), Some("pg_ctl promote"));
+    }
+
+    #[test]
+    fn item_titles_nested_items_and_details() {
+        let text = "# T\n\n## Go\n\n- [ ] Promote the replica once lag is below\n  one second.\n  Then tell the team.\n  - check `pg_stat_replication`\n  - check the [dashboard](https://example.com)\n\n  ```sh\n  pg_ctl promote\n  ```\n\n  ```sh\n  echo second block stays in the detail\n  ```\n- **Bold** and `code`:\n";
+        let p = load("t.md", text);
+        assert_eq!(
+            titles(&p),
+            [("Go", "Promote the replica once lag is below one second."), ("Go", "Bold and code")]
+        );
+        let first = &p.phases[0].steps[0];
+        assert_eq!(first.command.as_deref(), Some("pg_ctl promote"));
+        assert_eq!(
+            first.detail,
+            "Then tell the team.\n- check `pg_stat_replication`\n- check the [dashboard](https://example.com)\n\n```sh\necho second block stays in the detail\n```"
+        );
+    }
+
+    #[test]
+    fn derived_ids_are_made_unique_but_explicit_ones_are_kept() {
+        let text = "# Checks\n\n## Again\n\n- Check lag\n- Check lag\n- Check lag <!-- rollsafe: id=check-lag-2 -->\n\n## Again\n\n- y\n";
+        let p = load("checks.md", text);
+        let ids: Vec<&str> = p.steps().map(|(_, _, s)| s.id.as_str()).collect();
+        assert_eq!(ids, ["check-lag", "check-lag-3", "check-lag-2", "y"]);
+        let phases: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+        assert_eq!(phases, ["again", "again-2"]);
+        assert_eq!(p.id, "checks");
+    }
+
+    #[test]
+    fn lists_above_the_first_phase_are_description() {
+        let text = "# T\n\n- [ ] VPN access\n- [ ] Pager <!-- rollsafe: id=pager -->\n\n## Go\n\n- Do it\n";
+        let found = problems("t.md", text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].0, found[0].1), (4, 13));
+        assert!(found[0].2.contains("description"), "{}", found[0].2);
+        let p = load("t.md", "# T\n\n- [ ] VPN access\n- [ ] Pager\n\n## Go\n\n- Do it\n");
+        assert_eq!(p.description, "- [ ] VPN access\n- [ ] Pager");
+        assert_eq!(titles(&p), [("Go", "Do it")]);
+    }
+
+    #[test]
+    fn empty_pages_are_reported_at_the_top() {
+        for text in ["", "  \n\n\t\n"] {
+            let found = problems("empty.md", text);
+            assert_eq!(found.len(), 1);
+            assert_eq!((found[0].0, found[0].1), (1, 1));
+            assert!(found[0].2.starts_with("empty playbook"), "{}", found[0].2);
+        }
+        let found = problems("title-only.md", "# Just a title\n");
+        assert_eq!((found[0].0, found[0].1), (1, 1));
+        assert!(found[0].2.starts_with("empty playbook"), "{}", found[0].2);
+        // Only a description: it becomes the one step rather than nothing.
+        let p = load("intro.md", "# Intro\n\nRead this first.\n\n## Later\n");
+        assert_eq!(titles(&p), [("Steps", "Intro")]);
+        assert_eq!(p.phases[0].steps[0].detail, "Read this first.");
+    }
+
+    /// Deterministic garbage: the loader answers Ok or Err, never panics.
+    #[test]
+    fn garbage_never_panics() {
+        const PIECES: [&str; 48] = [
+            "#", "# ", "## ", "### ", "#### ", "- ", "- [ ] ", "- [x] ", "1. ", "* ", "```",
+            "```sh\n", "    ", "\n", "\n\n", "<!--", "-->", "<!-- rollsafe: ", "<!-- verify: ",
+            "id=", "timebox=5m", "on_fail=goto:", "pnr", "=>", "\"", "|", "|---|", "> ", "[",
+            "](x)", "*", "`", "!", "<", ">", "é", "日本", "🚀", "\t", " ", "step", "\r\n",
+            "---", "\\", "=", "rollback=\"a b", "kind=", "  ",
+        ];
+        const CHARS: &str = "#-[]*`<>!\n =\"|:x1é日🚀\t\\";
+        let chars: Vec<char> = CHARS.chars().collect();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |bound: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as usize) % bound
+        };
+        for round in 0..600 {
+            let mut text = String::new();
+            let len = next(80);
+            for _ in 0..len {
+                if round % 2 == 0 {
+                    text.push_str(PIECES[next(PIECES.len())]);
+                } else {
+                    text.push(chars[next(chars.len())]);
+                }
+            }
+            match parse("fuzz.md", &text) {
+                Ok(p) => {
+                    assert!(!p.phases.is_empty(), "{text:?}");
+                    assert!(p.phases.iter().all(|ph| !ph.steps.is_empty()), "{text:?}");
+                    assert!(p.steps().all(|(_, _, s)| !s.title.trim().is_empty()), "{text:?}");
+                }
+                Err(found) => {
+                    assert!(!found.is_empty(), "{text:?}");
+                    assert!(found.iter().all(|d| d.line >= 1 && d.column >= 1), "{text:?}");
                 }
             }
         }

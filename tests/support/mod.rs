@@ -218,8 +218,8 @@ impl Tmux {
         self.display("#{pane_dead}") == "1"
     }
 
-    /// Waits until the pane's program has ended and returns its exit status.
-    pub fn wait_exit(&self) -> i32 {
+    /// Waits until the pane's program has ended; returns how it ended.
+    pub fn wait_dead(&self) -> PaneEnd {
         let start = Instant::now();
         while !self.pane_dead() {
             if start.elapsed() > TIMEOUT {
@@ -231,10 +231,17 @@ impl Tmux {
             }
             std::thread::sleep(POLL);
         }
-        let status = self.display("#{pane_dead_status}");
-        status.parse().unwrap_or_else(|_| {
-            panic!("no exit status for the dead pane (killed by a signal?): {status:?}")
-        })
+        PaneEnd {
+            status: self.display("#{pane_dead_status}").parse().ok(),
+            signal: self.display("#{pane_dead_signal}").parse().ok(),
+        }
+    }
+
+    /// Waits until the pane's program has exited and returns its exit status.
+    pub fn wait_exit(&self) -> i32 {
+        let end = self.wait_dead();
+        end.status
+            .unwrap_or_else(|| panic!("the program in the pane did not exit normally: {end:?}"))
     }
 
     pub fn pane_pid(&self) -> u32 {
@@ -368,6 +375,13 @@ impl Drop for Tmux {
     }
 }
 
+/// How a pane's program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaneEnd {
+    pub status: Option<i32>,
+    pub signal: Option<i32>,
+}
+
 #[derive(Debug, Clone)]
 pub struct StepInfo {
     pub id: String,
@@ -458,16 +472,83 @@ pub fn step_rows(screen: &str) -> Vec<StepRow> {
     rows
 }
 
+/// Whether tmux draws `c` two columns wide (the wide characters rollsafe
+/// shows: ⛔ and other emoji, CJK). Enough for these screens, not a full table.
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F
+        | 0x231A..=0x231B
+        | 0x23E9..=0x23EC
+        | 0x23F0
+        | 0x23F3
+        | 0x25FD..=0x25FE
+        | 0x2614..=0x2615
+        | 0x2648..=0x2653
+        | 0x267F
+        | 0x2693
+        | 0x26A1
+        | 0x26AA..=0x26AB
+        | 0x26BD..=0x26BE
+        | 0x26C4..=0x26C5
+        | 0x26CE
+        | 0x26D4
+        | 0x26EA
+        | 0x26F2..=0x26F3
+        | 0x26F5
+        | 0x26FA
+        | 0x26FD
+        | 0x2705
+        | 0x270A..=0x270B
+        | 0x2728
+        | 0x274C
+        | 0x274E
+        | 0x2753..=0x2755
+        | 0x2757
+        | 0x2795..=0x2797
+        | 0x27B0
+        | 0x27BF
+        | 0x2B1B..=0x2B1C
+        | 0x2B50
+        | 0x2B55
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+    )
+}
+
+/// A screen line as terminal cells: a wide character is followed by a
+/// `'\0'` cell it covers, so indexes are columns.
+fn cells(line: &str) -> Vec<char> {
+    let mut out = Vec::with_capacity(line.len());
+    for c in line.chars() {
+        out.push(c);
+        if is_wide(c) {
+            out.push('\0');
+        }
+    }
+    out
+}
+
 /// The lines inside the box whose top border holds `title` (a dialog, a
 /// pane), each cut at the box's borders; `None` when no such box is shown.
 pub fn boxed(screen: &str, title: &str) -> Option<Vec<String>> {
-    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
-    let (top, at) = screen
-        .lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(title).map(|byte| (i, byte)))?;
-    let left = screen.lines().nth(top)?[..at].chars().count();
-    let left = lines[top][..left].iter().rposition(|c| *c == '┌')?;
+    let lines: Vec<Vec<char>> = screen.lines().map(cells).collect();
+    let wanted = cells(title);
+    let (top, at) = lines.iter().enumerate().find_map(|(i, l)| {
+        l.windows(wanted.len())
+            .position(|w| w == wanted.as_slice())
+            .map(|col| (i, col))
+    })?;
+    let left = lines[top][..at].iter().rposition(|c| *c == '┌')?;
     let right = lines[top][left + 1..]
         .iter()
         .position(|c| *c == '┐')
@@ -479,12 +560,43 @@ pub fn boxed(screen: &str, title: &str) -> Option<Vec<String>> {
                 line.get(left + 1..right.min(line.len()))
                     .unwrap_or_default()
                     .iter()
+                    .filter(|c| **c != '\0')
                     .collect(),
             ),
             _ => break,
         }
     }
     Some(inner)
+}
+
+/// The step's mark in row `index` of the list, if that row is shown.
+pub fn mark_at(rows: &[StepRow], index: usize) -> Option<char> {
+    rows.get(index).map(|r| r.mark)
+}
+
+/// The phase headings of the steps list (the lines that are no step).
+pub fn phase_headings(screen: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in screen.lines() {
+        if line.starts_with("┌ Steps") {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with('└') {
+            break;
+        }
+        if let Some(cell) = line.split('│').nth(1) {
+            let cell = cell.trim_end();
+            if !cell.is_empty() && !cell.starts_with(' ') && !cell.starts_with('›') {
+                out.push(cell.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Whether `shown` (a title as the list shows it, maybe cut with …) is `full`.

@@ -56,6 +56,14 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
+/// A command as a prompt line: `$ ` on the first line, aligned continuation lines.
+pub fn shell_lines(command: &str, theme: Theme) -> impl Iterator<Item = Line<'static>> {
+    command.lines().enumerate().map(move |(i, l)| {
+        let prompt = if i == 0 { "$ " } else { "  " };
+        Line::styled(format!("{prompt}{l}"), theme.code())
+    })
+}
+
 /// Cuts `text` to `max` characters, ending with '…' when cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

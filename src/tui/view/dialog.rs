@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::common::centered;
+use super::common::{centered, shell_lines};
 use crate::drill::CommandPurpose;
 use crate::playbook::OnFail;
 use crate::tui::app::{AfterPnr, Dialog};
@@ -92,11 +92,7 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                 CommandPurpose::Verify => "Run this verification now?",
             };
             let mut lines = vec![Line::raw(what), Line::default()];
-            lines.extend(
-                command
-                    .lines()
-                    .map(|l| Line::styled(format!("$ {l}"), theme.code())),
-            );
+            lines.extend(shell_lines(command, theme));
             lines.push(Line::default());
             lines.push(Line::styled(
                 "It runs with sh -c, exactly as shown, on this machine.",

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 
-use super::common::{self, truncate};
+use super::common::{self, shell_lines, truncate};
 use crate::drill::{CommandPurpose, Drill, DrillStatus, Mode, Outcome};
 use crate::playbook::duration::format_clock;
 use crate::playbook::{OnFail, Step};
@@ -345,9 +345,7 @@ fn render_detail(
             Span::styled("command", theme.accent()),
             Span::styled(run_hint, theme.dim()),
         ]));
-        for l in runner.resolved(command).lines() {
-            lines.push(Line::styled(format!("$ {l}"), theme.code()));
-        }
+        lines.extend(shell_lines(&runner.resolved(command), theme));
     }
     if let Some(verify) = &step.verify {
         let run_hint = if runner.mode() == Mode::Live {
@@ -362,9 +360,7 @@ fn render_detail(
                 theme.dim(),
             ),
         ]));
-        for l in runner.resolved(&verify.command).lines() {
-            lines.push(Line::styled(format!("$ {l}"), theme.code()));
-        }
+        lines.extend(shell_lines(&runner.resolved(&verify.command), theme));
     }
     if let Some(rollback) = &step.rollback {
         lines.push(Line::styled("rollback", theme.accent()));
