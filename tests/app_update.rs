@@ -271,3 +271,12 @@ fn after_a_crash_the_clock_resumes_from_the_last_heartbeat() {
     assert_eq!(session.drill.step_elapsed(0, at(70)).as_secs(), 9);
     assert_eq!(session.drill.elapsed(at(80)).as_secs(), 19);
 }
+
+#[test]
+fn ctrl_c_leaves_and_the_drill_stays_resumable() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Interrupt, at(5));
+    assert!(app.should_quit);
+    let id = runner(&app).session.id;
+    assert_eq!(app.store.unfinished().unwrap()[0].id, id);
+}

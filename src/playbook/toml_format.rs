@@ -160,7 +160,17 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
                 if let Some(re) = &raw_verify.regex
                     && let Err(msg) = regex::Regex::new(re.get_ref())
                 {
-                    report.at(re.span().start, format!("bad verify regex: {msg}"));
+                    // The regex crate's message draws a caret over several lines; keep its last line.
+                    let text = msg.to_string();
+                    let why = text
+                        .lines()
+                        .last()
+                        .unwrap_or("invalid")
+                        .trim_start_matches("error: ");
+                    report.at(
+                        re.span().start,
+                        format!("bad verify regex /{}/: {why}", re.get_ref()),
+                    );
                 }
                 Verification {
                     command: raw_verify.command.clone(),

@@ -29,6 +29,8 @@ pub enum Action {
     /// Leave the screen (the drill stays resumable).
     Back,
     Quit,
+    /// Ctrl-C: cancel a running command, else leave (the drill stays resumable).
+    Interrupt,
     // In dialogs.
     Input(char),
     Backspace,

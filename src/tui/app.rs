@@ -228,6 +228,17 @@ impl App {
             self.show_help = true;
             return;
         }
+        if action == Action::Interrupt {
+            if let Screen::Runner(runner) = &mut self.screen
+                && runner.command.as_ref().is_some_and(|c| !c.cancel_requested)
+                && runner.cancel_command()
+            {
+                return self.info("cancelling the command… ctrl-c again leaves");
+            }
+            self.leave(now);
+            self.should_quit = true;
+            return;
+        }
         self.status = None;
         match self.context() {
             Context::Home => self.handle_home(action, now),

@@ -282,15 +282,11 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// The action a key means in a context, if any. Ctrl-C always leaves
-/// (cancelling a running command first); the drill is kept either way.
+/// The action a key means in a context, if any. Ctrl-C means the same
+/// everywhere: cancel a running command, else leave.
 pub fn action_for(context: Context, key: KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return match key.code {
-            Char('c') if context == Runner => Some(Action::CancelCommand),
-            Char('c') => Some(Action::Quit),
-            _ => None,
-        };
+        return (key.code == Char('c')).then_some(Action::Interrupt);
     }
     BINDINGS
         .iter()
@@ -371,7 +367,7 @@ mod tests {
         assert_eq!(action_for(Runner, key(Char('q'))), Some(Action::Back));
         assert_eq!(action_for(Runner, key(Char('z'))), None);
         let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(Runner, ctrl_c), Some(Action::CancelCommand));
-        assert_eq!(action_for(Home, ctrl_c), Some(Action::Quit));
+        assert_eq!(action_for(Runner, ctrl_c), Some(Action::Interrupt));
+        assert_eq!(action_for(Home, ctrl_c), Some(Action::Interrupt));
     }
 }

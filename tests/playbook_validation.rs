@@ -1,0 +1,138 @@
+//! TOML playbooks: every problem reported at once, each at its line and column.
+
+use rollsafe::playbook::{self, OnFail};
+
+fn problems(text: &str) -> Vec<String> {
+    playbook::parse("pb.toml", text)
+        .expect_err("should not load")
+        .into_iter()
+        .map(|d| d.to_string())
+        .collect()
+}
+
+#[test]
+fn every_semantic_problem_is_reported_in_one_pass_with_positions() {
+    let text = r#"id = "bad"
+title = "Bad"
+budget = "5 minutes"
+
+[[phases]]
+title = "One"
+
+[[phases.steps]]
+id = "a"
+title = "A"
+timebox = "1h1h"
+on_fail = "goto:nowhere"
+
+[[phases.steps]]
+id = "a"
+title = "A again"
+on_fail = "explode"
+
+[[phases]]
+title = "Empty"
+
+[[phases.steps]]
+id = "b"
+title = "B"
+[phases.steps.verify]
+command = "true"
+regex = "(unclosed"
+"#;
+    let found = problems(text);
+    assert_eq!(
+        found,
+        vec![
+            "pb.toml:3:10: bad duration \"5 minutes\": unexpected ' '; write e.g. \"90s\", \"5m\" or \"1h30m\"",
+            "pb.toml:11:11: bad duration \"1h1h\": units must go h, m, s, once each",
+            "pb.toml:12:11: on_fail goes to unknown step \"nowhere\"",
+            "pb.toml:15:6: duplicate step id \"a\" (first used in phase 1, step 1)",
+            "pb.toml:17:11: bad on_fail \"explode\": use stop, continue, rollback or goto:<step-id>",
+            "pb.toml:27:9: bad verify regex /(unclosed/: unclosed group",
+        ],
+    );
+}
+
+#[test]
+fn empty_playbooks_and_empty_phases_are_errors() {
+    assert_eq!(
+        problems("id = \"e\"\ntitle = \"E\"\n"),
+        vec!["pb.toml:1:6: empty playbook: it has no phases and no steps"]
+    );
+    assert_eq!(
+        problems("id = \"e\"\ntitle = \"E\"\n[[phases]]\ntitle = \"Nothing here\"\n"),
+        vec!["pb.toml:3:1: phase \"Nothing here\" has no steps"]
+    );
+}
+
+#[test]
+fn toml_syntax_and_unknown_keys_point_at_the_spot() {
+    let found = problems("id = \"x\"\ntitle = \"X\n");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("pb.toml:2:"), "{found:?}");
+    assert!(found[0].contains("invalid TOML"), "{found:?}");
+
+    let found = problems(
+        "id = \"x\"\ntitle = \"X\"\n[[phases]]\ntitle = \"P\"\n[[phases.steps]]\nid = \"s\"\ntitle = \"S\"\ntimeout = \"5m\"\n",
+    );
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("pb.toml:8:1:"), "{found:?}");
+    assert!(found[0].contains("unknown field `timeout`"), "{found:?}");
+}
+
+#[test]
+fn bad_ids_and_kinds_are_reported() {
+    let found = problems(
+        "id = \"Has Spaces\"\ntitle = \"X\"\nkind = \"chaos\"\n[[phases]]\ntitle = \"P\"\n[[phases.steps]]\nid = \"ok\"\ntitle = \"S\"\non_fail = \"goto:ok\"\n",
+    );
+    assert_eq!(
+        found,
+        vec![
+            "pb.toml:1:6: playbook id \"Has Spaces\" must use lowercase letters, digits, '-', '_' or '.'",
+            "pb.toml:3:8: unknown kind \"chaos\": use migration, rollback, incident or gameday",
+            "pb.toml:9:11: on_fail of \"ok\" goes to itself",
+        ]
+    );
+}
+
+#[test]
+fn a_valid_playbook_loads_with_every_field() {
+    let text = include_str!("fixtures/fixture-drill.toml");
+    let p = playbook::parse("fixture-drill.toml", text).unwrap();
+    assert_eq!(p.phases.len(), 2);
+    assert_eq!(p.step_count(), 4);
+    let add = p.step(p.find_step("add-column").unwrap()).unwrap();
+    assert_eq!(add.on_fail, OnFail::Goto("restore".into()));
+    assert_eq!(add.timebox, Some(std::time::Duration::from_secs(120)));
+    let first = p.step(p.find_step("set-timeouts").unwrap()).unwrap();
+    assert_eq!(first.role.as_deref(), Some("DBA"));
+    assert_eq!(
+        first.verify.as_ref().unwrap().expect.regex.as_deref(),
+        Some("^2s$")
+    );
+    assert_eq!(p.points_of_no_return(), 1);
+    assert_eq!(p.phases[1].id, "contract");
+}
+
+#[test]
+fn no_input_makes_the_loaders_panic() {
+    // A deterministic stream of junk built from the characters TOML and Markdown care about.
+    let alphabet: Vec<char> = "[]=\"'#\n -*`<>!:{}.,0123456789abcxyzé漢\t\\"
+        .chars()
+        .collect();
+    let mut seed: u64 = 0x5eed;
+    for round in 0..400 {
+        let len = (round % 97) + 1;
+        let text: String = (0..len)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                alphabet[(seed >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        let _ = playbook::parse("junk.toml", &text);
+        let _ = playbook::parse("junk.md", &text);
+    }
+}
