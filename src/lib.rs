@@ -1,6 +1,7 @@
 pub mod cli;
 pub mod drill;
 pub mod exec;
+pub mod insight;
 pub mod paths;
 pub mod playbook;
 pub mod store;

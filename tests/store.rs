@@ -222,3 +222,72 @@ fn unknown_drills_are_an_error_not_a_panic() {
         ))
     ));
 }
+
+#[test]
+fn step_results_follow_the_fold_and_are_rebuilt_for_older_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let loaded = bundled("pg-rename-column");
+    let (id, first, second) = {
+        let mut old = Store::create_at_version(&path, 3).unwrap();
+        let mut session = Session::start(&mut old, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+        let first = session.drill.steps[0].id.clone();
+        let second = session.drill.steps[1].id.clone();
+        session
+            .record(
+                &mut old,
+                at(40),
+                EventKind::StepPassed {
+                    step: first.clone(),
+                },
+            )
+            .unwrap();
+        session
+            .record(
+                &mut old,
+                at(40),
+                EventKind::StepStarted {
+                    step: second.clone(),
+                },
+            )
+            .unwrap();
+        session
+            .record(
+                &mut old,
+                at(55),
+                EventKind::StepFailed {
+                    step: second.clone(),
+                    reason: "x".into(),
+                },
+            )
+            .unwrap();
+        (session.id, first, second)
+    };
+    let mut store = Store::open(&path).unwrap();
+    let mut samples = store.step_samples(&loaded.playbook.id).unwrap();
+    samples.sort_by_key(|s| s.step_id.clone());
+    let mut expected = vec![
+        (first.clone(), Outcome::Passed, 40),
+        (second.clone(), Outcome::Failed, 15),
+    ];
+    expected.sort();
+    let got: Vec<(String, Outcome, u64)> = samples
+        .iter()
+        .map(|s| (s.step_id.clone(), s.outcome, s.duration.as_secs()))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(store.drill(id).unwrap().active_ms, 55_000);
+
+    // Restarting a step removes its result until it has a new outcome.
+    let mut session = Session::resume(&store, id).unwrap();
+    session
+        .record(
+            &mut store,
+            at(60),
+            EventKind::StepStarted {
+                step: second.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(store.step_samples(&loaded.playbook.id).unwrap().len(), 1);
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::event::{CommandPurpose, Event, EventKind, Mode};
 use crate::playbook::Playbook;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Passed,

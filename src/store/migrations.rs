@@ -44,4 +44,17 @@ pub const MIGRATIONS: &[&str] = &[
     // 3: a heartbeat, so a drill reopened after a crash knows until when
     // rollsafe was running (the time after it does not count).
     "ALTER TABLE drills ADD COLUMN alive_at INTEGER;",
+    // 4: what history statistics read, kept up to date in the same commit as
+    // each event so stats never re-fold millions of events: the drill's
+    // active time (pauses and interruptions excluded) and each step's result.
+    "ALTER TABLE drills ADD COLUMN active_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE step_results (
+        drill_id    INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+        step_id     TEXT    NOT NULL,
+        outcome     TEXT    NOT NULL CHECK (outcome IN ('passed', 'failed', 'skipped', 'blocked')),
+        duration_ms INTEGER NOT NULL,
+        ended_at    INTEGER NOT NULL,
+        PRIMARY KEY (drill_id, step_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX step_results_by_step ON step_results (step_id, ended_at);",
 ];

@@ -15,6 +15,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
 pub use migrations::MIGRATIONS;
 
+/// The schema version that added tables derived from events.
+const DERIVED_SINCE: usize = 4;
+
 /// How long a write waits for another rollsafe holding the database.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -75,6 +78,8 @@ pub struct DrillRow {
     pub failed: i64,
     pub skipped: i64,
     pub blocked: i64,
+    /// Time the drill was worked on: pauses and interruptions excluded.
+    pub active_ms: i64,
 }
 
 /// The playbook text a drill was started with.
@@ -128,8 +133,57 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| classify(&path, e))?;
         let mut store = Store { conn, path };
+        let before = store.schema_version()?;
         store.migrate(MIGRATIONS.len())?;
+        if before > 0 && before < DERIVED_SINCE {
+            store.rebuild_derived()?;
+        }
         Ok(store)
+    }
+
+    /// Recomputes the tables derived from events (per-step results, active
+    /// time) for every drill: run once when an older log gains them.
+    fn rebuild_derived(&mut self) -> Result<()> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM drills")
+                .map_err(|e| classify(&self.path, e))?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(|e| classify(&self.path, e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| classify(&self.path, e))?
+        };
+        for id in ids {
+            let snapshot = self.snapshot(id)?;
+            // A drill whose playbook no longer parses keeps its events; it
+            // simply has no per-step statistics.
+            let Ok(playbook) = crate::playbook::parse(&snapshot.source_name, &snapshot.text) else {
+                continue;
+            };
+            let events = self.events(id)?;
+            let Some((first, rest)) = events.split_first() else {
+                continue;
+            };
+            let Ok(mut drill) = Drill::fold(&playbook, std::slice::from_ref(first)) else {
+                continue;
+            };
+            let path = self.path.clone();
+            let tx = self.conn.transaction().map_err(|e| classify(&path, e))?;
+            for event in rest {
+                drill.apply(event);
+                update_step_result(&tx, id, event, &drill).map_err(|e| classify(&path, e))?;
+            }
+            let last = events.last().map_or(drill.started_at, |e| e.at);
+            tx.execute(
+                "UPDATE drills SET active_ms = ?2 WHERE id = ?1",
+                params![id, drill.elapsed(last).as_millis() as i64],
+            )
+            .map_err(|e| classify(&path, e))?;
+            tx.commit().map_err(|e| classify(&path, e))?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &str {
@@ -244,9 +298,10 @@ impl Store {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
         insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
+        update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
         tx.execute(
             "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
-                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8
+                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8, active_ms = ?9
              WHERE id = ?1",
             params![
                 drill_id,
@@ -257,6 +312,7 @@ impl Store {
                 after.count(Outcome::Failed) as i64,
                 after.count(Outcome::Skipped) as i64,
                 after.count(Outcome::Blocked) as i64,
+                after.elapsed(event.at).as_millis() as i64,
             ],
         )
         .map_err(|e| classify(&path, e))?;
@@ -372,6 +428,52 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
+    /// Every drill of one playbook, newest first.
+    pub fn drills_of(&self, playbook_id: &str) -> Result<Vec<DrillRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRILL_COLUMNS} FROM drills WHERE playbook_id = ?1 ORDER BY started_at DESC, id DESC"
+            ))
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([playbook_id], drill_from_row)
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Step results of every drill of one playbook.
+    pub fn step_samples(&self, playbook_id: &str) -> Result<Vec<crate::insight::StepSample>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.drill_id, r.step_id, r.outcome, r.duration_ms, r.ended_at
+                 FROM step_results r JOIN drills d ON d.id = r.drill_id
+                 WHERE d.playbook_id = ?1",
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([playbook_id], |r| {
+                let outcome: String = r.get(2)?;
+                Ok(crate::insight::StepSample {
+                    drill_id: r.get(0)?,
+                    step_id: r.get(1)?,
+                    outcome: match outcome.as_str() {
+                        "passed" => Outcome::Passed,
+                        "failed" => Outcome::Failed,
+                        "skipped" => Outcome::Skipped,
+                        _ => Outcome::Blocked,
+                    },
+                    duration: std::time::Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
+                    ended_at: from_ms(r.get(4)?),
+                })
+            })
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
     pub fn count_drills(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COUNT(*) FROM drills", [], |r| r.get(0))
@@ -381,7 +483,7 @@ impl Store {
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
-     started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked";
+     started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms";
 
 fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
     let mode: String = r.get(3)?;
@@ -401,6 +503,7 @@ fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
         failed: r.get(12)?,
         skipped: r.get(13)?,
         blocked: r.get(14)?,
+        active_ms: r.get(15)?,
     })
 }
 
@@ -417,6 +520,46 @@ fn insert_event(
         "INSERT INTO events (drill_id, seq, at, kind, step_id, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![drill_id, seq, ms(event.at), event.kind.name(), step, payload])?;
+    Ok(())
+}
+
+/// Keeps `step_results` equal to the fold: a step's row exists while it has an outcome.
+fn update_step_result(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    event: &Event,
+    after: &Drill,
+) -> rusqlite::Result<()> {
+    let step = match &event.kind {
+        EventKind::StepStarted { step }
+        | EventKind::StepPassed { step }
+        | EventKind::StepFailed { step, .. }
+        | EventKind::StepSkipped { step, .. }
+        | EventKind::StepBlocked { step, .. } => step,
+        _ => return Ok(()),
+    };
+    let Some(index) = after.step_index(step) else {
+        return Ok(());
+    };
+    match after.steps[index].outcome {
+        Some(outcome) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO step_results (drill_id, step_id, outcome, duration_ms, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                drill_id,
+                step,
+                outcome.as_str(),
+                after.step_elapsed(index, event.at).as_millis() as i64,
+                ms(event.at)
+            ])?;
+        }
+        None => {
+            tx.prepare_cached("DELETE FROM step_results WHERE drill_id = ?1 AND step_id = ?2")?
+                .execute(params![drill_id, step])?;
+        }
+    }
     Ok(())
 }
 

@@ -342,7 +342,9 @@ impl App {
         };
         match Session::start(&mut self.store, loaded, mode, &self.operator, now) {
             Ok(session) => {
-                self.screen = Screen::Runner(Box::new(RunnerState::new(session, vars)));
+                self.screen = Screen::Runner(Box::new(
+                    RunnerState::new(session, vars).with_history(&self.store),
+                ));
                 self.info(format!(
                     "{} drill started and logged; q leaves it resumable",
                     mode.as_str()
@@ -358,7 +360,7 @@ impl App {
                 let vars = self
                     .resolve_vars(&session.playbook, session.drill.mode)
                     .unwrap_or_else(|_| partial_vars(&session.playbook, &self.overrides, self.env));
-                let mut runner = RunnerState::new(session, vars);
+                let mut runner = RunnerState::new(session, vars).with_history(&self.store);
                 if let Some((step, command)) = runner.session.drill.command_in_flight.clone() {
                     self.error(format!(
                         "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"

@@ -3,10 +3,13 @@
 //! Every change goes through [`Session::record`], so the log has the event
 //! before the screen can show it. Methods take `now` instead of reading a clock.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::drill::{CommandPurpose, DrillStatus, EventKind, Mode, Outcome, Session};
 use crate::exec::{self, ExecEvent, Running};
+use crate::insight::{self, StepStats};
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{OnFail, Step};
 use crate::store::{Store, StoreError};
@@ -31,6 +34,8 @@ pub struct RunnerState {
     pub scroll: u16,
     /// When the heartbeat was last written.
     pub last_touch: Option<DateTime<Utc>>,
+    /// Past drills of this playbook, per step id.
+    pub history: BTreeMap<String, StepStats>,
 }
 
 /// How often an open drill writes its heartbeat: the most a crash can take
@@ -58,7 +63,41 @@ impl RunnerState {
             command: None,
             scroll: 0,
             last_touch: None,
+            history: BTreeMap::new(),
         }
+    }
+
+    /// Loads what past drills of this playbook say about each step.
+    pub fn with_history(mut self, store: &Store) -> Self {
+        let id = &self.session.playbook.id;
+        if let (Ok(drills), Ok(samples)) = (store.drills_of(id), store.step_samples(id)) {
+            let stats = insight::playbook_stats(id, &drills, &samples, None);
+            self.history = stats
+                .steps
+                .into_iter()
+                .map(|s| (s.step_id.clone(), s))
+                .collect();
+        }
+        self
+    }
+
+    /// Time still to go, from step medians (else timeboxes), if anything is known.
+    pub fn remaining(&self, now: DateTime<Utc>) -> Option<std::time::Duration> {
+        let drill = &self.session.drill;
+        let medians: BTreeMap<String, std::time::Duration> = self
+            .history
+            .iter()
+            .filter_map(|(id, s)| s.median.map(|m| (id.clone(), m)))
+            .collect();
+        let pending: Vec<_> = self
+            .session
+            .playbook
+            .steps()
+            .enumerate()
+            .filter(|(i, _)| drill.steps[*i].outcome.is_none())
+            .map(|(i, (_, _, step))| (step.id.clone(), step.timebox, drill.step_elapsed(i, now)))
+            .collect();
+        insight::stats::remaining_estimate(&pending, &medians)
     }
 
     pub fn mode(&self) -> Mode {

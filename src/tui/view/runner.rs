@@ -72,6 +72,21 @@ fn render_header(
             style,
         ));
     }
+    if drill.status == DrillStatus::Running
+        && let Some(left) = runner.remaining(now)
+    {
+        let basis = if runner.history.is_empty() {
+            "timeboxes"
+        } else {
+            "median"
+        };
+        let over = playbook.budget.is_some_and(|b| elapsed + left > b);
+        let style = if over { theme.bad() } else { theme.dim() };
+        clock.push(Span::styled(
+            format!("  ~{} left ({basis})", format_clock(left)),
+            style,
+        ));
+    }
     let state = match drill.status {
         DrillStatus::Completed => Span::styled("  ✔ FINISHED", theme.ok()),
         DrillStatus::Aborted => Span::styled("  ■ ABORTED", theme.warn()),
@@ -86,16 +101,21 @@ fn render_header(
         state,
     ];
     let left_len: usize = left.iter().map(|s| s.content.chars().count()).sum();
-    let right_len: usize = clock
-        .iter()
-        .map(|s| s.content.chars().count())
-        .sum::<usize>()
-        + 1;
+    // The clock parts are in priority order: drop from the end until they fit.
+    let width_of = |parts: &[Span]| {
+        parts
+            .iter()
+            .map(|s| s.content.chars().count())
+            .sum::<usize>()
+            + 1
+    };
+    while !clock.is_empty() && left_len + width_of(&clock) > area.width as usize {
+        clock.pop();
+    }
     let mut spans = left;
-    if left_len + right_len < area.width as usize {
-        spans.push(Span::raw(
-            " ".repeat(area.width as usize - left_len - right_len),
-        ));
+    if !clock.is_empty() {
+        let gap = (area.width as usize).saturating_sub(left_len + width_of(&clock));
+        spans.push(Span::raw(" ".repeat(gap)));
         spans.extend(clock);
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -318,6 +338,23 @@ fn render_detail(
             "not started: enter starts its clock",
             theme.dim(),
         )),
+    }
+    if let Some(past) = runner.history.get(&step.id) {
+        let median = past.median.map(format_clock).unwrap_or_else(|| "–".into());
+        let p90 = past.p90.map(format_clock).unwrap_or_else(|| "–".into());
+        let trouble = past.failed + past.blocked;
+        let style = if trouble * 3 >= past.runs.max(1) {
+            theme.warn()
+        } else {
+            theme.dim()
+        };
+        lines.push(Line::styled(
+            format!(
+                "history: median {median} · p90 {p90} · failed {trouble} of {} · skipped {}",
+                past.runs, past.skipped
+            ),
+            style,
+        ));
     }
     let meta: Vec<String> = [
         step.role.as_ref().map(|r| format!("role {r}")),
