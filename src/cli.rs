@@ -32,6 +32,8 @@ Examples:
   rollsafe run ./my-rollback.md --mode live --var DATABASE_URL=postgres://localhost/app
   rollsafe check runbooks/*.toml           validate playbooks; every problem with file:line:col
   rollsafe history --json | jq '.[0]'      drills for scripts
+  rollsafe plan --deploy canary --engine postgres:15 --tool flyway --change 'rename column users.name to full_name'
+                                           plan a change: playbook, verdict, checklist
 
 Files:
   drill log      $ROLLSAFE_DB or --db, else drills.db in the user data directory
@@ -130,6 +132,30 @@ pub enum Command {
     },
     /// Print where rollsafe keeps its log and looks for playbooks.
     Paths,
+    /// After-action report of one drill: summary, timeline, steps, deviations, follow-ups.
+    Report {
+        drill: i64,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Statistics from past drills: success rate, median and p90 durations, per step.
+    Stats {
+        /// One playbook id; all playbooks with drills when left out.
+        playbook: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan a schema change: phased playbook, roll-forward verdict, rehearsal checklist.
+    Plan(crate::planner::cli::PlanArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -542,10 +568,159 @@ pub fn paths(global: &Global) -> i32 {
     exit::OK
 }
 
+/// `rollsafe plan`: see [`crate::planner::cli`].
+pub fn plan(global: &Global, args: &crate::planner::cli::PlanArgs) -> i32 {
+    crate::planner::cli::plan_command(global, args)
+}
+
 /// Store errors mapped to exit codes.
 pub fn store_exit(err: &StoreError) -> i32 {
     match err {
         StoreError::NoSuchDrill(_) => exit::NOT_FOUND,
         _ => exit::DATABASE,
     }
+}
+
+pub fn report(
+    global: &Global,
+    drill: i64,
+    format: ReportFormat,
+    out: Option<&std::path::Path>,
+) -> i32 {
+    let store = match global.open_store() {
+        Ok(s) => s,
+        Err((code, message)) => {
+            eprintln!("rollsafe: {message}");
+            return code;
+        }
+    };
+    let session = match crate::drill::Session::resume(&store, drill) {
+        Ok(s) => s,
+        Err(crate::drill::SessionError::Store(e)) => {
+            eprintln!("rollsafe: {e}");
+            return store_exit(&e);
+        }
+        Err(e) => {
+            eprintln!("rollsafe: {e}");
+            return exit::INVALID;
+        }
+    };
+    let text = match format {
+        ReportFormat::Json => match serde_json::to_string_pretty(&crate::report::journal(&session))
+        {
+            Ok(t) => t + "\n",
+            Err(e) => {
+                eprintln!("rollsafe: cannot write JSON: {e}");
+                return exit::INVALID;
+            }
+        },
+        ReportFormat::Markdown => {
+            let events = match store.events(drill) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("rollsafe: {e}");
+                    return store_exit(&e);
+                }
+            };
+            crate::report::markdown(&session, &events)
+        }
+    };
+    match out {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                eprintln!("report of drill #{drill} written to {}", path.display());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("rollsafe: cannot write {}: {e}", path.display());
+                exit::INVALID
+            }
+        },
+        None => {
+            print!("{text}");
+            exit::OK
+        }
+    }
+}
+
+pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
+    let store = match global.open_store() {
+        Ok(s) => s,
+        Err((code, message)) => {
+            eprintln!("rollsafe: {message}");
+            return code;
+        }
+    };
+    let library = global.library();
+    let ids: Vec<String> = match playbook {
+        Some(id) => vec![id.to_string()],
+        None => match store.playbook_ids() {
+            Ok(ids) => ids,
+            Err(e) => {
+                eprintln!("rollsafe: {e}");
+                return store_exit(&e);
+            }
+        },
+    };
+    let mut all = Vec::new();
+    for id in &ids {
+        let (drills, samples) = match (store.drills_of(id), store.step_samples(id)) {
+            (Ok(d), Ok(s)) => (d, s),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("rollsafe: {e}");
+                return store_exit(&e);
+            }
+        };
+        let hash = library.get(id).map(|l| playbook::content_hash(&l.source));
+        all.push(crate::insight::playbook_stats(
+            id,
+            &drills,
+            &samples,
+            hash.as_deref(),
+        ));
+    }
+    if json {
+        return print_json(&all);
+    }
+    if all.iter().all(|s| s.drills == 0) {
+        println!(
+            "no drills yet{}",
+            playbook.map(|p| format!(" of {p}")).unwrap_or_default()
+        );
+        return exit::OK;
+    }
+    let fmt = |d: Option<std::time::Duration>| {
+        d.map(crate::playbook::duration::format_clock)
+            .unwrap_or_else(|| "–".into())
+    };
+    for s in all.iter().filter(|s| s.drills > 0) {
+        println!(
+            "{}: {} drills ({} completed, {} aborted, {} running) · {:.0}% succeeded · median {} · p90 {}{}",
+            s.playbook_id,
+            s.drills,
+            s.completed,
+            s.aborted,
+            s.running,
+            s.success_rate() * 100.0,
+            fmt(s.median_total),
+            fmt(s.p90_total),
+            if s.changed_since_last_drill == Some(true) {
+                " · changed since its last drill"
+            } else {
+                ""
+            }
+        );
+        for step in &s.steps {
+            println!(
+                "  {:<40} runs {:>3} · median {:>7} · p90 {:>7} · failed {:>3.0}% · skipped {:>3.0}%",
+                step.step_id,
+                step.runs,
+                fmt(step.median),
+                fmt(step.p90),
+                step.failure_rate() * 100.0,
+                step.skip_rate() * 100.0
+            );
+        }
+    }
+    exit::OK
 }

@@ -3,6 +3,8 @@ pub mod drill;
 pub mod exec;
 pub mod insight;
 pub mod paths;
+pub mod planner;
 pub mod playbook;
+pub mod report;
 pub mod store;
 pub mod tui;

@@ -22,6 +22,13 @@ fn main() -> ExitCode {
         }) => cli::show(&cli.global, playbook, *json, *toml),
         Some(Command::History { json, limit }) => cli::history(&cli.global, *json, *limit),
         Some(Command::Paths) => cli::paths(&cli.global),
+        Some(Command::Report { drill, format, out }) => {
+            cli::report(&cli.global, *drill, *format, out.as_deref())
+        }
+        Some(Command::Stats { playbook, json }) => {
+            cli::stats(&cli.global, playbook.as_deref(), *json)
+        }
+        Some(Command::Plan(args)) => cli::plan(&cli.global, args),
         Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

@@ -539,7 +539,10 @@ impl<'a> Doc<'a> {
     }
 
     fn code_text(&self, code: &Block) -> String {
-        self.plain(code.inner()).trim().to_string()
+        self.plain(code.inner())
+            .replace("\r\n", "\n")
+            .trim()
+            .to_string()
     }
 
     /// The title line of a run of inline events: its events, the byte where
@@ -547,15 +550,20 @@ impl<'a> Doc<'a> {
     fn title_line(&self, ev: Range<usize>) -> (Range<usize>, usize, bool) {
         let end_ev = ev.end.min(self.events.len());
         let mut stop = end_ev;
+        let mut last_char = None;
         for i in ev.start..end_ev {
             match &self.events[i].0 {
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some(c) = t.trim_end().chars().next_back() {
+                        last_char = Some(c);
+                    }
+                }
                 Event::HardBreak => {
                     stop = i;
                     break;
                 }
                 Event::SoftBreak => {
-                    let so_far = self.plain(ev.start..i);
-                    let ended = so_far.trim_end().ends_with(['.', '!', '?', ':']);
+                    let ended = matches!(last_char, Some('.' | '!' | '?' | ':'));
                     let next_lower = (i + 1..end_ev)
                         .find_map(|j| match &self.events[j].0 {
                             Event::Text(t) => {
@@ -664,14 +672,17 @@ impl<'a> Doc<'a> {
 }
 
 /// Removes the indentation common to all lines (but a partial first one)
-/// and the blank lines around the text.
+/// and the blank lines around the text; line ends become `\n`.
 fn dedent(text: &str, partial_first: bool) -> String {
-    let lines: Vec<&str> = text.split('\n').collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let indent_of = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
     let indent = lines
         .iter()
         .enumerate()
-        .filter(|(i, l)| !(partial_first && *i == 0) && !l.trim().is_empty())
+        .filter(|(i, l)| (*i > 0 || !partial_first) && !l.trim().is_empty())
         .map(|(_, l)| indent_of(l))
         .min()
         .unwrap_or(0);
@@ -702,13 +713,13 @@ fn clean_title(text: &str) -> String {
 /// A prose line as a title: its first sentence when more follows, cut at a
 /// word when still too long. Returns whether it was shortened.
 fn summarize(line: String) -> (String, bool) {
-    let sentence_end = line.char_indices().find_map(|(i, ch)| {
+    let sentence_end = line.char_indices().enumerate().find_map(|(n, (i, ch))| {
         let rest = &line[i + ch.len_utf8()..];
-        (matches!(ch, '.' | '!' | '?')
+        (n >= 10
+            && matches!(ch, '.' | '!' | '?')
             && rest.starts_with(' ')
-            && !rest.trim().is_empty()
-            && line[..i].chars().count() >= 10)
-            .then_some(i)
+            && !rest.trim().is_empty())
+        .then_some(i)
     });
     let (title, shortened) = match sentence_end {
         Some(i) => (line[..i].to_string(), true),
@@ -1384,10 +1395,22 @@ fn unclosed_notes(doc: &Doc<'_>) -> Vec<usize> {
             Event::Start(Tag::CodeBlock(_)) => in_code += 1,
             Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = in_code.saturating_sub(1),
             Event::Text(_) if in_code == 0 => {
-                let source = doc.slice(r.clone());
+                // Markdown splits `<` from what follows: read a little further.
+                let mut end = (r.end + 64).min(doc.line_end(r.end));
+                while !doc.text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let source = doc.slice(r.start..end);
                 for (k, _) in source.match_indices("<!--") {
+                    if r.start + k >= r.end {
+                        break;
+                    }
                     let after = source[k + 4..].trim_start();
-                    let starts = |w: &str| after.get(..w.len()).is_some_and(|p| p.eq_ignore_ascii_case(w));
+                    let starts = |w: &str| {
+                        after
+                            .get(..w.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(w))
+                    };
                     if starts("rollsafe") || starts("verify") {
                         out.push(r.start + k);
                     }
@@ -2073,7 +2096,13 @@ cdnctl purge --all
         let ids: Vec<&str> = p.steps().map(|(_, _, s)| s.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["snapshot", "announce-the-window-in-ops", "stop-writes", "run-pg-upgrade", "restore"]
+            [
+                "snapshot",
+                "announce-the-window-in-ops",
+                "stop-writes",
+                "run-pg-upgrade",
+                "restore"
+            ]
         );
 
         let snapshot = &p.phases[0].steps[0];
@@ -2090,13 +2119,19 @@ cdnctl purge --all
         assert_eq!(snapshot.detail, "");
 
         let announce = &p.phases[0].steps[1];
-        assert_eq!(announce.title, "Announce the window in #ops", "link text kept");
+        assert_eq!(
+            announce.title, "Announce the window in #ops",
+            "link text kept"
+        );
         assert_eq!(announce.role.as_deref(), Some("incident commander"));
         assert_eq!(announce.timebox, Some(Duration::from_secs(120)));
 
         let stop = &p.phases[1].steps[0];
         assert_eq!(stop.on_fail, OnFail::Goto("restore".into()));
-        assert_eq!(stop.command.as_deref(), Some("kubectl scale deploy/api --replicas=0"));
+        assert_eq!(
+            stop.command.as_deref(),
+            Some("kubectl scale deploy/api --replicas=0")
+        );
         assert_eq!(stop.detail, "Wait until connections drain.");
         assert!(!stop.point_of_no_return);
 
@@ -2119,7 +2154,9 @@ cdnctl purge --all
         for (_, _, step) in p.steps() {
             for text in [&step.title, &step.detail] {
                 assert!(
-                    !text.contains("<!--") && !text.contains("rollsafe") && !text.contains("verify:"),
+                    !text.contains("<!--")
+                        && !text.contains("rollsafe")
+                        && !text.contains("verify:"),
                     "annotation leaked into {text:?}"
                 );
             }
@@ -2175,7 +2212,13 @@ cdnctl purge --all
         );
         let ids: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
         assert_eq!(ids, ["before-you-start", "failover", "verify", "contacts"]);
-        assert!(p.steps().all(|(_, _, s)| s.on_fail == OnFail::Stop && s.verify.is_none()));
+        assert!(
+            p.steps()
+                .all(|(_, _, s)| s.on_fail == OnFail::Stop && s.verify.is_none())
+        );
+
+        let crlf = load("wiki/redis-failover.md", &WIKI.replace('\n', "\r\n"));
+        assert_eq!(crlf, p, "Windows line ends load the same");
     }
 
     #[test]
@@ -2183,17 +2226,33 @@ cdnctl purge --all
         let found = problems("broken.md", BROKEN);
         let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
         assert_eq!(at, [(5, 36), (7, 31), (7, 43), (7, 56)], "{found:#?}");
-        assert!(found[0].2.starts_with("bad duration \"5x\""), "{}", found[0].2);
-        assert!(found[1].2.starts_with("duplicate step id \"dup\""), "{}", found[1].2);
+        assert!(
+            found[0].2.starts_with("bad duration \"5x\""),
+            "{}",
+            found[0].2
+        );
+        assert!(
+            found[1].2.starts_with("duplicate step id \"dup\""),
+            "{}",
+            found[1].2
+        );
         assert_eq!(found[2].2, "on_fail goes to unknown step \"nowhere\"");
-        assert!(found[3].2.starts_with("unknown annotation key `colour`"), "{}", found[3].2);
+        assert!(
+            found[3].2.starts_with("unknown annotation key `colour`"),
+            "{}",
+            found[3].2
+        );
     }
 
     #[test]
     fn playbook_and_verify_problems_point_into_the_comment() {
         let found = problems("odd.md", ODD);
         let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
-        assert_eq!(at, [(1, 21), (1, 35), (1, 40), (4, 47), (5, 33), (5, 45)], "{found:#?}");
+        assert_eq!(
+            at,
+            [(1, 21), (1, 35), (1, 40), (4, 47), (5, 33), (5, 45)],
+            "{found:#?}"
+        );
         assert!(found[0].2.starts_with("unknown kind \"deploy\""));
         assert!(found[1].2.starts_with("bad duration \"soon\""));
         assert!(found[2].2.starts_with("unknown annotation key `owner`"));
@@ -2220,13 +2279,23 @@ cdnctl purge --all
         assert_eq!(p.description, "Restart pods one zone at a time.");
         assert_eq!(p.phases.len(), 1);
         assert_eq!(p.phases[0].title, "Steps");
-        assert_eq!(titles(&p), [("Steps", "Drain zone A"), ("Steps", "Restart pods")]);
+        assert_eq!(
+            titles(&p),
+            [("Steps", "Drain zone A"), ("Steps", "Restart pods")]
+        );
         let drain = &p.phases[0].steps[0];
         assert_eq!(drain.command.as_deref(), Some("kubectl drain -l zone=a"));
         assert_eq!(drain.detail, "Watch the error rate.");
         let restart = &p.phases[0].steps[1];
-        assert_eq!(restart.command.as_deref(), Some("kubectl rollout restart deploy/api"));
-        assert_eq!(restart.timebox, Some(Duration::from_secs(300)), "annotation on the ### line");
+        assert_eq!(
+            restart.command.as_deref(),
+            Some("kubectl rollout restart deploy/api")
+        );
+        assert_eq!(
+            restart.timebox,
+            Some(Duration::from_secs(300)),
+            "annotation on the ### line"
+        );
     }
 
     #[test]
@@ -2239,7 +2308,10 @@ cdnctl purge --all
             .collect();
         assert_eq!(
             phases,
-            [("rollout-checks", "Rollout › Checks"), ("rollout-ship", "Rollout › Ship")],
+            [
+                ("rollout-checks", "Rollout › Checks"),
+                ("rollout-ship", "Rollout › Ship")
+            ],
             "the empty \"Rollout\" part is dropped"
         );
         assert_eq!(
@@ -2250,28 +2322,46 @@ cdnctl purge --all
                 ("Rollout › Ship", "Ship"),
             ]
         );
-        assert_eq!(p.phases[0].steps[0].detail, "Ship it on a weekday.", "phase intro kept");
+        assert_eq!(
+            p.phases[0].steps[0].detail, "Ship it on a weekday.",
+            "phase intro kept"
+        );
         assert_eq!(p.phases[1].steps[0].command.as_deref(), Some("make deploy"));
     }
 
     #[test]
     fn pages_without_phase_headings_get_one_phase() {
         let p = load("tls.md", CHECKLIST);
-        assert_eq!(p.description, "Rotate the edge certificates before they expire.");
+        assert_eq!(
+            p.description,
+            "Rotate the edge certificates before they expire."
+        );
         assert_eq!(
             titles(&p),
-            [("Steps", "Generate a CSR"), ("Steps", "Upload the certificate")]
+            [
+                ("Steps", "Generate a CSR"),
+                ("Steps", "Upload the certificate")
+            ]
         );
         let upload = &p.phases[0].steps[1];
-        assert_eq!(upload.command, None, "```text shows output, it is not a command");
+        assert_eq!(
+            upload.command, None,
+            "```text shows output, it is not a command"
+        );
         assert_eq!(upload.detail, "```text\nOK: uploaded\n```");
 
         let p = load("runbooks/flush-cache.md", NO_TITLE);
-        assert_eq!((p.id.as_str(), p.title.as_str()), ("flush-cache", "Flush cache"));
+        assert_eq!(
+            (p.id.as_str(), p.title.as_str()),
+            ("flush-cache", "Flush cache")
+        );
         assert_eq!(p.kind, PlaybookKind::Incident);
         assert_eq!(titles(&p), [("Steps", "Flush cache")]);
         let step = &p.phases[0].steps[0];
-        assert_eq!(step.detail, "Flush the CDN cache when stale assets are served.");
+        assert_eq!(
+            step.detail,
+            "Flush the CDN cache when stale assets are served."
+        );
         assert_eq!(step.command.as_deref(), Some("cdnctl purge --all"));
     }
 
@@ -2280,7 +2370,10 @@ cdnctl purge --all
         let p = load("failover.md", PROSE);
         assert_eq!(
             titles(&p),
-            [("Promote", "Check lag on the replica first"), ("Promote", "Then promote it")]
+            [
+                ("Promote", "Check lag on the replica first"),
+                ("Promote", "Then promote it")
+            ]
         );
         let (lag, promote) = (&p.phases[0].steps[0], &p.phases[0].steps[1]);
         assert_eq!(
@@ -2288,8 +2381,14 @@ cdnctl purge --all
             Some("select now() - pg_last_xact_replay_timestamp();")
         );
         assert_eq!(lag.detail, "Lag must be under a second.");
-        assert_eq!(promote.command.as_deref(), Some("pg_ctl promote -D /var/lib/postgresql/data"));
-        assert_eq!(promote.detail, "Then promote it. This takes about thirty seconds.");
+        assert_eq!(
+            promote.command.as_deref(),
+            Some("pg_ctl promote -D /var/lib/postgresql/data")
+        );
+        assert_eq!(
+            promote.detail,
+            "Then promote it. This takes about thirty seconds."
+        );
     }
 
     #[test]
@@ -2298,7 +2397,10 @@ cdnctl purge --all
         let p = load("t.md", text);
         assert_eq!(p.phases[0].id, "promote");
         let step = &p.phases[0].steps[0];
-        assert_eq!((step.id.as_str(), step.title.as_str()), ("promote", "Promote replica"));
+        assert_eq!(
+            (step.id.as_str(), step.title.as_str()),
+            ("promote", "Promote replica")
+        );
         assert_eq!(step.timebox, Some(Duration::from_secs(300)));
         assert!(step.point_of_no_return);
         assert_eq!(step.detail, "Run:");
@@ -2311,7 +2413,10 @@ cdnctl purge --all
         let p = load("t.md", text);
         assert_eq!(
             titles(&p),
-            [("Go", "Promote the replica once lag is below one second."), ("Go", "Bold and code")]
+            [
+                ("Go", "Promote the replica once lag is below one second."),
+                ("Go", "Bold and code")
+            ]
         );
         let first = &p.phases[0].steps[0];
         assert_eq!(first.command.as_deref(), Some("pg_ctl promote"));
@@ -2339,7 +2444,10 @@ cdnctl purge --all
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!((found[0].0, found[0].1), (4, 13));
         assert!(found[0].2.contains("description"), "{}", found[0].2);
-        let p = load("t.md", "# T\n\n- [ ] VPN access\n- [ ] Pager\n\n## Go\n\n- Do it\n");
+        let p = load(
+            "t.md",
+            "# T\n\n- [ ] VPN access\n- [ ] Pager\n\n## Go\n\n- Do it\n",
+        );
         assert_eq!(p.description, "- [ ] VPN access\n- [ ] Pager");
         assert_eq!(titles(&p), [("Go", "Do it")]);
     }
@@ -2365,11 +2473,54 @@ cdnctl purge --all
     #[test]
     fn garbage_never_panics() {
         const PIECES: [&str; 48] = [
-            "#", "# ", "## ", "### ", "#### ", "- ", "- [ ] ", "- [x] ", "1. ", "* ", "```",
-            "```sh\n", "    ", "\n", "\n\n", "<!--", "-->", "<!-- rollsafe: ", "<!-- verify: ",
-            "id=", "timebox=5m", "on_fail=goto:", "pnr", "=>", "\"", "|", "|---|", "> ", "[",
-            "](x)", "*", "`", "!", "<", ">", "é", "日本", "🚀", "\t", " ", "step", "\r\n",
-            "---", "\\", "=", "rollback=\"a b", "kind=", "  ",
+            "#",
+            "# ",
+            "## ",
+            "### ",
+            "#### ",
+            "- ",
+            "- [ ] ",
+            "- [x] ",
+            "1. ",
+            "* ",
+            "```",
+            "```sh\n",
+            "    ",
+            "\n",
+            "\n\n",
+            "<!--",
+            "-->",
+            "<!-- rollsafe: ",
+            "<!-- verify: ",
+            "id=",
+            "timebox=5m",
+            "on_fail=goto:",
+            "pnr",
+            "=>",
+            "\"",
+            "|",
+            "|---|",
+            "> ",
+            "[",
+            "](x)",
+            "*",
+            "`",
+            "!",
+            "<",
+            ">",
+            "é",
+            "日本",
+            "🚀",
+            "\t",
+            " ",
+            "step",
+            "\r\n",
+            "---",
+            "\\",
+            "=",
+            "rollback=\"a b",
+            "kind=",
+            "  ",
         ];
         const CHARS: &str = "#-[]*`<>!\n =\"|:x1é日🚀\t\\";
         let chars: Vec<char> = CHARS.chars().collect();
@@ -2394,11 +2545,30 @@ cdnctl purge --all
                 Ok(p) => {
                     assert!(!p.phases.is_empty(), "{text:?}");
                     assert!(p.phases.iter().all(|ph| !ph.steps.is_empty()), "{text:?}");
-                    assert!(p.steps().all(|(_, _, s)| !s.title.trim().is_empty()), "{text:?}");
+                    assert!(
+                        p.steps().all(|(_, _, s)| !s.title.trim().is_empty()),
+                        "{text:?}"
+                    );
                 }
                 Err(found) => {
                     assert!(!found.is_empty(), "{text:?}");
-                    assert!(found.iter().all(|d| d.line >= 1 && d.column >= 1), "{text:?}");
+                    assert!(
+                        found.iter().all(|d| d.line >= 1 && d.column >= 1),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tmp_bundled() {
+        let text = std::fs::read_to_string("runbooks/release-rollback-checklist.md").unwrap();
+        match parse("runbooks/release-rollback-checklist.md", &text) {
+            Ok(p) => println!("{p:#?}"),
+            Err(e) => {
+                for d in e {
+                    println!("{d}");
                 }
             }
         }

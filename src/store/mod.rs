@@ -428,6 +428,19 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
+    /// Ids of the playbooks that have drills, by name.
+    pub fn playbook_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT playbook_id FROM drills ORDER BY playbook_id")
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
     /// Every drill of one playbook, newest first.
     pub fn drills_of(&self, playbook_id: &str) -> Result<Vec<DrillRow>> {
         let mut stmt = self

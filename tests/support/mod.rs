@@ -48,6 +48,8 @@ pub struct Tmux {
     /// The session the helpers talk to (the last one started).
     session: String,
     config: PathBuf,
+    /// The server's socket file, once a server runs (removed on drop).
+    socket_path: Option<PathBuf>,
     dir: TempDir,
     pub db: PathBuf,
     pub playbooks: PathBuf,
@@ -75,6 +77,7 @@ impl Tmux {
             socket,
             session: String::new(),
             config,
+            socket_path: None,
             dir,
             db,
             playbooks,
@@ -163,6 +166,9 @@ impl Tmux {
         args.extend(argv.iter().map(String::as_str));
         self.tmux_ok(&args);
         self.session = session.to_string();
+        if self.socket_path.is_none() {
+            self.socket_path = Some(PathBuf::from(self.display("#{socket_path}")));
+        }
         let size = self.display("#{window_width}x#{window_height}");
         assert_eq!(
             size,
@@ -211,6 +217,12 @@ impl Tmux {
         self.tmux_ok(&["display", "-p", "-t", &target, format])
             .trim()
             .to_string()
+    }
+
+    /// Kills the tmux server now, as closing the terminal would: the panes'
+    /// ttys hang up, nothing else is signalled by the test.
+    pub fn kill_server(&self) {
+        let _ = self.tmux(&["kill-server"]);
     }
 
     /// Whether the pane's program has ended (panes remain on exit).
@@ -269,6 +281,11 @@ impl Tmux {
         self.wait_until_for(what, TIMEOUT, check)
     }
 
+    /// Like [`Tmux::wait_until`] with its own timeout.
+    ///
+    /// A capture can catch a frame half drawn (rollsafe redraws cell by cell,
+    /// top to bottom), so a screen counts only once it passes `check` and a
+    /// second capture a poll later is the same.
     pub fn wait_until_for(
         &self,
         what: &str,
@@ -276,12 +293,15 @@ impl Tmux {
         check: impl Fn(&str) -> bool,
     ) -> String {
         let start = Instant::now();
+        let mut last = String::new();
         loop {
             let screen = self.screen();
-            if check(&screen) {
+            let ok = check(&screen);
+            // Settled, or (a screen that keeps changing) out of time but good.
+            if ok && (screen == last || start.elapsed() > timeout) {
                 return screen;
             }
-            if start.elapsed() > timeout {
+            if !ok && start.elapsed() > timeout {
                 panic!(
                     "waited {:.1}s for {what}; the screen is:\n{}\n{}\n{}",
                     timeout.as_secs_f64(),
@@ -290,6 +310,7 @@ impl Tmux {
                     "-".repeat(40)
                 );
             }
+            last = screen;
             std::thread::sleep(POLL);
         }
     }
@@ -369,9 +390,92 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Ends everything the panes run, then the server; also on panic.
+    ///
+    /// Killing the server alone is not enough: rollsafe does not notice that
+    /// its terminal is gone (see `closing_the_terminal_ends_rollsafe`) and
+    /// would keep running, spinning on the dead tty. So each live pane's
+    /// processes get SIGTERM (rollsafe leaves cleanly on it), a moment to
+    /// end, then SIGKILL.
     fn drop(&mut self) {
-        // Runs on panic too; the server may already have exited on its own.
+        let out = self.tmux(&["list-panes", "-a", "-F", "#{pane_dead} #{pane_pid}"]);
+        let leaders: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("0 ")?.trim().parse().ok())
+            .collect();
+        let members = || -> Vec<u32> { leaders.iter().flat_map(|l| session_members(*l)).collect() };
+        for pid in members() {
+            send(pid, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(3)
+            && members()
+                .iter()
+                .any(|p| comm(*p).as_deref() == Some("rollsafe"))
+        {
+            std::thread::sleep(POLL);
+        }
+        for pid in members() {
+            send(pid, libc::SIGKILL);
+        }
         let _ = self.tmux(&["kill-server"]);
+        // tmux leaves its socket file behind.
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn send(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) has no memory effects; a stale pid only gets ESRCH.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+/// The fields of /proc/PID/stat after the command name: state, ppid, pgrp, session, …
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Live (not zombie) processes of the session `sid`, leader included.
+pub fn session_members(sid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            stat_fields(*pid).is_some_and(|f| f.len() > 3 && f[0] != "Z" && f[3] == sid.to_string())
+        })
+        .collect()
+}
+
+/// Child processes of `pid`, zombies left out.
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            stat_fields(*child)
+                .is_some_and(|f| f.len() > 1 && f[0] != "Z" && f[1] == pid.to_string())
+        })
+        .collect()
+}
+
+/// Kills `pid` with SIGKILL when dropped, unless it is already gone: for a
+/// test that expects rollsafe to end by itself and must not leak it if not.
+pub struct KillOnDrop(pub u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if alive(self.0) {
+            send(self.0, libc::SIGKILL);
+        }
     }
 }
 
@@ -622,10 +726,12 @@ pub fn row_for<'a>(rows: &'a [StepRow], title: &str, screen: &str) -> &'a StepRo
 
 /// The selected row; panics when there is none.
 pub fn selected_row(screen: &str) -> StepRow {
-    step_rows(screen)
-        .into_iter()
-        .find(|r| r.selected)
-        .unwrap_or_else(|| panic!("no selected step row on screen:\n{screen}"))
+    try_selected_row(screen).unwrap_or_else(|| panic!("no selected step row on screen:\n{screen}"))
+}
+
+/// The selected row, if one is shown (for wait conditions, which must not panic).
+pub fn try_selected_row(screen: &str) -> Option<StepRow> {
+    step_rows(screen).into_iter().find(|r| r.selected)
 }
 
 /// Whether one line of the screen holds every one of `parts`.

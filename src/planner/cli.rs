@@ -1,0 +1,126 @@
+//! `rollsafe plan`: flags -> intake -> plan -> Markdown, TOML or JSON.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::{Args, ValueEnum};
+
+use super::{Intake, Knowledge, PlanHistory, RawIntake, plan, render};
+use crate::cli::{Global, exit};
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PlanFormat {
+    Markdown,
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Deployment model: canary, blue-green, rolling, recreate.
+    #[arg(long, value_name = "MODEL")]
+    pub deploy: String,
+    /// Engine and version (and SQL Server edition): postgres:15, mysql:8.0, mariadb:10.11, sqlite, sqlserver:2022:enterprise.
+    #[arg(long, value_name = "ENGINE:VERSION[:EDITION]")]
+    pub engine: String,
+    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql.
+    #[arg(long, value_name = "TOOL")]
+    pub tool: String,
+    /// A change as you would say it, e.g. "rename column users.name to full_name" (repeatable).
+    #[arg(long = "change", value_name = "CHANGE", required = true)]
+    pub changes: Vec<String>,
+    /// Rows of a table, e.g. users=50000000 or users=50m (repeatable).
+    #[arg(long = "rows", value_name = "TABLE=COUNT")]
+    pub rows: Vec<String>,
+    /// Rollback time budget, e.g. 15m.
+    #[arg(long, value_name = "DURATION")]
+    pub rto: Option<String>,
+    /// What went wrong before, in your words (repeatable).
+    #[arg(long = "incident", value_name = "TEXT")]
+    pub incidents: Vec<String>,
+    /// Feature flags can hide the change independently of deploys.
+    #[arg(long)]
+    pub flags: bool,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+    pub format: PlanFormat,
+    /// With --format toml: write the rollback playbook instead of the plan.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
+    let knowledge = match Knowledge::load() {
+        Ok(k) => k,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("rollsafe: knowledge base: {e}");
+            }
+            return exit::INVALID;
+        }
+    };
+    let raw = RawIntake {
+        deploy: args.deploy.clone(),
+        engine: args.engine.clone(),
+        tool: args.tool.clone(),
+        changes: args.changes.clone(),
+        rows: args.rows.clone(),
+        rto: args.rto.clone(),
+        incidents: args.incidents.clone(),
+        flags: args.flags,
+    };
+    let intake = match Intake::parse(&knowledge, &raw) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("rollsafe: {e}");
+            return exit::USAGE;
+        }
+    };
+    let now = Utc::now();
+    let id = super::plan::plan_id(&knowledge, &intake);
+    let history = match global.open_store() {
+        Ok(store) => match store.list_drills(10_000, 0) {
+            Ok(rows) => PlanHistory::from_rows(&rows, &id, now),
+            Err(e) => {
+                eprintln!(
+                    "rollsafe: warning: cannot read the drill log ({e}); planning without history"
+                );
+                PlanHistory::none(now)
+            }
+        },
+        Err((_, e)) => {
+            eprintln!("rollsafe: warning: {e}; planning without history");
+            PlanHistory::none(now)
+        }
+    };
+    let plan = match plan(&intake, &knowledge, &history) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("rollsafe: {e}");
+            return exit::USAGE;
+        }
+    };
+    let text = match args.format {
+        PlanFormat::Markdown => render::markdown(&plan),
+        PlanFormat::Toml => render::toml(&plan, args.rollback),
+        PlanFormat::Json => render::json(&plan),
+    };
+    match &args.out {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                eprintln!("rollsafe: wrote {} ({})", path.display(), plan.playbook.id);
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("rollsafe: cannot write {}: {e}", path.display());
+                exit::INVALID
+            }
+        },
+        None => {
+            print!("{text}");
+            exit::OK
+        }
+    }
+}

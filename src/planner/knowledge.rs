@@ -1,0 +1,763 @@
+//! The knowledge base under `assets/`: engines, tools, deployment models,
+//! operations and incident categories. Embedded in the binary, parsed and
+//! validated at start; every problem names the file and the key path.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Deserialize;
+
+/// The embedded asset files, by the name used in error messages.
+pub const EMBEDDED: [(&str, &str); 5] = [
+    (
+        "assets/engines.toml",
+        include_str!("../../assets/engines.toml"),
+    ),
+    ("assets/tools.toml", include_str!("../../assets/tools.toml")),
+    (
+        "assets/deploy_models.toml",
+        include_str!("../../assets/deploy_models.toml"),
+    ),
+    (
+        "assets/operations.toml",
+        include_str!("../../assets/operations.toml"),
+    ),
+    (
+        "assets/incidents.toml",
+        include_str!("../../assets/incidents.toml"),
+    ),
+];
+
+/// The phases of a plan, in order.
+pub const PHASES: [(&str, &str); 7] = [
+    ("prepare", "Prepare: preflight and safety nets"),
+    (
+        "expand",
+        "Expand: additive schema changes (N and N+1 both work)",
+    ),
+    ("deploy", "Deploy code that handles both shapes"),
+    ("backfill", "Backfill"),
+    ("switch-reads", "Switch reads"),
+    ("stop-old-writes", "Stop old writes"),
+    (
+        "contract",
+        "Contract (post-deploy, closes the rollback window)",
+    ),
+];
+
+pub const KINDS: [&str; 6] = ["ddl", "ddl_no_tx", "check", "backfill", "app", "cmd"];
+pub const SCALES: [&str; 4] = ["none", "index", "rebuild", "backfill"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeError {
+    pub file: String,
+    /// Key path inside the file, e.g. `operation[rename-column].step[2].class`.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for KnowledgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for KnowledgeError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackClass {
+    Lossless,
+    Slow,
+    DataDependent,
+    Lossy,
+}
+
+impl RollbackClass {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "lossless" => Some(Self::Lossless),
+            "slow" => Some(Self::Slow),
+            "data_dependent" => Some(Self::DataDependent),
+            "lossy" => Some(Self::Lossy),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Lossless => "lossless",
+            Self::Slow => "slow",
+            Self::DataDependent => "data-dependent",
+            Self::Lossy => "lossy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionNote {
+    pub min: String,
+    pub max: String,
+    pub text: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Engine {
+    pub id: String,
+    pub name: String,
+    pub family: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub versions: Vec<String>,
+    #[serde(default)]
+    pub editions: Vec<String>,
+    pub backfill: String,
+    pub batch: u64,
+    pub exec: String,
+    pub query: String,
+    pub session: Vec<String>,
+    pub lock_error: String,
+    pub lock_timeout_s: u64,
+    pub transactional_ddl: bool,
+    pub version_query: String,
+    pub blockers_query: String,
+    pub lag_query: String,
+    pub locks_watch: String,
+    pub backup: String,
+    pub source: String,
+    #[serde(default)]
+    pub variable: Vec<Variable>,
+    #[serde(default)]
+    pub version_note: Vec<VersionNote>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timebox {
+    pub ddl_base_s: u64,
+    pub app_deploy_s: u64,
+    pub check_s: u64,
+    pub backfill_rows_per_s: u64,
+    pub index_rows_per_s: u64,
+    pub rebuild_rows_per_s: u64,
+    pub default_rows: u64,
+    pub soak_s: u64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnginesFile {
+    engine: Vec<Engine>,
+    timebox: Timebox,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub kind: String,
+    #[serde(default)]
+    pub engines: Vec<String>,
+    #[serde(default)]
+    pub min_version: Option<String>,
+    pub down: String,
+    pub down_note: String,
+    pub tx: String,
+    pub no_tx: String,
+    pub repair: String,
+    pub split: String,
+    pub file: String,
+    pub wrap: String,
+    pub expand_cmd: String,
+    pub contract_cmd: String,
+    pub has_lock: bool,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsFile {
+    tool: Vec<Tool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployModel {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub overlap: bool,
+    pub both_write: bool,
+    pub overlap_text: String,
+    pub compat: String,
+    pub rollout: String,
+    pub app_rollback: String,
+    pub contract_gate: String,
+    pub duration_s: u64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelsFile {
+    model: Vec<DeployModel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MitigationStep {
+    pub phase: String,
+    pub title: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub effect: String,
+    pub mitigation: String,
+    pub checklist: String,
+    pub source: String,
+    #[serde(default)]
+    pub step: Option<MitigationStep>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentsFile {
+    category: Vec<Category>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpStep {
+    pub phase: String,
+    pub key: String,
+    #[serde(default)]
+    pub engines: Vec<String>,
+    pub kind: String,
+    pub title: String,
+    pub detail: String,
+    #[serde(default)]
+    pub sql: Vec<String>,
+    #[serde(default)]
+    pub cmd: Option<String>,
+    #[serde(default)]
+    pub alter: Option<String>,
+    #[serde(default)]
+    pub verify: Option<String>,
+    #[serde(default)]
+    pub expect: Option<String>,
+    #[serde(default)]
+    pub backfill_set: Option<String>,
+    #[serde(default)]
+    pub backfill_where: Option<String>,
+    pub rollback: String,
+    pub class: String,
+    #[serde(default)]
+    pub pnr: bool,
+    #[serde(default)]
+    pub scale: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsupported {
+    pub engine: String,
+    pub reason: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub id: String,
+    pub label: String,
+    pub patterns: Vec<String>,
+    pub slug: String,
+    pub source: String,
+    #[serde(default)]
+    pub step: Vec<OpStep>,
+    #[serde(default)]
+    pub unsupported: Vec<Unsupported>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationsFile {
+    operation: Vec<Operation>,
+}
+
+/// A parsed engine condition: `family|engine`, optional version bounds joined
+/// by `,` (`postgres>=12,<=17`), optional edition (`sqlserver:enterprise`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSpec {
+    pub name: String,
+    pub bounds: Vec<(&'static str, String)>,
+    pub edition: Option<String>,
+}
+
+impl EngineSpec {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (head, edition) = match text.split_once(':') {
+            Some((h, e)) => (h, Some(e.to_string())),
+            None => (text, None),
+        };
+        let cut = head.find(['<', '>', '=']).unwrap_or(head.len());
+        let name = head[..cut].to_string();
+        let mut bounds = Vec::new();
+        for part in head[cut..].split(',').filter(|p| !p.is_empty()) {
+            let op = [">=", "<=", ">", "<", "="]
+                .into_iter()
+                .find(|op| part.starts_with(op))?;
+            let version = &part[op.len()..];
+            if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return None;
+            }
+            bounds.push((op, version.to_string()));
+        }
+        (!name.is_empty()).then_some(EngineSpec {
+            name,
+            bounds,
+            edition,
+        })
+    }
+
+    /// Does this spec cover the engine at this version and edition?
+    pub fn matches(&self, engine: &Engine, version: &str, edition: Option<&str>) -> bool {
+        if self.name != engine.id && self.name != engine.family {
+            return false;
+        }
+        if let Some(want) = &self.edition
+            && edition != Some(want.as_str())
+        {
+            return false;
+        }
+        self.bounds.iter().all(|(op, bound)| {
+            let ord = compare_versions(version, bound);
+            match *op {
+                ">=" => ord.is_ge(),
+                "<=" => ord.is_le() || version_within(version, bound),
+                ">" => ord.is_gt(),
+                "<" => ord.is_lt(),
+                _ => ord.is_eq() || version_within(version, bound),
+            }
+        })
+    }
+}
+
+/// Compares dotted versions numerically; missing parts count as 0.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parse = |s: &str| -> Vec<u64> {
+        s.split('.')
+            .map(|p| p.trim().parse::<u64>().unwrap_or(0))
+            .collect()
+    };
+    let (va, vb) = (parse(a), parse(b));
+    let n = va.len().max(vb.len());
+    for i in 0..n {
+        let x = va.get(i).copied().unwrap_or(0);
+        let y = vb.get(i).copied().unwrap_or(0);
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// `8.0.35` lies within `8.0`: an upper bound covers its patch releases.
+fn version_within(version: &str, bound: &str) -> bool {
+    version.starts_with(&format!("{bound}."))
+}
+
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub engines: Vec<Engine>,
+    pub timebox: Timebox,
+    pub tools: Vec<Tool>,
+    pub models: Vec<DeployModel>,
+    pub operations: Vec<Operation>,
+    pub categories: Vec<Category>,
+}
+
+fn parse_file<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, KnowledgeError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before
+                    .rsplit('\n')
+                    .next()
+                    .map(|l| l.chars().count())
+                    .unwrap_or(0)
+                    + 1;
+                (line, col)
+            })
+            .unwrap_or((1, 1));
+        KnowledgeError {
+            file: file.to_string(),
+            path: format!("line {line}, column {col}"),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+impl Knowledge {
+    /// Loads and validates the embedded knowledge base.
+    pub fn load() -> Result<Self, Vec<KnowledgeError>> {
+        Self::from_texts(&EMBEDDED)
+    }
+
+    /// Loads from `(file name, text)` pairs in the order of [`EMBEDDED`]; for tests of bad data.
+    pub fn from_texts(files: &[(&str, &str)]) -> Result<Self, Vec<KnowledgeError>> {
+        let get = |suffix: &str| {
+            files
+                .iter()
+                .find(|(name, _)| name.ends_with(suffix))
+                .copied()
+                .ok_or_else(|| {
+                    vec![KnowledgeError {
+                        file: format!("assets/{suffix}"),
+                        path: String::new(),
+                        message: "file missing".into(),
+                    }]
+                })
+        };
+        let (ef, et) = get("engines.toml")?;
+        let (tf, tt) = get("tools.toml")?;
+        let (mf, mt) = get("deploy_models.toml")?;
+        let (of, ot) = get("operations.toml")?;
+        let (cf, ct) = get("incidents.toml")?;
+        let mut errors = Vec::new();
+        let engines: Option<EnginesFile> = parse_file(ef, et).map_err(|e| errors.push(e)).ok();
+        let tools: Option<ToolsFile> = parse_file(tf, tt).map_err(|e| errors.push(e)).ok();
+        let models: Option<ModelsFile> = parse_file(mf, mt).map_err(|e| errors.push(e)).ok();
+        let ops: Option<OperationsFile> = parse_file(of, ot).map_err(|e| errors.push(e)).ok();
+        let cats: Option<IncidentsFile> = parse_file(cf, ct).map_err(|e| errors.push(e)).ok();
+        let (Some(engines), Some(tools), Some(models), Some(ops), Some(cats)) =
+            (engines, tools, models, ops, cats)
+        else {
+            return Err(errors);
+        };
+        let k = Knowledge {
+            engines: engines.engine,
+            timebox: engines.timebox,
+            tools: tools.tool,
+            models: models.model,
+            operations: ops.operation,
+            categories: cats.category,
+        };
+        let names = [ef, tf, mf, of, cf];
+        k.validate(&names, &mut errors);
+        if errors.is_empty() {
+            Ok(k)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn validate(&self, names: &[&str; 5], errors: &mut Vec<KnowledgeError>) {
+        let [ef, tf, mf, of, cf] = *names;
+        let mut err = |file: &str, path: String, message: String| {
+            errors.push(KnowledgeError {
+                file: file.to_string(),
+                path,
+                message,
+            })
+        };
+        let mut families = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for e in &self.engines {
+            let at = format!("engine[{}]", e.id);
+            if !ids.insert(e.id.clone()) {
+                err(ef, at.clone(), "duplicate engine id".into());
+            }
+            families.insert(e.family.clone());
+            if e.source.trim().is_empty() {
+                err(ef, format!("{at}.source"), "empty source".into());
+            }
+            if e.versions.is_empty() {
+                err(ef, format!("{at}.versions"), "no versions".into());
+            }
+            if !e.exec.contains("{sql}") || !e.query.contains("{sql}") {
+                err(ef, format!("{at}.exec"), "exec and query need {sql}".into());
+            }
+            for (i, n) in e.version_note.iter().enumerate() {
+                if n.source.trim().is_empty() {
+                    err(
+                        ef,
+                        format!("{at}.version_note[{i}].source"),
+                        "empty source".into(),
+                    );
+                }
+            }
+        }
+        if self.timebox.source.trim().is_empty() {
+            err(ef, "timebox.source".into(), "empty source".into());
+        }
+        let known_engine = |name: &str| ids.contains(name) || families.contains(name);
+        let mut tool_ids = BTreeSet::new();
+        for t in &self.tools {
+            let at = format!("tool[{}]", t.id);
+            if !tool_ids.insert(t.id.clone()) {
+                err(tf, at.clone(), "duplicate tool id".into());
+            }
+            if t.source.trim().is_empty() {
+                err(tf, format!("{at}.source"), "empty source".into());
+            }
+            if !["migration", "online", "versioned_schema"].contains(&t.kind.as_str()) {
+                err(
+                    tf,
+                    format!("{at}.kind"),
+                    format!(
+                        "unknown kind \"{}\" (use migration, online, versioned_schema)",
+                        t.kind
+                    ),
+                );
+            }
+            if !["yes", "paid", "none"].contains(&t.down.as_str()) {
+                err(
+                    tf,
+                    format!("{at}.down"),
+                    format!("unknown down \"{}\" (use yes, paid, none)", t.down),
+                );
+            }
+            for (i, e) in t.engines.iter().enumerate() {
+                if !known_engine(e) {
+                    err(
+                        tf,
+                        format!("{at}.engines[{i}]"),
+                        format!("unknown engine \"{e}\""),
+                    );
+                }
+            }
+        }
+        let mut model_ids = BTreeSet::new();
+        for m in &self.models {
+            let at = format!("model[{}]", m.id);
+            if !model_ids.insert(m.id.clone()) {
+                err(mf, at.clone(), "duplicate model id".into());
+            }
+            if m.source.trim().is_empty() {
+                err(mf, format!("{at}.source"), "empty source".into());
+            }
+        }
+        let phases: Vec<&str> = PHASES.iter().map(|(id, _)| *id).collect();
+        let mut op_ids = BTreeSet::new();
+        for op in &self.operations {
+            let at = format!("operation[{}]", op.id);
+            if !op_ids.insert(op.id.clone()) {
+                err(of, at.clone(), "duplicate operation id".into());
+            }
+            if op.source.trim().is_empty() {
+                err(of, format!("{at}.source"), "empty source".into());
+            }
+            if op.patterns.is_empty() {
+                err(of, format!("{at}.patterns"), "no patterns".into());
+            }
+            for (i, p) in op.patterns.iter().enumerate() {
+                if let Err(msg) = super::intake::pattern_regex(p) {
+                    err(of, format!("{at}.patterns[{i}]"), msg);
+                }
+            }
+            for (i, s) in op.step.iter().enumerate() {
+                let sat = format!("{at}.step[{i}]");
+                if !phases.contains(&s.phase.as_str()) {
+                    err(
+                        of,
+                        format!("{sat}.phase"),
+                        format!("unknown phase \"{}\" (use {})", s.phase, phases.join(", ")),
+                    );
+                }
+                if !KINDS.contains(&s.kind.as_str()) {
+                    err(
+                        of,
+                        format!("{sat}.kind"),
+                        format!("unknown kind \"{}\" (use {})", s.kind, KINDS.join(", ")),
+                    );
+                }
+                if RollbackClass::parse(&s.class).is_none() {
+                    err(
+                        of,
+                        format!("{sat}.class"),
+                        format!(
+                            "unknown class \"{}\" (use lossless, slow, data_dependent, lossy)",
+                            s.class
+                        ),
+                    );
+                }
+                if s.pnr && s.class != "lossy" {
+                    err(
+                        of,
+                        format!("{sat}.pnr"),
+                        "a point of no return must have class lossy".into(),
+                    );
+                }
+                if let Some(scale) = &s.scale
+                    && !SCALES.contains(&scale.as_str())
+                {
+                    err(
+                        of,
+                        format!("{sat}.scale"),
+                        format!("unknown scale \"{scale}\" (use {})", SCALES.join(", ")),
+                    );
+                }
+                if s.source.trim().is_empty() {
+                    err(of, format!("{sat}.source"), "empty source".into());
+                }
+                if !s
+                    .key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    err(
+                        of,
+                        format!("{sat}.key"),
+                        "key must be lowercase letters, digits, '-'".into(),
+                    );
+                }
+                match s.kind.as_str() {
+                    "ddl" | "ddl_no_tx" if s.sql.is_empty() => {
+                        err(of, format!("{sat}.sql"), "a ddl step needs sql".into())
+                    }
+                    "backfill" if s.backfill_set.is_none() || s.backfill_where.is_none() => err(
+                        of,
+                        format!("{sat}.backfill_set"),
+                        "a backfill step needs backfill_set and backfill_where".into(),
+                    ),
+                    "cmd" if s.cmd.is_none() => {
+                        err(of, format!("{sat}.cmd"), "a cmd step needs cmd".into())
+                    }
+                    _ => {}
+                }
+                if let Some(re) = &s.expect
+                    && let Err(e) = regex::Regex::new(re)
+                {
+                    err(of, format!("{sat}.expect"), format!("bad regex: {e}"));
+                }
+                for (j, spec) in s.engines.iter().enumerate() {
+                    match EngineSpec::parse(spec) {
+                        Some(p) if known_engine(&p.name) => {}
+                        _ => err(
+                            of,
+                            format!("{sat}.engines[{j}]"),
+                            format!("unknown engine spec \"{spec}\""),
+                        ),
+                    }
+                }
+            }
+            for (i, u) in op.unsupported.iter().enumerate() {
+                let uat = format!("{at}.unsupported[{i}]");
+                match EngineSpec::parse(&u.engine) {
+                    Some(p) if known_engine(&p.name) => {}
+                    _ => err(
+                        of,
+                        format!("{uat}.engine"),
+                        format!("unknown engine spec \"{}\"", u.engine),
+                    ),
+                }
+                if u.source.trim().is_empty() {
+                    err(of, format!("{uat}.source"), "empty source".into());
+                }
+            }
+        }
+        let mut cat_ids = BTreeSet::new();
+        for c in &self.categories {
+            let at = format!("category[{}]", c.id);
+            if !cat_ids.insert(c.id.clone()) {
+                err(cf, at.clone(), "duplicate category id".into());
+            }
+            if c.source.trim().is_empty() {
+                err(cf, format!("{at}.source"), "empty source".into());
+            }
+            if c.keywords.is_empty() {
+                err(cf, format!("{at}.keywords"), "no keywords".into());
+            }
+            for (i, w) in c.keywords.iter().enumerate() {
+                if w.trim().is_empty() || w.to_lowercase() != *w {
+                    err(
+                        cf,
+                        format!("{at}.keywords[{i}]"),
+                        "keywords are lowercase and non-empty".into(),
+                    );
+                }
+            }
+            if !["", "distrust_down", "require_rehearsal", "restore_slow"]
+                .contains(&c.effect.as_str())
+            {
+                err(
+                    cf,
+                    format!("{at}.effect"),
+                    format!("unknown effect \"{}\"", c.effect),
+                );
+            }
+            if let Some(s) = &c.step
+                && !phases.contains(&s.phase.as_str())
+            {
+                err(
+                    cf,
+                    format!("{at}.step.phase"),
+                    format!("unknown phase \"{}\"", s.phase),
+                );
+            }
+        }
+        if self.categories.len() < 10 {
+            err(
+                cf,
+                String::new(),
+                "at least 10 failure categories are required".into(),
+            );
+        }
+    }
+
+    pub fn engine(&self, id: &str) -> Option<&Engine> {
+        let id = id.to_ascii_lowercase();
+        self.engines
+            .iter()
+            .find(|e| e.id == id || e.aliases.contains(&id))
+    }
+    pub fn tool(&self, id: &str) -> Option<&Tool> {
+        let id = id.to_ascii_lowercase();
+        self.tools
+            .iter()
+            .find(|t| t.id == id || t.aliases.contains(&id))
+    }
+    pub fn model(&self, id: &str) -> Option<&DeployModel> {
+        let id = id.to_ascii_lowercase();
+        self.models
+            .iter()
+            .find(|m| m.id == id || m.name == id || m.aliases.contains(&id))
+    }
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.id == id)
+    }
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+}

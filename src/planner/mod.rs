@@ -1,0 +1,16 @@
+//! The migration and rollback planner: intake -> phased playbook,
+//! roll-forward verdict and rehearsal checklist. No terminal code here; the
+//! CLI (`rollsafe plan`) and the TUI wizard share it.
+
+pub mod checklist;
+pub mod classify;
+pub mod cli;
+pub mod intake;
+pub mod knowledge;
+pub mod plan;
+pub mod recommend;
+pub mod render;
+
+pub use intake::{Intake, RawIntake};
+pub use knowledge::Knowledge;
+pub use plan::{Plan, PlanHistory, plan};

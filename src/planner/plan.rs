@@ -1,0 +1,1296 @@
+//! Builds the phased playbook from an intake and the knowledge base. Pure:
+//! history and "now" come in as values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::checklist::{self, Section};
+use super::classify::{self, IncidentMatch};
+use super::intake::{Change, Intake};
+use super::knowledge::{DeployModel, Engine, EngineSpec, Knowledge, PHASES, RollbackClass, Tool};
+use super::recommend::{self, Recommendation};
+use crate::playbook::duration::format_duration;
+use crate::playbook::model::Variable;
+use crate::playbook::{Expectation, Phase, Playbook, PlaybookKind, Step, Verification};
+use crate::store::DrillRow;
+
+/// A finished, clean drill of the plan or of its rollback.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rehearsal {
+    pub drill_id: i64,
+    pub playbook_id: String,
+    pub ended_at: DateTime<Utc>,
+    #[serde(with = "secs")]
+    pub duration: Duration,
+}
+
+mod secs {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+}
+
+/// What the drill log knows about this plan; built by the caller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanHistory {
+    pub now: DateTime<Utc>,
+    /// The newest completed drill, without failures, of `<plan id>-rollback`.
+    pub rollback: Option<Rehearsal>,
+    /// The newest completed drill, without failures, of the plan itself.
+    pub forward: Option<Rehearsal>,
+}
+
+/// A rehearsal older than this is stale. A policy, not a sourced fact.
+pub const STALE_AFTER_DAYS: i64 = 90;
+
+impl PlanHistory {
+    pub fn none(now: DateTime<Utc>) -> Self {
+        PlanHistory {
+            now,
+            rollback: None,
+            forward: None,
+        }
+    }
+
+    /// From `Store::list_drills` rows: only completed drills with no failed step count.
+    pub fn from_rows(rows: &[DrillRow], plan_id: &str, now: DateTime<Utc>) -> Self {
+        let newest = |id: &str| {
+            rows.iter()
+                .filter(|r| r.playbook_id == id && r.status == "completed" && r.failed == 0)
+                .filter_map(|r| {
+                    let ended = r.ended_at?;
+                    Some(Rehearsal {
+                        drill_id: r.id,
+                        playbook_id: r.playbook_id.clone(),
+                        ended_at: ended,
+                        duration: (ended - r.started_at).to_std().unwrap_or_default(),
+                    })
+                })
+                .max_by_key(|r| r.ended_at)
+        };
+        PlanHistory {
+            now,
+            rollback: newest(&rollback_id(plan_id)),
+            forward: newest(plan_id),
+        }
+    }
+}
+
+pub fn rollback_id(plan_id: &str) -> String {
+    format!("{plan_id}-rollback")
+}
+
+/// Per-step facts the playbook cannot carry: class, change, kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepMeta {
+    pub id: String,
+    pub phase: String,
+    pub title: String,
+    /// The step's own rollback class.
+    pub own: RollbackClass,
+    /// Rollback class of everything done up to and including this step.
+    pub cumulative: RollbackClass,
+    pub pnr: bool,
+    /// Index into `intake.changes`.
+    pub change: Option<usize>,
+    pub kind: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub intake: Intake,
+    pub playbook: Playbook,
+    pub rollback_playbook: Playbook,
+    pub steps: Vec<StepMeta>,
+    pub incidents: Vec<IncidentMatch>,
+    pub recommendation: Recommendation,
+    pub checklist: Vec<Section>,
+    /// Version notes that apply to the chosen engine version.
+    pub engine_notes: Vec<(String, String)>,
+    /// Sources of every fact used, "unsourced: ..." ones included.
+    pub sources: Vec<String>,
+    pub unsourced: Vec<String>,
+    /// Tables whose row count was assumed (no --rows).
+    pub assumed_rows: Vec<String>,
+}
+
+pub(crate) struct Ctx<'a> {
+    pub k: &'a Knowledge,
+    pub intake: &'a Intake,
+    pub engine: &'a Engine,
+    pub tool: &'a Tool,
+    pub model: &'a DeployModel,
+}
+
+impl Ctx<'_> {
+    pub fn version(&self) -> &str {
+        &self.intake.engine.version
+    }
+    pub fn edition(&self) -> Option<&str> {
+        self.intake.engine.edition.as_deref()
+    }
+    pub fn matches(&self, specs: &[String]) -> bool {
+        specs.is_empty()
+            || specs.iter().any(|s| {
+                EngineSpec::parse(s)
+                    .is_some_and(|p| p.matches(self.engine, self.version(), self.edition()))
+            })
+    }
+    pub fn rows(&self, table: &str) -> (u64, bool) {
+        match self.intake.rows.get(table) {
+            Some(n) => (*n, false),
+            None => (self.k.timebox.default_rows, true),
+        }
+    }
+}
+
+/// Deterministic id from the intake: `plan-<first change slug>[-and-N-more]`.
+pub fn plan_id(k: &Knowledge, intake: &Intake) -> String {
+    let first = intake
+        .changes
+        .first()
+        .map(|c| change_slug(k, c))
+        .unwrap_or_else(|| "change".into());
+    let mut id = format!("plan-{first}");
+    if intake.changes.len() > 1 {
+        id.push_str(&format!("-and-{}-more", intake.changes.len() - 1));
+    }
+    id
+}
+
+fn change_slug(k: &Knowledge, c: &Change) -> String {
+    let template = k
+        .operation(&c.op)
+        .map(|o| o.slug.as_str())
+        .unwrap_or("change");
+    slugify(&fill(template, &c.params))
+}
+
+pub fn slugify(text: &str) -> String {
+    let mut out = String::new();
+    for ch in text.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-')
+        .chars()
+        .take(60)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+/// Replaces `{name}` placeholders with values; unknown names are left alone.
+pub fn fill(template: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end)
+                if after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+                    && !after[..end].is_empty()
+                    && !(start > 0 && rest.as_bytes()[start - 1] == b'$') =>
+            {
+                let name = &after[..end];
+                match values.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Quotes text for the inside of a double-quoted shell word, keeping `${VAR}` for rollsafe.
+pub fn shell_dq(text: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '`' => out.push_str("\\`"),
+            '$' if chars.get(i + 1) != Some(&'{') => out.push_str("\\$"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn upper(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Placeholder values for one change; missing ones become playbook variables.
+fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String, String> {
+    let mut p = c.params.clone();
+    let table = p.get("table").cloned().unwrap_or_default();
+    let column = p.get("column").cloned().unwrap_or_default();
+    let tc = if column.is_empty() {
+        upper(&table)
+    } else {
+        format!("{}_{}", upper(&table), upper(&column))
+    };
+    let mut var = |p: &mut BTreeMap<String, String>,
+                   key: &str,
+                   name: String,
+                   default: Option<&str>,
+                   desc: String| {
+        if !p.contains_key(key) {
+            p.insert(key.to_string(), format!("${{{name}}}"));
+            vars.entry(name.clone()).or_insert(Variable {
+                name,
+                default: default.map(str::to_string),
+                description: desc,
+            });
+        }
+    };
+    var(
+        &mut p,
+        "type",
+        format!("{tc}_TYPE"),
+        None,
+        format!("the new type of {table}.{column}"),
+    );
+    var(
+        &mut p,
+        "default",
+        format!("{tc}_DEFAULT"),
+        None,
+        format!("the constant database default of {table}.{column}"),
+    );
+    var(
+        &mut p,
+        "coltype",
+        format!("{tc}_CURRENT_TYPE"),
+        None,
+        format!("the current type of {table}.{column}, exactly as the schema has it"),
+    );
+    var(
+        &mut p,
+        "value",
+        format!("{tc}_VALUE"),
+        None,
+        format!("the SQL expression that computes {table}.{column}"),
+    );
+    var(
+        &mut p,
+        "pk",
+        format!("{}_PK", upper(&table)),
+        Some("id"),
+        format!("the primary key column of {table}"),
+    );
+    var(
+        &mut p,
+        "new_ddl",
+        format!("{}_NEW_DDL", upper(&table)),
+        None,
+        format!("the full CREATE TABLE {table}__new statement with the changed column"),
+    );
+    var(
+        &mut p,
+        "enum_type",
+        format!("{tc}_ENUM_TYPE"),
+        None,
+        format!("the enum type of {table}.{column}"),
+    );
+    var(
+        &mut p,
+        "enum_values",
+        format!("{tc}_ENUM_VALUES"),
+        None,
+        format!("the current ENUM values of {table}.{column}, quoted, in order"),
+    );
+    var(
+        &mut p,
+        "nullability",
+        format!("{tc}_NULLABILITY"),
+        Some("NULL"),
+        format!("NULL or NOT NULL (plus DEFAULT) as {table}.{column} has it now"),
+    );
+    let base = if column.is_empty() {
+        table.clone()
+    } else {
+        format!("{table}_{column}")
+    };
+    p.insert("idx".into(), format!("{base}_idx"));
+    p.insert("uq".into(), format!("{base}_key"));
+    p.insert("fk".into(), format!("{base}_fkey"));
+    p.insert("nn".into(), format!("{base}_not_null"));
+    p.insert(
+        "ck".into(),
+        format!(
+            "{table}_{}_check",
+            slugify(p.get("expr").map(String::as_str).unwrap_or("rule"))
+                .replace('-', "_")
+                .chars()
+                .take(20)
+                .collect::<String>()
+        ),
+    );
+    p.insert("tmp".into(), format!("{column}_new"));
+    p
+}
+
+struct Built {
+    phase: usize,
+    step: Step,
+    meta_own: RollbackClass,
+    pnr: bool,
+    change: Option<usize>,
+    kind: String,
+    key: String,
+}
+
+fn phase_index(id: &str) -> usize {
+    PHASES.iter().position(|(p, _)| *p == id).unwrap_or(0)
+}
+
+fn minutes_up(secs: u64) -> Duration {
+    Duration::from_secs(secs.div_ceil(60).max(1) * 60)
+}
+
+fn retry_wrap(cmd: &str, lock_error: &str) -> String {
+    format!(
+        "rc=1\nfor attempt in 1 2 3 4 5 6; do\n  if out=$({cmd} 2>&1); then\n    echo \"$out\"; rc=0; break\n  fi\n  echo \"$out\"\n  case \"$out\" in\n    *\"{lock_error}\"*) echo \"lock timeout: retry $attempt\"; sleep $((attempt * 5)) ;;\n    *) break ;;\n  esac\ndone\nexit $rc"
+    )
+}
+
+fn exec_cmd(engine: &Engine, statements: &[String]) -> String {
+    const SEG: &str = " -c \"{sql}\"";
+    if let Some(pos) = engine.exec.find(SEG) {
+        let mut out = engine.exec[..pos].to_string();
+        for s in statements {
+            out.push_str(&format!(" -c \"{}\"", shell_dq(s)));
+        }
+        out.push_str(&engine.exec[pos + SEG.len()..]);
+        out
+    } else {
+        engine
+            .exec
+            .replace("{sql}", &shell_dq(&statements.join("; ")))
+    }
+}
+
+fn query_cmd(engine: &Engine, sql: &str) -> String {
+    engine
+        .query
+        .replace(
+            "{lock_timeout_ms}",
+            &(engine.lock_timeout_s * 1000).to_string(),
+        )
+        .replace("{sql}", &shell_dq(sql))
+}
+
+fn session(engine: &Engine, statement_timeout: &str) -> Vec<String> {
+    engine
+        .session
+        .iter()
+        .map(|s| {
+            s.replace("{lock_timeout_s}", &engine.lock_timeout_s.to_string())
+                .replace(
+                    "{lock_timeout_ms}",
+                    &(engine.lock_timeout_s * 1000).to_string(),
+                )
+                .replace("{statement_timeout}", statement_timeout)
+        })
+        .collect()
+}
+
+/// Builds the plan. Errors name the input that cannot be planned and why.
+pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Plan, String> {
+    let engine = k.engine(&intake.engine.id).ok_or("unknown engine")?;
+    let tool = k.tool(&intake.tool).ok_or("unknown tool")?;
+    let model = k.model(&intake.deploy).ok_or("unknown deployment model")?;
+    if !tool.engines.is_empty()
+        && !tool
+            .engines
+            .iter()
+            .any(|e| *e == engine.id || *e == engine.family)
+    {
+        return Err(format!(
+            "{} does not work with {}: it supports {} only ({})",
+            tool.name,
+            engine.name,
+            tool.engines.join(", "),
+            tool.source
+        ));
+    }
+    if let Some(min) = &tool.min_version
+        && super::knowledge::compare_versions(&intake.engine.version, min).is_lt()
+    {
+        return Err(format!(
+            "{} needs {} {min} or newer, the intake says {} ({})",
+            tool.name, engine.name, intake.engine.version, tool.source
+        ));
+    }
+    let ctx = Ctx {
+        k,
+        intake,
+        engine,
+        tool,
+        model,
+    };
+    for (i, c) in intake.changes.iter().enumerate() {
+        let op = k.operation(&c.op).ok_or("unknown operation")?;
+        if let Some(u) = op
+            .unsupported
+            .iter()
+            .find(|u| ctx.matches(std::slice::from_ref(&u.engine)))
+        {
+            return Err(format!(
+                "change {} (\"{}\") has no safe recipe on {} {}: {} [source: {}]",
+                i + 1,
+                c.text,
+                engine.name,
+                intake.engine.version,
+                u.reason,
+                u.source
+            ));
+        }
+        if !op.step.iter().any(|s| {
+            matches!(s.kind.as_str(), "ddl" | "ddl_no_tx" | "backfill" | "cmd")
+                && ctx.matches(&s.engines)
+        }) {
+            return Err(format!(
+                "change {} (\"{}\"): the knowledge base has no steps for {} (assets/operations.toml operation[{}])",
+                i + 1,
+                c.text,
+                engine.name,
+                op.id
+            ));
+        }
+    }
+
+    let id = plan_id(k, intake);
+    let incidents = classify::classify(k, &intake.incidents);
+    let mut vars: BTreeMap<String, Variable> = BTreeMap::new();
+    let mut sources: BTreeSet<String> = BTreeSet::new();
+    sources.insert(format!("engine {}: {}", engine.id, engine.source));
+    sources.insert(format!("tool {}: {}", tool.id, tool.source));
+    sources.insert(format!("deploy model {}: {}", model.id, model.source));
+    sources.insert(format!("timeboxes: {}", k.timebox.source));
+    let mut built: Vec<Built> = Vec::new();
+    let mut assumed_rows = BTreeSet::new();
+
+    let engine_notes: Vec<(String, String)> = engine
+        .version_note
+        .iter()
+        .filter(|n| {
+            let v = &intake.engine.version;
+            super::knowledge::compare_versions(v, &n.min).is_ge()
+                && (super::knowledge::compare_versions(v, &n.max).is_le()
+                    || v.starts_with(&format!("{}.", n.max)))
+        })
+        .map(|n| (n.text.clone(), n.source.clone()))
+        .collect();
+    for (_, s) in &engine_notes {
+        sources.insert(format!("engine note: {s}"));
+    }
+
+    // Prepare: generic engine preflight.
+    let check = minutes_up(k.timebox.check_s);
+    let version_expect = match engine.family.as_str() {
+        "sqlserver" => None,
+        _ => Some(format!("^{}", regex::escape(&intake.engine.version))),
+    };
+    let notes_md: String = engine_notes
+        .iter()
+        .map(|(t, _)| format!("\n\n- {t}"))
+        .collect();
+    built.push(Built {
+        phase: 0,
+        step: step(
+            "prep-version",
+            &format!("Confirm {} {} is what production runs", engine.name, intake.engine.version),
+            &format!(
+                "The statements below are chosen for {} {}{}. A different version or edition changes which operations lock, rewrite or are instant.{notes_md}",
+                engine.name,
+                intake.engine.version,
+                intake.engine.edition.as_deref().map(|e| format!(" ({e} edition)")).unwrap_or_default()
+            ),
+            check,
+            "dba",
+            None,
+            Some(verify(engine, &engine.version_query, version_expect.as_deref())),
+        ),
+        meta_own: RollbackClass::Lossless,
+        pnr: false,
+        change: None,
+        kind: "check".into(),
+        key: "version".into(),
+    });
+    built.push(Built {
+        phase: 0,
+        step: step(
+            "prep-blockers",
+            "No long-running transactions on the database",
+            &format!(
+                "A DDL statement that waits for a lock blocks every query queued behind it. Each DDL step sets `{}` and retries on lock timeouts; a long transaction now means those retries will keep failing.",
+                session(engine, "…").join("; ")
+            ),
+            check,
+            "dba",
+            None,
+            (!engine.blockers_query.is_empty()).then(|| {
+                verify(engine, &engine.blockers_query, Some(if engine.family == "sqlite" { "^ok$" } else { "^0$" }))
+            }),
+        ),
+        meta_own: RollbackClass::Lossless,
+        pnr: false,
+        change: None,
+        kind: "check".into(),
+        key: "blockers".into(),
+    });
+    built.push(Built {
+        phase: 0,
+        step: step(
+            "prep-backup",
+            "Backup and restore path tested",
+            &format!(
+                "Needed before any lossy step: {}. Record how long the restore took{}.",
+                engine.backup,
+                intake
+                    .rto
+                    .map(|r| format!(" and compare it with the RTO ({})", format_duration(r)))
+                    .unwrap_or_default()
+            ),
+            minutes_up(k.timebox.check_s),
+            "dba",
+            None,
+            None,
+        ),
+        meta_own: RollbackClass::Lossless,
+        pnr: false,
+        change: None,
+        kind: "check".into(),
+        key: "backup".into(),
+    });
+    built.push(Built {
+        phase: 0,
+        step: step(
+            "prep-tool",
+            &format!("Know how {} applies, splits and repairs this change", tool.name),
+            &format!(
+                "- Transactions: {}\n- Opting out of the transaction: {}\n- Expand / contract split: {}\n- Down migrations: {}\n- Repair after a failed run: {}{}",
+                tool.tx,
+                tool.no_tx,
+                tool.split,
+                tool.down_note,
+                tool.repair,
+                if tool.has_lock { String::new() } else { "\n- No migration lock: run it from one job, never from every instance at start-up.".to_string() }
+            ),
+            check,
+            "dba",
+            None,
+            None,
+        ),
+        meta_own: RollbackClass::Lossless,
+        pnr: false,
+        change: None,
+        kind: "check".into(),
+        key: "tool".into(),
+    });
+
+    // Mitigation steps from incident categories, once each.
+    let mut seen = BTreeSet::new();
+    for m in &incidents {
+        for cm in &m.categories {
+            let Some(cat) = k.category(&cm.category) else {
+                continue;
+            };
+            sources.insert(format!("incident category {}: {}", cat.id, cat.source));
+            if !seen.insert(cat.id.clone()) {
+                continue;
+            }
+            if let Some(s) = &cat.step {
+                let mut values = BTreeMap::new();
+                values.insert("repair".to_string(), tool.repair.clone());
+                values.insert(
+                    "lock_note".to_string(),
+                    if tool.has_lock {
+                        format!("{} takes its own migration lock, but start-up runs still race with the rollout.", tool.name)
+                    } else {
+                        format!("{} has no migration lock, so concurrent runs race.", tool.name)
+                    },
+                );
+                built.push(Built {
+                    phase: phase_index(&s.phase),
+                    step: step(
+                        &format!("inc-{}", cat.id),
+                        &s.title,
+                        &format!(
+                            "{}\n\nIncident {} matched on: {}.",
+                            fill(&s.detail, &values),
+                            m.number,
+                            cm.words
+                                .iter()
+                                .map(|w| format!("\"{w}\""))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        check,
+                        "dba",
+                        None,
+                        None,
+                    ),
+                    meta_own: RollbackClass::Lossless,
+                    pnr: false,
+                    change: None,
+                    kind: "check".into(),
+                    key: cat.id.clone(),
+                });
+            }
+        }
+    }
+
+    // The changes.
+    let mut version_counter = 0u32;
+    for (ci, c) in intake.changes.iter().enumerate() {
+        let op = k.operation(&c.op).ok_or("unknown operation")?;
+        sources.insert(format!("operation {}: {}", op.id, op.source));
+        let p = params(c, &mut vars);
+        let slug = change_slug(k, c);
+        let mut pgroll_start: Vec<(String, RollbackClass)> = Vec::new();
+        let mut pgroll_complete: Vec<(String, RollbackClass, bool)> = Vec::new();
+        for s in op.step.iter().filter(|s| ctx.matches(&s.engines)) {
+            sources.insert(format!("{} / {}: {}", op.id, s.key, s.source));
+            let own = RollbackClass::parse(&s.class).unwrap_or(RollbackClass::Lossy);
+            let is_db = matches!(s.kind.as_str(), "ddl" | "ddl_no_tx" | "backfill");
+            if tool.kind == "versioned_schema" && is_db {
+                let stmts = if s.kind == "backfill" {
+                    vec![format!(
+                        "-- backfill: SET {} WHERE {}",
+                        fill(s.backfill_set.as_deref().unwrap_or(""), &p),
+                        fill(s.backfill_where.as_deref().unwrap_or(""), &p)
+                    )]
+                } else {
+                    s.sql.iter().map(|q| fill(q, &p)).collect()
+                };
+                if s.phase == "contract" {
+                    pgroll_complete.extend(stmts.into_iter().map(|q| (q, own, s.pnr)));
+                } else {
+                    pgroll_start.extend(stmts.into_iter().map(|q| (q, own)));
+                }
+                continue;
+            }
+            let table = c.table().to_string();
+            let (rows, assumed) = ctx.rows(&table);
+            let scale = s.scale.as_deref().unwrap_or("none");
+            let tb = &k.timebox;
+            let secs = match scale {
+                "index" => tb.ddl_base_s + rows / tb.index_rows_per_s.max(1),
+                "rebuild" => tb.ddl_base_s + rows / tb.rebuild_rows_per_s.max(1),
+                "backfill" => tb.ddl_base_s + rows / tb.backfill_rows_per_s.max(1),
+                _ => match s.kind.as_str() {
+                    "app" => model.duration_s.max(tb.app_deploy_s),
+                    "check" => tb.check_s,
+                    _ => tb.ddl_base_s,
+                },
+            };
+            if scale != "none" && assumed {
+                assumed_rows.insert(table.clone());
+            }
+            let timebox = minutes_up(secs);
+            let mut detail = fill(&s.detail, &p);
+            if scale != "none" {
+                detail.push_str(&format!(
+                    "\n\nTimebox {}: {} rows of {}{} (throughput assumption, unsourced: measure it in the rehearsal).",
+                    format_duration(timebox),
+                    group(rows),
+                    table,
+                    if assumed { ", assumed: pass --rows" } else { "" }
+                ));
+            }
+            let sid = format!("c{}-{}-{}", ci + 1, s.phase, s.key);
+            let (command, verification, role) = match s.kind.as_str() {
+                "app" => {
+                    detail.push_str(&format!(
+                        "\n\nRoll out as {}: {}. App rollback: {}.",
+                        model.name, model.rollout, model.app_rollback
+                    ));
+                    if model.overlap {
+                        detail.push_str(&format!(
+                            " Because {}, {}.",
+                            model.overlap_text, model.compat
+                        ));
+                    }
+                    if tool.kind == "versioned_schema" {
+                        detail.push_str(" pgroll: the release must SET search_path to its version schema (pgroll latest schema).");
+                    }
+                    (None, None, "release")
+                }
+                "check" => (
+                    None,
+                    s.verify
+                        .as_ref()
+                        .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                    "dba",
+                ),
+                "cmd" => (s.cmd.as_ref().map(|c| fill(c, &p)), None, "dba"),
+                "backfill" => {
+                    let q = engine
+                        .backfill
+                        .replace("{set}", &fill(s.backfill_set.as_deref().unwrap_or(""), &p))
+                        .replace(
+                            "{where}",
+                            &fill(s.backfill_where.as_deref().unwrap_or(""), &p),
+                        )
+                        .replace("{batch}", &engine.batch.to_string());
+                    let q = fill(&q, &p);
+                    let cmd = format!(
+                        "while :; do\n  n=$({} | tr -d '[:space:]') || exit 1\n  echo \"batch: $n rows\"\n  [ \"${{n:-0}}\" -eq 0 ] && break\n  sleep 0.2\ndone",
+                        query_cmd(engine, &q)
+                    );
+                    detail.push_str(&format!(
+                        "\n\nBatches of {} rows with a pause; safe to stop and re-run.",
+                        group(engine.batch)
+                    ));
+                    (
+                        Some(cmd),
+                        s.verify
+                            .as_ref()
+                            .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                        "dba",
+                    )
+                }
+                _ => {
+                    let stmts: Vec<String> = s.sql.iter().map(|q| fill(q, &p)).collect();
+                    let st = if scale == "none" {
+                        "15s".to_string()
+                    } else {
+                        format!("{}s", timebox.as_secs())
+                    };
+                    let sess = session(engine, &st);
+                    let mut all = sess.clone();
+                    all.extend(stmts.iter().cloned());
+                    let direct = exec_cmd(engine, &all).replace(
+                        "{lock_timeout_ms}",
+                        &(engine.lock_timeout_s * 1000).to_string(),
+                    );
+                    let online = tool.kind == "online" && s.alter.is_some();
+                    let cmd = if online {
+                        let alter = fill(s.alter.as_deref().unwrap_or(""), &p).replace('"', "\\\"");
+                        let mut v = p.clone();
+                        v.insert("alter".into(), alter);
+                        let t = if s.phase == "contract" {
+                            &tool.contract_cmd
+                        } else {
+                            &tool.expand_cmd
+                        };
+                        detail.push_str(&format!(
+                            "\n\nRun through {}: the table is copied online and cut over; the statement it stands for:\n\n```sql\n{};\n```\n\n{}",
+                            tool.name,
+                            stmts.join(";\n"),
+                            tool.down_note.replace("{table}", &table)
+                        ));
+                        fill(t, &v)
+                    } else if tool.kind == "migration" && tool.id != "sql" {
+                        version_counter += 1;
+                        let mut v = p.clone();
+                        let version = format!("{version_counter:04}");
+                        let fslug =
+                            format!("{}_{}", slug.replace('-', "_"), s.key.replace('-', "_"));
+                        v.insert("version".into(), version.clone());
+                        v.insert("slug".into(), fslug);
+                        v.insert(
+                            "phase".into(),
+                            if s.phase == "contract" {
+                                "contract".into()
+                            } else {
+                                "expand".into()
+                            },
+                        );
+                        v.insert(
+                            "dir".into(),
+                            if s.phase == "contract" {
+                                "post_migrate".into()
+                            } else {
+                                "migrate".into()
+                            },
+                        );
+                        let mut content: Vec<String> = sess.clone();
+                        content.extend(stmts.iter().cloned());
+                        let mut wv = v.clone();
+                        wv.insert("sql".into(), content.join(";\n") + ";");
+                        wv.insert("reverse".into(), s.rollback.clone());
+                        let wrapped = fill(&tool.wrap.replace("\\n", "\n"), &wv);
+                        detail.push_str(&format!(
+                            "\n\nShip it with {} as `{}`:\n\n```\n{}\n```",
+                            tool.name,
+                            fill(&tool.file, &v),
+                            wrapped
+                        ));
+                        if s.kind == "ddl_no_tx" {
+                            detail.push_str(&format!(
+                                "\n\nThis statement cannot run in a transaction: {}.",
+                                fill(&tool.no_tx, &v)
+                            ));
+                        }
+                        let t = if s.phase == "contract" {
+                            &tool.contract_cmd
+                        } else {
+                            &tool.expand_cmd
+                        };
+                        fill(t, &v)
+                    } else {
+                        if s.kind == "ddl_no_tx" {
+                            detail.push_str(
+                                "\n\nEach statement runs on its own, outside a transaction.",
+                            );
+                        }
+                        direct.clone()
+                    };
+                    if online {
+                        detail.push_str(&format!(
+                            "\n\n{} takes its own locks and retries its cut-over; the command is not wrapped in a lock-timeout retry.",
+                            tool.name
+                        ));
+                    } else {
+                        let has_st = engine
+                            .session
+                            .iter()
+                            .any(|s| s.contains("{statement_timeout}"));
+                        detail.push_str(&format!(
+                            "\n\nLock timeout {}s with retries on \"{}\"{}.",
+                            engine.lock_timeout_s,
+                            engine.lock_error,
+                            if has_st {
+                                format!("; statement timeout {st}")
+                            } else {
+                                String::new()
+                            }
+                        ));
+                    }
+                    (
+                        Some(if online {
+                            cmd
+                        } else {
+                            retry_wrap(&cmd, &engine.lock_error)
+                        }),
+                        s.verify
+                            .as_ref()
+                            .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                        "dba",
+                    )
+                }
+            };
+            built.push(Built {
+                phase: phase_index(&s.phase),
+                step: Step {
+                    id: sid,
+                    title: fill(&s.title, &p),
+                    detail,
+                    timebox: Some(timebox),
+                    role: Some(role.to_string()),
+                    command,
+                    verify: verification,
+                    rollback: Some(fill(&s.rollback, &p)),
+                    point_of_no_return: s.pnr,
+                    on_fail: Default::default(),
+                },
+                meta_own: own,
+                pnr: s.pnr,
+                change: Some(ci),
+                kind: s.kind.clone(),
+                key: s.key.clone(),
+            });
+        }
+        if tool.kind == "versioned_schema" {
+            let file = format!("migrations/{:04}_{}.json", ci + 1, slug.replace('-', "_"));
+            if !pgroll_start.is_empty() {
+                let class = pgroll_start
+                    .iter()
+                    .map(|(_, c)| *c)
+                    .max()
+                    .unwrap_or(RollbackClass::Lossless)
+                    .min(RollbackClass::Slow);
+                built.push(Built {
+                    phase: 1,
+                    step: Step {
+                        id: format!("c{}-expand-pgroll-start", ci + 1),
+                        title: format!("pgroll start {file}"),
+                        detail: format!(
+                            "Express the change as pgroll operations (native ones where they exist: add_column, rename_column, alter_column, create_index, drop_column; a raw sql operation loses pgroll's guarantees). pgroll adds, backfills in batches and installs up/down triggers; the old schema version stays untouched. The statements it stands for:\n\n```sql\n{};\n```",
+                            pgroll_start.iter().map(|(q, _)| q.clone()).collect::<Vec<_>>().join(";\n")
+                        ),
+                        timebox: Some(minutes_up(k.timebox.ddl_base_s + ctx.rows(c.table()).0 / k.timebox.backfill_rows_per_s.max(1))),
+                        role: Some("dba".into()),
+                        command: Some(format!("pgroll start {file}")),
+                        verify: None,
+                        rollback: Some("pgroll rollback (removes the new version; only before pgroll complete)".into()),
+                        point_of_no_return: false,
+                        on_fail: Default::default(),
+                    },
+                    meta_own: class,
+                    pnr: false,
+                    change: Some(ci),
+                    kind: "ddl".into(),
+                    key: "pgroll-start".into(),
+                });
+            }
+            if !pgroll_complete.is_empty() || !pgroll_start.is_empty() {
+                let class = pgroll_complete
+                    .iter()
+                    .map(|(_, c, _)| *c)
+                    .max()
+                    .unwrap_or(RollbackClass::Slow)
+                    .max(RollbackClass::Slow);
+                let pnr = pgroll_complete.iter().any(|(_, _, p)| *p);
+                built.push(Built {
+                    phase: 6,
+                    step: Step {
+                        id: format!("c{}-contract-pgroll-complete", ci + 1),
+                        title: "pgroll complete".into(),
+                        detail: format!(
+                            "Drops the old version schema, temporary columns and triggers. Only after no application uses the old version. After this pgroll rollback does nothing.{}",
+                            if pgroll_complete.is_empty() { String::new() } else {
+                                format!(" Statements it stands for:\n\n```sql\n{};\n```", pgroll_complete.iter().map(|(q, _, _)| q.clone()).collect::<Vec<_>>().join(";\n"))
+                            }
+                        ),
+                        timebox: Some(minutes_up(k.timebox.ddl_base_s)),
+                        role: Some("dba".into()),
+                        command: Some("pgroll complete".into()),
+                        verify: None,
+                        rollback: Some(if pnr { "restore from backup or roll forward".into() } else { "a new pgroll migration that reverses it (slow)".into() }),
+                        point_of_no_return: pnr,
+                        on_fail: Default::default(),
+                    },
+                    meta_own: if pnr { RollbackClass::Lossy } else { class },
+                    pnr,
+                    change: Some(ci),
+                    kind: "ddl".into(),
+                    key: "pgroll-complete".into(),
+                });
+            }
+        }
+    }
+
+    // Order by phase (stable), then add gates.
+    built.sort_by_key(|b| b.phase);
+    let contract_at = built.iter().position(|b| b.phase == 6);
+    if let Some(at) = contract_at {
+        built.insert(
+            at,
+            Built {
+                phase: 6,
+                step: step(
+                    "gate-contract",
+                    "Gate: the rollback window may close",
+                    &format!(
+                        "Contract only when {}, including workers, cron jobs and queue consumers, and the team accepts that rolling back to N needs a new expand. With {}, the soak before this gate is at least {}.",
+                        model.contract_gate,
+                        model.name,
+                        format_duration(minutes_up(k.timebox.soak_s))
+                    ),
+                    minutes_up(k.timebox.soak_s),
+                    "lead",
+                    None,
+                    None,
+                ),
+                meta_own: RollbackClass::Lossless,
+                pnr: false,
+                change: None,
+                kind: "check".into(),
+                key: "contract".into(),
+            },
+        );
+    }
+    if let Some(at) = built.iter().position(|b| b.pnr) {
+        let phase = built[at].phase;
+        let title = built[at].step.title.clone();
+        built.insert(
+            at,
+            Built {
+                phase,
+                step: step(
+                    "gate-pnr",
+                    "Go/no-go: cross the point of no return",
+                    &format!(
+                        "Next: \"{title}\". After it, rollback means restore or roll forward. Go only if the backup was restored and timed{}, the pre-checks passed, and the incident channel has been told.",
+                        intake.rto.map(|r| format!(" within the RTO ({})", format_duration(r))).unwrap_or_default()
+                    ),
+                    minutes_up(k.timebox.check_s),
+                    "lead",
+                    None,
+                    None,
+                ),
+                meta_own: RollbackClass::Lossless,
+                pnr: false,
+                change: None,
+                kind: "check".into(),
+                key: "pnr".into(),
+            },
+        );
+    }
+
+    // Cumulative classes and rollback prefixes.
+    let mut cumulative = RollbackClass::Lossless;
+    let mut metas = Vec::new();
+    let mut phases: Vec<Phase> = PHASES
+        .iter()
+        .map(|(pid, title)| Phase {
+            id: pid.to_string(),
+            title: title.to_string(),
+            steps: Vec::new(),
+        })
+        .collect();
+    for b in built {
+        cumulative = cumulative.max(b.meta_own);
+        let mut s = b.step;
+        let note = s
+            .rollback
+            .take()
+            .unwrap_or_else(|| "nothing to undo".into());
+        s.rollback = Some(format!("[{}] {}", cumulative.label(), note));
+        metas.push(StepMeta {
+            id: s.id.clone(),
+            phase: PHASES[b.phase].0.to_string(),
+            title: s.title.clone(),
+            own: b.meta_own,
+            cumulative,
+            pnr: b.pnr,
+            change: b.change,
+            kind: b.kind,
+            key: b.key,
+        });
+        phases[b.phase].steps.push(s);
+    }
+    phases.retain(|p| !p.steps.is_empty());
+
+    // Variables used by commands.
+    let mut used = BTreeSet::new();
+    for ph in &phases {
+        for s in &ph.steps {
+            for text in [
+                s.command.as_deref(),
+                s.verify.as_ref().map(|v| v.command.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                collect_vars(text, &mut used);
+            }
+        }
+    }
+    let mut variables = Vec::new();
+    for name in used {
+        if let Some(v) = vars.get(&name) {
+            variables.push(v.clone());
+        } else if let Some(v) = engine.variable.iter().find(|v| v.name == name) {
+            variables.push(Variable {
+                name,
+                default: v.default.clone(),
+                description: v.description.clone(),
+            });
+        } else {
+            variables.push(Variable {
+                name: name.clone(),
+                default: None,
+                description: format!(
+                    "used by {} commands; set it with --var {name}=...",
+                    tool.name
+                ),
+            });
+        }
+    }
+
+    let unsourced: Vec<String> = sources
+        .iter()
+        .filter(|s| s.contains("unsourced"))
+        .cloned()
+        .collect();
+    let title = format!(
+        "Plan: {} on {} {} with {}, {} deploy",
+        intake
+            .changes
+            .iter()
+            .map(|c| c.text.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        engine.name,
+        intake.engine.version,
+        tool.name,
+        model.name
+    );
+    let mut playbook = Playbook {
+        id: id.clone(),
+        title,
+        description: String::new(),
+        kind: PlaybookKind::Migration,
+        tags: vec![
+            engine.id.clone(),
+            tool.id.clone(),
+            model.id.clone(),
+            "planned".into(),
+        ],
+        budget: intake.rto,
+        variables,
+        sources: sources.iter().cloned().collect(),
+        phases,
+    };
+    let assumed_rows: Vec<String> = assumed_rows.into_iter().collect();
+    let recommendation =
+        recommend::recommend(&ctx, &playbook, &metas, &incidents, history, &assumed_rows);
+    let checklist = checklist::checklist(&ctx, &playbook, &incidents, &assumed_rows);
+    playbook.description = format!(
+        "{}\n\nGenerated by rollsafe plan. Rollback window: {}",
+        recommendation.verdict,
+        recommendation.window_summary()
+    );
+    let rollback_playbook = rollback_playbook(&playbook, &metas, intake);
+    Ok(Plan {
+        intake: intake.clone(),
+        playbook,
+        rollback_playbook,
+        steps: metas,
+        incidents,
+        recommendation,
+        checklist,
+        engine_notes,
+        sources: sources.into_iter().collect(),
+        unsourced,
+        assumed_rows,
+    })
+}
+
+/// The rollback of the lossless window as its own playbook, newest step first.
+fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playbook {
+    let mut steps = Vec::new();
+    let flat: Vec<&Step> = p.steps().map(|(_, _, s)| s).collect();
+    for (meta, s) in metas.iter().zip(flat).rev() {
+        if meta.cumulative != RollbackClass::Lossless || meta.kind == "check" {
+            continue;
+        }
+        let note = s.rollback.clone().unwrap_or_default();
+        steps.push(Step {
+            id: format!("undo-{}", s.id),
+            title: format!("Undo: {}", s.title),
+            detail: format!("{note}\n\nUndoes step `{}`.", s.id),
+            timebox: s.timebox,
+            role: s.role.clone(),
+            command: None,
+            verify: None,
+            rollback: None,
+            point_of_no_return: false,
+            on_fail: Default::default(),
+        });
+    }
+    if steps.is_empty() {
+        steps.push(step(
+            "nothing-to-undo",
+            "Nothing to undo before the point of no return",
+            "Every step is past the lossless window: restore or roll forward.",
+            Duration::from_secs(60),
+            "lead",
+            None,
+            None,
+        ));
+    }
+    Playbook {
+        id: rollback_id(&p.id),
+        title: format!("Rollback of {}", p.id),
+        description: format!(
+            "Undo the lossless part of {} (everything before the first point of no return), newest step first. Rehearse it: rollsafe run {} --mode tabletop.",
+            p.id,
+            rollback_id(&p.id)
+        ),
+        kind: PlaybookKind::Rollback,
+        tags: vec!["planned".into(), "rollback".into()],
+        budget: intake.rto,
+        variables: Vec::new(),
+        sources: Vec::new(),
+        phases: vec![Phase {
+            id: "undo".into(),
+            title: "Undo, newest first".into(),
+            steps,
+        }],
+    }
+}
+
+fn collect_vars(text: &str, out: &mut BTreeSet<String>) {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}").expect("static regex")
+    });
+    for c in re.captures_iter(text) {
+        out.insert(c[1].to_string());
+    }
+}
+
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn verify(engine: &Engine, sql: &str, expect: Option<&str>) -> Verification {
+    Verification {
+        command: query_cmd(engine, sql),
+        expect: Expectation {
+            exit_code: None,
+            contains: None,
+            regex: expect.map(|e| format!("(?m){e}")),
+        },
+    }
+}
+
+fn step(
+    id: &str,
+    title: &str,
+    detail: &str,
+    timebox: Duration,
+    role: &str,
+    command: Option<String>,
+    verify: Option<Verification>,
+) -> Step {
+    Step {
+        id: id.to_string(),
+        title: title.to_string(),
+        detail: detail.to_string(),
+        timebox: Some(timebox),
+        role: Some(role.to_string()),
+        command,
+        verify,
+        rollback: None,
+        point_of_no_return: false,
+        on_fail: Default::default(),
+    }
+}

@@ -1,0 +1,468 @@
+//! After-action reports: Markdown for people, JSON for tools.
+//!
+//! The JSON record follows the shape of a Chaos Toolkit journal where the
+//! ideas match (`status`, `deviated`, `start`, `end`, `duration`, per-step
+//! `status`/`start`/`end`/`duration`/`output`), so tools that read one can
+//! read ours; rollsafe's own fields (mode, notes, follow-ups) sit beside them.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::drill::{CommandPurpose, DrillStatus, Event, EventKind, Outcome, Session};
+use crate::playbook::duration::format_clock;
+
+/// The drill's end state in journal terms.
+pub fn journal_status(session: &Session) -> &'static str {
+    let drill = &session.drill;
+    match drill.status {
+        DrillStatus::Running => "interrupted",
+        DrillStatus::Aborted => "aborted",
+        DrillStatus::Completed
+            if drill.count(Outcome::Failed) + drill.count(Outcome::Blocked) > 0 =>
+        {
+            "failed"
+        }
+        DrillStatus::Completed => "completed",
+    }
+}
+
+/// Whether the drill left the happy path: any step failed, blocked or skipped,
+/// any step ran past its timebox, or the drill ran past its budget.
+pub fn deviations(session: &Session) -> Vec<String> {
+    let drill = &session.drill;
+    let end = drill.ended_at.unwrap_or(drill.last_event_at);
+    let mut found = Vec::new();
+    for (index, (_, _, step)) in session.playbook.steps().enumerate() {
+        let record = &drill.steps[index];
+        let reason = record.reason.as_deref().filter(|r| !r.is_empty());
+        match record.outcome {
+            Some(Outcome::Failed) => found.push(format!(
+                "“{}” failed{}",
+                step.title,
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            )),
+            Some(Outcome::Blocked) => found.push(format!(
+                "“{}” was blocked{}",
+                step.title,
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            )),
+            Some(Outcome::Skipped) => found.push(format!(
+                "“{}” was skipped{}",
+                step.title,
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            )),
+            _ => {}
+        }
+        let spent = drill.step_elapsed(index, end);
+        if let Some(timebox) = step.timebox.filter(|t| spent > *t) {
+            found.push(format!(
+                "“{}” took {} against a timebox of {}",
+                step.title,
+                format_clock(spent),
+                format_clock(timebox)
+            ));
+        }
+    }
+    if let Some(budget) = session.playbook.budget {
+        let total = drill.elapsed(end);
+        if total > budget {
+            found.push(format!(
+                "the drill took {} against a budget of {}",
+                format_clock(total),
+                format_clock(budget)
+            ));
+        }
+    }
+    found
+}
+
+fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Journal {
+    pub drill_id: i64,
+    pub playbook_id: String,
+    pub playbook_title: String,
+    pub content_hash: String,
+    pub mode: String,
+    pub operator: String,
+    pub status: String,
+    pub deviated: bool,
+    pub deviations: Vec<String>,
+    pub start: String,
+    pub end: Option<String>,
+    /// Seconds worked on the drill: pauses and interruptions excluded.
+    pub duration: f64,
+    pub budget: Option<f64>,
+    pub steps: Vec<JournalStep>,
+    pub notes: Vec<JournalNote>,
+    pub follow_ups: Vec<JournalNote>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalStep {
+    pub id: String,
+    pub title: String,
+    pub phase: String,
+    /// succeeded | failed | skipped | blocked | not_run
+    pub status: String,
+    pub reason: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub duration: f64,
+    pub timebox: Option<f64>,
+    pub point_of_no_return: bool,
+    pub output: Vec<JournalRun>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalRun {
+    pub purpose: String,
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub duration: f64,
+    pub passed: bool,
+    pub cancelled: bool,
+    pub truncated: bool,
+    pub output: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalNote {
+    pub at: String,
+    pub step: Option<String>,
+    pub text: String,
+}
+
+pub fn journal(session: &Session) -> Journal {
+    let drill = &session.drill;
+    let end = drill.ended_at.unwrap_or(drill.last_event_at);
+    let deviations = deviations(session);
+    let steps = session
+        .playbook
+        .steps()
+        .enumerate()
+        .map(|(index, (_, phase, step))| {
+            let record = &drill.steps[index];
+            JournalStep {
+                id: step.id.clone(),
+                title: step.title.clone(),
+                phase: phase.title.clone(),
+                status: match record.outcome {
+                    Some(Outcome::Passed) => "succeeded",
+                    Some(Outcome::Failed) => "failed",
+                    Some(Outcome::Skipped) => "skipped",
+                    Some(Outcome::Blocked) => "blocked",
+                    None => "not_run",
+                }
+                .to_string(),
+                reason: record.reason.clone().filter(|r| !r.is_empty()),
+                start: record.first_started.map(iso),
+                end: record.ended_at.map(iso),
+                duration: drill.step_elapsed(index, end).as_secs_f64(),
+                timebox: step.timebox.map(|t| t.as_secs_f64()),
+                point_of_no_return: step.point_of_no_return,
+                output: drill
+                    .commands_for(&step.id)
+                    .map(|c| JournalRun {
+                        purpose: match c.purpose {
+                            CommandPurpose::Action => "command",
+                            CommandPurpose::Verify => "verify",
+                        }
+                        .into(),
+                        command: c.command.clone(),
+                        exit_code: c.exit_code,
+                        duration: c.duration.as_secs_f64(),
+                        passed: c.passed,
+                        cancelled: c.cancelled,
+                        truncated: c.truncated,
+                        output: c.output.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let note = |n: &crate::drill::state::NoteRecord| JournalNote {
+        at: iso(n.at),
+        step: n.step.clone(),
+        text: n.text.clone(),
+    };
+    Journal {
+        drill_id: session.id,
+        playbook_id: drill.playbook_id.clone(),
+        playbook_title: drill.playbook_title.clone(),
+        content_hash: drill.content_hash.clone(),
+        mode: drill.mode.as_str().into(),
+        operator: drill.operator.clone(),
+        status: journal_status(session).into(),
+        deviated: !deviations.is_empty(),
+        deviations,
+        start: iso(drill.started_at),
+        end: drill.ended_at.map(iso),
+        duration: drill.elapsed(end).as_secs_f64(),
+        budget: session.playbook.budget.map(|b| b.as_secs_f64()),
+        steps,
+        notes: drill.notes.iter().map(note).collect(),
+        follow_ups: drill
+            .notes
+            .iter()
+            .filter(|n| is_follow_up(&n.text))
+            .map(note)
+            .collect(),
+    }
+}
+
+/// A note that asks for work after the drill (the scribe's TODO convention).
+pub fn is_follow_up(text: &str) -> bool {
+    let t = text.trim_start().to_ascii_uppercase();
+    t.starts_with("TODO") || t.starts_with("FOLLOW-UP") || t.starts_with("FOLLOWUP")
+}
+
+fn clock(secs: f64) -> String {
+    format_clock(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+/// The after-action report as Markdown.
+pub fn markdown(session: &Session, events: &[Event]) -> String {
+    let j = journal(session);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# After-action report: {} (drill #{})\n",
+        j.playbook_title, j.drill_id
+    );
+    let _ = writeln!(out, "## Summary\n");
+    let _ = writeln!(
+        out,
+        "- **Status:** {}{}",
+        j.status,
+        if j.deviated {
+            " (deviated from the plan)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "- **Mode:** {} · **operator:** {}", j.mode, j.operator);
+    let _ = writeln!(
+        out,
+        "- **Started:** {} · **ended:** {}",
+        j.start,
+        j.end.as_deref().unwrap_or("not ended")
+    );
+    let budget = j
+        .budget
+        .map(|b| format!(" against a budget of {}", clock(b)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "- **Time worked:** {}{budget}", clock(j.duration));
+    let count = |s: &str| j.steps.iter().filter(|x| x.status == s).count();
+    let _ = writeln!(
+        out,
+        "- **Steps:** {} succeeded, {} failed, {} blocked, {} skipped, {} not run, of {}",
+        count("succeeded"),
+        count("failed"),
+        count("blocked"),
+        count("skipped"),
+        count("not_run"),
+        j.steps.len()
+    );
+    let _ = writeln!(out, "- **Playbook version:** `{}`\n", j.content_hash);
+
+    let _ = writeln!(out, "## Steps\n");
+    let _ = writeln!(out, "| # | step | status | time | timebox | note |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for (i, s) in j.steps.iter().enumerate() {
+        let over = s.timebox.is_some_and(|t| s.duration > t);
+        let pnr = if s.point_of_no_return { " ⛔" } else { "" };
+        let _ = writeln!(
+            out,
+            "| {} | {}{pnr} | {} | {}{} | {} | {} |",
+            i + 1,
+            s.title.replace('|', "\\|"),
+            s.status,
+            if s.start.is_some() {
+                clock(s.duration)
+            } else {
+                "–".into()
+            },
+            if over { " ⚠" } else { "" },
+            s.timebox.map(clock).unwrap_or_else(|| "–".into()),
+            s.reason.as_deref().unwrap_or("").replace('|', "\\|"),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Deviations from the plan\n");
+    if j.deviations.is_empty() {
+        let _ = writeln!(out, "None: every step passed within its timebox.");
+    }
+    for d in &j.deviations {
+        let _ = writeln!(out, "- {d}");
+    }
+
+    let _ = writeln!(out, "\n## Timeline (UTC)\n");
+    for event in events {
+        if let Some(line) = timeline_line(event) {
+            let _ = writeln!(out, "- `{}` {line}", event.at.format("%H:%M:%S"));
+        }
+    }
+
+    let runs: Vec<(&JournalStep, &JournalRun)> = j
+        .steps
+        .iter()
+        .flat_map(|s| s.output.iter().map(move |r| (s, r)))
+        .collect();
+    if !runs.is_empty() {
+        let _ = writeln!(out, "\n## Commands run\n");
+        for (step, run) in runs {
+            let exit = run
+                .exit_code
+                .map(|c| format!("exit {c}"))
+                .unwrap_or_else(|| "no exit code".into());
+            let verdict = if run.cancelled {
+                "cancelled"
+            } else if run.passed {
+                "ok"
+            } else {
+                "not ok"
+            };
+            let _ = writeln!(
+                out,
+                "### {} ({}, {exit}, {verdict}, {})\n",
+                step.title,
+                run.purpose,
+                clock(run.duration)
+            );
+            let _ = writeln!(out, "```sh\n{}\n```\n", run.command);
+            if !run.output.trim().is_empty() {
+                let cut = if run.truncated { " (tail only)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "Output{cut}:\n\n```text\n{}\n```\n",
+                    run.output.trim_end()
+                );
+            }
+        }
+    }
+
+    let _ = writeln!(out, "\n## Notes\n");
+    if j.notes.is_empty() {
+        let _ = writeln!(out, "No notes were taken.");
+    }
+    for n in &j.notes {
+        let _ = writeln!(
+            out,
+            "- {} {}: {}",
+            n.at,
+            n.step.as_deref().unwrap_or("(drill)"),
+            n.text
+        );
+    }
+
+    let _ = writeln!(out, "\n## Follow-ups\n");
+    if j.follow_ups.is_empty() {
+        let _ = writeln!(
+            out,
+            "None recorded (notes starting with TODO: become follow-ups)."
+        );
+    }
+    for n in &j.follow_ups {
+        let _ = writeln!(
+            out,
+            "- [ ] {} ({})",
+            n.text,
+            n.step.as_deref().unwrap_or("drill")
+        );
+    }
+
+    let _ = writeln!(out, "\n## Improvement plan\n");
+    let improvements = improvement_plan(&j);
+    for item in &improvements {
+        let _ = writeln!(out, "- {item}");
+    }
+    out
+}
+
+/// What the drill suggests changing, derived from its deviations.
+fn improvement_plan(j: &Journal) -> Vec<String> {
+    let mut items = Vec::new();
+    for s in &j.steps {
+        match s.status.as_str() {
+            "failed" | "blocked" => items.push(format!(
+                "Fix or rewrite “{}” and rehearse it again before relying on it{}.",
+                s.title,
+                if s.point_of_no_return {
+                    " (it is a point of no return)"
+                } else {
+                    ""
+                }
+            )),
+            "skipped" => items.push(format!(
+                "Decide whether “{}” belongs in the playbook: it was skipped.",
+                s.title
+            )),
+            _ => {}
+        }
+        if let Some(t) = s.timebox.filter(|t| s.duration > *t) {
+            items.push(format!(
+                "Re-estimate or speed up “{}”: {} against {} planned.",
+                s.title,
+                clock(s.duration),
+                clock(t)
+            ));
+        }
+    }
+    if j.status == "interrupted" {
+        items.push("The drill did not end: resume it or abort it with a reason, so the record is complete.".into());
+    }
+    if items.is_empty() {
+        items.push(
+            "Nothing to change: schedule the next rehearsal before the playbook goes stale.".into(),
+        );
+    }
+    items
+}
+
+fn timeline_line(event: &Event) -> Option<String> {
+    Some(match &event.kind {
+        EventKind::Started { mode, operator, .. } => {
+            format!("drill started ({}, {operator})", mode.as_str())
+        }
+        EventKind::StepStarted { step } => format!("started `{step}`"),
+        EventKind::StepPassed { step } => format!("passed `{step}`"),
+        EventKind::StepFailed { step, reason } => format!("**failed** `{step}`: {reason}"),
+        EventKind::StepSkipped { step, reason } => format!("skipped `{step}`: {reason}"),
+        EventKind::StepBlocked { step, reason } => format!("**blocked** `{step}`: {reason}"),
+        EventKind::PointOfNoReturnConfirmed { step } => {
+            format!("⛔ crossed the point of no return at `{step}`")
+        }
+        EventKind::Note { step, text } => {
+            format!("note on `{}`: {text}", step.as_deref().unwrap_or("drill"))
+        }
+        EventKind::CommandStarted { step, command, .. } => {
+            format!(
+                "ran in `{step}`: `{}`",
+                command.lines().next().unwrap_or("")
+            )
+        }
+        EventKind::CommandRun {
+            step, exit_code, ..
+        } => format!(
+            "command in `{step}` ended: {}",
+            exit_code
+                .map(|c| format!("exit {c}"))
+                .unwrap_or_else(|| "no exit code".into())
+        ),
+        EventKind::Paused => "paused".into(),
+        EventKind::Resumed => "resumed".into(),
+        EventKind::Interrupted { last_seen } => format!(
+            "reopened; rollsafe was not running since {}",
+            last_seen.format("%H:%M:%S")
+        ),
+        EventKind::Aborted { reason } => format!("**aborted**: {reason}"),
+        EventKind::Finished => "finished".into(),
+    })
+}

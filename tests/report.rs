@@ -1,0 +1,102 @@
+//! After-action reports from a drill log.
+
+mod fixture;
+
+use fixture::{at, loaded};
+use rollsafe::drill::{EventKind, Mode, Session};
+use rollsafe::report;
+use rollsafe::store::Store;
+
+fn drill_with_a_failure() -> (Store, Session) {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut s = Session::start(&mut store, &loaded(), Mode::Tabletop, "ana", at(0)).unwrap();
+    let record = |s: &mut Session, store: &mut Store, t: i64, kind: EventKind| {
+        s.record(store, at(t), kind).unwrap()
+    };
+    record(
+        &mut s,
+        &mut store,
+        90,
+        EventKind::StepPassed {
+            step: "set-timeouts".into(),
+        },
+    );
+    record(
+        &mut s,
+        &mut store,
+        90,
+        EventKind::StepStarted {
+            step: "add-column".into(),
+        },
+    );
+    record(
+        &mut s,
+        &mut store,
+        100,
+        EventKind::StepFailed {
+            step: "add-column".into(),
+            reason: "lock timeout".into(),
+        },
+    );
+    record(
+        &mut s,
+        &mut store,
+        101,
+        EventKind::Note {
+            step: Some("add-column".into()),
+            text: "TODO: retry with backoff".into(),
+        },
+    );
+    record(
+        &mut s,
+        &mut store,
+        102,
+        EventKind::Note {
+            step: None,
+            text: "good comms".into(),
+        },
+    );
+    record(&mut s, &mut store, 120, EventKind::Finished);
+    (store, s)
+}
+
+#[test]
+fn journal_carries_status_deviation_and_per_step_times() {
+    let (_, session) = drill_with_a_failure();
+    let j = report::journal(&session);
+    assert_eq!(j.status, "failed");
+    assert!(j.deviated);
+    assert_eq!(
+        j.deviations,
+        vec![
+            "“Set lock timeout” took 1:30 against a timebox of 1:00",
+            "“Add column full_name” failed: lock timeout",
+        ]
+    );
+    assert_eq!(j.start, "2027-01-15T08:00:00Z");
+    assert_eq!(j.end.as_deref(), Some("2027-01-15T08:02:00Z"));
+    assert_eq!(j.duration, 120.0);
+    assert_eq!(j.steps[0].status, "succeeded");
+    assert_eq!(j.steps[0].duration, 90.0);
+    assert_eq!(j.steps[1].status, "failed");
+    assert_eq!(j.steps[1].duration, 10.0);
+    assert_eq!(j.steps[2].status, "not_run");
+    assert_eq!(j.follow_ups.len(), 1);
+    assert_eq!(j.follow_ups[0].text, "TODO: retry with backoff");
+    assert_eq!(j.notes.len(), 2);
+}
+
+#[test]
+fn an_unfinished_drill_reports_as_interrupted() {
+    let mut store = Store::open_in_memory().unwrap();
+    let session = Session::start(&mut store, &loaded(), Mode::Live, "ana", at(0)).unwrap();
+    assert_eq!(report::journal(&session).status, "interrupted");
+}
+
+#[test]
+fn markdown_report_has_every_section() {
+    let (store, session) = drill_with_a_failure();
+    let events = store.events(session.id).unwrap();
+    let text = report::markdown(&session, &events);
+    insta::assert_snapshot!(text);
+}
