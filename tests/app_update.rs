@@ -280,3 +280,40 @@ fn ctrl_c_leaves_and_the_drill_stays_resumable() {
     let id = runner(&app).session.id;
     assert_eq!(app.store.unfinished().unwrap()[0].id, id);
 }
+
+#[test]
+fn history_pages_through_drills_and_opens_a_summary() {
+    let mut app = app();
+    for i in 0..250 {
+        app.start(&loaded(), Mode::Tabletop, at(i * 10));
+        app.handle(Action::Back, at(i * 10 + 1));
+    }
+    app.handle(Action::OpenHistory, at(5_000));
+    let Screen::History(h) = &app.screen else {
+        panic!("not history")
+    };
+    assert_eq!(h.total, 250);
+    assert_eq!(h.selected_row().unwrap().id, 250, "newest first");
+    app.handle(Action::Bottom, at(5_000));
+    let Screen::History(h) = &app.screen else {
+        panic!()
+    };
+    assert_eq!(h.selected, 249);
+    assert_eq!(
+        h.selected_row().unwrap().id,
+        1,
+        "the page holding the oldest was loaded"
+    );
+    app.handle(Action::Open, at(5_000));
+    let Screen::Summary(s) = &app.screen else {
+        panic!("not summary")
+    };
+    assert_eq!(s.session.id, 1);
+    app.handle(Action::Back, at(5_000));
+    assert!(
+        matches!(app.screen, Screen::History(_)),
+        "back returns to the list"
+    );
+    app.handle(Action::Back, at(5_000));
+    assert!(matches!(app.screen, Screen::Home));
+}

@@ -186,3 +186,17 @@ fn no_screen_panics_at_any_size_down_to_20x5() {
         }
     }
 }
+
+#[test]
+fn history_list() {
+    let mut app = app();
+    app.start(&loaded(), Mode::Tabletop, at(0));
+    app.handle(Action::Pass, at(70));
+    app.handle(Action::Finish, at(80));
+    app.handle(Action::Yes, at(80));
+    app.handle(Action::Back, at(81));
+    app.start(&loaded(), Mode::Live, at(100));
+    app.handle(Action::Back, at(130));
+    app.handle(Action::OpenHistory, at(200));
+    assert_snapshot!(draw(&app, 100, 12, 200));
+}

@@ -291,3 +291,15 @@ fn step_results_follow_the_fold_and_are_rebuilt_for_older_logs() {
         .unwrap();
     assert_eq!(store.step_samples(&loaded.playbook.id).unwrap().len(), 1);
 }
+
+#[test]
+fn the_playbook_text_is_stored_once_and_comes_back_with_the_started_event() {
+    let mut store = Store::open_in_memory().unwrap();
+    let loaded = bundled("pg-rename-column");
+    let session = Session::start(&mut store, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+    let events = store.events(session.id).unwrap();
+    match &events[0].kind {
+        EventKind::Started { snapshot, .. } => assert_eq!(snapshot, &loaded.source),
+        other => panic!("{other:?}"),
+    }
+}

@@ -110,7 +110,12 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     match &args.out {
         Some(path) => match std::fs::write(path, text) {
             Ok(()) => {
-                eprintln!("rollsafe: wrote {} ({})", path.display(), plan.playbook.id);
+                let id = if args.rollback && args.format == PlanFormat::Toml {
+                    &plan.rollback_playbook.id
+                } else {
+                    &plan.playbook.id
+                };
+                eprintln!("rollsafe: wrote {} ({id})", path.display());
                 exit::OK
             }
             Err(e) => {

@@ -2560,17 +2560,4 @@ cdnctl purge --all
             }
         }
     }
-
-    #[test]
-    fn tmp_bundled() {
-        let text = std::fs::read_to_string("runbooks/release-rollback-checklist.md").unwrap();
-        match parse("runbooks/release-rollback-checklist.md", &text) {
-            Ok(p) => println!("{p:#?}"),
-            Err(e) => {
-                for d in e {
-                    println!("{d}");
-                }
-            }
-        }
-    }
 }

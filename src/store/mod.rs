@@ -92,6 +92,9 @@ pub struct Snapshot {
 pub struct Store {
     conn: Connection,
     path: String,
+    /// Schema version in force; below [`DERIVED_SINCE`] (only in upgrade
+    /// tests) the derived tables do not exist yet and are not written.
+    schema: usize,
 }
 
 fn ms(at: DateTime<Utc>) -> i64 {
@@ -132,7 +135,11 @@ impl Store {
             .map_err(|e| classify(&path, e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| classify(&path, e))?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            schema: 0,
+        };
         let before = store.schema_version()?;
         store.migrate(MIGRATIONS.len())?;
         if before > 0 && before < DERIVED_SINCE {
@@ -219,6 +226,7 @@ impl Store {
                 .map_err(|e| classify(&path, e))?;
             tx.commit().map_err(|e| classify(&path, e))?;
         }
+        self.schema = self.schema_version()?;
         Ok(())
     }
 
@@ -227,7 +235,11 @@ impl Store {
     pub fn create_at_version(path: &Path, version: usize) -> Result<Self> {
         let label = path.display().to_string();
         let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
-        let mut store = Store { conn, path: label };
+        let mut store = Store {
+            conn,
+            path: label,
+            schema: 0,
+        };
         store.migrate(version)?;
         Ok(store)
     }
@@ -298,10 +310,17 @@ impl Store {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
         insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
-        update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+        if self.schema >= DERIVED_SINCE {
+            update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+            tx.execute(
+                "UPDATE drills SET active_ms = ?2 WHERE id = ?1",
+                params![drill_id, after.elapsed(event.at).as_millis() as i64],
+            )
+            .map_err(|e| classify(&path, e))?;
+        }
         tx.execute(
             "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
-                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8, active_ms = ?9
+                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8
              WHERE id = ?1",
             params![
                 drill_id,
@@ -312,7 +331,6 @@ impl Store {
                 after.count(Outcome::Failed) as i64,
                 after.count(Outcome::Skipped) as i64,
                 after.count(Outcome::Blocked) as i64,
-                after.elapsed(event.at).as_millis() as i64,
             ],
         )
         .map_err(|e| classify(&path, e))?;
@@ -356,15 +374,21 @@ impl Store {
         let mut events = Vec::new();
         for row in rows {
             let (seq, payload) = row.map_err(|e| classify(&self.path, e))?;
-            let event = serde_json::from_str(&payload).map_err(|e| StoreError::BadEvent {
-                drill: drill_id,
-                seq,
-                detail: e.to_string(),
-            })?;
+            let event: Event =
+                serde_json::from_str(&payload).map_err(|e| StoreError::BadEvent {
+                    drill: drill_id,
+                    seq,
+                    detail: e.to_string(),
+                })?;
             events.push(event);
         }
         if events.is_empty() {
             return Err(StoreError::NoSuchDrill(drill_id));
+        }
+        if let Some(EventKind::Started { snapshot, .. }) = events.first_mut().map(|e| &mut e.kind)
+            && snapshot.is_empty()
+        {
+            *snapshot = self.snapshot(drill_id)?.text;
         }
         Ok(events)
     }
@@ -526,6 +550,20 @@ fn insert_event(
     seq: i64,
     event: &Event,
 ) -> rusqlite::Result<()> {
+    // The playbook text lives once, in drills.snapshot; the started event
+    // refers to it instead of carrying a second copy (runbooks are ~20 KB).
+    let stored;
+    let event = match &event.kind {
+        EventKind::Started { snapshot, .. } if !snapshot.is_empty() => {
+            let mut slim = event.clone();
+            if let EventKind::Started { snapshot, .. } = &mut slim.kind {
+                snapshot.clear();
+            }
+            stored = slim;
+            &stored
+        }
+        _ => event,
+    };
     let payload = serde_json::to_string(event)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let step = step_of(&event.kind);

@@ -26,6 +26,8 @@ pub enum Action {
     ScrollOutputUp,
     ScrollOutputDown,
     Help,
+    OpenHistory,
+    ExportReport,
     /// Leave the screen (the drill stays resumable).
     Back,
     Quit,

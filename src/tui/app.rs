@@ -19,11 +19,33 @@ pub enum Screen {
     Home,
     Runner(Box<RunnerState>),
     Summary(Box<SummaryState>),
+    History(Box<HistoryState>),
 }
 
 pub struct SummaryState {
     pub session: Session,
     pub scroll: u16,
+    /// Where `q` goes back to: the history list it was opened from, else Home.
+    pub back_to: Option<Box<HistoryState>>,
+}
+
+/// Drills newest first, read a page at a time so any number of drills scrolls.
+#[derive(Debug, Default)]
+pub struct HistoryState {
+    pub total: usize,
+    /// Absolute index of the selected drill.
+    pub selected: usize,
+    /// Absolute index of `rows[0]`.
+    pub page_start: usize,
+    pub rows: Vec<DrillRow>,
+}
+
+impl HistoryState {
+    pub const PAGE: usize = 200;
+
+    pub fn selected_row(&self) -> Option<&DrillRow> {
+        self.rows.get(self.selected.checked_sub(self.page_start)?)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +185,7 @@ impl App {
             Screen::Home => Context::Home,
             Screen::Runner(_) => Context::Runner,
             Screen::Summary(_) => Context::Summary,
+            Screen::History(_) => Context::History,
         }
     }
 
@@ -244,6 +267,7 @@ impl App {
             Context::Home => self.handle_home(action, now),
             Context::Runner => self.handle_runner(action, now),
             Context::Summary => self.handle_summary(action),
+            Context::History => self.handle_history(action),
         }
     }
 
@@ -314,6 +338,7 @@ impl App {
                 }
                 None => {}
             },
+            Action::OpenHistory => self.open_history(),
             Action::StartTabletop => self.start_selected(Mode::Tabletop, now),
             Action::StartLive => self.start_selected(Mode::Live, now),
             Action::Quit | Action::Back => self.should_quit = true,
@@ -749,6 +774,7 @@ impl App {
             self.screen = Screen::Summary(Box::new(SummaryState {
                 session: runner.session,
                 scroll: 0,
+                back_to: None,
             }));
         }
     }
@@ -762,6 +788,107 @@ impl App {
         match action {
             Action::Down => summary.scroll = summary.scroll.saturating_add(1),
             Action::Up => summary.scroll = summary.scroll.saturating_sub(1),
+            Action::Back | Action::Quit => match summary.back_to.take() {
+                Some(history) => self.screen = Screen::History(history),
+                None => {
+                    self.screen = Screen::Home;
+                    self.refresh_home();
+                }
+            },
+            _ => {}
+        }
+    }
+
+    // ---- History ----------------------------------------------------------
+
+    fn open_history(&mut self) {
+        let mut history = HistoryState::default();
+        match self.store.count_drills() {
+            Ok(total) => history.total = total.max(0) as usize,
+            Err(e) => return self.error(e.to_string()),
+        }
+        self.load_history_page(&mut history);
+        self.screen = Screen::History(Box::new(history));
+    }
+
+    /// Makes sure the page holding the selection is loaded.
+    fn load_history_page(&mut self, history: &mut HistoryState) {
+        let in_page = history.selected >= history.page_start
+            && history.selected < history.page_start + history.rows.len();
+        if in_page && !history.rows.is_empty() {
+            return;
+        }
+        // Keep the selection in the middle of the page, so scrolling either way stays on it.
+        let start = history.selected.saturating_sub(HistoryState::PAGE / 2);
+        match self.store.list_drills(HistoryState::PAGE, start) {
+            Ok(rows) => {
+                history.page_start = start;
+                history.rows = rows;
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn handle_history(&mut self, action: Action) {
+        let Screen::History(history) = &mut self.screen else {
+            return;
+        };
+        let last = history.total.saturating_sub(1);
+        let moved = match action {
+            Action::Down => Some((history.selected + 1).min(last)),
+            Action::Up => Some(history.selected.saturating_sub(1)),
+            Action::PageDown => Some((history.selected + 20).min(last)),
+            Action::PageUp => Some(history.selected.saturating_sub(20)),
+            Action::Top => Some(0),
+            Action::Bottom => Some(last),
+            _ => None,
+        };
+        if let Some(index) = moved {
+            history.selected = index;
+            let mut taken = std::mem::take(history);
+            self.load_history_page(&mut taken);
+            self.screen = Screen::History(taken);
+            return;
+        }
+        match action {
+            Action::Open => {
+                let Some(id) = history.selected_row().map(|r| r.id) else {
+                    return;
+                };
+                match Session::resume(&self.store, id) {
+                    Ok(session) => {
+                        let Screen::History(history) =
+                            std::mem::replace(&mut self.screen, Screen::Home)
+                        else {
+                            return;
+                        };
+                        self.screen = Screen::Summary(Box::new(SummaryState {
+                            session,
+                            scroll: 0,
+                            back_to: Some(history),
+                        }));
+                    }
+                    Err(e) => self.error(e.to_string()),
+                }
+            }
+            Action::ExportReport => {
+                let Some(id) = history.selected_row().map(|r| r.id) else {
+                    return;
+                };
+                let written = Session::resume(&self.store, id)
+                    .map_err(|e| e.to_string())
+                    .and_then(|session| {
+                        let events = self.store.events(id).map_err(|e| e.to_string())?;
+                        let path = std::path::PathBuf::from(format!("rollsafe-drill-{id}.md"));
+                        std::fs::write(&path, crate::report::markdown(&session, &events))
+                            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                        Ok(path)
+                    });
+                match written {
+                    Ok(path) => self.info(format!("report written to {}", path.display())),
+                    Err(e) => self.error(e),
+                }
+            }
             Action::Back | Action::Quit => {
                 self.screen = Screen::Home;
                 self.refresh_home();

@@ -10,6 +10,7 @@ pub enum Context {
     Home,
     Runner,
     Summary,
+    History,
 }
 
 pub struct Binding {
@@ -40,7 +41,7 @@ const fn bind(
     }
 }
 
-use Context::{Home, Runner, Summary};
+use Context::{History, Home, Runner, Summary};
 use KeyCode::{Char, Down, End, Enter, Esc, Home as HomeKey, PageDown, PageUp, Up};
 
 pub const BINDINGS: &[Binding] = &[
@@ -280,6 +281,79 @@ pub const BINDINGS: &[Binding] = &[
         "every key",
         "help",
     ),
+    bind(
+        Home,
+        &[Char('h')],
+        "h",
+        Action::OpenHistory,
+        "history: every drill, newest first",
+        "history",
+    ),
+    bind(
+        History,
+        &[Enter],
+        "enter",
+        Action::Open,
+        "the drill's summary",
+        "details",
+    ),
+    bind(
+        History,
+        &[Char('e')],
+        "e",
+        Action::ExportReport,
+        "write the drill's after-action report (Markdown) to the current directory",
+        "export report",
+    ),
+    bind(
+        History,
+        &[Char('j'), Down],
+        "j/↓",
+        Action::Down,
+        "next drill",
+        "",
+    ),
+    bind(
+        History,
+        &[Char('k'), Up],
+        "k/↑",
+        Action::Up,
+        "previous drill",
+        "",
+    ),
+    bind(
+        History,
+        &[PageDown],
+        "PgDn",
+        Action::PageDown,
+        "a page down",
+        "",
+    ),
+    bind(History, &[PageUp], "PgUp", Action::PageUp, "a page up", ""),
+    bind(
+        History,
+        &[HomeKey, Char('g')],
+        "g",
+        Action::Top,
+        "newest drill",
+        "",
+    ),
+    bind(
+        History,
+        &[Char('?')],
+        "?",
+        Action::Help,
+        "every key",
+        "help",
+    ),
+    bind(
+        History,
+        &[Char('q'), Esc],
+        "q",
+        Action::Back,
+        "back to Home",
+        "back",
+    ),
 ];
 
 /// The action a key means in a context, if any. Ctrl-C means the same
@@ -343,7 +417,7 @@ mod tests {
 
     #[test]
     fn each_key_is_bound_once_per_context() {
-        for ctx in [Home, Runner, Summary] {
+        for ctx in [Home, Runner, Summary, History] {
             let mut seen = Vec::new();
             for b in BINDINGS.iter().filter(|b| b.context == ctx) {
                 for k in b.keys {

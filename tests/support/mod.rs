@@ -158,6 +158,26 @@ impl Tmux {
         self.start_argv(session, width, height, &argv);
     }
 
+    /// Like [`Tmux::start_rollsafe`], but rollsafe runs as a child of
+    /// `sh -c`, which prints `EXITED:<code>` when rollsafe ends and then runs
+    /// `then` (e.g. `exec sh` for a shell to look at the terminal with). The
+    /// pane's pid is the shell's, not rollsafe's.
+    pub fn start_rollsafe_in_shell(
+        &mut self,
+        session: &str,
+        width: u16,
+        height: u16,
+        args: &[&str],
+        then: &str,
+    ) {
+        let mut argv = Self::env_prefix();
+        let script = format!(r#""$0" "$@"; echo EXITED:$?; {then}"#);
+        argv.extend(["sh".into(), "-c".into(), script, BIN.to_string()]);
+        argv.extend(self.global_args());
+        argv.extend(args.iter().map(|s| s.to_string()));
+        self.start_argv(session, width, height, &argv);
+    }
+
     /// Starts a new detached session whose pane runs `argv` directly.
     pub fn start_argv(&mut self, session: &str, width: u16, height: u16, argv: &[String]) {
         let (w, h) = (width.to_string(), height.to_string());
@@ -230,30 +250,18 @@ impl Tmux {
         self.display("#{pane_dead}") == "1"
     }
 
-    /// Waits until the pane's program has ended; returns how it ended.
-    pub fn wait_dead(&self) -> PaneEnd {
-        let start = Instant::now();
-        while !self.pane_dead() {
-            if start.elapsed() > TIMEOUT {
-                panic!(
-                    "waited {:.1}s for the program in the pane to end; the screen is:\n{}",
-                    TIMEOUT.as_secs_f64(),
-                    self.screen()
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-        PaneEnd {
-            status: self.display("#{pane_dead_status}").parse().ok(),
-            signal: self.display("#{pane_dead_signal}").parse().ok(),
-        }
-    }
-
-    /// Waits until the pane's program has exited and returns its exit status.
-    pub fn wait_exit(&self) -> i32 {
-        let end = self.wait_dead();
-        end.status
-            .unwrap_or_else(|| panic!("the program in the pane did not exit normally: {end:?}"))
+    /// Waits for the `EXITED:<code>` line printed by a pane started with
+    /// [`Tmux::start_rollsafe_in_shell`] and returns the code. (tmux's own
+    /// `#{pane_dead_status}` is not used: under load tmux 3.3 can leave the
+    /// exited program unreaped, and the status empty, for a long time.)
+    pub fn wait_exit_code(&self) -> i32 {
+        let screen = self.wait_until("rollsafe to exit (EXITED:<code>)", |s| {
+            s.lines().any(|l| l.starts_with("EXITED:"))
+        });
+        let line = screen.lines().find(|l| l.starts_with("EXITED:")).unwrap();
+        let code = line["EXITED:".len()..].trim();
+        code.parse()
+            .unwrap_or_else(|_| panic!("not an exit code: {line:?}"))
     }
 
     pub fn pane_pid(&self) -> u32 {
@@ -477,13 +485,6 @@ impl Drop for KillOnDrop {
             send(self.0, libc::SIGKILL);
         }
     }
-}
-
-/// How a pane's program ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PaneEnd {
-    pub status: Option<i32>,
-    pub signal: Option<i32>,
 }
 
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 
 mod common;
 mod dialog;
+mod history;
 mod home;
 mod runner;
 mod summary;
@@ -30,6 +31,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         Screen::Home => home::render(frame, area, app, now, theme),
         Screen::Runner(runner) => runner::render(frame, area, app, runner, now, theme),
         Screen::Summary(summary) => summary::render(frame, area, app, summary, theme),
+        Screen::History(history) => history::render(frame, area, app, history, theme),
     }
     if let Some(d) = &app.dialog {
         dialog::render(frame, area, d, theme);
