@@ -109,7 +109,7 @@ fn as_i64(drill: &serde_json::Value, key: &str) -> i64 {
 fn tabletop_drill_passes_steps_saves_a_note_and_stays_resumable() {
     let mut t = Tmux::new("tabletop");
     // In a shell that reports rollsafe's exit code.
-    t.start_rollsafe_in_shell("drill", 100, 30, &["run", PG], "");
+    t.start_rollsafe_in_shell("drill", 100, 30, &["run", PG], "exec sleep 600");
     let (playbook, screen) = wait_for_pg_runner(&t);
     let total = playbook.steps.len();
     assert!(

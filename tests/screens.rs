@@ -200,3 +200,56 @@ fn history_list() {
     app.handle(Action::OpenHistory, at(200));
     assert_snapshot!(draw(&app, 100, 12, 200));
 }
+
+fn wizard_app() -> App {
+    let mut app = app();
+    app.handle(Action::OpenPlanner, at(0));
+    assert!(matches!(app.screen, Screen::Wizard(_)), "{:?}", app.status);
+    app
+}
+
+#[test]
+fn plan_wizard_form_classifies_incidents_as_typed() {
+    let mut app = wizard_app();
+    for _ in 0..5 {
+        app.handle(Action::Down, at(0));
+    }
+    for c in "ALTER waited on a lock and took the site down".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 100, 24, 0));
+}
+
+#[test]
+fn plan_wizard_rejects_an_unknown_change_and_says_what_it_accepts() {
+    let mut app = wizard_app();
+    app.handle(Action::Input('\u{15}'), at(0));
+    for c in "frobnicate users".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    app.handle(Action::Submit, at(0));
+    let Screen::Wizard(w) = &app.screen else {
+        unreachable!()
+    };
+    assert!(w.plan.is_none());
+    let error = w.error.clone().unwrap();
+    assert!(
+        error.contains("rename column"),
+        "lists accepted forms: {error}"
+    );
+}
+
+#[test]
+fn plan_wizard_review_then_a_drill_of_the_plan() {
+    let mut app = wizard_app();
+    app.handle(Action::Submit, at(0));
+    assert_snapshot!(draw(&app, 100, 30, 0));
+    app.handle(Action::StartTabletop, at(1));
+    let Screen::Runner(r) = &app.screen else {
+        panic!("{:?}", app.status)
+    };
+    assert_eq!(r.session.playbook.id, "plan-rename-users-name");
+    // The drill was logged with the plan's TOML as its snapshot: it resumes.
+    let id = r.session.id;
+    assert!(rollsafe::drill::Session::resume(&app.store, id).is_ok());
+}

@@ -1,6 +1,11 @@
-//! What past drills say: durations, failure rates, readiness. Pure functions
-//! over rows read from the log; nothing here touches SQL or the terminal.
+//! What past drills say: durations, failure rates, readiness and what to do
+//! next. Pure functions over rows read from the log; nothing here touches SQL
+//! or the terminal.
 
+pub mod recommend;
 pub mod stats;
 
+pub use recommend::{
+    PlaybookHistory, Recommendation, RecommendationKind, Severity, readiness, recommend,
+};
 pub use stats::{PlaybookStats, StepSample, StepStats, percentile, playbook_stats};

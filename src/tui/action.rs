@@ -27,6 +27,11 @@ pub enum Action {
     ScrollOutputDown,
     Help,
     OpenHistory,
+    OpenPlanner,
+    Left,
+    Right,
+    SavePlan,
+    EditPlan,
     ExportReport,
     /// Leave the screen (the drill stays resumable).
     Back,

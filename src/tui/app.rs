@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::action::Action;
 use super::keymap::Context;
 use super::runner::{FollowUp, RunnerState};
+use super::wizard::WizardState;
 use crate::drill::{CommandPurpose, Mode, Outcome, Session};
+use crate::planner::Knowledge;
 use crate::playbook::vars::{self, VarSource, Vars};
 use crate::playbook::{Library, Loaded, OnFail, Playbook};
 use crate::store::{DrillRow, Store};
@@ -20,6 +22,7 @@ pub enum Screen {
     Runner(Box<RunnerState>),
     Summary(Box<SummaryState>),
     History(Box<HistoryState>),
+    Wizard(Box<WizardState>),
 }
 
 pub struct SummaryState {
@@ -126,7 +129,11 @@ pub struct App {
     pub should_quit: bool,
     pub operator: String,
     pub overrides: BTreeMap<String, String>,
+    /// Where saved plans go (the user's playbooks directory).
+    pub playbooks_dir: Option<std::path::PathBuf>,
     pub home: HomeState,
+    /// The planner's knowledge base, loaded when the wizard first opens.
+    pub knowledge: Option<Knowledge>,
     env: fn(&str) -> Option<String>,
 }
 
@@ -167,7 +174,9 @@ impl App {
             should_quit: false,
             operator,
             overrides,
+            playbooks_dir: None,
             home: HomeState::default(),
+            knowledge: None,
             env: process_env,
         };
         app.refresh_home();
@@ -186,6 +195,7 @@ impl App {
             Screen::Runner(_) => Context::Runner,
             Screen::Summary(_) => Context::Summary,
             Screen::History(_) => Context::History,
+            Screen::Wizard(_) => Context::PlanReview,
         }
     }
 
@@ -268,6 +278,7 @@ impl App {
             Context::Runner => self.handle_runner(action, now),
             Context::Summary => self.handle_summary(action),
             Context::History => self.handle_history(action),
+            Context::PlanReview => self.handle_wizard(action, now),
         }
     }
 
@@ -339,6 +350,7 @@ impl App {
                 None => {}
             },
             Action::OpenHistory => self.open_history(),
+            Action::OpenPlanner => self.open_planner(),
             Action::StartTabletop => self.start_selected(Mode::Tabletop, now),
             Action::StartLive => self.start_selected(Mode::Live, now),
             Action::Quit | Action::Back => self.should_quit = true,
@@ -896,6 +908,126 @@ impl App {
             _ => {}
         }
     }
+
+    // ---- Plan wizard ------------------------------------------------------
+
+    fn open_planner(&mut self) {
+        if self.knowledge.is_none() {
+            match Knowledge::load() {
+                Ok(k) => self.knowledge = Some(k),
+                Err(errors) => {
+                    let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+                    return self.error(format!(
+                        "the planner's knowledge base does not load: {first}"
+                    ));
+                }
+            }
+        }
+        if let Some(k) = &self.knowledge {
+            self.screen = Screen::Wizard(Box::new(WizardState::new(k)));
+        }
+    }
+
+    fn handle_wizard(&mut self, action: Action, now: DateTime<Utc>) {
+        let (Screen::Wizard(wizard), Some(knowledge)) = (&mut self.screen, &self.knowledge) else {
+            return;
+        };
+        if wizard.plan.is_none() {
+            match action {
+                Action::Down => wizard.move_focus(1),
+                Action::Up => wizard.move_focus(-1),
+                Action::Left => wizard.cycle(-1),
+                Action::Right => wizard.cycle(1),
+                Action::Input(c) => wizard.type_char(c),
+                Action::Backspace => wizard.backspace(),
+                Action::Submit => {
+                    let drills = self.store.list_drills(10_000, 0).unwrap_or_default();
+                    wizard.generate(knowledge, &drills, now);
+                }
+                Action::Dismiss | Action::Back => {
+                    self.screen = Screen::Home;
+                    self.refresh_home();
+                }
+                _ => {}
+            }
+            return;
+        }
+        match action {
+            Action::Down => wizard.scroll = wizard.scroll.saturating_add(1),
+            Action::Up => wizard.scroll = wizard.scroll.saturating_sub(1),
+            Action::PageDown => wizard.scroll = wizard.scroll.saturating_add(15),
+            Action::PageUp => wizard.scroll = wizard.scroll.saturating_sub(15),
+            Action::EditPlan => wizard.plan = None,
+            Action::SavePlan => self.save_plan(),
+            Action::StartTabletop | Action::StartLive => {
+                let mode = if action == Action::StartLive {
+                    Mode::Live
+                } else {
+                    Mode::Tabletop
+                };
+                if let Some(loaded) = planned_playbook(wizard) {
+                    self.start(&loaded, mode, now);
+                }
+            }
+            Action::Back => {
+                self.screen = Screen::Home;
+                self.refresh_home();
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the plan and its rollback drill as TOML into the user's playbooks.
+    fn save_plan(&mut self) {
+        let Screen::Wizard(wizard) = &self.screen else {
+            return;
+        };
+        let Some(plan) = &wizard.plan else {
+            return;
+        };
+        let Some(dir) = self.playbooks_dir.clone() else {
+            return self
+                .error("no config directory to save playbooks in; use rollsafe plan --out".into());
+        };
+        let files = [
+            (
+                format!("{}.toml", plan.playbook.id),
+                crate::planner::render::toml(plan, false),
+            ),
+            (
+                format!("{}.toml", plan.rollback_playbook.id),
+                crate::planner::render::toml(plan, true),
+            ),
+        ];
+        let result = std::fs::create_dir_all(&dir).and_then(|()| {
+            for (name, text) in &files {
+                std::fs::write(dir.join(name), text)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                self.library = Library::load(Some(&dir));
+                self.info(format!(
+                    "saved {} and {} in {}",
+                    files[0].0,
+                    files[1].0,
+                    dir.display()
+                ));
+            }
+            Err(e) => self.error(format!("cannot save in {}: {e}", dir.display())),
+        }
+    }
+}
+
+/// The generated playbook as a loadable playbook: its TOML is the snapshot.
+fn planned_playbook(wizard: &WizardState) -> Option<Loaded> {
+    let plan = wizard.plan.as_ref()?;
+    Some(Loaded {
+        playbook: plan.playbook.clone(),
+        origin: crate::playbook::Origin::File(format!("{}.toml", plan.playbook.id)),
+        source: crate::planner::render::toml(plan, false),
+    })
 }
 
 /// Variables with whatever value is known; unknown ones are left out, so

@@ -11,6 +11,8 @@ pub enum Context {
     Runner,
     Summary,
     History,
+    /// Reviewing a generated plan (the form itself takes text: see [`wizard_action`]).
+    PlanReview,
 }
 
 pub struct Binding {
@@ -41,7 +43,7 @@ const fn bind(
     }
 }
 
-use Context::{History, Home, Runner, Summary};
+use Context::{History, Home, PlanReview, Runner, Summary};
 use KeyCode::{Char, Down, End, Enter, Esc, Home as HomeKey, PageDown, PageUp, Up};
 
 pub const BINDINGS: &[Binding] = &[
@@ -354,6 +356,94 @@ pub const BINDINGS: &[Binding] = &[
         "back to Home",
         "back",
     ),
+    bind(
+        Home,
+        &[Char('p')],
+        "p",
+        Action::OpenPlanner,
+        "plan a migration: intake, phased playbook, verdict, checklist",
+        "plan",
+    ),
+    bind(
+        PlanReview,
+        &[Char('t')],
+        "t",
+        Action::StartTabletop,
+        "rehearse the plan now, tabletop",
+        "tabletop",
+    ),
+    bind(
+        PlanReview,
+        &[Char('l')],
+        "l",
+        Action::StartLive,
+        "rehearse the plan now, live",
+        "live",
+    ),
+    bind(
+        PlanReview,
+        &[Char('w')],
+        "w",
+        Action::SavePlan,
+        "save the plan and its rollback drill to your playbooks",
+        "save",
+    ),
+    bind(
+        PlanReview,
+        &[Char('e'), Esc],
+        "e",
+        Action::EditPlan,
+        "back to the form",
+        "edit",
+    ),
+    bind(
+        PlanReview,
+        &[Char('j'), Down],
+        "j/↓",
+        Action::Down,
+        "scroll down",
+        "",
+    ),
+    bind(
+        PlanReview,
+        &[Char('k'), Up],
+        "k/↑",
+        Action::Up,
+        "scroll up",
+        "",
+    ),
+    bind(
+        PlanReview,
+        &[PageDown, Char('J')],
+        "PgDn",
+        Action::PageDown,
+        "a page down",
+        "",
+    ),
+    bind(
+        PlanReview,
+        &[PageUp, Char('K')],
+        "PgUp",
+        Action::PageUp,
+        "a page up",
+        "",
+    ),
+    bind(
+        PlanReview,
+        &[Char('?')],
+        "?",
+        Action::Help,
+        "every key",
+        "help",
+    ),
+    bind(
+        PlanReview,
+        &[Char('q')],
+        "q",
+        Action::Back,
+        "back to Home",
+        "home",
+    ),
 ];
 
 /// The action a key means in a context, if any. Ctrl-C means the same
@@ -378,6 +468,28 @@ pub fn prompt_action(key: KeyEvent) -> Option<Action> {
         };
     }
     match key.code {
+        Enter => Some(Action::Submit),
+        Esc => Some(Action::Dismiss),
+        KeyCode::Backspace => Some(Action::Backspace),
+        Char(c) => Some(Action::Input(c)),
+        _ => None,
+    }
+}
+
+/// Keys in the plan form: text goes into the focused field.
+pub fn wizard_action(key: KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return match key.code {
+            Char('c') => Some(Action::Interrupt),
+            Char('u') => Some(Action::Input('\u{15}')),
+            _ => None,
+        };
+    }
+    match key.code {
+        KeyCode::Tab | Down => Some(Action::Down),
+        KeyCode::BackTab | Up => Some(Action::Up),
+        KeyCode::Left => Some(Action::Left),
+        KeyCode::Right => Some(Action::Right),
         Enter => Some(Action::Submit),
         Esc => Some(Action::Dismiss),
         KeyCode::Backspace => Some(Action::Backspace),
@@ -417,7 +529,7 @@ mod tests {
 
     #[test]
     fn each_key_is_bound_once_per_context() {
-        for ctx in [Home, Runner, Summary, History] {
+        for ctx in [Home, Runner, Summary, History, PlanReview] {
             let mut seen = Vec::new();
             for b in BINDINGS.iter().filter(|b| b.context == ctx) {
                 for k in b.keys {

@@ -10,6 +10,7 @@ pub mod markdown_view;
 pub mod runner;
 pub mod theme;
 pub mod view;
+pub mod wizard;
 
 use std::io;
 use std::sync::Arc;
@@ -95,6 +96,12 @@ fn event_loop(
 pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
     if app.show_help {
         return Some(Action::Dismiss);
+    }
+    if let app::Screen::Wizard(w) = &app.screen
+        && w.plan.is_none()
+        && app.dialog.is_none()
+    {
+        return keymap::wizard_action(key);
     }
     match &app.dialog {
         Some(Dialog::Prompt { .. }) => keymap::prompt_action(key),

@@ -162,6 +162,10 @@ impl Tmux {
     /// `sh -c`, which prints `EXITED:<code>` when rollsafe ends and then runs
     /// `then` (e.g. `exec sh` for a shell to look at the terminal with). The
     /// pane's pid is the shell's, not rollsafe's.
+    ///
+    /// `then` should keep the pane alive (`exec sleep 600` will do; the drop
+    /// guard ends it): tmux 3.3 can lose a pane's last output when its
+    /// program exits right after writing it.
     pub fn start_rollsafe_in_shell(
         &mut self,
         session: &str,

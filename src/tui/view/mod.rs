@@ -7,6 +7,7 @@ mod history;
 mod home;
 mod runner;
 mod summary;
+mod wizard;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -32,6 +33,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         Screen::Runner(runner) => runner::render(frame, area, app, runner, now, theme),
         Screen::Summary(summary) => summary::render(frame, area, app, summary, theme),
         Screen::History(history) => history::render(frame, area, app, history, theme),
+        Screen::Wizard(wizard) => wizard::render(frame, area, app, wizard, theme),
     }
     if let Some(d) = &app.dialog {
         dialog::render(frame, area, d, theme);

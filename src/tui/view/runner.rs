@@ -109,7 +109,8 @@ fn render_header(
             .sum::<usize>()
             + 1
     };
-    while !clock.is_empty() && left_len + width_of(&clock) > area.width as usize {
+    // At least two spaces between the name and the clock.
+    while !clock.is_empty() && left_len + 2 + width_of(&clock) > area.width as usize {
         clock.pop();
     }
     let mut spans = left;
