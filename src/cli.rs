@@ -662,6 +662,7 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
             }
         },
     };
+    let now = chrono::Utc::now();
     let mut all = Vec::new();
     for id in &ids {
         let (drills, samples) = match (store.drills_of(id), store.step_samples(id)) {
@@ -671,18 +672,45 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
                 return store_exit(&e);
             }
         };
-        let hash = library.get(id).map(|l| playbook::content_hash(&l.source));
-        all.push(crate::insight::playbook_stats(
-            id,
-            &drills,
-            &samples,
-            hash.as_deref(),
-        ));
+        // Follow-ups are the TODO notes of the previous (last ended) drill.
+        let follow_ups = match crate::insight::recommend::previous_drill(&drills)
+            .map(|d| store.events(d.id).map(|ev| (d.id, ev)))
+            .transpose()
+        {
+            Ok(Some((drill, events))) => crate::insight::recommend::follow_ups(drill, &events),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                eprintln!("rollsafe: {e}");
+                return store_exit(&e);
+            }
+        };
+        let loaded = library.get(id);
+        let hash = loaded.map(|l| playbook::content_hash(&l.source));
+        let stats = crate::insight::playbook_stats(id, &drills, &samples, hash.as_deref());
+        let recommendations = crate::insight::recommend(
+            &crate::insight::PlaybookHistory {
+                stats: &stats,
+                drills: &drills,
+                samples: &samples,
+                playbook: loaded.map(|l| &l.playbook),
+                current_hash: hash.as_deref(),
+                follow_ups: &follow_ups,
+            },
+            now,
+        );
+        all.push(StatsRecord {
+            readiness: crate::insight::readiness(stats.last_success_at, now),
+            stats,
+            recommendations,
+        });
     }
     if json {
         return print_json(&all);
     }
-    if all.iter().all(|s| s.drills == 0) {
+    if all
+        .iter()
+        .all(|r| r.stats.drills == 0 && r.recommendations.is_empty())
+    {
         println!(
             "no drills yet{}",
             playbook.map(|p| format!(" of {p}")).unwrap_or_default()
@@ -693,9 +721,13 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
         d.map(crate::playbook::duration::format_clock)
             .unwrap_or_else(|| "–".into())
     };
-    for s in all.iter().filter(|s| s.drills > 0) {
+    for record in all
+        .iter()
+        .filter(|r| r.stats.drills > 0 || !r.recommendations.is_empty())
+    {
+        let s = &record.stats;
         println!(
-            "{}: {} drills ({} completed, {} aborted, {} running) · {:.0}% succeeded · median {} · p90 {}{}",
+            "{}: {} drills ({} completed, {} aborted, {} running) · {:.0}% succeeded · median {} · p90 {} · readiness {}/100{}",
             s.playbook_id,
             s.drills,
             s.completed,
@@ -704,6 +736,7 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
             s.success_rate() * 100.0,
             fmt(s.median_total),
             fmt(s.p90_total),
+            record.readiness,
             if s.changed_since_last_drill == Some(true) {
                 " · changed since its last drill"
             } else {
@@ -721,6 +754,29 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
                 step.skip_rate() * 100.0
             );
         }
+        for r in &record.recommendations {
+            let evidence: Vec<String> = r.evidence.iter().map(|id| format!("#{id}")).collect();
+            println!(
+                "  ⚠ {:<8} {}{}",
+                format!("{:?}", r.severity).to_ascii_lowercase(),
+                r.why,
+                if evidence.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", evidence.join(" "))
+                }
+            );
+        }
     }
     exit::OK
+}
+
+/// One playbook in `rollsafe stats`: its statistics, readiness and what to do next.
+#[derive(Serialize)]
+struct StatsRecord {
+    #[serde(flatten)]
+    stats: crate::insight::PlaybookStats,
+    /// 0–100, halving every 30 days since the last successful drill.
+    readiness: u8,
+    recommendations: Vec<crate::insight::Recommendation>,
 }

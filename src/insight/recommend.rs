@@ -144,11 +144,9 @@ pub fn follow_ups(drill_id: i64, events: &[Event]) -> Vec<(i64, String, String)>
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Note { step, text } if crate::report::is_follow_up(text) => Some((
-                drill_id,
-                step.clone().unwrap_or_default(),
-                text.clone(),
-            )),
+            EventKind::Note { step, text } if crate::report::is_follow_up(text) => {
+                Some((drill_id, step.clone().unwrap_or_default(), text.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -159,7 +157,7 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
     let id = input.stats.playbook_id.as_str();
     let mut drills: Vec<&DrillRow> = input.drills.iter().collect();
     // Newest first.
-    drills.sort_by(|a, b| (b.started_at, b.id).cmp(&(a.started_at, a.id)));
+    drills.sort_by_key(|d| std::cmp::Reverse((d.started_at, d.id)));
     let mut out = Vec::new();
     let mut push = |kind, severity, step: Option<&str>, why: String, evidence: Vec<i64>| {
         out.push(Recommendation {
@@ -198,7 +196,13 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
                 } else {
                     "readiness 0/100: no drill of it has succeeded yet".to_string()
                 };
-                push(RecommendationKind::Readiness, Severity::Warn, None, why, tried);
+                push(
+                    RecommendationKind::Readiness,
+                    Severity::Warn,
+                    None,
+                    why,
+                    tried,
+                );
             }
         }
     }
@@ -266,8 +270,10 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
     }
 
     // Step rules: samples per step, newest drill first.
-    let order: HashMap<i64, (DateTime<Utc>, i64)> =
-        drills.iter().map(|d| (d.id, (d.started_at, d.id))).collect();
+    let order: HashMap<i64, (DateTime<Utc>, i64)> = drills
+        .iter()
+        .map(|d| (d.id, (d.started_at, d.id)))
+        .collect();
     let mut by_step: BTreeMap<&str, Vec<&StepSample>> = BTreeMap::new();
     for s in input.samples {
         by_step.entry(s.step_id.as_str()).or_default().push(s);
@@ -387,11 +393,7 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
             format!(
                 "the playbook changed since its last drill #{}; rehearse the new version{}",
                 last.id,
-                if restore {
-                    " before relying on it"
-                } else {
-                    ""
-                }
+                if restore { " before relying on it" } else { "" }
             ),
             vec![last.id],
         );
@@ -512,12 +514,15 @@ mod tests {
         assert_eq!(readiness(Some(now - TimeDelta::days(15)), now), 71);
         assert_eq!(readiness(Some(now - TimeDelta::days(1)), now), 98);
         assert_eq!(readiness(Some(now - TimeDelta::days(400)), now), 0);
-        // Strictly decreasing day by day until it rounds to zero.
-        let mut previous = 101;
-        for day in 0..=200 {
-            let r = readiness(Some(now - TimeDelta::days(day)), now);
-            assert!(r < previous || r == 0, "day {day}: {r} after {previous}");
-            previous = r;
+        // Never rises with age, and falls every week while it is 10 or more.
+        let score = |day: i64| readiness(Some(now - TimeDelta::days(day)), now);
+        for day in 0..=300 {
+            assert!(score(day + 1) <= score(day), "day {day}");
+        }
+        for week in 0..30 {
+            let (a, b) = (score(week * 7), score(week * 7 + 7));
+            // Below 10 a week's decay can round away; above it, it must show.
+            assert!(b < a || a < 10, "week {week}: {b} after {a}");
         }
         // A success in the future (clock skew) is not above 100.
         assert_eq!(readiness(Some(now + TimeDelta::days(3)), now), 100);
@@ -547,11 +552,18 @@ mod tests {
 
     #[test]
     fn restore_paths_are_rollbacks_rollback_ids_and_restore_gamedays() {
-        assert!(is_restore_path("x", Some(&playbook("x", PlaybookKind::Rollback, None))));
+        assert!(is_restore_path(
+            "x",
+            Some(&playbook("x", PlaybookKind::Rollback, None))
+        ));
         assert!(is_restore_path("app-rollback", None));
         assert!(is_restore_path(
             "pg-pitr-restore-drill",
-            Some(&playbook("pg-pitr-restore-drill", PlaybookKind::Gameday, None))
+            Some(&playbook(
+                "pg-pitr-restore-drill",
+                PlaybookKind::Gameday,
+                None
+            ))
         ));
         assert!(!is_restore_path(
             "chaos-day",
@@ -590,7 +602,10 @@ mod tests {
     #[test]
     fn rollback_stale_exactly_at_ninety_days_is_still_fresh() {
         let pb = playbook("db-rollback", PlaybookKind::Rollback, None);
-        let drills = vec![row(1, "completed", 0, 0, 100), row(2, "completed", 0, DAY, 100)];
+        let drills = vec![
+            row(1, "completed", 0, 0, 100),
+            row(2, "completed", 0, DAY, 100),
+        ];
         let ended = DAY + 100;
         let boundary = run(Some(&pb), &drills, &[], None, &[], at(ended + 90 * DAY));
         assert!(of(&boundary, RecommendationKind::RollbackNotViable).is_empty());
@@ -617,9 +632,15 @@ mod tests {
         assert_eq!(r[0].evidence, vec![5]);
         assert!(r[0].why.contains("#5"));
         // An aborted last drill is not viable either.
-        let aborted = vec![row(3, "completed", 0, DAY, 100), row(8, "aborted", 0, 2 * DAY, 5)];
+        let aborted = vec![
+            row(3, "completed", 0, DAY, 100),
+            row(8, "aborted", 0, 2 * DAY, 5),
+        ];
         let recs = run(Some(&pb), &aborted, &[], None, &[], at(3 * DAY));
-        assert_eq!(of(&recs, RecommendationKind::RollbackNotViable)[0].evidence, vec![8]);
+        assert_eq!(
+            of(&recs, RecommendationKind::RollbackNotViable)[0].evidence,
+            vec![8]
+        );
     }
 
     #[test]
@@ -630,7 +651,10 @@ mod tests {
         let at_rto = vec![row(1, "completed", 0, 0, 3600)];
         let recs = run(Some(&pb), &at_rto, &[], None, &[], at(DAY));
         assert!(of(&recs, RecommendationKind::RollbackNotViable).is_empty());
-        let over = vec![row(1, "completed", 0, 0, 3600), row(2, "completed", 0, 3600, 3601)];
+        let over = vec![
+            row(1, "completed", 0, 0, 3600),
+            row(2, "completed", 0, 3600, 3601),
+        ];
         let recs = run(Some(&pb), &over, &[], None, &[], at(DAY));
         let r = of(&recs, RecommendationKind::RollbackNotViable);
         assert_eq!(r.len(), 1);
@@ -642,7 +666,9 @@ mod tests {
     fn step_bad_in_exactly_two_of_last_five_is_flagged_one_is_not() {
         // Drills 1..=7 in start order; "s" failed in #2 (outside the window of
         // the last five: #3..#7), skipped in #4, blocked in #7.
-        let drills: Vec<DrillRow> = (1..=7).map(|i| row(i, "completed", 0, i * DAY, 60)).collect();
+        let drills: Vec<DrillRow> = (1..=7)
+            .map(|i| row(i, "completed", 0, i * DAY, 60))
+            .collect();
         let outcome = |i: i64| match i {
             2 => Outcome::Failed,
             4 => Outcome::Skipped,
@@ -657,9 +683,20 @@ mod tests {
         assert_eq!(r[0].evidence, vec![7, 4]);
         assert!(r[0].why.contains("2 of its last 5"), "{}", r[0].why);
 
-        // Only one bad result in the window (#2 is the sixth newest): nothing.
+        // Only one bad result in the window (#1 is the sixth newest): nothing.
         let one: Vec<StepSample> = (1..=6)
-            .map(|i| sample(i, "s", if i == 2 || i == 6 { Outcome::Failed } else { Outcome::Passed }, 1000))
+            .map(|i| {
+                sample(
+                    i,
+                    "s",
+                    if i == 1 || i == 6 {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Passed
+                    },
+                    1000,
+                )
+            })
             .collect();
         let recs = run(None, &drills[..6], &one, None, &[], at(8 * DAY));
         assert!(of(&recs, RecommendationKind::FlakyStep).is_empty());
@@ -669,19 +706,26 @@ mod tests {
     fn flaky_window_counts_drills_that_reached_the_step() {
         // Ten drills; the step was reached only in #1, #2 and #10. The last five
         // that reached it are those three, two of which failed.
-        let drills: Vec<DrillRow> = (1..=10).map(|i| row(i, "aborted", 0, i * DAY, 60)).collect();
+        let drills: Vec<DrillRow> = (1..=10)
+            .map(|i| row(i, "aborted", 0, i * DAY, 60))
+            .collect();
         let samples = vec![
             sample(1, "late", Outcome::Failed, 10),
             sample(2, "late", Outcome::Passed, 10),
             sample(10, "late", Outcome::Failed, 10),
         ];
         let recs = run(None, &drills, &samples, None, &[], at(11 * DAY));
-        assert_eq!(of(&recs, RecommendationKind::FlakyStep)[0].evidence, vec![10, 1]);
+        assert_eq!(
+            of(&recs, RecommendationKind::FlakyStep)[0].evidence,
+            vec![10, 1]
+        );
     }
 
     #[test]
     fn regression_uses_the_median_not_the_mean() {
-        let drills: Vec<DrillRow> = (1..=5).map(|i| row(i, "completed", 0, i * DAY, 60)).collect();
+        let drills: Vec<DrillRow> = (1..=5)
+            .map(|i| row(i, "completed", 0, i * DAY, 60))
+            .collect();
         // Earlier runs 10, 10, 10, 100 s: median 10 (mean 32.5). Last run 20 s:
         // over 1.5 × 10 = 15, under 1.5 × 32.5. A mean would miss it.
         let samples = vec![
@@ -710,7 +754,9 @@ mod tests {
 
     #[test]
     fn regression_boundaries_ratio_and_minimum_baseline() {
-        let drills: Vec<DrillRow> = (1..=4).map(|i| row(i, "completed", 0, i * DAY, 60)).collect();
+        let drills: Vec<DrillRow> = (1..=4)
+            .map(|i| row(i, "completed", 0, i * DAY, 60))
+            .collect();
         let with_last = |last_ms: u64| {
             vec![
                 sample(1, "s", Outcome::Passed, 10_000),
@@ -720,9 +766,17 @@ mod tests {
             ]
         };
         let slower = |samples: &[StepSample], drills: &[DrillRow]| {
-            of(&run(None, drills, samples, None, &[], at(9 * DAY)), RecommendationKind::SlowerStep).len()
+            of(
+                &run(None, drills, samples, None, &[], at(9 * DAY)),
+                RecommendationKind::SlowerStep,
+            )
+            .len()
         };
-        assert_eq!(slower(&with_last(15_000), &drills), 0, "exactly 1.5× is not over");
+        assert_eq!(
+            slower(&with_last(15_000), &drills),
+            0,
+            "exactly 1.5× is not over"
+        );
         assert_eq!(slower(&with_last(15_001), &drills), 1);
         // Two earlier runs are not enough of a baseline.
         assert_eq!(slower(&with_last(50_000)[1..], &drills), 0);
@@ -735,10 +789,21 @@ mod tests {
     #[test]
     fn follow_ups_become_recommendations_with_their_drill() {
         let follow = vec![
-            (12, "backfill".to_string(), "TODO: batch size\nfrom 10k to 1k".to_string()),
+            (
+                12,
+                "backfill".to_string(),
+                "TODO: batch size\nfrom 10k to 1k".to_string(),
+            ),
             (12, String::new(), "TODO page the DBA earlier".to_string()),
         ];
-        let recs = run(None, &[row(12, "completed", 0, 0, 60)], &[], None, &follow, at(60));
+        let recs = run(
+            None,
+            &[row(12, "completed", 0, 0, 60)],
+            &[],
+            None,
+            &follow,
+            at(60),
+        );
         let r = of(&recs, RecommendationKind::OpenFollowUp);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].evidence, vec![12]);
@@ -783,7 +848,10 @@ mod tests {
 
     #[test]
     fn changed_since_last_drill_points_at_the_newest_drill() {
-        let mut drills = vec![row(1, "completed", 0, 0, 60), row(2, "completed", 0, DAY, 60)];
+        let mut drills = vec![
+            row(1, "completed", 0, 0, 60),
+            row(2, "completed", 0, DAY, 60),
+        ];
         drills[0].content_hash = "new".into();
         // #2 is the newest and was run with "h": changed.
         let recs = run(None, &drills, &[], Some("new"), &[], at(2 * DAY));

@@ -49,7 +49,31 @@ pub fn run(app: &mut App, theme: Theme) -> io::Result<()> {
     }
     let mut terminal = ratatui::try_init()?;
     let _guard = TerminalGuard;
-    event_loop(&mut terminal, app, theme, &stop)
+    let done = Arc::new(AtomicBool::new(false));
+    watchdog(Arc::clone(&stop), Arc::clone(&done));
+    let result = event_loop(&mut terminal, app, theme, &stop);
+    done.store(true, Ordering::Relaxed);
+    result
+}
+
+/// When the terminal is gone (SIGHUP: window closed, ssh dropped), crossterm's
+/// poll can spin on end-of-file and never return, so the loop would never see
+/// the signal. If the loop has not left a second after a signal, end the
+/// process here: every event is already committed, so nothing is lost, and
+/// the drill reopens from its last heartbeat.
+fn watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                if !done.load(Ordering::Relaxed) {
+                    ratatui::restore();
+                    std::process::exit(0);
+                }
+            }
+        }
+    });
 }
 
 fn event_loop(

@@ -1,9 +1,10 @@
 //! Helpers for the end-to-end tests: drive the real `rollsafe` binary inside
 //! a private tmux server and read the screen like a user would.
 //!
-//! Every [`Tmux`] owns its own tmux server (`tmux -L <unique socket>`) and a
-//! temp dir holding the drill log and an (empty unless a test fills it)
-//! playbooks dir. Dropping it kills the server, also when a test panics.
+//! Every [`Tmux`] owns its own tmux server (`tmux -L <unique socket>`, with
+//! its own config) and a temp dir holding the drill log and a playbooks dir
+//! (empty unless a test fills it). Dropping it, also when a test panics,
+//! ends what runs in its panes, kills the server and removes its socket.
 
 #![allow(dead_code)]
 
@@ -746,16 +747,9 @@ pub fn has_line_with(screen: &str, parts: &[&str]) -> bool {
         .any(|line| parts.iter().all(|p| line.contains(p)))
 }
 
-/// Whether `pid` is a live process (signal 0 reaches it and it is no zombie).
+/// Whether `pid` is a live process (exists, and is no zombie).
 pub fn alive(pid: u32) -> bool {
-    let status = Path::new("/proc").join(pid.to_string()).join("stat");
-    match std::fs::read_to_string(status) {
-        // Field 3 is the state; after the ") " that ends the command name.
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
-        Err(_) => false,
-    }
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
 }
 
 /// The command name of `pid`, from /proc.
@@ -776,14 +770,16 @@ pub fn wait_for_condition(what: &str, check: impl Fn() -> bool) {
     }
 }
 
-/// Sends a signal with kill(1).
-pub fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{sig} {pid} failed");
+/// Sends `signal` (e.g. `libc::SIGKILL`) to `pid`; panics if it cannot.
+pub fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) has no memory effects.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {signal}) failed: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Pids whose command line contains `needle` and whose name is `name`

@@ -23,7 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
         .sum::<usize>()
         + 2;
     let popup = centered(area, width, (height as u16).min(area.height));
-    frame.render_widget(Clear, popup);
+    frame.render_widget(Clear, clear_area(popup, area));
     let block = Block::bordered()
         .title(Span::styled(title, border))
         .border_style(border);
@@ -142,6 +142,17 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
     }
 }
 
+/// The popup plus one column to its left: a two-column character (⛔) just
+/// left of the popup would otherwise cover the popup's left border.
+fn clear_area(popup: Rect, area: Rect) -> Rect {
+    let x = popup.x.saturating_sub(1).max(area.x);
+    Rect {
+        x,
+        width: popup.width + (popup.x - x),
+        ..popup
+    }
+}
+
 pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme) {
     let bindings: Vec<_> = keymap::help(context).collect();
     let label_width = bindings
@@ -158,17 +169,20 @@ pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme
             ])
         })
         .collect();
-    lines.push(Line::default());
     lines.push(Line::styled(
-        " ctrl-c: cancel a running command, or leave. Every event is already saved.",
+        format!(
+            " {:<label_width$}  cancel a running command, else leave (every event is already saved)",
+            "ctrl-c"
+        ),
         theme.dim(),
     ));
-    lines.push(Line::styled(" any key closes this help", theme.dim()));
+    // Fits 80x24 (the runner has the most keys); the closing hint sits in the border.
     let height = lines.len() as u16 + 2;
     let popup = centered(area, area.width.saturating_sub(4).min(90), height);
-    frame.render_widget(Clear, popup);
+    frame.render_widget(Clear, clear_area(popup, area));
     let block = Block::bordered()
         .title(Span::styled(" Keys ", theme.title()))
+        .title_bottom(Line::styled(" any key closes this help ", theme.dim()).right_aligned())
         .border_style(theme.focus_border());
     frame.render_widget(
         Paragraph::new(lines)

@@ -218,7 +218,9 @@ fn render_steps(
                 ""
             };
             let cursor = if index == runner.selected { "›" } else { " " };
-            let title_width = inner_width.saturating_sub(4 + time.len() + flag.chars().count() + 1);
+            // Display width, not chars: ⛔ and ⚠ may take two columns.
+            let flag_width = Span::raw(flag).width();
+            let title_width = inner_width.saturating_sub(4 + time.len() + flag_width + 1);
             let title = truncate(&step.title, title_width);
             let pad = title_width.saturating_sub(title.chars().count());
             let line = Line::from(vec![
