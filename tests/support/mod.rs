@@ -186,8 +186,21 @@ impl Tmux {
     /// Starts a new detached session whose pane runs `argv` directly.
     pub fn start_argv(&mut self, session: &str, width: u16, height: u16, argv: &[String]) {
         let (w, h) = (width.to_string(), height.to_string());
-        let mut args: Vec<&str> =
-            vec!["new-session", "-d", "-s", session, "-x", &w, "-y", &h, "--"];
+        // The pane works in the test's temp dir, so files it writes stay there.
+        let cwd = self.dir.path().display().to_string();
+        let mut args: Vec<&str> = vec![
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            &cwd,
+            "--",
+        ];
         args.extend(argv.iter().map(String::as_str));
         self.tmux_ok(&args);
         self.session = session.to_string();
