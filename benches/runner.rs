@@ -53,7 +53,14 @@ fn scaled(full: usize, quick: usize) -> usize {
 }
 
 fn app_with(store: Store, library: Library) -> App {
-    App::new(store, library, "ana".into(), BTreeMap::new()).with_env(|_| None)
+    App::new(
+        store,
+        library,
+        "ana".into(),
+        BTreeMap::new(),
+        chrono::Utc::now(),
+    )
+    .with_env(|_| None)
 }
 
 // ---- 1. first frame ---------------------------------------------------------

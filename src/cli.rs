@@ -665,44 +665,13 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
     let now = chrono::Utc::now();
     let mut all = Vec::new();
     for id in &ids {
-        let (drills, samples) = match (store.drills_of(id), store.step_samples(id)) {
-            (Ok(d), Ok(s)) => (d, s),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("rollsafe: {e}");
-                return store_exit(&e);
-            }
-        };
-        // Follow-ups are the TODO notes of the previous (last ended) drill.
-        let follow_ups = match crate::insight::recommend::previous_drill(&drills)
-            .map(|d| store.events(d.id).map(|ev| (d.id, ev)))
-            .transpose()
-        {
-            Ok(Some((drill, events))) => crate::insight::recommend::follow_ups(drill, &events),
-            Ok(None) => Vec::new(),
+        match crate::insight::gather(&store, id, library.get(id), now) {
+            Ok(insight) => all.push(insight),
             Err(e) => {
                 eprintln!("rollsafe: {e}");
                 return store_exit(&e);
             }
-        };
-        let loaded = library.get(id);
-        let hash = loaded.map(|l| playbook::content_hash(&l.source));
-        let stats = crate::insight::playbook_stats(id, &drills, &samples, hash.as_deref());
-        let recommendations = crate::insight::recommend(
-            &crate::insight::PlaybookHistory {
-                stats: &stats,
-                drills: &drills,
-                samples: &samples,
-                playbook: loaded.map(|l| &l.playbook),
-                current_hash: hash.as_deref(),
-                follow_ups: &follow_ups,
-            },
-            now,
-        );
-        all.push(StatsRecord {
-            readiness: crate::insight::readiness(stats.last_success_at, now),
-            stats,
-            recommendations,
-        });
+        }
     }
     if json {
         return print_json(&all);
@@ -769,14 +738,4 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
         }
     }
     exit::OK
-}
-
-/// One playbook in `rollsafe stats`: its statistics, readiness and what to do next.
-#[derive(Serialize)]
-struct StatsRecord {
-    #[serde(flatten)]
-    stats: crate::insight::PlaybookStats,
-    /// 0–100, halving every 30 days since the last successful drill.
-    readiness: u8,
-    recommendations: Vec<crate::insight::Recommendation>,
 }

@@ -50,9 +50,9 @@ fn interactive(cli: &Cli) -> i32 {
         }
     };
     let library = global.library();
-    let mut app = App::new(store, library, global.operator(), global.overrides());
-    app.playbooks_dir = global.playbooks_dir();
     let now = Utc::now();
+    let mut app = App::new(store, library, global.operator(), global.overrides(), now);
+    app.playbooks_dir = global.playbooks_dir();
     match &cli.command {
         Some(Command::Run { playbook, mode }) => match app.library.resolve(playbook) {
             Ok(loaded) => {

@@ -317,3 +317,47 @@ fn history_pages_through_drills_and_opens_a_summary() {
     app.handle(Action::Back, at(5_000));
     assert!(matches!(app.screen, Screen::Home));
 }
+
+#[test]
+fn home_knows_readiness_after_a_passed_drill() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Finish, at(60));
+    app.handle(Action::Yes, at(61));
+    app.handle(Action::Back, at(62));
+    let insight = &app.home.insights["fixture-drill"];
+    assert_eq!(insight.stats.drills, 1);
+    assert_eq!(insight.stats.succeeded, 1);
+    assert_eq!(insight.readiness, 100);
+}
+
+#[test]
+fn the_next_drill_opens_with_the_previous_drills_follow_ups() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Note, at(5));
+    type_text(&mut app, "TODO: raise lock_timeout", 6);
+    app.handle(Action::Submit, at(7));
+    app.handle(Action::Pass, at(9));
+    app.handle(Action::Finish, at(10));
+    app.handle(Action::Yes, at(10));
+    app.handle(Action::Back, at(11));
+    app.start(&loaded(), Mode::Tabletop, at(20));
+    let r = runner(&app);
+    assert_eq!(
+        r.follow_ups,
+        vec![(
+            1,
+            "set-timeouts".to_string(),
+            "TODO: raise lock_timeout".to_string()
+        )]
+    );
+    let status = app.status.clone().unwrap();
+    assert_eq!(
+        status.text,
+        "open follow-up from drill #1: TODO: raise lock_timeout"
+    );
+    // Its history: the first step took 9 s in drill #1.
+    assert_eq!(
+        r.history["set-timeouts"].median,
+        Some(std::time::Duration::from_secs(9))
+    );
+}

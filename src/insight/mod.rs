@@ -2,9 +2,11 @@
 //! next. Pure functions over rows read from the log; nothing here touches SQL
 //! or the terminal.
 
+pub mod gather;
 pub mod recommend;
 pub mod stats;
 
+pub use gather::{PlaybookInsight, gather};
 pub use recommend::{
     PlaybookHistory, Recommendation, RecommendationKind, Severity, readiness, recommend,
 };

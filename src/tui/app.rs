@@ -132,6 +132,8 @@ pub struct App {
     /// Where saved plans go (the user's playbooks directory).
     pub playbooks_dir: Option<std::path::PathBuf>,
     pub home: HomeState,
+    /// The time of the last event handled: what Home's readiness is computed for.
+    pub now: DateTime<Utc>,
     /// The planner's knowledge base, loaded when the wizard first opens.
     pub knowledge: Option<Knowledge>,
     env: fn(&str) -> Option<String>,
@@ -143,6 +145,8 @@ pub struct HomeState {
     pub selected: usize,
     pub unfinished: Vec<DrillRow>,
     pub recent: Vec<DrillRow>,
+    /// What past drills say about each playbook, by playbook id.
+    pub insights: BTreeMap<String, crate::insight::PlaybookInsight>,
 }
 
 /// What a row of Home's list is.
@@ -163,8 +167,10 @@ impl App {
         library: Library,
         operator: String,
         overrides: BTreeMap<String, String>,
+        now: DateTime<Utc>,
     ) -> Self {
         let mut app = App {
+            now,
             store,
             library,
             screen: Screen::Home,
@@ -217,6 +223,23 @@ impl App {
             }
             Err(e) => self.error(e.to_string()),
         }
+        let mut insights = BTreeMap::new();
+        for loaded in &self.library.playbooks {
+            let id = &loaded.playbook.id;
+            match crate::insight::gather(&self.store, id, Some(loaded), self.now) {
+                Ok(insight) => {
+                    insights.insert(id.clone(), insight);
+                }
+                Err(e) => {
+                    self.status = Some(Status {
+                        text: e.to_string(),
+                        error: true,
+                    });
+                    break;
+                }
+            }
+        }
+        self.home.insights = insights;
         self.home.selected = self
             .home
             .selected
@@ -248,6 +271,7 @@ impl App {
 
     /// Applies one action. Failures become a status line; nothing panics.
     pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
+        self.now = now;
         if self.show_help {
             // Any key closes help; it has no actions of its own.
             self.show_help = false;
@@ -386,6 +410,20 @@ impl App {
                     "{} drill started and logged; q leaves it resumable",
                     mode.as_str()
                 ));
+                if let Screen::Runner(runner) = &self.screen
+                    && let Some((drill, _, text)) = runner.follow_ups.first()
+                {
+                    let more = runner.follow_ups.len() - 1;
+                    let more = if more > 0 {
+                        format!(" (+{more} more)")
+                    } else {
+                        String::new()
+                    };
+                    self.status = Some(Status {
+                        text: format!("open follow-up from drill #{drill}: {text}{more}"),
+                        error: false,
+                    });
+                }
             }
             Err(e) => self.error(e.to_string()),
         }

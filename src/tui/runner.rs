@@ -36,6 +36,8 @@ pub struct RunnerState {
     pub last_touch: Option<DateTime<Utc>>,
     /// Past drills of this playbook, per step id.
     pub history: BTreeMap<String, StepStats>,
+    /// TODO notes left by the previous drill: (drill, step, text).
+    pub follow_ups: Vec<(i64, String, String)>,
 }
 
 /// How often an open drill writes its heartbeat: the most a crash can take
@@ -64,18 +66,25 @@ impl RunnerState {
             scroll: 0,
             last_touch: None,
             history: BTreeMap::new(),
+            follow_ups: Vec::new(),
         }
     }
 
     /// Loads what past drills of this playbook say about each step.
     pub fn with_history(mut self, store: &Store) -> Self {
         let id = &self.session.playbook.id;
-        if let (Ok(drills), Ok(samples)) = (store.drills_of(id), store.step_samples(id)) {
-            let stats = insight::playbook_stats(id, &drills, &samples, None);
-            self.history = stats
+        if let Ok(found) = insight::gather(store, id, None, self.session.drill.started_at) {
+            self.history = found
+                .stats
                 .steps
                 .into_iter()
                 .map(|s| (s.step_id.clone(), s))
+                .collect();
+            // A drill's own notes are not follow-ups for itself.
+            self.follow_ups = found
+                .follow_ups
+                .into_iter()
+                .filter(|(drill, _, _)| *drill != self.session.id)
                 .collect();
         }
         self

@@ -134,7 +134,18 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     let kind = loaded.playbook.kind.as_str();
                     let name_width = width.saturating_sub(kind.len() + 4);
                     let name = truncate(&format!("{}{source}", loaded.playbook.id), name_width);
-                    ("●", format!("{name:<name_width$} {kind}"), theme.ok())
+                    // Readiness at a glance: ● ready, ◐ going stale, ○ never passed.
+                    let readiness = app
+                        .home
+                        .insights
+                        .get(&loaded.playbook.id)
+                        .map_or(0, |i| i.readiness);
+                    let (mark, style) = match readiness {
+                        50.. => ("●", theme.ok()),
+                        1..=49 => ("◐", theme.warn()),
+                        0 => ("○", theme.dim()),
+                    };
+                    (mark, format!("{name:<name_width$} {kind}"), style)
                 }
                 HomeItem::Broken(b) => {
                     let label = app.library.broken[*b].origin.label().to_string();
@@ -246,20 +257,60 @@ fn playbook_detail<'a>(
             theme.warn(),
         ));
     }
-    let last = app.home.recent.iter().find(|r| r.playbook_id == p.id);
-    lines.push(match last {
-        Some(row) => Line::styled(
-            format!(
-                "last drill #{} {} {}: {}",
-                row.id,
-                ago(now, row.started_at),
-                row.mode.as_str(),
-                row.status
-            ),
-            theme.dim(),
-        ),
-        None => Line::styled("no recent drill of this playbook", theme.dim()),
-    });
+    match app.home.insights.get(&p.id) {
+        Some(insight) if insight.stats.drills > 0 => {
+            let s = &insight.stats;
+            let median = s
+                .median_total
+                .map(|d| format!(" · median {}", crate::playbook::duration::format_clock(d)))
+                .unwrap_or_default();
+            lines.push(Line::styled(
+                format!(
+                    "{} drills · {:.0}% passed{median} · readiness {}/100",
+                    s.drills,
+                    s.success_rate() * 100.0,
+                    insight.readiness
+                ),
+                theme.dim(),
+            ));
+            if let Some(last) = insight.drills.first() {
+                lines.push(Line::styled(
+                    format!(
+                        "last drill #{} {} {}: {}",
+                        last.id,
+                        ago(now, last.started_at),
+                        last.mode.as_str(),
+                        last.status
+                    ),
+                    theme.dim(),
+                ));
+            }
+        }
+        _ => lines.push(Line::styled("never drilled", theme.dim())),
+    }
+    if let Some(insight) = app.home.insights.get(&p.id) {
+        for rec in insight.recommendations.iter().take(4) {
+            let style = match rec.severity {
+                crate::insight::Severity::Critical => theme.bad(),
+                crate::insight::Severity::Warn => theme.warn(),
+                crate::insight::Severity::Info => theme.dim(),
+            };
+            let evidence = if rec.evidence.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    rec.evidence
+                        .iter()
+                        .take(3)
+                        .map(|id| format!("#{id}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            };
+            lines.push(Line::styled(format!("⚠ {}{evidence}", rec.why), style));
+        }
+    }
     lines.push(Line::default());
     lines.extend(markdown_to_text(&p.description, width, theme.color).lines);
     lines.push(Line::default());

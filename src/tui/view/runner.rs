@@ -342,6 +342,12 @@ fn render_detail(
             theme.dim(),
         )),
     }
+    for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
+        lines.push(Line::styled(
+            format!("follow-up from drill #{drill}: {text}"),
+            theme.warn(),
+        ));
+    }
     if let Some(past) = runner.history.get(&step.id) {
         let median = past.median.map(format_clock).unwrap_or_else(|| "–".into());
         let p90 = past.p90.map(format_clock).unwrap_or_else(|| "–".into());

@@ -1,0 +1,61 @@
+//! Reads what one playbook's insight needs from the log, then computes it.
+//! The only place that joins the store to the pure statistics, so the CLI,
+//! Home and the benchmarks see the same numbers.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::recommend::{self, PlaybookHistory, Recommendation};
+use super::stats::{PlaybookStats, playbook_stats};
+use crate::playbook::{self, Loaded};
+use crate::store::{DrillRow, Store, StoreError};
+
+/// A playbook's statistics, readiness and recommendations, with the rows behind them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaybookInsight {
+    #[serde(flatten)]
+    pub stats: PlaybookStats,
+    /// 0–100, halving every 30 days since the last successful drill.
+    pub readiness: u8,
+    pub recommendations: Vec<Recommendation>,
+    #[serde(skip)]
+    pub drills: Vec<DrillRow>,
+    /// Open follow-ups of the previous drill: (drill, step, text).
+    #[serde(skip)]
+    pub follow_ups: Vec<(i64, String, String)>,
+}
+
+pub fn gather(
+    store: &Store,
+    id: &str,
+    loaded: Option<&Loaded>,
+    now: DateTime<Utc>,
+) -> Result<PlaybookInsight, StoreError> {
+    let drills = store.drills_of(id)?;
+    let samples = store.step_samples(id)?;
+    // Follow-ups are the TODO notes of the previous (last ended) drill.
+    let follow_ups = match recommend::previous_drill(&drills) {
+        Some(previous) => recommend::follow_ups(previous.id, &store.events(previous.id)?),
+        None => Vec::new(),
+    };
+    let hash = loaded.map(|l| playbook::content_hash(&l.source));
+    let stats = playbook_stats(id, &drills, &samples, hash.as_deref());
+    let recommendations = recommend::recommend(
+        &PlaybookHistory {
+            stats: &stats,
+            drills: &drills,
+            samples: &samples,
+            playbook: loaded.map(|l| &l.playbook),
+            current_hash: hash.as_deref(),
+            follow_ups: &follow_ups,
+        },
+        now,
+    );
+    Ok(PlaybookInsight {
+        readiness: recommend::readiness(stats.last_success_at, now),
+        stats,
+        recommendations,
+        drills,
+        follow_ups,
+    })
+}
