@@ -361,3 +361,44 @@ fn the_next_drill_opens_with_the_previous_drills_follow_ups() {
         Some(std::time::Duration::from_secs(9))
     );
 }
+
+#[test]
+fn history_filters_by_status_and_mode_and_opens_stats() {
+    let mut app = app();
+    // Drill 1 completed, drill 2 aborted, drill 3 left running (live).
+    app.start(&loaded(), Mode::Tabletop, at(0));
+    app.handle(Action::Finish, at(10));
+    app.handle(Action::Yes, at(10));
+    app.handle(Action::Back, at(11));
+    app.start(&loaded(), Mode::Tabletop, at(20));
+    app.handle(Action::Abort, at(30));
+    type_text(&mut app, "lag", 30);
+    app.handle(Action::Submit, at(31));
+    app.handle(Action::Back, at(32));
+    app.start(&loaded(), Mode::Live, at(40));
+    app.handle(Action::Back, at(41));
+    app.handle(Action::OpenHistory, at(50));
+    use rollsafe::tui::action::FilterField;
+    let total = |app: &App| match &app.screen {
+        Screen::History(h) => (h.total, h.rows.iter().map(|r| r.id).collect::<Vec<_>>()),
+        _ => panic!("not history"),
+    };
+    assert_eq!(total(&app), (3, vec![3, 2, 1]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // running
+    assert_eq!(total(&app), (1, vec![3]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed
+    assert_eq!(total(&app), (1, vec![1]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // aborted
+    assert_eq!(total(&app), (1, vec![2]));
+    app.handle(Action::ClearFilters, at(50));
+    app.handle(Action::CycleFilter(FilterField::Mode), at(50)); // tabletop
+    assert_eq!(total(&app), (2, vec![2, 1]));
+    app.handle(Action::OpenStats, at(50));
+    let Screen::Stats(s) = &app.screen else {
+        panic!("not stats")
+    };
+    assert_eq!(s.insight.stats.drills, 3);
+    assert_eq!(s.insight.stats.succeeded, 1);
+    app.handle(Action::Back, at(50));
+    assert_eq!(total(&app), (2, vec![2, 1]), "back keeps the filter");
+}

@@ -253,3 +253,28 @@ fn plan_wizard_review_then_a_drill_of_the_plan() {
     let id = r.session.id;
     assert!(rollsafe::drill::Session::resume(&app.store, id).is_ok());
 }
+
+#[test]
+fn playbook_stats_with_trend_and_recommendations() {
+    let mut app = app();
+    for (i, fail) in [false, false, true, false, false, true, false]
+        .iter()
+        .enumerate()
+    {
+        let t0 = i as i64 * 86_400;
+        app.start(&loaded(), Mode::Tabletop, at(t0));
+        app.handle(Action::Pass, at(t0 + 40 + i as i64 * 5));
+        if *fail {
+            app.handle(Action::Fail, at(t0 + 100));
+            app.handle(Action::Submit, at(t0 + 100));
+            app.handle(Action::No, at(t0 + 100));
+        }
+        let end = t0 + 150 + (i as i64 % 4) * 40;
+        app.handle(Action::Finish, at(end));
+        app.handle(Action::Yes, at(end));
+        app.handle(Action::Back, at(end + 1));
+    }
+    app.handle(Action::OpenHistory, at(8 * 86_400));
+    app.handle(Action::OpenStats, at(8 * 86_400));
+    assert_snapshot!(draw(&app, 100, 30, 8 * 86_400));
+}

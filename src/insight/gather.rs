@@ -39,7 +39,17 @@ pub fn gather(
         None => Vec::new(),
     };
     let hash = loaded.map(|l| playbook::content_hash(&l.source));
-    let stats = playbook_stats(id, &drills, &samples, hash.as_deref());
+    let mut stats = playbook_stats(id, &drills, &samples, hash.as_deref());
+    if let Some(l) = loaded {
+        // Steps in the order the playbook walks them; steps no longer in it last.
+        let order = |step: &str| {
+            l.playbook
+                .steps()
+                .position(|(_, _, s)| s.id == step)
+                .unwrap_or(usize::MAX)
+        };
+        stats.steps.sort_by_key(|s| order(&s.step_id));
+    }
     let recommendations = recommend::recommend(
         &PlaybookHistory {
             stats: &stats,

@@ -246,48 +246,69 @@ impl Store {
 
     /// Records a new drill from its `Started` event and returns its id.
     pub fn start_drill(&mut self, started: &Event, steps_total: usize) -> Result<i64> {
-        let EventKind::Started {
-            mode,
-            operator,
-            playbook_id,
-            playbook_title,
-            source_name,
-            content_hash,
-            snapshot,
-        } = &started.kind
-        else {
-            return Err(StoreError::BadEvent {
-                drill: 0,
-                seq: 0,
-                detail: "a drill must begin with a started event".into(),
-            });
-        };
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
-        tx.execute(
-            "INSERT INTO drills (playbook_id, playbook_title, mode, operator, content_hash,
-                 source_name, snapshot, started_at, last_event_at, steps_total)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
-            params![
-                playbook_id,
-                playbook_title,
-                mode.as_str(),
-                operator,
-                content_hash,
-                source_name,
-                snapshot,
-                ms(started.at),
-                steps_total as i64
-            ],
-        )
-        .map_err(|e| classify(&path, e))?;
-        let id = tx.last_insert_rowid();
-        insert_event(&tx, id, 0, started).map_err(|e| classify(&path, e))?;
+        let Some(id) = insert_drill(&tx, started, steps_total).map_err(|e| classify(&path, e))?
+        else {
+            return Err(not_started(0));
+        };
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(id)
+    }
+
+    /// Writes whole drills at once, for benchmarks and imports: one
+    /// transaction (one fsync) for all of them, with cached statements,
+    /// instead of one durable commit per event.
+    ///
+    /// Each entry of `drills` is one drill: the playbook its snapshot parses
+    /// to, and its complete log as [`Store::events`] returns it (its `Started`
+    /// event, then the rest in order). Drills are written in the order given,
+    /// so ids follow it as they would in a live log. The rows
+    /// written are exactly those [`Store::start_drill`] and one
+    /// [`Store::append`] per event would leave: the same fold
+    /// ([`Drill::fold`] then [`Drill::apply`]), the same per-step helper
+    /// and the same summary columns, taken after the last event. Returns the
+    /// new ids, in order. Nothing is written if any drill is malformed.
+    #[doc(hidden)]
+    pub fn bulk_load(
+        &mut self,
+        drills: &[(&crate::playbook::Playbook, Vec<Event>)],
+    ) -> Result<Vec<i64>> {
+        let path = self.path.clone();
+        let derived = self.schema >= DERIVED_SINCE;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        let mut ids = Vec::with_capacity(drills.len());
+        for (playbook, events) in drills {
+            let Some((started, rest)) = events.split_first() else {
+                return Err(not_started(0));
+            };
+            let Some(id) = insert_drill(&tx, started, playbook.step_count())
+                .map_err(|e| classify(&path, e))?
+            else {
+                return Err(not_started(0));
+            };
+            let mut drill = Drill::fold(playbook, std::slice::from_ref(started))
+                .map_err(|_| not_started(id))?;
+            for (seq, event) in (1..).zip(rest) {
+                insert_event(&tx, id, seq, event).map_err(|e| classify(&path, e))?;
+                drill.apply(event);
+                if derived {
+                    update_step_result(&tx, id, event, &drill).map_err(|e| classify(&path, e))?;
+                }
+            }
+            if let Some(last) = rest.last() {
+                write_summary(&tx, id, last, &drill, derived).map_err(|e| classify(&path, e))?;
+            }
+            ids.push(id);
+        }
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(ids)
     }
 
     /// Appends one event and the drill's summary after it, in one durable commit.
@@ -310,30 +331,11 @@ impl Store {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
         insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
-        if self.schema >= DERIVED_SINCE {
+        let derived = self.schema >= DERIVED_SINCE;
+        if derived {
             update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
-            tx.execute(
-                "UPDATE drills SET active_ms = ?2 WHERE id = ?1",
-                params![drill_id, after.elapsed(event.at).as_millis() as i64],
-            )
-            .map_err(|e| classify(&path, e))?;
         }
-        tx.execute(
-            "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
-                 passed = ?5, failed = ?6, skipped = ?7, blocked = ?8
-             WHERE id = ?1",
-            params![
-                drill_id,
-                after.status.as_str(),
-                after.ended_at.map(ms),
-                ms(event.at),
-                after.count(Outcome::Passed) as i64,
-                after.count(Outcome::Failed) as i64,
-                after.count(Outcome::Skipped) as i64,
-                after.count(Outcome::Blocked) as i64,
-            ],
-        )
-        .map_err(|e| classify(&path, e))?;
+        write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(())
     }
@@ -437,6 +439,55 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
+    /// Drills matching `filter`, newest first, `limit` from `offset`.
+    pub fn list_drills_where(
+        &self,
+        filter: &DrillFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<DrillRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DRILL_COLUMNS} FROM drills WHERE {FILTER_SQL}
+                 ORDER BY started_at DESC, id DESC LIMIT ?5 OFFSET ?6"
+            ))
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    filter.playbook_id,
+                    filter.mode.map(|m| m.as_str()),
+                    filter.status,
+                    filter.since.map(ms),
+                    limit as i64,
+                    offset as i64
+                ],
+                drill_from_row,
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    pub fn count_drills_where(&self, filter: &DrillFilter) -> Result<usize> {
+        self.conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM drills WHERE {FILTER_SQL}"))
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![
+                        filter.playbook_id,
+                        filter.mode.map(|m| m.as_str()),
+                        filter.status,
+                        filter.since.map(ms)
+                    ],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .map(|n| n.max(0) as usize)
+            .map_err(|e| classify(&self.path, e))
+    }
+
     /// Drills not finished nor aborted, newest first: candidates to resume.
     pub fn unfinished(&self) -> Result<Vec<DrillRow>> {
         let mut stmt = self
@@ -518,6 +569,20 @@ impl Store {
     }
 }
 
+/// Which drills the history shows; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillFilter {
+    pub playbook_id: Option<String>,
+    pub mode: Option<Mode>,
+    pub status: Option<String>,
+    /// Started at or after.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
+     AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR started_at >= ?4)";
+
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
      started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms";
@@ -542,6 +607,89 @@ fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
         blocked: r.get(14)?,
         active_ms: r.get(15)?,
     })
+}
+
+fn not_started(drill: i64) -> StoreError {
+    StoreError::BadEvent {
+        drill,
+        seq: 0,
+        detail: "a drill must begin with a started event".into(),
+    }
+}
+
+/// Inserts a drill's row and its `Started` event (seq 0); the summary
+/// columns keep their defaults until an event is appended. `None` when
+/// `started` is not a `Started` event.
+fn insert_drill(
+    tx: &rusqlite::Transaction<'_>,
+    started: &Event,
+    steps_total: usize,
+) -> rusqlite::Result<Option<i64>> {
+    let EventKind::Started {
+        mode,
+        operator,
+        playbook_id,
+        playbook_title,
+        source_name,
+        content_hash,
+        snapshot,
+    } = &started.kind
+    else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "INSERT INTO drills (playbook_id, playbook_title, mode, operator, content_hash,
+             source_name, snapshot, started_at, last_event_at, steps_total)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+    )?
+    .execute(params![
+        playbook_id,
+        playbook_title,
+        mode.as_str(),
+        operator,
+        content_hash,
+        source_name,
+        snapshot,
+        ms(started.at),
+        steps_total as i64
+    ])?;
+    let id = tx.last_insert_rowid();
+    insert_event(tx, id, 0, started)?;
+    Ok(Some(id))
+}
+
+/// The drill's summary columns as of `event`, with `after` the state once
+/// it is applied; `derived` also writes the active time (schema 4 on).
+fn write_summary(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    event: &Event,
+    after: &Drill,
+    derived: bool,
+) -> rusqlite::Result<()> {
+    if derived {
+        tx.prepare_cached("UPDATE drills SET active_ms = ?2 WHERE id = ?1")?
+            .execute(params![
+                drill_id,
+                after.elapsed(event.at).as_millis() as i64
+            ])?;
+    }
+    tx.prepare_cached(
+        "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
+             passed = ?5, failed = ?6, skipped = ?7, blocked = ?8
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        drill_id,
+        after.status.as_str(),
+        after.ended_at.map(ms),
+        ms(event.at),
+        after.count(Outcome::Passed) as i64,
+        after.count(Outcome::Failed) as i64,
+        after.count(Outcome::Skipped) as i64,
+        after.count(Outcome::Blocked) as i64,
+    ])?;
+    Ok(())
 }
 
 fn insert_event(

@@ -27,6 +27,9 @@ pub enum Action {
     ScrollOutputDown,
     Help,
     OpenHistory,
+    OpenStats,
+    CycleFilter(FilterField),
+    ClearFilters,
     OpenPlanner,
     Left,
     Right,
@@ -46,4 +49,13 @@ pub enum Action {
     Yes,
     No,
     Choose(char),
+}
+
+/// What a history filter key changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterField {
+    Playbook,
+    Mode,
+    Status,
+    Since,
 }

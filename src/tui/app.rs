@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::action::Action;
+use super::action::{Action, FilterField};
 use super::keymap::Context;
 use super::runner::{FollowUp, RunnerState};
 use super::wizard::WizardState;
@@ -22,7 +22,16 @@ pub enum Screen {
     Runner(Box<RunnerState>),
     Summary(Box<SummaryState>),
     History(Box<HistoryState>),
+    Stats(Box<StatsState>),
     Wizard(Box<WizardState>),
+}
+
+/// One playbook's statistics, opened from the history.
+pub struct StatsState {
+    pub insight: crate::insight::PlaybookInsight,
+    pub title: String,
+    pub scroll: u16,
+    pub back_to: Box<HistoryState>,
 }
 
 pub struct SummaryState {
@@ -41,6 +50,9 @@ pub struct HistoryState {
     /// Absolute index of `rows[0]`.
     pub page_start: usize,
     pub rows: Vec<DrillRow>,
+    pub filter: crate::store::DrillFilter,
+    /// The date filter as a window in days (shown in the header).
+    pub since_days: Option<i64>,
 }
 
 impl HistoryState {
@@ -201,6 +213,7 @@ impl App {
             Screen::Runner(_) => Context::Runner,
             Screen::Summary(_) => Context::Summary,
             Screen::History(_) => Context::History,
+            Screen::Stats(_) => Context::Stats,
             Screen::Wizard(_) => Context::PlanReview,
         }
     }
@@ -302,6 +315,7 @@ impl App {
             Context::Runner => self.handle_runner(action, now),
             Context::Summary => self.handle_summary(action),
             Context::History => self.handle_history(action),
+            Context::Stats => self.handle_stats(action),
             Context::PlanReview => self.handle_wizard(action, now),
         }
     }
@@ -853,12 +867,52 @@ impl App {
 
     fn open_history(&mut self) {
         let mut history = HistoryState::default();
-        match self.store.count_drills() {
-            Ok(total) => history.total = total.max(0) as usize,
+        self.reload_history(&mut history);
+        self.screen = Screen::History(Box::new(history));
+    }
+
+    /// Counts and loads from the top, after the filter changed.
+    fn reload_history(&mut self, history: &mut HistoryState) {
+        match self.store.count_drills_where(&history.filter) {
+            Ok(total) => history.total = total,
             Err(e) => return self.error(e.to_string()),
         }
-        self.load_history_page(&mut history);
-        self.screen = Screen::History(Box::new(history));
+        history.selected = 0;
+        history.rows.clear();
+        self.load_history_page(history);
+    }
+
+    fn cycle_filter(&mut self, history: &mut HistoryState, field: FilterField) {
+        let filter = &mut history.filter;
+        match field {
+            FilterField::Playbook => {
+                let ids = self.store.playbook_ids().unwrap_or_default();
+                filter.playbook_id = next_in(&ids, filter.playbook_id.as_ref());
+            }
+            FilterField::Mode => {
+                filter.mode = match filter.mode {
+                    None => Some(Mode::Tabletop),
+                    Some(Mode::Tabletop) => Some(Mode::Live),
+                    Some(Mode::Live) => None,
+                }
+            }
+            FilterField::Status => {
+                let all = ["running", "completed", "aborted"].map(String::from);
+                filter.status = next_in(&all, filter.status.as_ref());
+            }
+            FilterField::Since => {
+                history.since_days = match history.since_days {
+                    None => Some(7),
+                    Some(7) => Some(30),
+                    Some(30) => Some(90),
+                    _ => None,
+                };
+                filter.since = history
+                    .since_days
+                    .map(|d| self.now - chrono::Duration::days(d));
+            }
+        }
+        self.reload_history(history);
     }
 
     /// Makes sure the page holding the selection is loaded.
@@ -870,7 +924,10 @@ impl App {
         }
         // Keep the selection in the middle of the page, so scrolling either way stays on it.
         let start = history.selected.saturating_sub(HistoryState::PAGE / 2);
-        match self.store.list_drills(HistoryState::PAGE, start) {
+        match self
+            .store
+            .list_drills_where(&history.filter, HistoryState::PAGE, start)
+        {
             Ok(rows) => {
                 history.page_start = start;
                 history.rows = rows;
@@ -898,6 +955,45 @@ impl App {
             let mut taken = std::mem::take(history);
             self.load_history_page(&mut taken);
             self.screen = Screen::History(taken);
+            return;
+        }
+        if let Action::CycleFilter(field) = action {
+            let mut taken = std::mem::take(history);
+            self.cycle_filter(&mut taken, field);
+            self.screen = Screen::History(taken);
+            return;
+        }
+        if action == Action::ClearFilters {
+            let mut taken = std::mem::take(history);
+            taken.filter = Default::default();
+            taken.since_days = None;
+            self.reload_history(&mut taken);
+            self.screen = Screen::History(taken);
+            return;
+        }
+        if action == Action::OpenStats {
+            let Some(id) = history.selected_row().map(|r| r.playbook_id.clone()) else {
+                return;
+            };
+            let loaded = self.library.get(&id).cloned();
+            let title = loaded
+                .as_ref()
+                .map_or(id.clone(), |l| l.playbook.title.clone());
+            match crate::insight::gather(&self.store, &id, loaded.as_ref(), self.now) {
+                Ok(insight) => {
+                    let Screen::History(back) = std::mem::replace(&mut self.screen, Screen::Home)
+                    else {
+                        return;
+                    };
+                    self.screen = Screen::Stats(Box::new(StatsState {
+                        insight,
+                        title,
+                        scroll: 0,
+                        back_to: back,
+                    }));
+                }
+                Err(e) => self.error(e.to_string()),
+            }
             return;
         }
         match action {
@@ -942,6 +1038,25 @@ impl App {
             Action::Back | Action::Quit => {
                 self.screen = Screen::Home;
                 self.refresh_home();
+            }
+            _ => {}
+        }
+    }
+
+    // ---- Stats ------------------------------------------------------------
+
+    fn handle_stats(&mut self, action: Action) {
+        let Screen::Stats(stats) = &mut self.screen else {
+            return;
+        };
+        match action {
+            Action::Down => stats.scroll = stats.scroll.saturating_add(1),
+            Action::Up => stats.scroll = stats.scroll.saturating_sub(1),
+            Action::Back | Action::Quit => {
+                let Screen::Stats(stats) = std::mem::replace(&mut self.screen, Screen::Home) else {
+                    return;
+                };
+                self.screen = Screen::History(stats.back_to);
             }
             _ => {}
         }
@@ -1055,6 +1170,14 @@ impl App {
             }
             Err(e) => self.error(format!("cannot save in {}: {e}", dir.display())),
         }
+    }
+}
+
+/// The value after `current` in `all`, wrapping to none after the last.
+fn next_in(all: &[String], current: Option<&String>) -> Option<String> {
+    match current.and_then(|c| all.iter().position(|x| x == c)) {
+        None => all.first().cloned(),
+        Some(i) => all.get(i + 1).cloned(),
     }
 }
 

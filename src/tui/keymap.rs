@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::Action;
+use super::action::{Action, FilterField};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
@@ -11,6 +11,7 @@ pub enum Context {
     Runner,
     Summary,
     History,
+    Stats,
     /// Reviewing a generated plan (the form itself takes text: see [`wizard_action`]).
     PlanReview,
 }
@@ -43,7 +44,7 @@ const fn bind(
     }
 }
 
-use Context::{History, Home, PlanReview, Runner, Summary};
+use Context::{History, Home, PlanReview, Runner, Stats, Summary};
 use KeyCode::{Char, Down, End, Enter, Esc, Home as HomeKey, PageDown, PageUp, Up};
 
 pub const BINDINGS: &[Binding] = &[
@@ -444,6 +445,72 @@ pub const BINDINGS: &[Binding] = &[
         "back to Home",
         "home",
     ),
+    bind(
+        History,
+        &[Char('s')],
+        "s",
+        Action::OpenStats,
+        "statistics of the selected drill's playbook: trend, steps, recommendations",
+        "stats",
+    ),
+    bind(
+        History,
+        &[Char('p')],
+        "p",
+        Action::CycleFilter(FilterField::Playbook),
+        "filter by playbook (cycles through them)",
+        "playbook",
+    ),
+    bind(
+        History,
+        &[Char('m')],
+        "m",
+        Action::CycleFilter(FilterField::Mode),
+        "filter by mode: tabletop, live",
+        "mode",
+    ),
+    bind(
+        History,
+        &[Char('f')],
+        "f",
+        Action::CycleFilter(FilterField::Status),
+        "filter by status: running, completed, aborted",
+        "status",
+    ),
+    bind(
+        History,
+        &[Char('d')],
+        "d",
+        Action::CycleFilter(FilterField::Since),
+        "filter by date: last 7, 30, 90 days",
+        "date",
+    ),
+    bind(
+        History,
+        &[Char('c')],
+        "c",
+        Action::ClearFilters,
+        "clear the filters",
+        "",
+    ),
+    bind(
+        Stats,
+        &[Char('j'), Down],
+        "j/↓",
+        Action::Down,
+        "scroll down",
+        "",
+    ),
+    bind(Stats, &[Char('k'), Up], "k/↑", Action::Up, "scroll up", ""),
+    bind(Stats, &[Char('?')], "?", Action::Help, "every key", "help"),
+    bind(
+        Stats,
+        &[Char('q'), Esc],
+        "q",
+        Action::Back,
+        "back to the history",
+        "back",
+    ),
 ];
 
 /// The action a key means in a context, if any. Ctrl-C means the same
@@ -529,7 +596,7 @@ mod tests {
 
     #[test]
     fn each_key_is_bound_once_per_context() {
-        for ctx in [Home, Runner, Summary, History, PlanReview] {
+        for ctx in [Home, Runner, Summary, History, PlanReview, Stats] {
             let mut seen = Vec::new();
             for b in BINDINGS.iter().filter(|b| b.context == ctx) {
                 for k in b.keys {

@@ -21,8 +21,27 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
         Constraint::Length(1),
     ])
     .areas(area);
+    let f = &history.filter;
+    let mut filters = Vec::new();
+    if let Some(p) = &f.playbook_id {
+        filters.push(format!("playbook {p}"));
+    }
+    if let Some(m) = f.mode {
+        filters.push(format!("mode {}", m.as_str()));
+    }
+    if let Some(s) = &f.status {
+        filters.push(format!("status {s}"));
+    }
+    if let Some(d) = history.since_days {
+        filters.push(format!("last {d} days"));
+    }
+    let filtered = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" · {} (c clears)", filters.join(" · "))
+    };
     let title = format!(
-        " History · {} drill{}",
+        " History · {} drill{}{filtered}",
         history.total,
         if history.total == 1 { "" } else { "s" }
     );

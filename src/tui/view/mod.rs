@@ -6,6 +6,7 @@ mod dialog;
 mod history;
 mod home;
 mod runner;
+mod stats;
 mod summary;
 mod wizard;
 
@@ -33,6 +34,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         Screen::Runner(runner) => runner::render(frame, area, app, runner, now, theme),
         Screen::Summary(summary) => summary::render(frame, area, app, summary, theme),
         Screen::History(history) => history::render(frame, area, app, history, theme),
+        Screen::Stats(stats) => stats::render(frame, area, app, stats, theme),
         Screen::Wizard(wizard) => wizard::render(frame, area, app, wizard, theme),
     }
     if let Some(d) = &app.dialog {
