@@ -426,7 +426,8 @@ fn improvement_plan(j: &Journal) -> Vec<String> {
     items
 }
 
-fn timeline_line(event: &Event) -> Option<String> {
+/// One line of a drill's timeline, for people.
+pub fn timeline_line(event: &Event) -> Option<String> {
     Some(match &event.kind {
         EventKind::Started { mode, operator, .. } => {
             format!("drill started ({}, {operator})", mode.as_str())

@@ -36,6 +36,8 @@ pub struct StatsState {
 
 pub struct SummaryState {
     pub session: Session,
+    /// Every event of the drill, for its timeline.
+    pub events: Vec<crate::drill::Event>,
     pub scroll: u16,
     /// Where `q` goes back to: the history list it was opened from, else Home.
     pub back_to: Option<Box<HistoryState>>,
@@ -835,7 +837,9 @@ impl App {
     fn show_summary(&mut self) {
         let screen = std::mem::replace(&mut self.screen, Screen::Home);
         if let Screen::Runner(runner) = screen {
+            let events = self.store.events(runner.session.id).unwrap_or_default();
             self.screen = Screen::Summary(Box::new(SummaryState {
+                events,
                 session: runner.session,
                 scroll: 0,
                 back_to: None,
@@ -1008,8 +1012,10 @@ impl App {
                         else {
                             return;
                         };
+                        let events = self.store.events(id).unwrap_or_default();
                         self.screen = Screen::Summary(Box::new(SummaryState {
                             session,
+                            events,
                             scroll: 0,
                             back_to: Some(history),
                         }));

@@ -134,6 +134,63 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
             lines.push(Line::raw(format!(" note: {}", note.text)));
         }
     }
+    if !drill.commands.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled(" Commands run", theme.title()));
+        for run in &drill.commands {
+            let exit = run
+                .exit_code
+                .map_or("no exit code".to_string(), |c| format!("exit {c}"));
+            let verdict = if run.cancelled {
+                "cancelled"
+            } else if run.passed {
+                "ok"
+            } else {
+                "not ok"
+            };
+            lines.push(Line::styled(
+                format!(
+                    " {} {} · {exit} · {verdict} · {}",
+                    run.step,
+                    run.command.lines().next().unwrap_or(""),
+                    format_clock(run.duration)
+                ),
+                if run.passed { theme.ok() } else { theme.bad() },
+            ));
+            for out in run
+                .output
+                .lines()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                lines.push(Line::styled(format!("     {out}"), theme.dim()));
+            }
+        }
+    }
+    if !summary.events.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled(" Timeline (UTC)", theme.title()));
+        for event in &summary.events {
+            if let Some(text) = crate::report::timeline_line(event) {
+                lines.push(Line::raw(format!(
+                    " {} {}",
+                    event.at.format("%H:%M:%S"),
+                    text.replace(['`', '*'], "")
+                )));
+            }
+        }
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!(
+            " playbook as run: {} version {}",
+            drill.playbook_id, drill.content_hash
+        ),
+        theme.dim(),
+    ));
     let block = Block::bordered()
         .title(Span::styled(
             " Steps against their timeboxes ",
