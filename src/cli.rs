@@ -234,6 +234,34 @@ impl Global {
         let path = self.db_path().map_err(|e| (exit::USAGE, e))?;
         Store::open(&path).map_err(|e| (exit::DATABASE, e.to_string()))
     }
+
+    /// Opens the drill log; on failure says why on stderr and gives the exit code.
+    pub fn open_store_or_exit(&self) -> Result<Store, i32> {
+        self.open_store().map_err(|(code, message)| {
+            eprintln!("rollsafe: {message}");
+            code
+        })
+    }
+}
+
+/// Writes a command's output to `out`, or to standard output.
+pub fn emit(text: &str, out: Option<&std::path::Path>, what: &str) -> i32 {
+    match out {
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => {
+                eprintln!("rollsafe: wrote {what} to {}", path.display());
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("rollsafe: cannot write {}: {e}", path.display());
+                exit::INVALID
+            }
+        },
+        None => {
+            print!("{text}");
+            exit::OK
+        }
+    }
 }
 
 struct Paint {
@@ -514,12 +542,9 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
 }
 
 pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
-    let store = match global.open_store() {
+    let store = match global.open_store_or_exit() {
         Ok(s) => s,
-        Err((code, message)) => {
-            eprintln!("rollsafe: {message}");
-            return code;
-        }
+        Err(code) => return code,
     };
     let rows = match store.list_drills(limit, 0) {
         Ok(rows) => rows,
@@ -587,12 +612,9 @@ pub fn report(
     format: ReportFormat,
     out: Option<&std::path::Path>,
 ) -> i32 {
-    let store = match global.open_store() {
+    let store = match global.open_store_or_exit() {
         Ok(s) => s,
-        Err((code, message)) => {
-            eprintln!("rollsafe: {message}");
-            return code;
-        }
+        Err(code) => return code,
     };
     let session = match crate::drill::Session::resume(&store, drill) {
         Ok(s) => s,
@@ -625,31 +647,13 @@ pub fn report(
             crate::report::markdown(&session, &events)
         }
     };
-    match out {
-        Some(path) => match std::fs::write(path, text) {
-            Ok(()) => {
-                eprintln!("report of drill #{drill} written to {}", path.display());
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("rollsafe: cannot write {}: {e}", path.display());
-                exit::INVALID
-            }
-        },
-        None => {
-            print!("{text}");
-            exit::OK
-        }
-    }
+    emit(&text, out, &format!("the report of drill #{drill}"))
 }
 
 pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
-    let store = match global.open_store() {
+    let store = match global.open_store_or_exit() {
         Ok(s) => s,
-        Err((code, message)) => {
-            eprintln!("rollsafe: {message}");
-            return code;
-        }
+        Err(code) => return code,
     };
     let library = global.library();
     let ids: Vec<String> = match playbook {

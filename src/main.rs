@@ -42,68 +42,16 @@ fn interactive(cli: &Cli) -> i32 {
         return exit::USAGE;
     }
     let global = &cli.global;
-    let store = match global.open_store() {
+    let store = match global.open_store_or_exit() {
         Ok(s) => s,
-        Err((code, message)) => {
-            eprintln!("rollsafe: {message}");
-            return code;
-        }
+        Err(code) => return code,
     };
     let library = global.library();
     let now = Utc::now();
     let mut app = App::new(store, library, global.operator(), global.overrides(), now);
     app.playbooks_dir = global.playbooks_dir();
-    match &cli.command {
-        Some(Command::Run { playbook, mode }) => match app.library.resolve(playbook) {
-            Ok(loaded) => {
-                app.start(&loaded, (*mode).into(), now);
-                if !matches!(app.screen, tui::app::Screen::Runner(_)) {
-                    let why = app
-                        .status
-                        .as_ref()
-                        .map(|s| s.text.clone())
-                        .unwrap_or_default();
-                    eprintln!("rollsafe: could not start the drill: {why}");
-                    return exit::INVALID;
-                }
-            }
-            Err(broken) => {
-                for p in &broken.problems {
-                    eprintln!("rollsafe: {p}");
-                }
-                let exists = std::path::Path::new(playbook).exists();
-                return if exists {
-                    exit::INVALID
-                } else {
-                    exit::NOT_FOUND
-                };
-            }
-        },
-        Some(Command::Resume { drill }) => {
-            let id = match drill {
-                Some(id) => Some(*id),
-                None => app.home.unfinished.first().map(|r| r.id),
-            };
-            match id {
-                Some(id) => {
-                    app.resume(id, now);
-                    if !matches!(app.screen, tui::app::Screen::Runner(_)) {
-                        let why = app
-                            .status
-                            .as_ref()
-                            .map(|s| s.text.clone())
-                            .unwrap_or_default();
-                        eprintln!("rollsafe: {why}");
-                        return exit::NOT_FOUND;
-                    }
-                }
-                None => {
-                    eprintln!("rollsafe: no unfinished drill to resume");
-                    return exit::NOT_FOUND;
-                }
-            }
-        }
-        _ => {}
+    if let Err(code) = open_requested(&mut app, &cli.command, now) {
+        return code;
     }
     let theme = if global.no_color {
         Theme::PLAIN
@@ -117,4 +65,51 @@ fn interactive(cli: &Cli) -> i32 {
             exit::USAGE
         }
     }
+}
+
+/// Starts or resumes the drill the command line asks for, before the first frame.
+fn open_requested(
+    app: &mut App,
+    command: &Option<Command>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), i32> {
+    let failed = match command {
+        Some(Command::Run { playbook, mode }) => match app.library.resolve(playbook) {
+            Ok(loaded) => {
+                app.start(&loaded, (*mode).into(), now);
+                exit::INVALID
+            }
+            Err(broken) => {
+                for p in &broken.problems {
+                    eprintln!("rollsafe: {p}");
+                }
+                let exists = std::path::Path::new(playbook).exists();
+                return Err(if exists {
+                    exit::INVALID
+                } else {
+                    exit::NOT_FOUND
+                });
+            }
+        },
+        Some(Command::Resume { drill }) => {
+            let Some(id) = drill.or_else(|| app.home.unfinished.first().map(|r| r.id)) else {
+                eprintln!("rollsafe: no unfinished drill to resume");
+                return Err(exit::NOT_FOUND);
+            };
+            app.resume(id, now);
+            exit::NOT_FOUND
+        }
+        _ => return Ok(()),
+    };
+    if matches!(app.screen, tui::app::Screen::Runner(_)) {
+        return Ok(());
+    }
+    // The app put the reason in its status line; say it on stderr instead.
+    let why = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    eprintln!("rollsafe: could not open the drill: {why}");
+    Err(failed)
 }
