@@ -187,6 +187,13 @@ pub struct Tool {
     pub split: String,
     pub file: String,
     pub wrap: String,
+    /// Wraps each statement on its own (`{stmt}`) when the tool would otherwise send
+    /// several statements as one query (an implicit transaction on PostgreSQL).
+    #[serde(default)]
+    pub stmt_wrap: Option<String>,
+    /// A statement that cannot run in a transaction must be alone in its file.
+    #[serde(default)]
+    pub no_tx_alone: bool,
     pub expand_cmd: String,
     pub contract_cmd: String,
     pub has_lock: bool,
@@ -570,6 +577,7 @@ impl Knowledge {
         }
         let phases: Vec<&str> = PHASES.iter().map(|(id, _)| *id).collect();
         let mut op_ids = BTreeSet::new();
+        let placeholder = regex::Regex::new(r"\{[a-z_]+\}").expect("static regex");
         for op in &self.operations {
             let at = format!("operation[{}]", op.id);
             if !op_ids.insert(op.id.clone()) {
@@ -656,8 +664,9 @@ impl Knowledge {
                     }
                     _ => {}
                 }
+                // `{param}` placeholders are filled (regex-escaped) when the plan is built.
                 if let Some(re) = &s.expect
-                    && let Err(e) = regex::Regex::new(re)
+                    && let Err(e) = regex::Regex::new(&placeholder.replace_all(re, "x"))
                 {
                     err(of, format!("{sat}.expect"), format!("bad regex: {e}"));
                 }

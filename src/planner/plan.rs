@@ -381,6 +381,26 @@ fn minutes_up(secs: u64) -> Duration {
     Duration::from_secs(secs.div_ceil(60).max(1) * 60)
 }
 
+/// The rollback text as SQL a tool can run as the down migration, or None when
+/// the rollback is a procedure in prose (then the down is left irreversible).
+/// A trailing note in parentheses ("(another rebuild)") is dropped.
+fn sql_reverse(text: &str) -> Option<String> {
+    const VERBS: [&str; 5] = ["ALTER ", "DROP ", "CREATE ", "EXEC ", "RENAME "];
+    if !VERBS.iter().any(|v| text.starts_with(v)) {
+        return None;
+    }
+    let mut t = text.trim();
+    if t.ends_with(')')
+        && let Some(i) = t.rfind(" (")
+    {
+        let note = &t[i + 2..];
+        if note.starts_with(|c: char| c.is_ascii_lowercase()) || note.starts_with("SQLite") {
+            t = t[..i].trim_end();
+        }
+    }
+    Some(t.to_string())
+}
+
 fn retry_wrap(cmd: &str, lock_error: &str) -> String {
     format!(
         "rc=1\nfor attempt in 1 2 3 4 5 6; do\n  if out=$({cmd} 2>&1); then\n    echo \"$out\"; rc=0; break\n  fi\n  echo \"$out\"\n  case \"$out\" in\n    *\"{lock_error}\"*) echo \"lock timeout: retry $attempt\"; sleep $((attempt * 5)) ;;\n    *) break ;;\n  esac\ndone\nexit $rc"
@@ -734,6 +754,13 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                 ));
             }
             let sid = format!("c{}-{}-{}", ci + 1, s.phase, s.key);
+            let expect = s.expect.as_ref().map(|e| {
+                let escaped: BTreeMap<String, String> = p
+                    .iter()
+                    .map(|(k, v)| (k.clone(), regex::escape(v)))
+                    .collect();
+                fill(e, &escaped)
+            });
             let (command, verification, role) = match s.kind.as_str() {
                 "app" => {
                     detail.push_str(&format!(
@@ -755,7 +782,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                     None,
                     s.verify
                         .as_ref()
-                        .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                        .map(|q| verify(engine, &fill(q, &p), expect.as_deref())),
                     "dba",
                 ),
                 "cmd" => (s.cmd.as_ref().map(|c| fill(c, &p)), None, "dba"),
@@ -770,7 +797,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                         .replace("{batch}", &engine.batch.to_string());
                     let q = fill(&q, &p);
                     let cmd = format!(
-                        "while :; do\n  n=$({} | tr -d '[:space:]') || exit 1\n  echo \"batch: $n rows\"\n  [ \"${{n:-0}}\" -eq 0 ] && break\n  sleep 0.2\ndone",
+                        "while :; do\n  n=$({}) || exit 1\n  n=$(printf '%s' \"$n\" | tr -d '[:space:]')\n  echo \"batch: $n rows\"\n  [ \"${{n:-0}}\" -eq 0 ] && break\n  sleep 0.2\ndone",
                         query_cmd(engine, &q)
                     );
                     detail.push_str(&format!(
@@ -781,7 +808,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                         Some(cmd),
                         s.verify
                             .as_ref()
-                            .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                            .map(|q| verify(engine, &fill(q, &p), expect.as_deref())),
                         "dba",
                     )
                 }
@@ -817,45 +844,92 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                         ));
                         fill(t, &v)
                     } else if tool.kind == "migration" && tool.id != "sql" {
-                        version_counter += 1;
-                        let mut v = p.clone();
-                        let version = format!("{version_counter:04}");
-                        let fslug =
+                        // A statement that cannot run in a transaction must be the only
+                        // statement of its file when the tool sends a whole file as one
+                        // implicitly transactional query; the session SETs then cannot
+                        // share the file.
+                        let alone = s.kind == "ddl_no_tx" && tool.no_tx_alone;
+                        let groups: Vec<Vec<String>> = if alone {
+                            stmts.iter().map(|q| vec![q.clone()]).collect()
+                        } else {
+                            let mut content: Vec<String> = sess.clone();
+                            content.extend(stmts.iter().cloned());
+                            vec![content]
+                        };
+                        let base_slug =
                             format!("{}_{}", slug.replace('-', "_"), s.key.replace('-', "_"));
-                        v.insert("version".into(), version.clone());
-                        v.insert("slug".into(), fslug);
-                        v.insert(
-                            "phase".into(),
-                            if s.phase == "contract" {
-                                "contract".into()
+                        let mut v = p.clone();
+                        for (gi, group) in groups.iter().enumerate() {
+                            version_counter += 1;
+                            let version = format!("{version_counter:04}");
+                            let fslug = if groups.len() > 1 {
+                                format!("{base_slug}_{}", gi + 1)
                             } else {
-                                "expand".into()
-                            },
-                        );
-                        v.insert(
-                            "dir".into(),
-                            if s.phase == "contract" {
-                                "post_migrate".into()
-                            } else {
-                                "migrate".into()
-                            },
-                        );
-                        let mut content: Vec<String> = sess.clone();
-                        content.extend(stmts.iter().cloned());
-                        let mut wv = v.clone();
-                        wv.insert("sql".into(), content.join(";\n") + ";");
-                        wv.insert("reverse".into(), s.rollback.clone());
-                        let wrapped = fill(&tool.wrap.replace("\\n", "\n"), &wv);
-                        detail.push_str(&format!(
-                            "\n\nShip it with {} as `{}`:\n\n```\n{}\n```",
-                            tool.name,
-                            fill(&tool.file, &v),
-                            wrapped
-                        ));
+                                base_slug.clone()
+                            };
+                            v = p.clone();
+                            v.insert("version".into(), version);
+                            v.insert("slug".into(), fslug);
+                            v.insert(
+                                "phase".into(),
+                                if s.phase == "contract" {
+                                    "contract".into()
+                                } else {
+                                    "expand".into()
+                                },
+                            );
+                            v.insert(
+                                "dir".into(),
+                                if s.phase == "contract" {
+                                    "post_migrate".into()
+                                } else {
+                                    "migrate".into()
+                                },
+                            );
+                            let body = match &tool.stmt_wrap {
+                                Some(w) => {
+                                    let w = w.replace("\\n", "\n");
+                                    group
+                                        .iter()
+                                        .map(|q| {
+                                            let mut m = BTreeMap::new();
+                                            m.insert("stmt".to_string(), q.clone());
+                                            fill(&w, &m)
+                                        })
+                                        .collect::<Vec<_>>()
+                                        .join("\n")
+                                }
+                                None => group.join(";\n") + ";",
+                            };
+                            let mut wv = v.clone();
+                            wv.insert("sql".into(), body);
+                            wv.insert(
+                                "reverse".into(),
+                                sql_reverse(&fill(&s.rollback, &p))
+                                    .map(|r| format!("\"\"\"{r}\"\"\""))
+                                    .unwrap_or_else(|| "None".into()),
+                            );
+                            let wrapped = fill(&tool.wrap.replace("\\n", "\n"), &wv);
+                            detail.push_str(&format!(
+                                "\n\nShip it with {} as `{}`:\n\n```\n{}\n```",
+                                tool.name,
+                                fill(&tool.file, &v),
+                                wrapped
+                            ));
+                        }
                         if s.kind == "ddl_no_tx" {
                             detail.push_str(&format!(
                                 "\n\nThis statement cannot run in a transaction: {}.",
                                 fill(&tool.no_tx, &v)
+                            ));
+                        }
+                        if alone {
+                            detail.push_str(&format!(
+                                "\n\nThe session timeouts cannot share these files: set them on the migration role before running it ({}) or in the connection options.",
+                                sess.iter()
+                                    .map(|q| q.replacen("SET ", "ALTER ROLE <migration role> SET ", 1))
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
                             ));
                         }
                         let t = if s.phase == "contract" {
@@ -901,7 +975,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                         }),
                         s.verify
                             .as_ref()
-                            .map(|q| verify(engine, &fill(q, &p), s.expect.as_deref())),
+                            .map(|q| verify(engine, &fill(q, &p), expect.as_deref())),
                         "dba",
                     )
                 }
