@@ -150,6 +150,8 @@ pub enum Command {
     },
     /// Plan a schema change: phased playbook, roll-forward verdict, rehearsal checklist.
     Plan(crate::planner::cli::PlanArgs),
+    /// Lint migration SQL: locks, rewrites, app breakage, lossy rollback; file:line:col per finding.
+    Lint(crate::lint::cli::LintArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -596,6 +598,11 @@ pub fn paths(global: &Global) -> i32 {
 /// `rollsafe plan`: see [`crate::planner::cli`].
 pub fn plan(global: &Global, args: &crate::planner::cli::PlanArgs) -> i32 {
     crate::planner::cli::plan_command(global, args)
+}
+
+/// `rollsafe lint`: see [`crate::lint::cli`].
+pub fn lint(global: &Global, args: &crate::lint::cli::LintArgs) -> i32 {
+    crate::lint::cli::lint_command(global, args)
 }
 
 /// Store errors mapped to exit codes.

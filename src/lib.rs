@@ -2,6 +2,7 @@ pub mod cli;
 pub mod drill;
 pub mod exec;
 pub mod insight;
+pub mod lint;
 pub mod paths;
 pub mod planner;
 pub mod playbook;

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             cli::stats(&cli.global, playbook.as_deref(), *json)
         }
         Some(Command::Plan(args)) => cli::plan(&cli.global, args),
+        Some(Command::Lint(args)) => cli::lint(&cli.global, args),
         Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

@@ -1,0 +1,261 @@
+//! Which files to lint, in which order: Flyway (`V1__x.sql`, `U1__x.sql`, `R__x.sql`),
+//! golang-migrate / dbmate (`*.up.sql`, `*.down.sql`), Diesel (`<dir>/up.sql`, `down.sql`),
+//! Prisma (`<dir>/migration.sql`), sqitch (`deploy/`, `revert/`, order from `sqitch.plan`) and
+//! plain files sorted by name (numbers compared as numbers).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// As shown in findings.
+    pub name: String,
+    pub text: String,
+    pub direction: Direction,
+}
+
+/// The files of one run, ordered, and the tool their layout suggests.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub files: Vec<SourceFile>,
+    /// (tool id, why) inferred from the layout, e.g. ("flyway", "V<version>__*.sql").
+    pub inferred_tool: Option<(String, String)>,
+}
+
+/// Reads the paths given on the command line (`-` is standard input).
+pub fn collect(
+    paths: &[String],
+    stdin: impl FnOnce() -> std::io::Result<String>,
+) -> Result<Collected, String> {
+    let mut out = Collected::default();
+    let mut stdin = Some(stdin);
+    for p in paths {
+        if p == "-" {
+            let read = stdin
+                .take()
+                .ok_or_else(|| "standard input (-) given twice".to_string())?;
+            let text = read().map_err(|e| format!("cannot read standard input: {e}"))?;
+            out.files.push(SourceFile {
+                name: "<stdin>".into(),
+                text,
+                direction: Direction::Up,
+            });
+            continue;
+        }
+        let path = Path::new(p);
+        if path.is_dir() {
+            let mut sql = Vec::new();
+            walk(path, &mut sql).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let (ordered, tool) = order(path, sql);
+            if out.inferred_tool.is_none() {
+                out.inferred_tool = tool;
+            }
+            for (file, direction) in ordered {
+                out.files.push(read(&file, direction)?);
+            }
+        } else if path.is_file() {
+            let direction = direction_of(path);
+            if out.inferred_tool.is_none() {
+                out.inferred_tool = layout_of(&[path.to_path_buf()]);
+            }
+            out.files.push(read(path, direction)?);
+        } else {
+            return Err(format!("{p}: no such file or directory"));
+        }
+    }
+    Ok(out)
+}
+
+fn read(path: &Path, direction: Direction) -> Result<SourceFile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(SourceFile {
+        name: path.display().to_string(),
+        text,
+        direction,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("sql"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Flyway versioned (V) or undo (U) file: its version as numbers.
+fn flyway_version(name: &str) -> Option<(char, Vec<u64>)> {
+    let kind = name.chars().next()?;
+    if !matches!(kind, 'V' | 'U' | 'v' | 'u') {
+        return None;
+    }
+    let (version, _) = name[1..].split_once("__")?;
+    let parts: Option<Vec<u64>> = version.split(['.', '_']).map(|p| p.parse().ok()).collect();
+    parts
+        .filter(|p| !p.is_empty())
+        .map(|p| (kind.to_ascii_uppercase(), p))
+}
+
+fn direction_of(p: &Path) -> Direction {
+    let name = file_name(p).to_ascii_lowercase();
+    let in_revert = p
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "revert");
+    if name.ends_with(".down.sql")
+        || name == "down.sql"
+        || in_revert
+        || flyway_version(&file_name(p)).is_some_and(|(k, _)| k == 'U')
+    {
+        Direction::Down
+    } else {
+        Direction::Up
+    }
+}
+
+fn layout_of(files: &[PathBuf]) -> Option<(String, String)> {
+    let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+    let has = |f: &dyn Fn(&str) -> bool| names.iter().any(|n| f(n));
+    if has(&|n| flyway_version(n).is_some()) {
+        Some(("flyway".into(), "V<version>__*.sql file names".into()))
+    } else if has(&|n| n == "migration.sql") {
+        Some(("prisma".into(), "<dir>/migration.sql".into()))
+    } else if has(&|n| n.ends_with(".up.sql") || n.ends_with(".down.sql")) {
+        Some(("golang-migrate".into(), "*.up.sql / *.down.sql".into()))
+    } else if has(&|n| n == "up.sql" || n == "down.sql") {
+        Some(("diesel".into(), "<dir>/up.sql, down.sql".into()))
+    } else if files.iter().any(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .is_some_and(|d| d == "deploy" || d == "revert")
+    }) {
+        Some(("sqitch".into(), "deploy/ and revert/".into()))
+    } else {
+        None
+    }
+}
+
+/// Natural sort key: digit runs compare as numbers.
+fn natural_key(s: &str) -> Vec<(u8, u64, String)> {
+    let mut key = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            let n = rest[..digits].parse().unwrap_or(u64::MAX);
+            key.push((0, n, String::new()));
+            rest = &rest[digits..];
+        } else {
+            let text = rest.len() - rest.trim_start_matches(|c: char| !c.is_ascii_digit()).len();
+            key.push((1, 0, rest[..text].to_string()));
+            rest = &rest[text..];
+        }
+    }
+    key
+}
+
+/// Files in run order, and the tool their layout suggests.
+type Ordered = (Vec<(PathBuf, Direction)>, Option<(String, String)>);
+
+/// Orders the files of a directory: forward files first in migration order, then the down /
+/// undo / revert files in reverse order (the order a rollback runs them).
+fn order(root: &Path, files: Vec<PathBuf>) -> Ordered {
+    let tool = layout_of(&files);
+    let sqitch_plan: Vec<String> = std::fs::read_to_string(root.join("sqitch.plan"))
+        .map(|t| {
+            t.lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with('%')
+                        && !l.starts_with('#')
+                        && !l.starts_with('@')
+                })
+                .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = |p: &PathBuf| -> (u8, Vec<u64>, Vec<(u8, u64, String)>) {
+        let name = file_name(p);
+        if let Some((_, v)) = flyway_version(&name) {
+            return (0, v, Vec::new());
+        }
+        // Flyway repeatables run after all versioned migrations.
+        if name.starts_with("R__") {
+            return (2, Vec::new(), natural_key(&name));
+        }
+        let stem = name.trim_end_matches(".sql").to_string();
+        if let Some(pos) = sqitch_plan.iter().position(|c| *c == stem) {
+            return (0, vec![pos as u64], Vec::new());
+        }
+        let rel = p
+            .strip_prefix(root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned();
+        // Strip the direction so 1_x.up.sql and 1_x.down.sql sort together.
+        let rel = rel
+            .replace(".up.sql", ".sql")
+            .replace(".down.sql", ".sql")
+            .replace("/deploy/", "/")
+            .replace("/revert/", "/");
+        let rel = rel
+            .strip_prefix("deploy/")
+            .or_else(|| rel.strip_prefix("revert/"))
+            .unwrap_or(&rel)
+            .to_string();
+        (1, Vec::new(), natural_key(&rel))
+    };
+    let mut up: Vec<PathBuf> = Vec::new();
+    let mut down: Vec<PathBuf> = Vec::new();
+    for f in files {
+        match direction_of(&f) {
+            Direction::Up => up.push(f),
+            Direction::Down => down.push(f),
+        }
+    }
+    up.sort_by_key(key);
+    down.sort_by_key(key);
+    down.reverse();
+    let ordered = up
+        .into_iter()
+        .map(|p| (p, Direction::Up))
+        .chain(down.into_iter().map(|p| (p, Direction::Down)))
+        .collect();
+    (ordered, tool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flyway_versions_compare_as_numbers() {
+        assert_eq!(flyway_version("V10__b.sql"), Some(('V', vec![10])));
+        assert_eq!(flyway_version("V1_2__b.sql"), Some(('V', vec![1, 2])));
+        assert_eq!(flyway_version("R__views.sql"), None);
+        assert!(natural_key("2_a.sql") < natural_key("10_a.sql"));
+    }
+}
