@@ -303,3 +303,183 @@ fn the_playbook_text_is_stored_once_and_comes_back_with_the_started_event() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Records one drill event by event, as the runner does, and returns its id.
+fn record_drill(
+    store: &mut Store,
+    loaded: &rollsafe::playbook::Loaded,
+    t0: i64,
+    script: &[(i64, EventKind)],
+) -> i64 {
+    let mut session = Session::start(store, loaded, Mode::Live, "ana", at(t0)).unwrap();
+    for (secs, kind) in script {
+        session.record(store, at(t0 + secs), kind.clone()).unwrap();
+    }
+    session.id
+}
+
+#[test]
+fn bulk_load_writes_what_appending_event_by_event_writes() {
+    let loaded = bundled("pg-rename-column");
+    let steps: Vec<String> = loaded
+        .playbook
+        .steps()
+        .map(|(_, _, s)| s.id.clone())
+        .collect();
+    let step = |i: usize| steps[i].clone();
+    let finished = vec![
+        (
+            10,
+            EventKind::Note {
+                step: Some(step(0)),
+                text: "TODO: page the DBA earlier".into(),
+            },
+        ),
+        (30, EventKind::StepPassed { step: step(0) }),
+        (30, EventKind::StepStarted { step: step(1) }),
+        (40, EventKind::Paused),
+        (100, EventKind::Resumed),
+        (
+            130,
+            EventKind::StepFailed {
+                step: step(1),
+                reason: "lock timeout".into(),
+            },
+        ),
+        // Retried: its result goes away until it has a new outcome.
+        (131, EventKind::StepStarted { step: step(1) }),
+        (
+            140,
+            EventKind::CommandRun {
+                step: step(1),
+                purpose: rollsafe::drill::CommandPurpose::Action,
+                command: "psql -c 'select 1'".into(),
+                exit_code: Some(0),
+                duration_ms: 900,
+                output: "1\n".into(),
+                truncated: false,
+                cancelled: false,
+                passed: true,
+            },
+        ),
+        (150, EventKind::StepPassed { step: step(1) }),
+        (150, EventKind::StepStarted { step: step(2) }),
+        (
+            200,
+            EventKind::Interrupted {
+                last_seen: at(1_000 + 160),
+            },
+        ),
+        (
+            210,
+            EventKind::StepSkipped {
+                step: step(2),
+                reason: "no replica".into(),
+            },
+        ),
+        (
+            215,
+            EventKind::StepBlocked {
+                step: step(3),
+                reason: "waiting for approval".into(),
+            },
+        ),
+        (300, EventKind::Finished),
+        // A late write after the end: logged, ignored by the fold.
+        (400, EventKind::Paused),
+    ];
+    let aborted = vec![
+        (20, EventKind::StepPassed { step: step(0) }),
+        (
+            25,
+            EventKind::Aborted {
+                reason: "replica lag".into(),
+            },
+        ),
+    ];
+    let running = vec![(5, EventKind::Paused)];
+    let scripts = [(1_000, finished), (5_000, aborted), (9_000, running)];
+
+    let mut appended = Store::open_in_memory().unwrap();
+    let mut logs = Vec::new();
+    let mut appended_ids = Vec::new();
+    for (t0, script) in &scripts {
+        let id = record_drill(&mut appended, &loaded, *t0, script);
+        logs.push((&loaded.playbook, appended.events(id).unwrap()));
+        appended_ids.push(id);
+    }
+    // A drill of only its started event, as `start_drill` alone leaves it.
+    let bare_id = appended
+        .start_drill(&logs[0].1[0], loaded.playbook.step_count())
+        .unwrap();
+    logs.push((&loaded.playbook, logs[0].1[..1].to_vec()));
+    appended_ids.push(bare_id);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut bulk = Store::open(&dir.path().join("bulk.db")).unwrap();
+    // Ids differ from the appended log's: shift them with an unrelated drill first.
+    for t0 in [0, 100] {
+        record_drill(&mut bulk, &bundled("pg-pitr-restore-drill"), t0, &[]);
+    }
+    let bulk_ids = bulk.bulk_load(&logs).unwrap();
+    assert_eq!(bulk_ids.len(), logs.len());
+
+    for (&a, &b) in appended_ids.iter().zip(&bulk_ids) {
+        assert_ne!(
+            a, b,
+            "the ids must differ for the comparison to mean anything"
+        );
+        let (mut want, got) = (appended.drill(a).unwrap(), bulk.drill(b).unwrap());
+        want.id = got.id;
+        assert_eq!(got, want, "drill row of #{a}");
+        assert_eq!(bulk.events(b).unwrap(), appended.events(a).unwrap());
+        assert_eq!(bulk.snapshot(b).unwrap(), appended.snapshot(a).unwrap());
+    }
+    let finished_row = bulk.drill(bulk_ids[0]).unwrap();
+    assert_eq!(finished_row.status, "completed");
+    assert_eq!(
+        (
+            finished_row.passed,
+            finished_row.skipped,
+            finished_row.blocked
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        finished_row.last_event_at,
+        at(1_000 + 400),
+        "the late write counts"
+    );
+    assert_eq!(bulk.drill(bulk_ids[1]).unwrap().status, "aborted");
+    assert_eq!(bulk.drill(bulk_ids[2]).unwrap().status, "running");
+
+    let samples = |store: &Store, ids: &[i64]| {
+        let mut out: Vec<_> = store
+            .step_samples(&loaded.playbook.id)
+            .unwrap()
+            .into_iter()
+            .map(|s| {
+                let nth = ids.iter().position(|&id| id == s.drill_id).unwrap();
+                (nth, s.step_id, s.outcome, s.duration, s.ended_at)
+            })
+            .collect();
+        out.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
+        out
+    };
+    let want = samples(&appended, &appended_ids);
+    assert_eq!(samples(&bulk, &bulk_ids), want);
+    assert_eq!(
+        want.len(),
+        4 + 1,
+        "four steps of the finished drill, one of the aborted"
+    );
+
+    // Malformed input writes nothing.
+    let before = bulk.count_drills().unwrap();
+    let broken = vec![logs[0].clone(), (&loaded.playbook, logs[0].1[1..].to_vec())];
+    assert!(matches!(
+        bulk.bulk_load(&broken),
+        Err(StoreError::BadEvent { .. })
+    ));
+    assert_eq!(bulk.count_drills().unwrap(), before);
+}

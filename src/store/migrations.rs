@@ -57,4 +57,19 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (drill_id, step_id)
     ) WITHOUT ROWID;
     CREATE INDEX step_results_by_step ON step_results (step_id, ended_at);",
+    // 5: history lists and statistics read drill summaries from indexes that
+    // hold every column they need, never from the rows. A row carries its
+    // playbook snapshot (~20 KB, in overflow pages) before the summary
+    // columns, so reading `status` or `active_ms` from the row walks that
+    // whole overflow chain: with 100,000 drills a playbook's statistics or a
+    // count of the history read gigabytes. Ordered as the queries sort
+    // (newest first, ties by id); they replace the two narrower indexes.
+    "CREATE INDEX drills_list ON drills (started_at DESC, id DESC,
+        playbook_id, playbook_title, mode, operator, status, content_hash,
+        ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms);
+    CREATE INDEX drills_of_playbook ON drills (playbook_id, started_at DESC, id DESC,
+        playbook_title, mode, operator, status, content_hash,
+        ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms);
+    DROP INDEX drills_by_start;
+    DROP INDEX drills_by_playbook;",
 ];

@@ -543,11 +543,12 @@ impl Store {
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
             .query_map([playbook_id], |r| {
-                let outcome: String = r.get(2)?;
+                // Borrowed, not allocated: this runs once per step of every drill.
+                let outcome = r.get_ref(2)?.as_str()?;
                 Ok(crate::insight::StepSample {
                     drill_id: r.get(0)?,
                     step_id: r.get(1)?,
-                    outcome: match outcome.as_str() {
+                    outcome: match outcome {
                         "passed" => Outcome::Passed,
                         "failed" => Outcome::Failed,
                         "skipped" => Outcome::Skipped,
