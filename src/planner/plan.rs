@@ -172,20 +172,7 @@ fn change_slug(k: &Knowledge, c: &Change) -> String {
 }
 
 pub fn slugify(text: &str) -> String {
-    let mut out = String::new();
-    for ch in text.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-')
-        .chars()
-        .take(60)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
+    crate::playbook::validate::slug_within(text, 60)
 }
 
 /// Replaces `{name}` placeholders with values; unknown names are left alone.

@@ -32,6 +32,16 @@ pub fn is_valid_id(id: &str) -> bool {
 
 /// Lowercase, ASCII letters and digits joined by dashes: "Set timeouts!" -> "set-timeouts".
 pub fn slug(text: &str) -> String {
+    let out = slug_within(text, 48);
+    if out.is_empty() {
+        "step".to_string()
+    } else {
+        out
+    }
+}
+
+/// The slug of `text` in at most `max` characters, empty when nothing is left.
+pub fn slug_within(text: &str, max: usize) -> String {
     let mut out = String::new();
     for ch in text.chars() {
         if ch.is_ascii_alphanumeric() {
@@ -43,15 +53,12 @@ pub fn slug(text: &str) -> String {
     while out.ends_with('-') {
         out.pop();
     }
-    out.truncate(48);
+    // Only ASCII is kept, so bytes are characters here.
+    out.truncate(max);
     while out.ends_with('-') {
         out.pop();
     }
-    if out.is_empty() {
-        "step".to_string()
-    } else {
-        out
-    }
+    out
 }
 
 pub fn check(playbook: &Playbook, map: &SourceMap, report: &mut Reporter<'_>) {
