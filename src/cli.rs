@@ -676,7 +676,13 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
     let now = chrono::Utc::now();
     let mut all = Vec::new();
     for id in &ids {
-        match crate::insight::gather(&store, id, library.get(id), now) {
+        match crate::insight::gather(
+            &store,
+            id,
+            library.get(id),
+            now,
+            crate::insight::Depth::Full,
+        ) {
             Ok(insight) => all.push(insight),
             Err(e) => {
                 eprintln!("rollsafe: {e}");

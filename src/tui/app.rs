@@ -241,7 +241,13 @@ impl App {
         let mut insights = BTreeMap::new();
         for loaded in &self.library.playbooks {
             let id = &loaded.playbook.id;
-            match crate::insight::gather(&self.store, id, Some(loaded), self.now) {
+            match crate::insight::gather(
+                &self.store,
+                id,
+                Some(loaded),
+                self.now,
+                crate::insight::Depth::Summary,
+            ) {
                 Ok(insight) => {
                     insights.insert(id.clone(), insight);
                 }
@@ -983,7 +989,13 @@ impl App {
             let title = loaded
                 .as_ref()
                 .map_or(id.clone(), |l| l.playbook.title.clone());
-            match crate::insight::gather(&self.store, &id, loaded.as_ref(), self.now) {
+            match crate::insight::gather(
+                &self.store,
+                &id,
+                loaded.as_ref(),
+                self.now,
+                crate::insight::Depth::Full,
+            ) {
                 Ok(insight) => {
                     let Screen::History(back) = std::mem::replace(&mut self.screen, Screen::Home)
                     else {
