@@ -437,10 +437,11 @@ pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
             }
         }
         let problems: usize = results.iter().map(|r| r.problems.len()).sum();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         println!(
-            "{} files checked, {} with problems, {problems} problems",
-            results.len(),
-            failed
+            "{} checked, {failed} with problems, {}",
+            plural(results.len(), "file"),
+            plural(problems, "problem")
         );
     }
     if failed > 0 { exit::INVALID } else { exit::OK }
