@@ -407,6 +407,7 @@ fn every_engine_tool_model_operation_combination_plans_validly_or_refuses_with_a
                         rows: [("orders".to_string(), 20_000_000)].into(),
                         rto: Some(std::time::Duration::from_secs(900)),
                         incidents: vec![],
+                        from: None,
                     };
                     match check_plan(&k, &intake, &history) {
                         Ok(()) => planned += 1,

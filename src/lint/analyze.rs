@@ -10,6 +10,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
+use super::changes::{StatementKind, changes_of, kind_of};
 use super::inputs::{Direction, SourceFile};
 use super::rules::Catalogue;
 use super::split::{self, Chunk, Word};
@@ -27,6 +28,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
         findings: Vec::new(),
+        statement_list: Vec::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -42,6 +44,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         statements: ctx.statements,
         unparsed: ctx.unparsed,
         findings: ctx.findings,
+        statement_list: ctx.statement_list,
     }
 }
 
@@ -80,6 +83,7 @@ struct Context<'a> {
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
     findings: Vec<Finding>,
+    statement_list: Vec<super::StatementInfo>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -368,14 +372,36 @@ impl<'a> Context<'a> {
             EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
             EngineKind::Sqlite => Box::new(SQLiteDialect {}),
         };
+        let (line, column) = index.position(chunk.start);
+        self.statement_list.push(super::StatementInfo {
+            file: self.file.name.clone(),
+            line,
+            column,
+            direction: self.file.direction.unwrap_or(Direction::Up),
+            text: text.to_string(),
+            kind: StatementKind::Schema,
+            parsed: true,
+            in_tx: self.in_tx(),
+            changes: Vec::new(),
+        });
         match Parser::parse_sql(dialect.as_ref(), text) {
             Ok(statements) => {
+                if let Some(info) = self.statement_list.last_mut() {
+                    info.kind = statements
+                        .first()
+                        .map(kind_of)
+                        .unwrap_or(StatementKind::Schema);
+                    info.changes = statements.iter().flat_map(changes_of).collect();
+                }
                 for s in &statements {
                     self.check(s, &mut stmt);
                 }
             }
             Err(err) => {
                 if !self.fallback(&mut stmt) {
+                    if let Some(info) = self.statement_list.last_mut() {
+                        info.parsed = false;
+                    }
                     self.unparsed(&mut stmt, &err.to_string());
                 }
             }
@@ -691,6 +717,7 @@ impl<'a> Context<'a> {
             direction: self.file.direction.unwrap_or(Direction::Up),
             statement: stmt.first_line(),
             source: rule.source.clone(),
+            stmt: self.statement_list.len().saturating_sub(1),
         });
     }
 

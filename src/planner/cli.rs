@@ -17,18 +17,29 @@ pub enum PlanFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Deployment model: canary, blue-green, rolling, recreate.
-    #[arg(long, value_name = "MODEL")]
-    pub deploy: String,
+    /// Deployment model: canary, blue-green, rolling, recreate. With --from: rolling when left out.
+    #[arg(long, value_name = "MODEL", required_unless_present = "from")]
+    pub deploy: Option<String>,
     /// Engine and version (and SQL Server edition): postgres:15, mysql:8.0, mariadb:10.11, sqlite, sqlserver:2022:enterprise.
     #[arg(long, value_name = "ENGINE:VERSION[:EDITION]")]
     pub engine: String,
-    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql.
-    #[arg(long, value_name = "TOOL")]
-    pub tool: String,
+    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
+    #[arg(long, value_name = "TOOL", required_unless_present = "from")]
+    pub tool: Option<String>,
     /// A change as you would say it, e.g. "rename column users.name to full_name" (repeatable).
-    #[arg(long = "change", value_name = "CHANGE", required = true)]
+    #[arg(
+        long = "change",
+        value_name = "CHANGE",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     pub changes: Vec<String>,
+    /// Plan the migration in these SQL files or directories (or - for standard input): `rollsafe lint` reads it, and each hazardous statement gets its phased recipe; the rest run as written.
+    #[arg(long, value_name = "PATH")]
+    pub from: Vec<String>,
+    /// With --from: a rollsafe-lint.toml to use instead of the one found next to the files.
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub config: Option<PathBuf>,
     /// Rows of a table, e.g. users=50000000 or users=50m (repeatable).
     #[arg(long = "rows", value_name = "TABLE=COUNT")]
     pub rows: Vec<String>,
@@ -62,16 +73,21 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
         }
     };
     let raw = RawIntake {
-        deploy: args.deploy.clone(),
+        deploy: args.deploy.clone().unwrap_or_else(|| "rolling".into()),
         engine: args.engine.clone(),
-        tool: args.tool.clone(),
+        tool: args.tool.clone().unwrap_or_default(),
         changes: args.changes.clone(),
         rows: args.rows.clone(),
         rto: args.rto.clone(),
         incidents: args.incidents.clone(),
         flags: args.flags,
     };
-    let intake = match Intake::parse(&knowledge, &raw) {
+    let parsed = if args.from.is_empty() {
+        Intake::parse(&knowledge, &raw)
+    } else {
+        intake_from_files(&knowledge, args, raw)
+    };
+    let intake = match parsed {
         Ok(i) => i,
         Err(e) => {
             eprintln!("rollsafe: {e}");
@@ -128,4 +144,27 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
             exit::OK
         }
     }
+}
+
+/// `--from`: lint the files, then read their statements as changes. Notes go to stderr so the
+/// plan on stdout stays clean.
+fn intake_from_files(k: &Knowledge, args: &PlanArgs, raw: RawIntake) -> Result<Intake, String> {
+    let cat = crate::lint::Catalogue::bundled();
+    let lint_args = crate::lint::cli::LintArgs {
+        paths: args.from.clone(),
+        engine: args.engine.clone(),
+        tool: args.tool.clone(),
+        rows: args.rows.clone(),
+        assume_lock_timeout: false,
+        disable: Vec::new(),
+        fail_on: crate::lint::cli::FailOn::Never,
+        json: false,
+    };
+    let (opts, files, _) = crate::lint::cli::prepare(&lint_args, &cat)?;
+    let report = crate::lint::lint_files(&files, &opts, &cat);
+    let read = super::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
+    for note in &read.notes {
+        eprintln!("rollsafe: {note}");
+    }
+    Ok(read.intake)
 }

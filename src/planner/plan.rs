@@ -151,6 +151,9 @@ impl Ctx<'_> {
 
 /// Deterministic id from the intake: `plan-<first change slug>[-and-N-more]`.
 pub fn plan_id(k: &Knowledge, intake: &Intake) -> String {
+    if let Some(from) = &intake.from {
+        return format!("plan-{}", slugify(from));
+    }
     let first = intake
         .changes
         .first()
@@ -331,21 +334,25 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
     } else {
         format!("{table}_{column}")
     };
-    p.insert("idx".into(), format!("{base}_idx"));
-    p.insert("uq".into(), format!("{base}_key"));
-    p.insert("fk".into(), format!("{base}_fkey"));
-    p.insert("nn".into(), format!("{base}_not_null"));
-    p.insert(
-        "ck".into(),
-        format!(
-            "{table}_{}_check",
-            slugify(p.get("expr").map(String::as_str).unwrap_or("rule"))
-                .replace('-', "_")
-                .chars()
-                .take(20)
-                .collect::<String>()
-        ),
+    // Names the SQL gave (plan --from) win over the generated ones.
+    p.entry("idx".into()).or_insert(format!("{base}_idx"));
+    p.entry("uq".into()).or_insert(format!("{base}_key"));
+    p.entry("fk".into()).or_insert(format!("{base}_fkey"));
+    p.entry("nn".into()).or_insert(format!("{base}_not_null"));
+    // Statements carried as written: where they are, what lint said, how to undo them.
+    p.entry("at".into()).or_default();
+    p.entry("note".into()).or_default();
+    p.entry("down".into())
+        .or_insert_with(|| "reverse it by hand: rollsafe does not know the state before it".into());
+    let ck = format!(
+        "{table}_{}_check",
+        slugify(p.get("expr").map(String::as_str).unwrap_or("rule"))
+            .replace('-', "_")
+            .chars()
+            .take(20)
+            .collect::<String>()
     );
+    p.entry("ck".into()).or_insert(ck);
     p.insert("tmp".into(), format!("{column}_new"));
     p
 }
@@ -693,7 +700,9 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         let mut pgroll_complete: Vec<(String, RollbackClass, bool)> = Vec::new();
         for s in op.step.iter().filter(|s| ctx.matches(&s.engines)) {
             sources.insert(format!("{} / {}: {}", op.id, s.key, s.source));
-            let own = RollbackClass::parse(&s.class).unwrap_or(RollbackClass::Lossy);
+            let own = c
+                .class
+                .unwrap_or_else(|| RollbackClass::parse(&s.class).unwrap_or(RollbackClass::Lossy));
             let is_db = matches!(s.kind.as_str(), "ddl" | "ddl_no_tx" | "backfill");
             if tool.kind == "versioned_schema" && is_db {
                 let stmts = if s.kind == "backfill" {
@@ -1192,18 +1201,22 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         .filter(|s| s.contains("unsourced"))
         .cloned()
         .collect();
-    let title = format!(
-        "Plan: {} on {} {} with {}, {} deploy",
-        intake
+    let what = match &intake.from {
+        Some(from) => format!(
+            "{from} ({} change{})",
+            intake.changes.len(),
+            if intake.changes.len() == 1 { "" } else { "s" }
+        ),
+        None => intake
             .changes
             .iter()
             .map(|c| c.text.clone())
             .collect::<Vec<_>>()
             .join("; "),
-        engine.name,
-        intake.engine.version,
-        tool.name,
-        model.name
+    };
+    let title = format!(
+        "Plan: {what} on {} {} with {}, {} deploy",
+        engine.name, intake.engine.version, tool.name, model.name
     );
     let mut playbook = Playbook {
         id: id.clone(),
