@@ -473,6 +473,7 @@ mod tests {
             variables: vec![],
             sources: vec![],
             phases: vec![],
+            probe: None,
         }
     }
 
