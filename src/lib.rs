@@ -6,6 +6,7 @@ pub mod lint;
 pub mod paths;
 pub mod planner;
 pub mod playbook;
+pub mod probe;
 pub mod rehearse;
 pub mod report;
 pub mod store;

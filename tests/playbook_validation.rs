@@ -162,3 +162,78 @@ fn problems_with_a_whole_file_name_the_file_without_a_made_up_position() {
         )
     );
 }
+
+const PROBE_STEPS: &str = r#"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "a"
+title = "A"
+"#;
+
+#[test]
+fn a_probe_table_loads_with_documented_defaults_and_round_trips() {
+    let text = format!(
+        r#"id = "p"
+title = "P"
+[variables.DATABASE_URL]
+default = "postgresql://127.0.0.1/app"
+[probe]
+engine = "postgres"
+url = "${{DATABASE_URL}}"
+statement = "UPDATE probe SET n = n + 1 WHERE id = 1"
+interval = "50ms"
+{PROBE_STEPS}"#
+    );
+    let pb = playbook::parse("pb.toml", &text).unwrap();
+    let probe = pb.probe.clone().expect("probe");
+    assert_eq!(probe.engine, playbook::ProbeEngine::Postgres);
+    assert_eq!(probe.url, "${DATABASE_URL}");
+    assert_eq!(probe.interval, std::time::Duration::from_millis(50));
+    assert_eq!(
+        probe.blocked_after,
+        playbook::ProbeSpec::DEFAULT_BLOCKED_AFTER
+    );
+    assert_eq!(probe.timeout, playbook::ProbeSpec::DEFAULT_TIMEOUT);
+    let written = playbook::toml_format::to_toml(&pb);
+    assert!(written.contains("[probe]"), "{written}");
+    assert!(written.contains("interval = \"50ms\""), "{written}");
+    assert_eq!(playbook::parse("again.toml", &written).unwrap(), pb);
+}
+
+#[test]
+fn probe_problems_are_reported_where_they_are_written() {
+    let text = format!(
+        r#"id = "p"
+title = "P"
+[probe]
+engine = "oracle"
+url = ""
+statement = "SELECT 1"
+interval = "20 ms"
+blocked_after = "0ms"
+{PROBE_STEPS}"#
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "pb.toml:4:10: unknown probe engine \"oracle\": use postgres or mysql (mysql covers MariaDB)",
+            "pb.toml:5:7: probe url is empty",
+            "pb.toml:7:12: probe: bad duration \"20 ms\": write whole milliseconds, e.g. \"20ms\"",
+            "pb.toml:8:17: probe: bad duration \"0ms\": must be longer than zero",
+        ]
+    );
+    let timeout = format!(
+        "id = \"p\"\ntitle = \"P\"\n[probe]\nengine = \"mysql\"\nurl = \"mysql://root@127.0.0.1/app\"\nstatement = \"SELECT 1\"\ntimeout = \"100ms\"\n{PROBE_STEPS}"
+    );
+    assert_eq!(
+        problems(&timeout),
+        vec![
+            "pb.toml:7:11: probe timeout (100ms) must be longer than blocked_after (250ms), or no sample could ever count as blocked"
+        ]
+    );
+    let unknown = format!(
+        "id = \"p\"\ntitle = \"P\"\n[probe]\nengine = \"postgres\"\nurl = \"u\"\nstatement = \"s\"\nevery = \"1s\"\n{PROBE_STEPS}"
+    );
+    assert!(problems(&unknown)[0].starts_with("pb.toml:7:1: invalid TOML: unknown field `every`"));
+}

@@ -104,6 +104,12 @@ pub enum EventKind {
         /// For verifications: whether the expectation held.
         passed: bool,
     },
+    /// What the playbook's probe saw during one attempt at a step, written
+    /// when that attempt ends (live drills with a probe only).
+    ProbeStats {
+        step: String,
+        stats: crate::probe::ProbeStats,
+    },
     Paused,
     Resumed,
     /// The drill was reopened after rollsafe stopped (quit, crash, closed
@@ -131,6 +137,7 @@ impl EventKind {
             EventKind::Note { .. } => "note",
             EventKind::CommandStarted { .. } => "command_started",
             EventKind::CommandRun { .. } => "command_run",
+            EventKind::ProbeStats { .. } => "probe_stats",
             EventKind::Paused => "paused",
             EventKind::Resumed => "resumed",
             EventKind::Interrupted { .. } => "interrupted",

@@ -60,6 +60,8 @@ pub struct StepRecord {
     pub open_since: Option<DateTime<Utc>>,
     pub attempts: u32,
     pub pnr_confirmed: bool,
+    /// The probe's figures for the latest attempt that recorded them.
+    pub probe: Option<crate::probe::ProbeStats>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +247,11 @@ impl Drill {
                     cancelled: *cancelled,
                     passed: *passed,
                 });
+            }
+            EventKind::ProbeStats { step, stats } => {
+                if let Some(i) = self.step_index(step) {
+                    self.steps[i].probe = Some(stats.clone());
+                }
             }
             EventKind::Paused => {
                 if self.paused_since.is_none() {
@@ -588,6 +595,42 @@ point_of_no_return = true
             step(|step| EventKind::PointOfNoReturnConfirmed { step }, "c"),
         ));
         assert!(drill.steps[2].pnr_confirmed);
+    }
+
+    #[test]
+    fn probe_stats_are_kept_per_step_latest_attempt_wins() {
+        let p = playbook();
+        let stats = |max_us| crate::probe::ProbeStats {
+            count: 10,
+            max_us,
+            ..Default::default()
+        };
+        let events = vec![
+            started(),
+            ev(0, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(
+                5,
+                EventKind::ProbeStats {
+                    step: "a".into(),
+                    stats: stats(900),
+                },
+            ),
+            ev(5, step(|step| EventKind::StepStarted { step }, "a")),
+            ev(
+                9,
+                EventKind::ProbeStats {
+                    step: "a".into(),
+                    stats: stats(40),
+                },
+            ),
+            ev(9, step(|step| EventKind::StepPassed { step }, "a")),
+        ];
+        let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.steps[0].probe.as_ref().map(|s| s.max_us), Some(40));
+        assert_eq!(drill.steps[1].probe, None);
+        // A probe event does not touch the step's clock or outcome.
+        assert_eq!(drill.steps[0].outcome, Some(Outcome::Passed));
+        assert_eq!(drill.step_elapsed(0, t(100)), Duration::from_secs(9));
     }
 
     #[test]

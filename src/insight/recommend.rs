@@ -470,6 +470,7 @@ mod tests {
             variables: vec![],
             sources: vec![],
             phases: vec![],
+            probe: None,
         }
     }
 

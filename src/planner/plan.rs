@@ -1233,6 +1233,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         variables,
         sources: sources.iter().cloned().collect(),
         phases,
+        probe: None,
     };
     let assumed_rows: Vec<String> = assumed_rows.into_iter().collect();
     let recommendation =
@@ -1310,6 +1311,7 @@ fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playb
             title: "Undo, newest first".into(),
             steps,
         }],
+        probe: None,
     }
 }
 

@@ -57,6 +57,38 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
+/// Short durations for probes: `20ms`, `250ms`, or any form
+/// [`parse_duration`] takes (`2s`, `1m`). Milliseconds stand alone.
+pub fn parse_millis(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let Some(number) = trimmed.strip_suffix("ms") else {
+        return parse_duration(trimmed)
+            .map_err(|e| format!("{e}; short durations are written in ms, e.g. \"20ms\""));
+    };
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "bad duration \"{text}\": write whole milliseconds, e.g. \"20ms\""
+        ));
+    }
+    let ms: u64 = number
+        .parse()
+        .map_err(|_| format!("bad duration \"{text}\": number too large"))?;
+    if ms == 0 {
+        return Err(format!("bad duration \"{text}\": must be longer than zero"));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// `20ms`, `2s`, `1m30s`: the written form [`parse_millis`] reads back.
+pub fn format_millis(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 && ms > 0 {
+        format_duration(d)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
 /// `1:05`, `12:31`, `1:02:03`: the clock format of the runner.
 pub fn format_clock(d: Duration) -> String {
     let secs = d.as_secs();
@@ -126,5 +158,21 @@ mod tests {
         assert_eq!(format_clock(Duration::from_secs(751)), "12:31");
         assert_eq!(format_clock(Duration::from_secs(3723)), "1:02:03");
         assert_eq!(format_clock(Duration::ZERO), "0:00");
+    }
+
+    #[test]
+    fn millisecond_forms_for_probes() {
+        assert_eq!(parse_millis("20ms"), Ok(Duration::from_millis(20)));
+        assert_eq!(parse_millis("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_millis("2s"), Ok(Duration::from_secs(2)));
+        for bad in ["ms", "0ms", "1.5ms", "-3ms", "20 ms", "20us", ""] {
+            assert!(parse_millis(bad).is_err(), "{bad:?} should be rejected");
+        }
+        for text in ["20ms", "250ms", "1500ms", "2s", "1m"] {
+            let d = parse_millis(text).unwrap();
+            assert_eq!(parse_millis(&format_millis(d)), Ok(d), "{text}");
+        }
+        assert_eq!(format_millis(Duration::from_millis(2000)), "2s");
+        assert_eq!(format_millis(Duration::from_millis(250)), "250ms");
     }
 }

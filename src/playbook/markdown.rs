@@ -259,6 +259,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
         variables: Vec::new(),
         sources: Vec::new(),
         phases,
+        probe: None,
     };
     validate::check(&playbook, &map, &mut report);
     if report.is_clean() {

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::Diagnostic;
 pub use model::{
-    Expectation, OnFail, Origin, Phase, Playbook, PlaybookKind, Step, StepRef, Verification,
+    Expectation, OnFail, Origin, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step,
+    StepRef, Verification,
 };
 
 mod bundled {

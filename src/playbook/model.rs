@@ -73,6 +73,62 @@ pub struct Playbook {
     /// Documents the steps rely on (vendor docs, RFCs); shown in `show`.
     pub sources: Vec<String>,
     pub phases: Vec<Phase>,
+    /// A statement sampled on its own connection while a live drill runs.
+    #[serde(default)]
+    pub probe: Option<ProbeSpec>,
+}
+
+/// Which database a probe talks to, and so which client it keeps open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeEngine {
+    Postgres,
+    Mysql,
+}
+
+impl ProbeEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeEngine::Postgres => "postgres",
+            ProbeEngine::Mysql => "mysql",
+        }
+    }
+
+    /// `mariadb` is accepted as the same engine: one client protocol.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "postgres" | "postgresql" => Some(ProbeEngine::Postgres),
+            "mysql" | "mariadb" => Some(ProbeEngine::Mysql),
+            _ => None,
+        }
+    }
+}
+
+/// The `[probe]` table: what users feel while the steps run, measured.
+/// `url` and `statement` may use `${NAME}` variables like step commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeSpec {
+    pub engine: ProbeEngine,
+    pub url: String,
+    pub statement: String,
+    /// Pause between the end of one sample and the start of the next.
+    #[serde(with = "duration_millis")]
+    pub interval: Duration,
+    /// A sample slower than this counts as blocked.
+    #[serde(with = "duration_millis")]
+    pub blocked_after: Duration,
+    /// Server-side bound on one sample (statement_timeout / max_statement_time),
+    /// so a probe stuck on a lock can never hang rollsafe.
+    #[serde(with = "duration_millis")]
+    pub timeout: Duration,
+}
+
+impl ProbeSpec {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(20);
+    /// Well above a healthy single-row write on loopback (well under 10 ms)
+    /// and about where users start to notice a stalled request.
+    pub const DEFAULT_BLOCKED_AFTER: Duration = Duration::from_millis(250);
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +290,21 @@ impl Playbook {
     /// Sum of the timeboxes that are set; an estimate when no history exists.
     pub fn timeboxed_total(&self) -> Duration {
         self.steps().filter_map(|(_, _, s)| s.timebox).sum()
+    }
+}
+
+/// Serialize a `Duration` as whole milliseconds.
+mod duration_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(value.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
 

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, Reporter};
-use super::duration::{format_duration, parse_duration};
+use super::duration::{format_duration, format_millis, parse_duration, parse_millis};
 use super::model::{
-    Expectation, OnFail, Phase, Playbook, PlaybookKind, Step, StepRef, Variable, Verification,
+    Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step, StepRef,
+    Variable, Verification,
 };
 use super::validate::{self, SourceMap, StepSource};
 
@@ -29,8 +30,24 @@ struct RawPlaybook {
     sources: Vec<String>,
     #[serde(default)]
     variables: BTreeMap<String, RawVariable>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probe: Option<Spanned<RawProbe>>,
     #[serde(default)]
     phases: Vec<Spanned<RawPhase>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    engine: Spanned<String>,
+    url: Spanned<String>,
+    statement: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interval: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blocked_after: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize, Default)]
@@ -207,6 +224,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
         });
     }
 
+    let probe = raw.probe.as_ref().and_then(|p| probe_spec(p, &mut report));
     let playbook = Playbook {
         id: raw.id.get_ref().clone(),
         title: raw.title,
@@ -225,6 +243,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
             .collect(),
         sources: raw.sources,
         phases,
+        probe,
     };
     validate::check(&playbook, &map, &mut report);
     if report.is_clean() {
@@ -247,10 +266,82 @@ fn spanned_duration(
     }
 }
 
+/// The `[probe]` table, every problem reported where it is written.
+fn probe_spec(raw: &Spanned<RawProbe>, report: &mut Reporter<'_>) -> Option<ProbeSpec> {
+    let probe = raw.get_ref();
+    let mut ok = true;
+    let engine = ProbeEngine::parse(probe.engine.get_ref());
+    if engine.is_none() {
+        ok = false;
+        report.at(
+            probe.engine.span().start,
+            format!(
+                "unknown probe engine \"{}\": use postgres or mysql (mysql covers MariaDB)",
+                probe.engine.get_ref()
+            ),
+        );
+    }
+    for (field, text) in [("url", &probe.url), ("statement", &probe.statement)] {
+        if text.get_ref().trim().is_empty() {
+            ok = false;
+            report.at(text.span().start, format!("probe {field} is empty"));
+        }
+    }
+    let mut millis = |text: &Option<Spanned<String>>, default: std::time::Duration| match text {
+        None => default,
+        Some(t) => parse_millis(t.get_ref()).unwrap_or_else(|msg| {
+            ok = false;
+            report.at(t.span().start, format!("probe: {msg}"));
+            default
+        }),
+    };
+    let interval = millis(&probe.interval, ProbeSpec::DEFAULT_INTERVAL);
+    let blocked_after = millis(&probe.blocked_after, ProbeSpec::DEFAULT_BLOCKED_AFTER);
+    let timeout = millis(&probe.timeout, ProbeSpec::DEFAULT_TIMEOUT);
+    if let Some(t) = &probe.timeout
+        && ok
+        && timeout <= blocked_after
+    {
+        ok = false;
+        report.at(
+            t.span().start,
+            format!(
+                "probe timeout ({}) must be longer than blocked_after ({}), or no sample could ever count as blocked",
+                format_millis(timeout),
+                format_millis(blocked_after)
+            ),
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(ProbeSpec {
+        engine: engine?,
+        url: probe.url.get_ref().trim().to_string(),
+        statement: probe.statement.get_ref().trim().to_string(),
+        interval,
+        blocked_after,
+        timeout,
+    })
+}
+
 /// Writes a playbook in the native format (used to export Markdown and planned playbooks).
 pub fn to_toml(playbook: &Playbook) -> String {
     let spanned = |s: &str| Spanned::new(0..0, s.to_string());
     let raw = RawPlaybook {
+        probe: playbook.probe.as_ref().map(|p| {
+            Spanned::new(
+                0..0,
+                RawProbe {
+                    engine: spanned(p.engine.as_str()),
+                    url: spanned(&p.url),
+                    statement: spanned(&p.statement),
+                    interval: Some(spanned(&format_millis(p.interval))),
+                    blocked_after: Some(spanned(&format_millis(p.blocked_after))),
+                    timeout: Some(spanned(&format_millis(p.timeout))),
+                },
+            )
+        }),
         id: spanned(&playbook.id),
         title: playbook.title.clone(),
         description: playbook.description.clone(),

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::model::Playbook;
+use super::model::{Playbook, ProbeSpec};
 
 /// Where a variable's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -104,6 +104,21 @@ pub fn resolve(
                 };
                 if !entry.1.contains(&step.id) {
                     entry.1.push(step.id.clone());
+                }
+            }
+        }
+    }
+
+    // The probe runs alongside every step; its uses are listed as "probe".
+    if let Some(probe) = &playbook.probe {
+        for text in [&probe.url, &probe.statement] {
+            for name in used_names(text) {
+                match uses.iter().position(|(n, _)| *n == name) {
+                    Some(i) if !uses[i].1.iter().any(|s| s == "probe") => {
+                        uses[i].1.push("probe".into())
+                    }
+                    Some(_) => {}
+                    None => uses.push((name, vec!["probe".into()])),
                 }
             }
         }
@@ -241,6 +256,15 @@ pub fn substitute(text: &str, vars: &Vars) -> String {
     out
 }
 
+/// The probe as it will run: `${NAME}` in its URL and statement substituted.
+pub fn resolve_probe(spec: &ProbeSpec, vars: &Vars) -> ProbeSpec {
+    ProbeSpec {
+        url: substitute(&spec.url, vars),
+        statement: substitute(&spec.statement, vars),
+        ..spec.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +313,7 @@ mod tests {
                 title: "Main".into(),
                 steps,
             }],
+            probe: None,
         }
     }
 
@@ -305,6 +330,37 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_probe_needs_its_variables_before_anything_runs() {
+        let mut pb = playbook(
+            vec![var("TABLE", Some("t"))],
+            vec![step("s1", Some("echo ${DB}"), None)],
+        );
+        pb.probe = Some(ProbeSpec {
+            engine: crate::playbook::ProbeEngine::Postgres,
+            url: "${DB}".into(),
+            statement: "UPDATE ${TABLE} SET n = n + 1 WHERE id = ${ID}".into(),
+            interval: ProbeSpec::DEFAULT_INTERVAL,
+            blocked_after: ProbeSpec::DEFAULT_BLOCKED_AFTER,
+            timeout: ProbeSpec::DEFAULT_TIMEOUT,
+        });
+        let missing = resolve(&pb, &BTreeMap::new(), &env_of(&[])).unwrap_err();
+        assert_eq!(missing.len(), 2);
+        assert_eq!(missing[0].name, "DB");
+        assert_eq!(missing[0].step_ids, vec!["s1", "probe"]);
+        assert_eq!(missing[1].name, "ID");
+        assert_eq!(missing[1].step_ids, vec!["probe"]);
+        let vars = resolve(
+            &pb,
+            &overrides(&[("ID", "1")]),
+            &env_of(&[("DB", "postgresql://h/db")]),
+        )
+        .unwrap();
+        let probe = resolve_probe(pb.probe.as_ref().unwrap(), &vars);
+        assert_eq!(probe.url, "postgresql://h/db");
+        assert_eq!(probe.statement, "UPDATE t SET n = n + 1 WHERE id = 1");
     }
 
     #[test]

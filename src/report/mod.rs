@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::drill::{CommandPurpose, DrillStatus, Event, EventKind, Outcome, Session};
 use crate::playbook::duration::format_clock;
+use crate::probe::{ProbeStats, format_latency};
 
 /// The drill's end state in journal terms.
 pub fn journal_status(session: &Session) -> &'static str {
@@ -118,6 +119,9 @@ pub struct JournalStep {
     pub timebox: Option<f64>,
     pub point_of_no_return: bool,
     pub output: Vec<JournalRun>,
+    /// What the playbook's probe saw during the step's latest attempt (live drills with a probe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeStats>,
 }
 
 #[derive(Debug, Serialize)]
@@ -184,6 +188,7 @@ pub fn journal(session: &Session) -> Journal {
                         output: c.output.clone(),
                     })
                     .collect(),
+                probe: record.probe.clone(),
             }
         })
         .collect();
@@ -295,6 +300,10 @@ pub fn markdown(session: &Session, events: &[Event]) -> String {
         );
     }
 
+    if j.steps.iter().any(|s| s.probe.is_some()) {
+        probe_table(&mut out, &j);
+    }
+
     let _ = writeln!(out, "\n## Deviations from the plan\n");
     if j.deviations.is_empty() {
         let _ = writeln!(out, "None: every step passed within its timebox.");
@@ -386,6 +395,53 @@ pub fn markdown(session: &Session, events: &[Event]) -> String {
     out
 }
 
+/// Per-step latency of the probe, and how long it was blocked.
+fn probe_table(out: &mut String, j: &Journal) {
+    let threshold = j
+        .steps
+        .iter()
+        .find_map(|s| s.probe.as_ref())
+        .map_or(0, |p| p.blocked_after_ms);
+    let _ = writeln!(out, "\n## Probe\n");
+    let _ = writeln!(
+        out,
+        "Latency of the playbook's probe statement while each step ran; blocked means a sample waited over {threshold} ms.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| # | step | samples | errors | p50 | p99 | max | blocked (total, longest) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for (i, s) in j.steps.iter().enumerate() {
+        let Some(p) = &s.probe else { continue };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            s.title.replace('|', "\\|"),
+            p.count,
+            p.errors,
+            format_latency(p.p50()),
+            format_latency(p.p99()),
+            format_latency(p.max()),
+            blocked_text(p),
+        );
+    }
+}
+
+/// `none`, or `12.4 s in 2 (longest 9.1 s)`.
+pub fn blocked_text(p: &ProbeStats) -> String {
+    if p.blocked.is_empty() {
+        return "none".into();
+    }
+    format!(
+        "{} in {} (longest {})",
+        format_latency(p.blocked_total()),
+        p.blocked.len(),
+        format_latency(p.longest_block())
+    )
+}
+
 /// What the drill suggests changing, derived from its deviations.
 fn improvement_plan(j: &Journal) -> Vec<String> {
     let mut items = Vec::new();
@@ -456,6 +512,12 @@ pub fn timeline_line(event: &Event) -> Option<String> {
             exit_code
                 .map(|c| format!("exit {c}"))
                 .unwrap_or_else(|| "no exit code".into())
+        ),
+        EventKind::ProbeStats { step, stats } => format!(
+            "probe during `{step}`: p99 {}, max {}, blocked {}",
+            format_latency(stats.p99()),
+            format_latency(stats.max()),
+            blocked_text(stats)
         ),
         EventKind::Paused => "paused".into(),
         EventKind::Resumed => "resumed".into(),

@@ -1004,7 +1004,8 @@ fn step_of(kind: &EventKind) -> Option<&str> {
         | EventKind::StepBlocked { step, .. }
         | EventKind::PointOfNoReturnConfirmed { step }
         | EventKind::CommandStarted { step, .. }
-        | EventKind::CommandRun { step, .. } => Some(step),
+        | EventKind::CommandRun { step, .. }
+        | EventKind::ProbeStats { step, .. } => Some(step),
         EventKind::Note { step, .. } => step.as_deref(),
         _ => None,
     }

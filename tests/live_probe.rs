@@ -1,0 +1,230 @@
+//! The probe against a real PostgreSQL: it sees what users would feel.
+//!
+//! Needs `ROLLSAFE_TEST_PG_URL` (`.ci/servers.sh` starts a throwaway server
+//! and exports it). Without it the tests say "skipped", except under CI=true,
+//! where they fail: CI has the servers.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rollsafe::playbook::{ProbeEngine, ProbeSpec};
+use rollsafe::probe::{Probe, ProbeStats, format_latency};
+
+fn pg_url() -> Option<String> {
+    match std::env::var("ROLLSAFE_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("ROLLSAFE_TEST_PG_URL is not set: CI must start PostgreSQL (.ci/servers.sh)")
+        }
+        _ => {
+            eprintln!("skipped: set ROLLSAFE_TEST_PG_URL to run the live probe tests");
+            None
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) -> Duration {
+    let started = Instant::now();
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+fn spec(url: &str, statement: String) -> ProbeSpec {
+    ProbeSpec {
+        engine: ProbeEngine::Postgres,
+        url: url.to_string(),
+        statement,
+        interval: Duration::from_millis(20),
+        blocked_after: Duration::from_millis(250),
+        timeout: Duration::from_secs(120),
+    }
+}
+
+/// A table of its own per test run, so parallel runs and other tests do not meet.
+struct Table {
+    url: String,
+    name: String,
+}
+
+impl Table {
+    fn filled(url: &str, tag: &str, rows: u64) -> Self {
+        let name = format!("rollsafe_probe_{tag}_{}", std::process::id());
+        psql(url, &format!("DROP TABLE IF EXISTS {name}"));
+        psql(
+            url,
+            &format!(
+                "CREATE TABLE {name} AS SELECT g AS id, md5(g::text) AS payload, 0 AS n \
+                 FROM generate_series(1, {rows}) AS g; \
+                 ALTER TABLE {name} ADD PRIMARY KEY (id)"
+            ),
+        );
+        psql(url, &format!("VACUUM ANALYZE {name}"));
+        Table {
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-X", "-q", "-d", &self.url, "-c"])
+            .arg(format!("DROP TABLE IF EXISTS {}", self.name))
+            .output();
+    }
+}
+
+struct Build {
+    took: Duration,
+    stats: ProbeStats,
+}
+
+/// Builds an index on `payload` with the probe writing to one row meanwhile.
+fn build_index_under_probe(table: &Table, concurrently: bool) -> Build {
+    let probe_sql = format!("UPDATE {} SET n = n + 1 WHERE id = 1", table.name);
+    let mut probe = Probe::start(&spec(&table.url, probe_sql)).expect("probe starts");
+    std::thread::sleep(Duration::from_millis(300));
+    probe.window_start();
+    let how = if concurrently { "CONCURRENTLY " } else { "" };
+    let index = format!("{}_payload", table.name);
+    let took = psql(
+        &table.url,
+        &format!("CREATE INDEX {how}{index} ON {} (payload)", table.name),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let stats = probe.window_end();
+    probe.stop();
+    psql(&table.url, &format!("DROP INDEX {index}"));
+    Build { took, stats }
+}
+
+fn describe(label: &str, b: &Build) -> String {
+    format!(
+        "{label}: build {}, probe samples {}, errors {}, p50 {}, p99 {}, max {}, blocked total {} in {} interval(s)",
+        format_latency(b.took),
+        b.stats.count,
+        b.stats.errors,
+        format_latency(b.stats.p50()),
+        format_latency(b.stats.p99()),
+        format_latency(b.stats.max()),
+        format_latency(b.stats.blocked_total()),
+        b.stats.blocked.len(),
+    )
+}
+
+#[test]
+fn plain_create_index_blocks_the_probe_far_longer_than_concurrently() {
+    let Some(url) = pg_url() else { return };
+    let table = Table::filled(&url, "cic", 1_000_000);
+    let plain = build_index_under_probe(&table, false);
+    let cic = build_index_under_probe(&table, true);
+    eprintln!("{}", describe("CREATE INDEX", &plain));
+    eprintln!("{}", describe("CREATE INDEX CONCURRENTLY", &cic));
+
+    // A plain build holds a SHARE lock for its whole duration, and UPDATE
+    // needs ROW EXCLUSIVE: the probe's write waits for most of the build.
+    assert!(
+        plain.stats.blocked_total() >= plain.took / 2,
+        "plain build took {:?} but the probe was blocked only {:?}",
+        plain.took,
+        plain.stats.blocked_total()
+    );
+    assert!(
+        plain.stats.max() >= Duration::from_millis(500),
+        "{}",
+        describe("plain", &plain)
+    );
+    // CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which lets writes through.
+    assert!(
+        plain.stats.blocked_total() >= cic.stats.blocked_total() * 5,
+        "{} vs {}",
+        describe("plain", &plain),
+        describe("cic", &cic)
+    );
+    assert!(
+        plain.stats.max() >= cic.stats.max() * 5,
+        "{} vs {}",
+        describe("plain", &plain),
+        describe("cic", &cic)
+    );
+    // And the probe kept writing during the concurrent build.
+    assert!(
+        cic.stats.count >= 10 && cic.stats.errors == 0,
+        "{}",
+        describe("cic", &cic)
+    );
+}
+
+#[test]
+fn a_probe_stuck_on_a_lock_shows_blocked_and_still_stops_promptly() {
+    let Some(url) = pg_url() else { return };
+    let table = Table::filled(&url, "stuck", 10);
+    let probe_sql = format!("UPDATE {} SET n = n + 1 WHERE id = 1", table.name);
+    let mut probe = Probe::start(&spec(&url, probe_sql)).expect("probe starts");
+    probe.window_start();
+    // Another session holds the table locked for far longer than the test waits.
+    let holder_name = format!("rollsafe-lock-holder-{}", std::process::id());
+    let mut holder = Command::new("psql")
+        .env("PGAPPNAME", &holder_name)
+        .args(["-X", "-q", "-d", &url, "-c"])
+        .arg(format!(
+            "BEGIN; LOCK TABLE {} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;",
+            table.name
+        ))
+        .stdout(std::process::Stdio::null())
+        // It is terminated on purpose at the end; its complaint is expected.
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    std::thread::sleep(Duration::from_millis(1500));
+    let live = probe.live(50);
+    assert!(
+        live.blocked_now(),
+        "the in-flight sample has waited {:?}",
+        live.waiting
+    );
+    let stats = probe.window_end();
+    // The wait is reported while it lasts, not once the statement returns.
+    assert!(
+        stats.blocked_total() >= Duration::from_millis(700),
+        "{stats:?}"
+    );
+    let stopping = Instant::now();
+    probe.stop();
+    let took = stopping.elapsed();
+    // The server would keep the lock until pg_sleep ends: end that session.
+    psql(
+        &url,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{holder_name}'"
+        ),
+    );
+    let _ = holder.wait();
+    assert!(
+        took < Duration::from_secs(3),
+        "stop took {took:?} with the probe stuck on a lock"
+    );
+}
+
+#[test]
+fn a_probe_that_cannot_connect_fails_at_start_not_mid_drill() {
+    // No server needed: nothing listens on port 1.
+    let started = Instant::now();
+    let err = Probe::start(&spec(
+        "postgresql://rollsafe@127.0.0.1:1/none?connect_timeout=2",
+        "SELECT 1".into(),
+    ))
+    .err()
+    .expect("no server there");
+    assert!(err.to_string().starts_with("probe: "), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(11));
+}
