@@ -97,8 +97,8 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     let now = Utc::now();
     let id = super::plan::plan_id(&knowledge, &intake);
     let history = match global.open_store() {
-        Ok(store) => match store.list_drills(10_000, 0) {
-            Ok(rows) => PlanHistory::from_rows(&rows, &id, now),
+        Ok(store) => match PlanHistory::read(&store, &id, now) {
+            Ok(history) => history,
             Err(e) => {
                 eprintln!(
                     "rollsafe: warning: cannot read the drill log ({e}); planning without history"

@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod classify;
 pub mod cli;
 pub mod from_sql;
+pub mod history;
 pub mod intake;
 pub mod knowledge;
 pub mod plan;

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::checklist::{self, Section};
@@ -15,74 +14,8 @@ use super::recommend::{self, Recommendation};
 use crate::playbook::duration::format_duration;
 use crate::playbook::model::Variable;
 use crate::playbook::{Expectation, Phase, Playbook, PlaybookKind, Step, Verification};
-use crate::store::DrillRow;
 
-/// A finished, clean drill of the plan or of its rollback.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rehearsal {
-    pub drill_id: i64,
-    pub playbook_id: String,
-    pub ended_at: DateTime<Utc>,
-    #[serde(with = "secs")]
-    pub duration: Duration,
-}
-
-mod secs {
-    use std::time::Duration;
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-}
-
-/// What the drill log knows about this plan; built by the caller.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlanHistory {
-    pub now: DateTime<Utc>,
-    /// The newest completed drill, without failures, of `<plan id>-rollback`.
-    pub rollback: Option<Rehearsal>,
-    /// The newest completed drill, without failures, of the plan itself.
-    pub forward: Option<Rehearsal>,
-}
-
-/// A rehearsal older than this is stale. A policy, not a sourced fact.
-pub const STALE_AFTER_DAYS: i64 = 90;
-
-impl PlanHistory {
-    pub fn none(now: DateTime<Utc>) -> Self {
-        PlanHistory {
-            now,
-            rollback: None,
-            forward: None,
-        }
-    }
-
-    /// From `Store::list_drills` rows: only completed drills with no failed step count.
-    pub fn from_rows(rows: &[DrillRow], plan_id: &str, now: DateTime<Utc>) -> Self {
-        let newest = |id: &str| {
-            rows.iter()
-                .filter(|r| r.playbook_id == id && r.status == "completed" && r.failed == 0)
-                .filter_map(|r| {
-                    let ended = r.ended_at?;
-                    Some(Rehearsal {
-                        drill_id: r.id,
-                        playbook_id: r.playbook_id.clone(),
-                        ended_at: ended,
-                        duration: (ended - r.started_at).to_std().unwrap_or_default(),
-                    })
-                })
-                .max_by_key(|r| r.ended_at)
-        };
-        PlanHistory {
-            now,
-            rollback: newest(&rollback_id(plan_id)),
-            forward: newest(plan_id),
-        }
-    }
-}
-
-pub fn rollback_id(plan_id: &str) -> String {
-    format!("{plan_id}-rollback")
-}
+pub use super::history::{PlanHistory, Rehearsal, rollback_id};
 
 /// Per-step facts the playbook cannot carry: class, change, kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -9,7 +9,7 @@ use super::keymap::Context;
 use super::runner::{FollowUp, RunnerState};
 use super::wizard::WizardState;
 use crate::drill::{CommandPurpose, Mode, Outcome, Session};
-use crate::planner::Knowledge;
+use crate::planner::{Knowledge, PlanHistory};
 use crate::playbook::vars::{self, VarSource, Vars};
 use crate::playbook::{Library, Loaded, OnFail, Playbook};
 use crate::store::{DrillRow, Store};
@@ -1112,8 +1112,17 @@ impl App {
                 Action::Input(c) => wizard.type_char(c),
                 Action::Backspace => wizard.backspace(),
                 Action::Submit => {
-                    let drills = self.store.list_drills(10_000, 0).unwrap_or_default();
-                    wizard.generate(knowledge, &drills, now);
+                    let store = &self.store;
+                    let mut unread = None;
+                    wizard.generate(knowledge, |id| {
+                        PlanHistory::read(store, id, now).unwrap_or_else(|e| {
+                            unread = Some(e.to_string());
+                            PlanHistory::none(now)
+                        })
+                    });
+                    if let Some(e) = unread {
+                        self.error(format!("planned without history: {e}"));
+                    }
                 }
                 Action::Dismiss | Action::Back => {
                     self.screen = Screen::Home;
