@@ -23,6 +23,8 @@ pub mod exit {
     pub const DATABASE: i32 = 3;
     /// No playbook with that id or path.
     pub const NOT_FOUND: i32 = 4;
+    /// `rehearse`: the playbook does not load, or a variable it uses has no value.
+    pub const UNRUNNABLE: i32 = 5;
 }
 
 const AFTER_HELP: &str = "\
@@ -30,6 +32,8 @@ Examples:
   rollsafe                                 open Home: pick a playbook, or resume a drill
   rollsafe run pg-rename-column            rehearse a bundled runbook (tabletop: nothing runs)
   rollsafe run ./my-rollback.md --mode live --var DATABASE_URL=postgres://localhost/app
+  rollsafe rehearse pg-rehearse-index-concurrently --live --yes
+                                           a live drill without the UI, for CI (see rehearse --help)
   rollsafe check runbooks/*.toml           validate playbooks; every problem with file:line:col
   rollsafe history --json | jq '.[0]'      drills for scripts
   rollsafe plan --deploy canary --engine postgres:15 --tool flyway --change 'rename column users.name to full_name'
@@ -47,6 +51,7 @@ Exit codes:
   2  bad arguments, or no terminal for the interactive app
   3  the drill log cannot be opened or written (locked, corrupt, permissions)
   4  no playbook with that id or path
+  rehearse adds 5 (playbook or variables not runnable) and 128+N (signal N); see rehearse --help
 
 Colour follows NO_COLOR and is off when output is not a terminal.";
 
@@ -150,6 +155,8 @@ pub enum Command {
     },
     /// Plan a schema change: phased playbook, roll-forward verdict, rehearsal checklist.
     Plan(crate::planner::cli::PlanArgs),
+    /// Run a live drill without the UI: every command and verification, on_fail paths followed, a per-step summary.
+    Rehearse(crate::rehearse::cli::RehearseArgs),
     /// Lint migration SQL: locks, rewrites, app breakage, lossy rollback; file:line:col per finding.
     Lint(crate::lint::cli::LintArgs),
 }
@@ -603,6 +610,11 @@ pub fn plan(global: &Global, args: &crate::planner::cli::PlanArgs) -> i32 {
 /// `rollsafe lint`: see [`crate::lint::cli`].
 pub fn lint(global: &Global, args: &crate::lint::cli::LintArgs) -> i32 {
     crate::lint::cli::lint_command(global, args)
+}
+
+/// `rollsafe rehearse`: see [`crate::rehearse::cli`].
+pub fn rehearse(global: &Global, args: &crate::rehearse::cli::RehearseArgs) -> i32 {
+    crate::rehearse::cli::rehearse_command(global, args)
 }
 
 /// Store errors mapped to exit codes.

@@ -7,6 +7,7 @@ pub mod paths;
 pub mod planner;
 pub mod playbook;
 pub mod probe;
+pub mod rehearse;
 pub mod report;
 pub mod store;
 pub mod tui;

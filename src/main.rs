@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Plan(args)) => cli::plan(&cli.global, args),
         Some(Command::Lint(args)) => cli::lint(&cli.global, args),
+        Some(Command::Rehearse(args)) => cli::rehearse(&cli.global, args),
         Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

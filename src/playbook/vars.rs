@@ -44,6 +44,15 @@ impl Vars {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|(value, _)| value.as_str())
     }
+
+    /// `(name, value)` pairs for a command's environment, so a command can
+    /// also read `$NAME` itself.
+    pub fn env_pairs(&self) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .map(|(name, (value, _))| (name.clone(), value.clone()))
+            .collect()
+    }
 }
 
 /// A variable some step uses but that has no value anywhere.

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::drill::live::{self, StepCommand};
 use crate::drill::{CommandPurpose, DrillStatus, EventKind, Mode, Outcome, Session};
-use crate::exec::{self, ExecEvent, Running};
+use crate::exec::ExecEvent;
 use crate::insight::{self, StepStats};
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{OnFail, Step};
@@ -17,10 +18,7 @@ use crate::store::{Store, StoreError};
 
 /// A live command under way, and what it is for.
 pub struct LiveCommand {
-    pub running: Running,
-    pub step: String,
-    pub purpose: CommandPurpose,
-    pub command: String,
+    pub cmd: StepCommand,
     pub started: DateTime<Utc>,
     pub cancel_requested: bool,
 }
@@ -388,60 +386,28 @@ impl RunnerState {
         if self.session.drill.active != Some(self.selected) {
             self.start_selected(store, now)?;
         }
-        self.record(
+        let started = live::start(
+            &mut self.session,
             store,
             now,
-            EventKind::CommandStarted {
-                step: step.clone(),
-                purpose,
-                command: command.clone(),
-            },
+            &step,
+            purpose,
+            command,
+            &self.vars,
         )?;
-        let env: Vec<(String, String)> = self
-            .vars
-            .values
-            .iter()
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
-            .collect();
-        match Running::spawn(&command, &env) {
-            Ok(running) => {
-                self.command = Some(LiveCommand {
-                    running,
-                    step,
-                    purpose,
-                    command,
-                    started: now,
-                    cancel_requested: false,
-                });
-                Ok(Ok(()))
-            }
-            Err(err) => {
-                // The start is logged; so is the failure to spawn.
-                let message = format!("could not start the command: {err}");
-                self.record(
-                    store,
-                    now,
-                    EventKind::CommandRun {
-                        step,
-                        purpose,
-                        command,
-                        exit_code: None,
-                        duration_ms: 0,
-                        output: message.clone(),
-                        truncated: false,
-                        cancelled: false,
-                        passed: false,
-                    },
-                )?;
-                Ok(Err(message))
-            }
-        }
+        Ok(started.map(|cmd| {
+            self.command = Some(LiveCommand {
+                cmd,
+                started: now,
+                cancel_requested: false,
+            });
+        }))
     }
 
     pub fn cancel_command(&mut self) -> bool {
         match self.command.as_mut() {
             Some(live) => {
-                live.running.cancel();
+                live.cmd.running.cancel();
                 live.cancel_requested = true;
                 true
             }
@@ -480,7 +446,7 @@ impl RunnerState {
             return Ok(None);
         };
         let mut report = None;
-        for event in live.running.poll() {
+        for event in live.cmd.running.poll() {
             if let ExecEvent::Exited(exit) = event {
                 report = Some(exit);
             }
@@ -489,57 +455,7 @@ impl RunnerState {
             return Ok(None);
         };
         let live = self.command.take().expect("checked above");
-        let full = live.running.output().to_string();
-        let (output, truncated) = crate::drill::event::cap_output(&full);
-        let (passed, verdict) = match live.purpose {
-            CommandPurpose::Verify => {
-                let expect = self
-                    .session
-                    .playbook
-                    .find_step(&live.step)
-                    .and_then(|at| self.session.playbook.step(at))
-                    .and_then(|s| s.verify.as_ref())
-                    .map(|v| v.expect.clone())
-                    .unwrap_or_default();
-                match exec::check_expectation(&expect, exit.exit_code, &full) {
-                    Ok(()) => (true, "verification passed".to_string()),
-                    Err(why) => (false, format!("verification failed: {why}")),
-                }
-            }
-            CommandPurpose::Action => {
-                let ok = exit.exit_code == Some(0) && !exit.cancelled;
-                (ok, describe_exit(&exit))
-            }
-        };
-        let verdict = if exit.cancelled {
-            "command cancelled".to_string()
-        } else {
-            verdict
-        };
-        self.record(
-            store,
-            now,
-            EventKind::CommandRun {
-                step: live.step,
-                purpose: live.purpose,
-                command: live.command,
-                exit_code: exit.exit_code,
-                duration_ms: exit.duration.as_millis() as u64,
-                output,
-                truncated,
-                cancelled: exit.cancelled,
-                passed,
-            },
-        )?;
-        Ok(Some(verdict))
-    }
-}
-
-fn describe_exit(exit: &exec::ExitReport) -> String {
-    match (exit.exit_code, exit.signal) {
-        (Some(0), _) => "command succeeded (exit 0)".to_string(),
-        (Some(code), _) => format!("command failed (exit {code})"),
-        (None, Some(sig)) => format!("command killed by signal {sig}"),
-        (None, None) => "command ended without an exit code".to_string(),
+        let verdict = live::conclude(&mut self.session, store, now, live.cmd, &exit)?;
+        Ok(Some(verdict.text))
     }
 }

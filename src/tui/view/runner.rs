@@ -551,8 +551,8 @@ struct Output<'a> {
 }
 
 fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>> {
-    if let Some(live) = runner.command.as_ref().filter(|c| c.step == step) {
-        let what = match live.purpose {
+    if let Some(live) = runner.command.as_ref().filter(|c| c.cmd.step == step) {
+        let what = match live.cmd.purpose {
             CommandPurpose::Action => "command",
             CommandPurpose::Verify => "verify",
         };
@@ -563,7 +563,7 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
         };
         return Some(Output {
             title: format!(" ⟳ {what} {state}… x cancels "),
-            text: live.running.output(),
+            text: live.cmd.running.output(),
             running: true,
             good: None,
         });

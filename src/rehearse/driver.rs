@@ -1,0 +1,433 @@
+//! The headless drill: every step's command and verification in order, the
+//! on_fail paths followed, every event in the log before it counts.
+//!
+//! Walking rules (what an operator pressing "run, verify, pass" would do):
+//! - A step runs its command, then its verification; it passes when both
+//!   pass. A step with neither is a manual step: it is skipped with a reason,
+//!   because no one performed it.
+//! - After a step, the drill moves to the next step below it that has no
+//!   outcome yet. It never wraps to the top: steps jumped over by a `goto`
+//!   stay not run.
+//! - On failure, the step's on_fail decides: `continue` moves on; `goto:ID`
+//!   restarts that step and walks on from there; `stop` and `rollback` end
+//!   the drill as aborted (rollback notes are words for people, so they are
+//!   logged, not run).
+//! - Points of no return are crossed automatically; the confirmation is logged.
+//! - A signal (Ctrl-C, SIGTERM) cancels the running command (TERM, then
+//!   KILL), logs its result, and ends the drill as aborted, saying why.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::drill::live::{self, StepCommand, Verdict};
+use crate::drill::{CommandPurpose, DrillStatus, EventKind, Outcome, Session};
+use crate::exec::ExecEvent;
+use crate::playbook::vars::{self, Vars};
+use crate::playbook::{OnFail, Step};
+use crate::store::{Store, StoreError};
+
+/// How often a running command is polled (and the signal flag checked).
+const POLL: Duration = Duration::from_millis(20);
+
+/// How often the drill's heartbeat is written while a command runs: the
+/// most a crash of rollsafe itself can take off the open step's clock.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Hooks around each step, for whatever watches the drill (progress lines,
+/// a latency probe). The driver calls them in this order for every attempt:
+/// `step_started`, `command_ended` for each command, `step_finished`, then
+/// the outcome is logged.
+pub trait StepObserver {
+    /// The step's start is in the log; its commands have not run yet.
+    fn step_started(&mut self, _index: usize, _step: &Step) {}
+    /// A command of the step ended and its result is in the log.
+    fn command_ended(
+        &mut self,
+        _step: &Step,
+        _purpose: CommandPurpose,
+        _verdict: &Verdict,
+        _duration: Duration,
+    ) {
+    }
+    /// The step's commands are done (or were cancelled); its outcome is not
+    /// logged yet. Events returned are logged now, in order, before it.
+    fn step_finished(&mut self, _index: usize, _step: &Step) -> Vec<EventKind> {
+        Vec::new()
+    }
+    /// The step's outcome is in the log (`None`: interrupted, no outcome).
+    fn step_recorded(&mut self, _index: usize, _step: &Step, _outcome: Option<(Outcome, &str)>) {}
+}
+
+/// How a headless drill ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Finished, and no step failed.
+    Passed,
+    /// Finished, but at least one step failed (on_fail continue or goto).
+    Failed,
+    /// Ended early by a failed step's on_fail (stop, rollback, or a goto loop).
+    Aborted { reason: String },
+    /// A signal stopped it; the running command was cancelled.
+    Interrupted { signal: i32, reason: String },
+}
+
+/// What one step's attempt came to.
+enum StepResult {
+    Passed,
+    Failed(String),
+    Skipped(String),
+    Interrupted,
+}
+
+/// Reason logged for a step with nothing to run.
+pub const MANUAL_STEP: &str =
+    "manual step: nothing to run, and an automated drill cannot perform it";
+
+pub struct Driver<'a> {
+    pub store: &'a mut Store,
+    pub session: Session,
+    pub vars: Vars,
+    /// Set to a signal number by a signal handler; 0 while none arrived.
+    pub signal: &'a AtomicUsize,
+    pub observers: Vec<&'a mut dyn StepObserver>,
+    last_touch: Instant,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl<'a> Driver<'a> {
+    /// A driver for a drill just started with [`Session::start`] (which
+    /// logged the first step's start).
+    pub fn new(
+        store: &'a mut Store,
+        session: Session,
+        vars: Vars,
+        signal: &'a AtomicUsize,
+    ) -> Self {
+        Self {
+            store,
+            session,
+            vars,
+            signal,
+            observers: Vec::new(),
+            last_touch: Instant::now(),
+        }
+    }
+
+    pub fn observe(mut self, observer: &'a mut dyn StepObserver) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Runs the drill to its end. A store error stops it at once: whatever
+    /// is running is killed (by dropping it) and the drill stays resumable.
+    pub fn run(&mut self) -> Result<Ending, StoreError> {
+        let Some(mut index) = (!self.session.drill.steps.is_empty()).then_some(0) else {
+            self.session
+                .record(self.store, now(), EventKind::Finished)?;
+            return Ok(Ending::Passed);
+        };
+        let step_count = self.session.drill.steps.len();
+        let mut gotos = 0usize;
+        loop {
+            if let Some(signal) = self.pending_signal() {
+                let step = self.step_at(index).id.clone();
+                let reason = format!(
+                    "interrupted by {} before step {step} ran",
+                    signal_name(signal)
+                );
+                return self.interrupt(signal, reason);
+            }
+            if self.session.drill.active != Some(index) {
+                let id = self.step_at(index).id.clone();
+                self.session
+                    .record(self.store, now(), EventKind::StepStarted { step: id })?;
+            }
+            let step = self.step_at(index).clone();
+            for o in self.observers.iter_mut() {
+                o.step_started(index, &step);
+            }
+            if step.point_of_no_return {
+                self.cross_point_of_no_return(&step)?;
+            }
+            let result = self.attempt(&step)?;
+            let mut extra = Vec::new();
+            for o in self.observers.iter_mut() {
+                extra.extend(o.step_finished(index, &step));
+            }
+            for kind in extra {
+                self.session.record(self.store, now(), kind)?;
+            }
+            let (outcome, reason) = match result {
+                StepResult::Interrupted => {
+                    for o in self.observers.iter_mut() {
+                        o.step_recorded(index, &step, None);
+                    }
+                    let signal = self.pending_signal().unwrap_or(libc::SIGINT);
+                    let reason = format!(
+                        "interrupted by {} during step {}: its command was cancelled",
+                        signal_name(signal),
+                        step.id
+                    );
+                    return self.interrupt(signal, reason);
+                }
+                StepResult::Passed => (Outcome::Passed, String::new()),
+                StepResult::Failed(why) => (Outcome::Failed, why),
+                StepResult::Skipped(why) => (Outcome::Skipped, why),
+            };
+            let kind = match outcome {
+                Outcome::Passed => EventKind::StepPassed {
+                    step: step.id.clone(),
+                },
+                Outcome::Failed => EventKind::StepFailed {
+                    step: step.id.clone(),
+                    reason: reason.clone(),
+                },
+                _ => EventKind::StepSkipped {
+                    step: step.id.clone(),
+                    reason: reason.clone(),
+                },
+            };
+            self.session.record(self.store, now(), kind)?;
+            for o in self.observers.iter_mut() {
+                o.step_recorded(index, &step, Some((outcome, &reason)));
+            }
+
+            let next = if outcome == Outcome::Failed {
+                match &step.on_fail {
+                    OnFail::Continue => self.next_forward(index),
+                    OnFail::Stop => {
+                        let reason = format!("step {} failed and its on_fail is stop", step.id);
+                        return self.abort(reason);
+                    }
+                    OnFail::Rollback => return self.roll_back(&step),
+                    OnFail::Goto(target) => {
+                        gotos += 1;
+                        if gotos > step_count {
+                            let reason = format!(
+                                "step {} failed again after {} on_fail jumps: stopping a loop",
+                                step.id,
+                                gotos - 1
+                            );
+                            return self.abort(reason);
+                        }
+                        self.session.drill.step_index(target)
+                    }
+                }
+            } else {
+                self.next_forward(index)
+            };
+            match next {
+                Some(i) => index = i,
+                None => return self.finish(),
+            }
+        }
+    }
+
+    fn step_at(&self, index: usize) -> &Step {
+        let at = self
+            .session
+            .playbook
+            .step_at_flat(index)
+            .expect("index comes from the drill's own steps");
+        self.session.playbook.step(at).expect("valid step ref")
+    }
+
+    fn pending_signal(&self) -> Option<i32> {
+        match self.signal.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n as i32),
+        }
+    }
+
+    /// The next step below `index` with no outcome; no wrapping to the top.
+    fn next_forward(&self, index: usize) -> Option<usize> {
+        let steps = &self.session.drill.steps;
+        (index + 1..steps.len()).find(|&i| steps[i].outcome.is_none())
+    }
+
+    fn cross_point_of_no_return(&mut self, step: &Step) -> Result<(), StoreError> {
+        let at = now();
+        self.session.record(
+            self.store,
+            at,
+            EventKind::PointOfNoReturnConfirmed {
+                step: step.id.clone(),
+            },
+        )?;
+        self.session.record(
+            self.store,
+            at,
+            EventKind::Note {
+                step: Some(step.id.clone()),
+                text: "point of no return confirmed automatically (rehearse --yes)".into(),
+            },
+        )
+    }
+
+    /// The step's command, then its verification.
+    fn attempt(&mut self, step: &Step) -> Result<StepResult, StoreError> {
+        let commands = [
+            (CommandPurpose::Action, step.command.as_deref()),
+            (
+                CommandPurpose::Verify,
+                step.verify.as_ref().map(|v| v.command.as_str()),
+            ),
+        ];
+        if commands.iter().all(|(_, c)| c.is_none()) {
+            return Ok(StepResult::Skipped(MANUAL_STEP.into()));
+        }
+        for (purpose, text) in commands {
+            let Some(text) = text else { continue };
+            let command = vars::substitute(text, &self.vars);
+            match self.run_command(step, purpose, command)? {
+                StepResult::Passed => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(StepResult::Passed)
+    }
+
+    fn run_command(
+        &mut self,
+        step: &Step,
+        purpose: CommandPurpose,
+        command: String,
+    ) -> Result<StepResult, StoreError> {
+        let started = live::start(
+            &mut self.session,
+            self.store,
+            now(),
+            &step.id,
+            purpose,
+            command,
+            &self.vars,
+        )?;
+        let mut cmd: StepCommand = match started {
+            Ok(cmd) => cmd,
+            Err(message) => return Ok(StepResult::Failed(message)),
+        };
+        let mut cancelled = false;
+        let exit = loop {
+            let exited = cmd.running.poll().into_iter().find_map(|e| match e {
+                ExecEvent::Exited(report) => Some(report),
+                ExecEvent::Output(_) => None,
+            });
+            if let Some(report) = exited {
+                break report;
+            }
+            if !cancelled && self.pending_signal().is_some() {
+                cmd.running.cancel();
+                cancelled = true;
+            }
+            if self.last_touch.elapsed() >= HEARTBEAT {
+                self.store.touch(self.session.id, now())?;
+                self.last_touch = Instant::now();
+            }
+            std::thread::sleep(POLL);
+        };
+        let verdict = live::conclude(&mut self.session, self.store, now(), cmd, &exit)?;
+        for o in self.observers.iter_mut() {
+            o.command_ended(step, purpose, &verdict, exit.duration);
+        }
+        Ok(if cancelled {
+            StepResult::Interrupted
+        } else if verdict.passed {
+            StepResult::Passed
+        } else {
+            StepResult::Failed(verdict.text)
+        })
+    }
+
+    fn finish(&mut self) -> Result<Ending, StoreError> {
+        self.session
+            .record(self.store, now(), EventKind::Finished)?;
+        Ok(if self.session.drill.count(Outcome::Failed) == 0 {
+            Ending::Passed
+        } else {
+            Ending::Failed
+        })
+    }
+
+    fn abort(&mut self, reason: String) -> Result<Ending, StoreError> {
+        self.session.record(
+            self.store,
+            now(),
+            EventKind::Aborted {
+                reason: reason.clone(),
+            },
+        )?;
+        Ok(Ending::Aborted { reason })
+    }
+
+    fn interrupt(&mut self, signal: i32, reason: String) -> Result<Ending, StoreError> {
+        self.session.record(
+            self.store,
+            now(),
+            EventKind::Aborted {
+                reason: reason.clone(),
+            },
+        )?;
+        Ok(Ending::Interrupted { signal, reason })
+    }
+
+    /// on_fail rollback: the rollback notes of the steps done, newest first,
+    /// go in the log for the people who must follow them; the drill ends.
+    fn roll_back(&mut self, failed: &Step) -> Result<Ending, StoreError> {
+        let drill = &self.session.drill;
+        let mut done: Vec<(usize, &str)> = drill
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.outcome == Some(Outcome::Passed))
+            .map(|(i, s)| (i, s.id.as_str()))
+            .collect();
+        done.sort_by_key(|(i, _)| std::cmp::Reverse(drill.steps[*i].ended_at));
+        let notes: Vec<String> = done
+            .iter()
+            .filter_map(|(i, id)| {
+                let note = self.step_at(*i).rollback.as_deref()?;
+                Some(format!("{id}: {}", vars::substitute(note, &self.vars)))
+            })
+            .collect();
+        let text = if notes.is_empty() {
+            "rollback: no step done so far has rollback notes".to_string()
+        } else {
+            format!(
+                "rollback, newest first (not run by rehearse):\n{}",
+                notes.join("\n")
+            )
+        };
+        self.session.record(
+            self.store,
+            now(),
+            EventKind::Note {
+                step: Some(failed.id.clone()),
+                text,
+            },
+        )?;
+        self.abort(format!(
+            "step {} failed and its on_fail is rollback: follow the rollback notes by hand",
+            failed.id
+        ))
+    }
+
+    /// Whether the drill in the log has ended (for callers that check).
+    pub fn is_over(&self) -> bool {
+        self.session.drill.status != DrillStatus::Running
+    }
+}
+
+/// "SIGINT (Ctrl-C)", "SIGTERM", ...
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "SIGINT (Ctrl-C)".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGHUP => "SIGHUP".into(),
+        n => format!("signal {n}"),
+    }
+}
