@@ -285,3 +285,65 @@ fn rehearse_logs_and_prints_probe_figures_per_step() {
         ["plain-index", "drop-plain", "cic-index", "drop-cic"]
     );
 }
+
+#[test]
+fn the_runner_samples_during_a_live_drill_and_logs_a_window_per_step() {
+    use rollsafe::drill::{EventKind, Mode};
+    use rollsafe::tui::action::Action;
+    use rollsafe::tui::app::{App, Screen};
+
+    let Some(url) = pg_url() else { return };
+    let table = Table::filled(&url, "runner", 100);
+    let loaded = rollsafe::playbook::load_file(std::path::Path::new(
+        "tests/fixtures/probe-index-builds.toml",
+    ))
+    .expect("fixture loads");
+    let overrides = [
+        ("DATABASE_URL".to_string(), url.clone()),
+        ("TABLE".to_string(), table.name.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let library = rollsafe::playbook::Library {
+        playbooks: vec![loaded.clone()],
+        broken: vec![],
+    };
+    let store = rollsafe::store::Store::open_in_memory().unwrap();
+    let mut app =
+        App::new(store, library, "ana".into(), overrides, chrono::Utc::now()).with_env(|_| None);
+    app.start(&loaded, Mode::Live, chrono::Utc::now());
+    std::thread::sleep(Duration::from_millis(300));
+    app.tick(chrono::Utc::now());
+    let Screen::Runner(runner) = &app.screen else {
+        panic!("no runner: {:?}", app.status)
+    };
+    let view = runner.probe_view.clone().expect("the probe shows live");
+    assert!(view.current.count >= 3, "{view:?}");
+    assert!(!view.recent.is_empty() && view.ended.is_none(), "{view:?}");
+    let drill = runner.session.id;
+
+    // Pass every step by hand (nothing runs), then finish.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(100));
+        app.handle(Action::Pass, chrono::Utc::now());
+    }
+    app.handle(Action::Finish, chrono::Utc::now());
+    app.handle(Action::Yes, chrono::Utc::now());
+    assert!(matches!(app.screen, Screen::Summary(_)), "{:?}", app.status);
+    let windows: Vec<(String, u64)> = app
+        .store
+        .events(drill)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProbeStats { step, stats } => Some((step, stats.count)),
+            _ => None,
+        })
+        .collect();
+    let steps: Vec<&str> = windows.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["plain-index", "drop-plain", "cic-index", "drop-cic"]
+    );
+    assert!(windows.iter().all(|(_, n)| *n >= 1), "{windows:?}");
+}
