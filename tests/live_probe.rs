@@ -228,3 +228,122 @@ fn a_probe_that_cannot_connect_fails_at_start_not_mid_drill() {
     assert!(err.to_string().starts_with("probe: "), "{err}");
     assert!(started.elapsed() < Duration::from_secs(11));
 }
+
+#[test]
+fn rehearse_logs_and_prints_probe_figures_per_step() {
+    let Some(url) = pg_url() else { return };
+    let table = Table::filled(&url, "rehearse", 1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("drills.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .args(["rehearse", "tests/fixtures/probe-index-builds.toml"])
+        .args(["--live", "--yes", "--json", "--db"])
+        .arg(&db)
+        .args(["--var", &format!("DATABASE_URL={url}")])
+        .args(["--var", &format!("TABLE={}", table.name)])
+        .output()
+        .expect("rollsafe runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("probe: postgres `UPDATE"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let steps = json["journal"]["steps"].as_array().expect("steps");
+    let probe = |id: &str| -> ProbeStats {
+        let step = steps.iter().find(|s| s["id"] == id).expect("step");
+        serde_json::from_value(step["probe"].clone()).expect("probe stats per step")
+    };
+    let (plain, cic) = (probe("plain-index"), probe("cic-index"));
+    for id in ["plain-index", "drop-plain", "cic-index", "drop-cic"] {
+        assert!(probe(id).count >= 1, "{id} has no samples");
+    }
+    eprintln!(
+        "rehearse: plain max {} blocked {}; cic max {} blocked {}",
+        format_latency(plain.max()),
+        plain.blocked_text(),
+        format_latency(cic.max()),
+        cic.blocked_text()
+    );
+    assert!(plain.max() >= Duration::from_millis(250), "{plain:?}");
+    assert!(!plain.blocked.is_empty(), "{plain:?}");
+    assert!(plain.max() >= cic.max() * 5, "{plain:?} vs {cic:?}");
+    assert!(plain.blocked_total() >= cic.blocked_total() * 5);
+
+    // The same figures are in the log, per step, for history and reports.
+    let store = rollsafe::store::Store::open(&db).unwrap();
+    let id = json["drill_id"].as_i64().unwrap();
+    let logged: Vec<String> = store
+        .events(id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            rollsafe::drill::EventKind::ProbeStats { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        logged,
+        ["plain-index", "drop-plain", "cic-index", "drop-cic"]
+    );
+}
+
+#[test]
+fn the_runner_samples_during_a_live_drill_and_logs_a_window_per_step() {
+    use rollsafe::drill::{EventKind, Mode};
+    use rollsafe::tui::action::Action;
+    use rollsafe::tui::app::{App, Screen};
+
+    let Some(url) = pg_url() else { return };
+    let table = Table::filled(&url, "runner", 100);
+    let loaded = rollsafe::playbook::load_file(std::path::Path::new(
+        "tests/fixtures/probe-index-builds.toml",
+    ))
+    .expect("fixture loads");
+    let overrides = [
+        ("DATABASE_URL".to_string(), url.clone()),
+        ("TABLE".to_string(), table.name.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let library = rollsafe::playbook::Library {
+        playbooks: vec![loaded.clone()],
+        broken: vec![],
+    };
+    let store = rollsafe::store::Store::open_in_memory().unwrap();
+    let mut app =
+        App::new(store, library, "ana".into(), overrides, chrono::Utc::now()).with_env(|_| None);
+    app.start(&loaded, Mode::Live, chrono::Utc::now());
+    std::thread::sleep(Duration::from_millis(300));
+    app.tick(chrono::Utc::now());
+    let Screen::Runner(runner) = &app.screen else {
+        panic!("no runner: {:?}", app.status)
+    };
+    let view = runner.probe_view.clone().expect("the probe shows live");
+    assert!(view.current.count >= 3, "{view:?}");
+    assert!(!view.recent.is_empty() && view.ended.is_none(), "{view:?}");
+    let drill = runner.session.id;
+
+    // Pass every step by hand (nothing runs), then finish.
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(100));
+        app.handle(Action::Pass, chrono::Utc::now());
+    }
+    app.handle(Action::Finish, chrono::Utc::now());
+    app.handle(Action::Yes, chrono::Utc::now());
+    assert!(matches!(app.screen, Screen::Summary(_)), "{:?}", app.status);
+    let windows: Vec<(String, u64)> = app
+        .store
+        .events(drill)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::ProbeStats { step, stats } => Some((step, stats.count)),
+            _ => None,
+        })
+        .collect();
+    let steps: Vec<&str> = windows.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["plain-index", "drop-plain", "cic-index", "drop-cic"]
+    );
+    assert!(windows.iter().all(|(_, n)| *n >= 1), "{windows:?}");
+}

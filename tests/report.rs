@@ -100,3 +100,55 @@ fn markdown_report_has_every_section() {
     let text = report::markdown(&session, &events);
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn probe_figures_get_a_table_per_step_and_sit_in_the_journal() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut s = Session::start(&mut store, &loaded(), Mode::Live, "ana", at(0)).unwrap();
+    let stats = rollsafe::probe::ProbeStats {
+        window_ms: 90_000,
+        count: 2_900,
+        errors: 0,
+        p50_us: 1_200,
+        p99_us: 2_850_000,
+        max_us: 2_900_000,
+        blocked_after_ms: 250,
+        blocked: vec![rollsafe::probe::BlockedInterval {
+            offset_ms: 40_000,
+            len_ms: 2_900,
+        }],
+    };
+    s.record(
+        &mut store,
+        at(90),
+        EventKind::ProbeStats {
+            step: "set-timeouts".into(),
+            stats: stats.clone(),
+        },
+    )
+    .unwrap();
+    s.record(
+        &mut store,
+        at(90),
+        EventKind::StepPassed {
+            step: "set-timeouts".into(),
+        },
+    )
+    .unwrap();
+    let j = report::journal(&s);
+    assert_eq!(j.steps[0].probe.as_ref(), Some(&stats));
+    assert_eq!(j.steps[1].probe, None);
+    let json = serde_json::to_value(&j).unwrap();
+    assert_eq!(json["steps"][0]["probe"]["max_us"], 2_900_000);
+    assert!(json["steps"][1].get("probe").is_none(), "absent, not null");
+    let md = report::markdown(&s, &store.events(s.id).unwrap());
+    assert!(md.contains("## Probe"), "{md}");
+    assert!(
+        md.contains("| 1 | Set lock timeout | 2900 | 0 | 1.20 ms | 2.9 s | 2.9 s | 2.9 s in 1 (longest 2.9 s) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("probe during `set-timeouts`: p99 2.9 s, max 2.9 s"),
+        "{md}"
+    );
+}

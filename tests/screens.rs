@@ -6,7 +6,10 @@ use fixture::{app, at, loaded};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use std::time::Duration;
+
 use rollsafe::drill::{CommandPurpose, EventKind, Mode};
+use rollsafe::probe::{BlockedInterval, LiveView, ProbeStats};
 use rollsafe::tui::action::Action;
 use rollsafe::tui::app::{App, Screen};
 use rollsafe::tui::theme::Theme;
@@ -277,4 +280,71 @@ fn playbook_stats_with_trend_and_recommendations() {
     app.handle(Action::OpenHistory, at(8 * 86_400));
     app.handle(Action::OpenStats, at(8 * 86_400));
     assert_snapshot!(draw(&app, 100, 30, 8 * 86_400));
+}
+
+fn probe_stats(p50_ms: u64, max_ms: u64, blocked: &[(u64, u64)]) -> ProbeStats {
+    ProbeStats {
+        window_ms: 60_000,
+        count: 1_400,
+        errors: 0,
+        p50_us: p50_ms * 1000,
+        p99_us: max_ms * 900,
+        max_us: max_ms * 1000,
+        blocked_after_ms: 250,
+        blocked: blocked
+            .iter()
+            .map(|&(offset_ms, len_ms)| BlockedInterval { offset_ms, len_ms })
+            .collect(),
+    }
+}
+
+#[test]
+fn runner_live_probe_shows_latency_and_a_blocked_statement() {
+    let mut app = runner_app(Mode::Live);
+    let Screen::Runner(runner) = &mut app.screen else {
+        unreachable!()
+    };
+    // Fast writes, a first stall, fast again, then a statement still waiting.
+    let ms = Duration::from_millis;
+    let mut recent: Vec<Duration> = (0..30).map(|i| ms(1 + i % 3)).collect();
+    recent.extend([ms(40), ms(600), ms(900), ms(12), ms(2)]);
+    recent.extend((0..20).map(|i| ms(2 + i % 2)));
+    recent.push(ms(2400));
+    runner.probe_view = Some(LiveView {
+        recent,
+        current: probe_stats(2, 2400, &[(31_000, 1_500), (58_000, 2_400)]),
+        waiting: Some(ms(2400)),
+        blocked_after: ms(250),
+        last_error: None,
+        ended: None,
+    });
+    assert_snapshot!(draw(&app, 80, 24, 60));
+}
+
+#[test]
+fn summary_shows_what_the_probe_saw_per_step() {
+    let mut app = runner_app(Mode::Live);
+    let Screen::Runner(runner) = &mut app.screen else {
+        unreachable!()
+    };
+    for (step, stats) in [
+        ("set-timeouts", probe_stats(1, 4, &[])),
+        ("add-column", probe_stats(2, 3_100, &[(200, 3_100)])),
+    ] {
+        runner
+            .session
+            .record(
+                &mut app.store,
+                at(5),
+                EventKind::ProbeStats {
+                    step: step.into(),
+                    stats,
+                },
+            )
+            .unwrap();
+    }
+    app.handle(Action::Finish, at(300));
+    app.handle(Action::Yes, at(300));
+    assert!(matches!(app.screen, Screen::Summary(_)));
+    assert_snapshot!(draw(&app, 100, 30, 400));
 }

@@ -541,3 +541,50 @@ fn schema_6_carries_step_results_over_with_their_drills_playbook_and_start() {
         (b, at(500))
     );
 }
+
+#[test]
+fn probe_figures_survive_the_log_and_change_no_derived_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drills.db");
+    let loaded = bundled("pg-rename-column");
+    let mut store = Store::open(&path).unwrap();
+    let mut session = Session::start(&mut store, &loaded, Mode::Live, "ana", at(0)).unwrap();
+    let first = session.drill.steps[0].id.clone();
+    let stats = rollsafe::probe::ProbeStats {
+        window_ms: 30_000,
+        count: 1_200,
+        errors: 2,
+        p50_us: 900,
+        p99_us: 2_400_000,
+        max_us: 2_500_000,
+        blocked_after_ms: 250,
+        blocked: vec![rollsafe::probe::BlockedInterval {
+            offset_ms: 10_000,
+            len_ms: 2_500,
+        }],
+    };
+    session
+        .record(
+            &mut store,
+            at(30),
+            EventKind::ProbeStats {
+                step: first.clone(),
+                stats: stats.clone(),
+            },
+        )
+        .unwrap();
+    session
+        .record(&mut store, at(30), EventKind::StepPassed { step: first })
+        .unwrap();
+    drop(store);
+
+    let store = Store::open(&path).unwrap();
+    let resumed = Session::resume(&store, session.id).unwrap();
+    assert_eq!(resumed.drill, session.drill);
+    assert_eq!(resumed.drill.steps[0].probe.as_ref(), Some(&stats));
+    let row = store.drill(session.id).unwrap();
+    assert_eq!((row.passed, row.failed), (1, 0));
+    let samples = store.step_samples("pg-rename-column").unwrap();
+    // One step result, from the outcome: the probe event adds none.
+    assert_eq!(samples.len(), 1, "{samples:?}");
+}

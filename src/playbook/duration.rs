@@ -82,7 +82,7 @@ pub fn parse_millis(text: &str) -> Result<Duration, String> {
 /// `20ms`, `2s`, `1m30s`: the written form [`parse_millis`] reads back.
 pub fn format_millis(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 && ms > 0 {
+    if ms.is_multiple_of(1000) && ms > 0 {
         format_duration(d)
     } else {
         format!("{ms}ms")

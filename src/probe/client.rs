@@ -42,15 +42,21 @@ pub struct Client {
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
-/// The program and arguments for `spec`, and environment to set.
-pub fn command_line(
-    spec: &ProbeSpec,
-) -> Result<(String, Vec<String>, Vec<(String, String)>), String> {
+/// How the client is started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// The program, arguments and environment for `spec`.
+pub fn command_line(spec: &ProbeSpec) -> Result<Invocation, String> {
     match spec.engine {
-        ProbeEngine::Postgres => Ok((
-            "psql".into(),
+        ProbeEngine::Postgres => Ok(Invocation {
+            program: "psql".into(),
             // No psqlrc, quiet, unaligned tuples only, keep going after errors.
-            [
+            args: [
                 "-X",
                 "-q",
                 "-A",
@@ -62,8 +68,8 @@ pub fn command_line(
             ]
             .map(String::from)
             .to_vec(),
-            vec![("PGAPPNAME".into(), "rollsafe-probe".into())],
-        )),
+            env: vec![("PGAPPNAME".into(), "rollsafe-probe".into())],
+        }),
         ProbeEngine::Mysql => {
             let url = MysqlUrl::parse(&spec.url)?;
             let mut args: Vec<String> = [
@@ -89,7 +95,11 @@ pub fn command_line(
                 .password
                 .map(|p| vec![("MYSQL_PWD".into(), p)])
                 .unwrap_or_default();
-            Ok((mysql_program(), args, env))
+            Ok(Invocation {
+                program: mysql_program(),
+                args,
+                env,
+            })
         }
     }
 }
@@ -214,7 +224,7 @@ impl Client {
     /// Starts the client and waits up to `connect_timeout` for it to answer:
     /// a wrong URL or password fails here, before any step runs.
     pub fn connect(spec: &ProbeSpec, connect_timeout: Duration) -> Result<Self, String> {
-        let (program, args, env) = command_line(spec)?;
+        let Invocation { program, args, env } = command_line(spec)?;
         let mut command = Command::new(&program);
         command
             .args(&args)

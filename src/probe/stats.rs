@@ -64,6 +64,31 @@ impl ProbeStats {
     pub fn longest_block(&self) -> Duration {
         Duration::from_millis(self.blocked.iter().map(|b| b.len_ms).max().unwrap_or(0))
     }
+
+    /// `none`, or `12.4 s in 2 (longest 9.1 s)`.
+    pub fn blocked_text(&self) -> String {
+        if self.blocked.is_empty() {
+            return "none".into();
+        }
+        format!(
+            "{} in {} (longest {})",
+            format_latency(self.blocked_total()),
+            self.blocked.len(),
+            format_latency(self.longest_block())
+        )
+    }
+
+    /// The figures on one line, for screens and summaries.
+    pub fn one_line(&self) -> String {
+        format!(
+            "{} samples · p50 {} · p99 {} · max {} · blocked {}",
+            self.count,
+            format_latency(self.p50()),
+            format_latency(self.p99()),
+            format_latency(self.max()),
+            self.blocked_text()
+        )
+    }
 }
 
 /// The parameters a window is cut with.
@@ -271,6 +296,7 @@ mod tests {
         );
         assert_eq!(stats.blocked_total(), ms(1271));
         assert_eq!(stats.longest_block(), ms(671));
+        assert_eq!(stats.blocked_text(), "1.3 s in 2 (longest 671 ms)");
     }
 
     #[test]

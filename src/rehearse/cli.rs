@@ -10,12 +10,14 @@ use chrono::Utc;
 use clap::Args;
 
 use super::driver::{Driver, Ending, StepObserver};
+use super::probe_windows::ProbeWindows;
 use super::summary;
 use crate::cli::{Global, exit};
 use crate::drill::live::Verdict;
 use crate::drill::{CommandPurpose, EventKind, Mode, Outcome, Session};
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{Loaded, Step};
+use crate::probe::Probe;
 
 /// Who a headless drill is recorded as.
 pub const OPERATOR: &str = "automated";
@@ -38,6 +40,12 @@ What happens:
      confirmation is logged. Steps jumped over by a goto stay not run.
   4. A per-step summary is printed (--json: the drill's journal with the result).
 
+A playbook with a [probe] table gets it with --live --yes: its statement runs on
+its own connection (psql, or mariadb/mysql, kept open) every interval while
+the steps run, and each step's probe count, p50, p99, max latency and blocked
+intervals are logged and printed under the step. A probe that cannot connect
+stops the drill before anything is logged (exit 5).
+
 Ctrl-C, SIGTERM or SIGHUP cancel the running command (its process group gets
 SIGTERM, then SIGKILL after 2 s), log its result and end the drill as aborted,
 with the reason \"interrupted by ...\".
@@ -48,7 +56,8 @@ Exit codes:
   2    bad arguments, or --live without --yes
   3    the drill log cannot be opened or written
   4    no playbook with that id or path
-  5    the playbook does not load, or a variable it uses has no value
+  5    the playbook does not load, a variable it uses has no value, or its
+       probe cannot connect
   128+N  interrupted by signal N (130: Ctrl-C, 143: SIGTERM)
 
 Examples:
@@ -114,6 +123,13 @@ pub fn rehearse_command(global: &Global, args: &RehearseArgs) -> i32 {
     } else {
         let _ = write!(out, "variables:\n{}", summary::variable_lines(&vars));
     }
+    if let Some(spec) = &p.probe {
+        let _ = writeln!(
+            out,
+            "{}",
+            summary::probe_line(&vars::resolve_probe(spec, &vars))
+        );
+    }
     if !args.live || !args.yes {
         let _ = write!(out, "{}", dry_listing(&loaded, &vars));
         if !args.live {
@@ -146,6 +162,17 @@ fn run_live(
             return exit::USAGE;
         }
     }
+    // The probe connects before the drill is logged: a wrong URL costs nothing.
+    let mut probe = match &loaded.playbook.probe {
+        None => None,
+        Some(spec) => match Probe::start(&vars::resolve_probe(spec, &vars)) {
+            Ok(probe) => Some(ProbeWindows { probe }),
+            Err(e) => {
+                eprintln!("rollsafe: {e}");
+                return exit::UNRUNNABLE;
+            }
+        },
+    };
     let mut store = match global.open_store_or_exit() {
         Ok(s) => s,
         Err(code) => return code,
@@ -180,6 +207,9 @@ fn run_live(
     let total = loaded.playbook.step_count();
     let mut progress = Progress { out, total };
     let mut driver = Driver::new(&mut store, session, vars, &signal).observe(&mut progress);
+    if let Some(windows) = probe.as_mut() {
+        driver = driver.observe(windows);
+    }
     let ending = match driver.run() {
         Ok(ending) => ending,
         Err(e) => {
@@ -188,6 +218,10 @@ fn run_live(
         }
     };
     let result = summary::summary(&driver.session, &driver.vars, &ending);
+    drop(driver);
+    if let Some(windows) = probe {
+        windows.probe.stop();
+    }
     if args.json {
         match serde_json::to_string_pretty(&result) {
             Ok(text) => println!("{text}"),

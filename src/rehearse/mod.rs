@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod driver;
+pub mod probe_windows;
 pub mod summary;
 
 pub use driver::{Driver, Ending, StepObserver};

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::driver::{Ending, signal_name};
 use crate::drill::Session;
-use crate::playbook::duration::format_clock;
+use crate::playbook::ProbeSpec;
+use crate::playbook::duration::{format_clock, format_millis};
 use crate::playbook::vars::Vars;
 use crate::report::{self, Journal};
 
@@ -68,6 +69,18 @@ pub fn summary(session: &Session, vars: &Vars, ending: &Ending) -> Summary {
         variables: variables(vars),
         journal: report::journal(session),
     }
+}
+
+/// What the probe will run, printed before anything runs.
+pub fn probe_line(spec: &ProbeSpec) -> String {
+    format!(
+        "probe: {} `{}` every {}, blocked after {}, timeout {}",
+        spec.engine.as_str(),
+        spec.statement,
+        format_millis(spec.interval),
+        format_millis(spec.blocked_after),
+        format_millis(spec.timeout)
+    )
 }
 
 /// `NAME = value (source)`, one per line, for before anything runs.
@@ -143,6 +156,9 @@ pub fn text(summary: &Summary, ending: &Ending) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
         if let Some(reason) = step.reason.as_ref().filter(|_| step.status != "succeeded") {
             let _ = writeln!(out, "       {reason}");
+        }
+        if let Some(probe) = &step.probe {
+            let _ = writeln!(out, "       probe: {}", probe.one_line());
         }
         if step.status == "failed"
             && let Some(last) = step.output.last()

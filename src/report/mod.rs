@@ -424,22 +424,9 @@ fn probe_table(out: &mut String, j: &Journal) {
             format_latency(p.p50()),
             format_latency(p.p99()),
             format_latency(p.max()),
-            blocked_text(p),
+            p.blocked_text(),
         );
     }
-}
-
-/// `none`, or `12.4 s in 2 (longest 9.1 s)`.
-pub fn blocked_text(p: &ProbeStats) -> String {
-    if p.blocked.is_empty() {
-        return "none".into();
-    }
-    format!(
-        "{} in {} (longest {})",
-        format_latency(p.blocked_total()),
-        p.blocked.len(),
-        format_latency(p.longest_block())
-    )
 }
 
 /// What the drill suggests changing, derived from its deviations.
@@ -517,7 +504,7 @@ pub fn timeline_line(event: &Event) -> Option<String> {
             "probe during `{step}`: p99 {}, max {}, blocked {}",
             format_latency(stats.p99()),
             format_latency(stats.max()),
-            blocked_text(stats)
+            stats.blocked_text()
         ),
         EventKind::Paused => "paused".into(),
         EventKind::Resumed => "resumed".into(),

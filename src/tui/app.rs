@@ -328,9 +328,10 @@ impl App {
         }
     }
 
-    /// Periodic work: a running command's output and exit.
+    /// Periodic work: a running command's output and exit, the probe's figures.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         if let Screen::Runner(runner) = &mut self.screen {
+            runner.refresh_probe();
             if let Err(e) = runner.heartbeat(&mut self.store, now, false) {
                 self.status = Some(Status {
                     text: e.to_string(),
@@ -360,6 +361,7 @@ impl App {
     pub fn leave(&mut self, now: DateTime<Utc>) {
         if let Screen::Runner(runner) = &mut self.screen {
             runner.cancel_command();
+            let _ = runner.close_probe(&mut self.store, now);
             let _ = runner.heartbeat(&mut self.store, now, true);
         }
     }
@@ -423,10 +425,17 @@ impl App {
             Ok(vars) => vars,
             Err(message) => return self.error(message),
         };
+        // A probe that cannot connect stops the drill before anything is logged.
+        let probe = match start_probe(&loaded.playbook, mode, &vars) {
+            Ok(probe) => probe,
+            Err(e) => return self.error(format!("{e}; fix the [probe] table or its variables")),
+        };
         match Session::start(&mut self.store, loaded, mode, &self.operator, now) {
             Ok(session) => {
                 self.screen = Screen::Runner(Box::new(
-                    RunnerState::new(session, vars).with_history(&self.store),
+                    RunnerState::new(session, vars)
+                        .with_history(&self.store)
+                        .with_probe(probe),
                 ));
                 self.info(format!(
                     "{} drill started and logged; q leaves it resumable",
@@ -457,8 +466,20 @@ impl App {
                 let vars = self
                     .resolve_vars(&session.playbook, session.drill.mode)
                     .unwrap_or_else(|_| partial_vars(&session.playbook, &self.overrides, self.env));
-                let mut runner = RunnerState::new(session, vars).with_history(&self.store);
-                if let Some((step, command)) = runner.session.drill.command_in_flight.clone() {
+                let over = session.drill.status != crate::drill::DrillStatus::Running;
+                let probe = if over {
+                    Ok(None)
+                } else {
+                    start_probe(&session.playbook, session.drill.mode, &vars)
+                };
+                let probe_error = probe.as_ref().err().map(|e| e.to_string());
+                let mut runner = RunnerState::new(session, vars)
+                    .with_history(&self.store)
+                    .with_probe(probe.unwrap_or(None));
+                if let Some(e) = probe_error {
+                    self.error(format!("{e}; the drill goes on without it"));
+                } else if let Some((step, command)) = runner.session.drill.command_in_flight.clone()
+                {
                     self.error(format!(
                         "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"
                     ));
@@ -591,7 +612,9 @@ impl App {
             Action::Back | Action::Quit => {
                 // The heartbeat marks when the operator left; the time away
                 // is logged as an interruption when the drill is reopened.
-                let left = runner.heartbeat(&mut self.store, now, true);
+                let left = runner
+                    .close_probe(&mut self.store, now)
+                    .and_then(|()| runner.heartbeat(&mut self.store, now, true));
                 self.screen = Screen::Home;
                 self.refresh_home();
                 left
@@ -1216,6 +1239,21 @@ fn planned_playbook(wizard: &WizardState) -> Option<Loaded> {
         origin: crate::playbook::Origin::File(format!("{}.toml", plan.playbook.id)),
         source: crate::planner::render::toml(plan, false),
     })
+}
+
+/// Starts the playbook's probe for a live drill (none for tabletop drills
+/// or playbooks without one), with its variables resolved.
+fn start_probe(
+    playbook: &Playbook,
+    mode: Mode,
+    vars: &Vars,
+) -> Result<Option<crate::probe::Probe>, crate::probe::ProbeError> {
+    match (&playbook.probe, mode) {
+        (Some(spec), Mode::Live) => {
+            crate::probe::Probe::start(&vars::resolve_probe(spec, vars)).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Variables with whatever value is known; unknown ones are left out, so

@@ -13,6 +13,7 @@ use crate::exec::ExecEvent;
 use crate::insight::{self, StepStats};
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{OnFail, Step};
+use crate::probe::{LiveView, Probe};
 use crate::store::{Store, StoreError};
 
 /// A live command under way, and what it is for.
@@ -36,7 +37,14 @@ pub struct RunnerState {
     pub history: BTreeMap<String, StepStats>,
     /// TODO notes left by the previous drill: (drill, step, text).
     pub follow_ups: Vec<(i64, String, String)>,
+    /// The playbook's probe, sampling while a live drill runs.
+    pub probe: Option<Probe>,
+    /// What the probe shows now; refreshed on each tick (set directly in tests).
+    pub probe_view: Option<LiveView>,
 }
+
+/// Latencies kept for the live sparkline.
+pub const PROBE_RECENT: usize = 120;
 
 /// How often an open drill writes its heartbeat: the most a crash can take
 /// off the open step's clock.
@@ -65,7 +73,82 @@ impl RunnerState {
             last_touch: None,
             history: BTreeMap::new(),
             follow_ups: Vec::new(),
+            probe: None,
+            probe_view: None,
         }
+    }
+
+    /// Attaches a started probe; its first window is the active step's.
+    pub fn with_probe(mut self, probe: Option<Probe>) -> Self {
+        self.probe = probe.map(|mut p| {
+            p.window_start();
+            p
+        });
+        self.refresh_probe();
+        self
+    }
+
+    /// Copies the probe's latest figures for the screen.
+    pub fn refresh_probe(&mut self) {
+        if let Some(probe) = &self.probe {
+            self.probe_view = Some(probe.live(PROBE_RECENT));
+        }
+    }
+
+    /// Every event goes through here: an event that ends the active step's
+    /// attempt first logs what the probe saw during it, and a step start
+    /// opens the probe's next window.
+    fn record(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        let drill = &self.session.drill;
+        let active = drill.active.map(|i| drill.steps[i].id.clone());
+        let ends_attempt = match &kind {
+            EventKind::StepStarted { step } => active.as_ref().filter(|a| *a != step),
+            EventKind::StepPassed { step }
+            | EventKind::StepFailed { step, .. }
+            | EventKind::StepSkipped { step, .. }
+            | EventKind::StepBlocked { step, .. } => active.as_ref().filter(|a| *a == step),
+            EventKind::Aborted { .. } | EventKind::Finished => active.as_ref(),
+            _ => None,
+        };
+        if let (Some(step), Some(probe)) = (ends_attempt.cloned(), self.probe.as_mut()) {
+            let stats = probe.window_end();
+            self.session
+                .record(store, now, EventKind::ProbeStats { step, stats })?;
+        }
+        let starts = matches!(kind, EventKind::StepStarted { .. });
+        let ends_drill = matches!(kind, EventKind::Aborted { .. } | EventKind::Finished);
+        self.session.record(store, now, kind)?;
+        if ends_drill && let Some(probe) = self.probe.take() {
+            probe.stop();
+        } else if starts && let Some(probe) = self.probe.as_mut() {
+            probe.window_start();
+        }
+        Ok(())
+    }
+
+    /// Leaving the drill open (back to Home, quit): logs the active step's
+    /// window so far and stops the probe; reopening starts a new one.
+    pub fn close_probe(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(mut probe) = self.probe.take() else {
+            return Ok(());
+        };
+        let drill = &self.session.drill;
+        let active = drill.active.map(|i| drill.steps[i].id.clone());
+        let result = match active {
+            Some(step) if !self.is_over() => {
+                let stats = probe.window_end();
+                self.session
+                    .record(store, now, EventKind::ProbeStats { step, stats })
+            }
+            _ => Ok(()),
+        };
+        probe.stop();
+        result
     }
 
     /// Loads what past drills of this playbook say about each step.
@@ -162,8 +245,7 @@ impl RunnerState {
         if self.session.drill.active == Some(self.selected) {
             return Ok(());
         }
-        self.session
-            .record(store, now, EventKind::StepStarted { step })
+        self.record(store, now, EventKind::StepStarted { step })
     }
 
     /// Records an outcome for the selected step, then moves to and starts
@@ -195,7 +277,7 @@ impl RunnerState {
                 reason,
             },
         };
-        self.session.record(store, now, kind)?;
+        self.record(store, now, kind)?;
         if outcome == Outcome::Failed {
             return Ok(FollowUp::OfferOnFail {
                 step: id,
@@ -239,8 +321,7 @@ impl RunnerState {
         text: String,
     ) -> Result<(), StoreError> {
         let step = self.selected_id();
-        self.session
-            .record(store, now, EventKind::Note { step, text })
+        self.record(store, now, EventKind::Note { step, text })
     }
 
     pub fn confirm_point_of_no_return(
@@ -251,8 +332,7 @@ impl RunnerState {
         let Some(step) = self.selected_id() else {
             return Ok(());
         };
-        self.session
-            .record(store, now, EventKind::PointOfNoReturnConfirmed { step })
+        self.record(store, now, EventKind::PointOfNoReturnConfirmed { step })
     }
 
     /// Whether acting on the selected step crosses an unconfirmed point of no return.
@@ -271,11 +351,11 @@ impl RunnerState {
         } else {
             EventKind::Paused
         };
-        self.session.record(store, now, kind)
+        self.record(store, now, kind)
     }
 
     pub fn finish(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.session.record(store, now, EventKind::Finished)
+        self.record(store, now, EventKind::Finished)
     }
 
     pub fn abort(
@@ -285,8 +365,7 @@ impl RunnerState {
         reason: String,
     ) -> Result<(), StoreError> {
         self.cancel_command();
-        self.session
-            .record(store, now, EventKind::Aborted { reason })
+        self.record(store, now, EventKind::Aborted { reason })
     }
 
     /// The exact text that would run for the selected step, if it has one.

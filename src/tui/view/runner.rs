@@ -12,6 +12,7 @@ use super::common::{self, shell_lines, truncate};
 use crate::drill::{CommandPurpose, Drill, DrillStatus, Mode, Outcome};
 use crate::playbook::duration::format_clock;
 use crate::playbook::{OnFail, Step};
+use crate::probe::{LiveView, format_latency};
 use crate::tui::app::App;
 use crate::tui::keymap::Context;
 use crate::tui::markdown_view::markdown_to_text;
@@ -26,9 +27,11 @@ pub fn render(
     now: DateTime<Utc>,
     theme: Theme,
 ) {
-    let [header, gauge, body, status, footer] = Layout::vertical([
+    let probe_rows = u16::from(runner.probe_view.is_some());
+    let [header, gauge, probe, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(probe_rows),
         Constraint::Min(3),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -36,6 +39,9 @@ pub fn render(
     .areas(area);
     render_header(frame, header, runner, now, theme);
     render_gauge(frame, gauge, &runner.session.drill, theme);
+    if let Some(view) = &runner.probe_view {
+        render_probe(frame, probe, view, theme);
+    }
     // Wide terminals give the detail more room, never a stretched list.
     let list_width = (body.width * 2 / 5).clamp(24, 52);
     let [list, detail] =
@@ -139,6 +145,67 @@ fn render_gauge(frame: &mut Frame, area: Rect, drill: &Drill, theme: Theme) {
         .label(label)
         .use_unicode(true);
     frame.render_widget(gauge, area);
+}
+
+/// One line: a sparkline of the latest probe latencies, the current
+/// step's figures so far, and BLOCKED while the statement under way waits.
+fn render_probe(frame: &mut Frame, area: Rect, view: &LiveView, theme: Theme) {
+    let current = &view.current;
+    // Compact figures ("2.4s"): the sparkline gets what is left of the line.
+    let short = |d: Duration| format_latency(d).replace(' ', "");
+    let mut figures = format!(
+        " p50 {} p99 {} max {}",
+        short(current.p50()),
+        short(current.p99()),
+        short(current.max())
+    );
+    if !current.blocked.is_empty() {
+        figures.push_str(&format!(" blocked {}", short(current.blocked_total())));
+    }
+    let state = match (&view.ended, view.blocked_now(), view.waiting) {
+        (Some(why), _, _) => Span::styled(format!(" probe stopped: {why}"), theme.bad()),
+        (None, true, Some(w)) => Span::styled(format!(" ⛔ BLOCKED {}", short(w)), theme.bad()),
+        _ if current.errors > 0 => {
+            Span::styled(format!(" {} errors", current.errors), theme.warn())
+        }
+        _ => Span::raw(""),
+    };
+    let label = " probe ";
+    let fixed = label.chars().count() + figures.chars().count() + state.width();
+    let spark_width = (area.width as usize).saturating_sub(fixed + 1);
+    let recent = &view.recent[view.recent.len().saturating_sub(spark_width)..];
+    let blocked_style = theme.bad();
+    let mut spans = vec![Span::styled(label, theme.accent())];
+    spans.extend(
+        recent
+            .iter()
+            .map(|&latency| match spark_level(latency, view.blocked_after) {
+                7 => Span::styled("█", blocked_style),
+                level => Span::styled(SPARK[level].to_string(), theme.dim()),
+            }),
+    );
+    spans.push(Span::raw(
+        " ".repeat(spark_width.saturating_sub(recent.len())),
+    ));
+    spans.push(Span::raw(figures));
+    spans.push(state);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Bar height on a log scale from 0.1 ms to `blocked_after`; a blocked
+/// sample is a full bar, so a lock wait stands out at a glance.
+pub fn spark_level(latency: Duration, blocked_after: Duration) -> usize {
+    if latency > blocked_after {
+        return 7;
+    }
+    let floor = 100f64.ln();
+    let top = (blocked_after.as_micros().max(101) as f64).ln();
+    let at = (latency.as_micros().max(100) as f64).ln();
+    (((at - floor) / (top - floor)) * 6.0)
+        .round()
+        .clamp(0.0, 6.0) as usize
 }
 
 /// The mark of a step in the list: what happened to it.
@@ -365,6 +432,14 @@ fn render_detail(
             style,
         ));
     }
+    if let Some(probe) = &record.probe {
+        let style = if probe.blocked.is_empty() {
+            theme.dim()
+        } else {
+            theme.bad()
+        };
+        lines.push(Line::styled(format!("probe: {}", probe.one_line()), style));
+    }
     let meta: Vec<String> = [
         step.role.as_ref().map(|r| format!("role {r}")),
         (step.on_fail != OnFail::Stop).then(|| format!("on fail {}", step.on_fail.label())),
@@ -568,4 +643,24 @@ fn render_output(
         .title(Span::styled(title, style))
         .border_style(style);
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_levels_are_logarithmic_and_full_only_when_blocked() {
+        let ms = Duration::from_millis;
+        let blocked_after = ms(250);
+        assert_eq!(spark_level(Duration::from_micros(50), blocked_after), 0);
+        assert_eq!(spark_level(ms(250), blocked_after), 6);
+        assert_eq!(spark_level(ms(251), blocked_after), 7);
+        // 1 ms and 10 ms are clearly apart on a log scale (linear would flatten both).
+        let (one, ten) = (
+            spark_level(ms(1), blocked_after),
+            spark_level(ms(10), blocked_after),
+        );
+        assert!(one < ten && ten < 6, "{one} {ten}");
+    }
 }

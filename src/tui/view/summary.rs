@@ -123,6 +123,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
                 theme.dim(),
             ));
         }
+        if let Some(probe) = &record.probe {
+            let style = if probe.blocked.is_empty() {
+                theme.dim()
+            } else {
+                theme.bad()
+            };
+            lines.push(Line::styled(
+                format!("     probe: {}", probe.one_line()),
+                style,
+            ));
+        }
         for note in drill.notes_for(&step.id) {
             lines.push(Line::raw(format!("     note: {}", note.text)));
         }
