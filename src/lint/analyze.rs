@@ -13,6 +13,7 @@ use sqlparser::parser::Parser;
 use super::changes::{StatementKind, changes_of, kind_of};
 use super::inputs::{Direction, SourceFile};
 use super::rules::Catalogue;
+use super::sections;
 use super::split::{self, Chunk, Word};
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
@@ -69,6 +70,8 @@ struct FileState {
     /// transaction ("t (line n)"); held until COMMIT.
     exclusive_held: Option<String>,
     exclusive_reported: bool,
+    /// Rules switched off for the whole file (`-- rollsafe:ignore-file RULE[,RULE]`).
+    ignored: Vec<String>,
 }
 
 struct Context<'a> {
@@ -136,6 +139,14 @@ fn table_name(name: &ObjectName) -> String {
         .unwrap_or_default()
         .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
         .to_ascii_lowercase()
+}
+
+/// Rule ids after a `rollsafe:ignore` marker: separated by commas or spaces.
+fn rule_list(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn ident(i: &sqlparser::ast::Ident) -> String {
@@ -277,20 +288,35 @@ impl<'a> Context<'a> {
     fn lint_file(&mut self, file: &SourceFile) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
-        let no_tx_marker = lower.contains("+goose no transaction")
-            || lower.contains("atlas:txmode none")
-            || lower.contains("transaction:false");
-        self.file = FileState {
-            name: file.name.clone(),
-            direction: Some(file.direction),
-            implicit_tx: !no_tx_marker
-                && self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind()),
-            ..FileState::default()
-        };
+        let no_tx_marker =
+            lower.contains("+goose no transaction") || lower.contains("atlas:txmode none");
         let index = LineIndex::new(&file.text);
-        for chunk in split::split(&file.text, self.kind()) {
-            self.statements += 1;
-            self.lint_chunk(&file.text, &chunk, &index);
+        let mut session_timeout = false;
+        let ignored: Vec<String> = file
+            .text
+            .lines()
+            .filter_map(|l| l.split_once("rollsafe:ignore-file").map(|(_, r)| r))
+            .flat_map(rule_list)
+            .collect();
+        // Liquibase changesets and dbmate sections are units of their own: each has its own
+        // transaction (or none) and direction; positions stay those of the file.
+        for unit in sections::units(&file.text, file.direction) {
+            let wraps = self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind());
+            self.file = FileState {
+                name: file.name.clone(),
+                direction: Some(unit.direction),
+                implicit_tx: wraps && unit.transaction.unwrap_or(!no_tx_marker),
+                timeout_session: session_timeout,
+                ignored: ignored.clone(),
+                timeout_reported: self.file.name == file.name && self.file.timeout_reported,
+                ..FileState::default()
+            };
+            for chunk in split::split(&unit.text, self.kind()) {
+                self.statements += 1;
+                self.lint_chunk(&unit.text, &chunk, &index);
+            }
+            // SET lock_timeout holds for the connection, which the tool keeps across units.
+            session_timeout = self.file.timeout_session;
         }
         if let Some((start, end)) = self.file.open_begin.take()
             && !self.file.implicit_tx
@@ -351,13 +377,9 @@ impl<'a> Context<'a> {
         let ignored: Vec<String> = leading
             .lines()
             .chain(text.lines().take(1))
+            .filter(|l| !l.contains("rollsafe:ignore-file"))
             .filter_map(|l| l.split_once("rollsafe:ignore").map(|(_, r)| r))
-            .flat_map(|r| {
-                r.split([',', ' '])
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(rule_list)
             .collect();
         let mut stmt = Stmt {
             text,
@@ -677,6 +699,7 @@ impl<'a> Context<'a> {
         if !rule.applies(&self.opts.engine)
             || self.opts.disabled.iter().any(|d| d == rule_id)
             || stmt.ignored.iter().any(|d| d == rule_id || d == "all")
+            || self.file.ignored.iter().any(|d| d == rule_id || d == "all")
         {
             return;
         }
@@ -712,6 +735,7 @@ impl<'a> Context<'a> {
             why: rule.why.clone(),
             suggestion,
             lock: rule.lock.clone(),
+            breaks: Some(rule.breaks.clone()).filter(|b| !b.is_empty()),
             rollback: rule.rollback.clone(),
             lossy_rollback: rule.rollback == "lossy",
             direction: self.file.direction.unwrap_or(Direction::Up),

@@ -7,8 +7,11 @@
 pub mod analyze;
 pub mod changes;
 pub mod cli;
+pub mod config;
 pub mod inputs;
+pub mod render;
 pub mod rules;
+pub mod sections;
 pub mod split;
 
 use std::collections::BTreeMap;
@@ -181,6 +184,9 @@ pub struct Finding {
     /// The lock taken and what it blocks, when the rule knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<String>,
+    /// What fails for the old or new application version during a rolling deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaks: Option<String>,
     /// lossless, slow, data-dependent, lossy or unknown.
     pub rollback: String,
     /// Rolling this statement back loses data.

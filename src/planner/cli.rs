@@ -21,8 +21,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "MODEL", required_unless_present = "from")]
     pub deploy: Option<String>,
     /// Engine and version (and SQL Server edition): postgres:15, mysql:8.0, mariadb:10.11, sqlite, sqlserver:2022:enterprise.
-    #[arg(long, value_name = "ENGINE:VERSION[:EDITION]")]
-    pub engine: String,
+    /// With --from it may come from rollsafe-lint.toml instead.
+    #[arg(
+        long,
+        value_name = "ENGINE:VERSION[:EDITION]",
+        required_unless_present = "from"
+    )]
+    pub engine: Option<String>,
     /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
     #[arg(long, value_name = "TOOL", required_unless_present = "from")]
     pub tool: Option<String>,
@@ -74,7 +79,7 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     };
     let raw = RawIntake {
         deploy: args.deploy.clone().unwrap_or_else(|| "rolling".into()),
-        engine: args.engine.clone(),
+        engine: args.engine.clone().unwrap_or_default(),
         tool: args.tool.clone().unwrap_or_default(),
         changes: args.changes.clone(),
         rows: args.rows.clone(),
@@ -148,7 +153,7 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
 
 /// `--from`: lint the files, then read their statements as changes. Notes go to stderr so the
 /// plan on stdout stays clean.
-fn intake_from_files(k: &Knowledge, args: &PlanArgs, raw: RawIntake) -> Result<Intake, String> {
+fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Result<Intake, String> {
     let cat = crate::lint::Catalogue::bundled();
     let lint_args = crate::lint::cli::LintArgs {
         paths: args.from.clone(),
@@ -157,11 +162,21 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, raw: RawIntake) -> Result<I
         rows: args.rows.clone(),
         assume_lock_timeout: false,
         disable: Vec::new(),
-        fail_on: crate::lint::cli::FailOn::Never,
+        fail_on: None,
+        config: args.config.clone(),
+        format: crate::lint::cli::LintFormat::Human,
         json: false,
     };
-    let (opts, files, _) = crate::lint::cli::prepare(&lint_args, &cat)?;
-    let report = crate::lint::lint_files(&files, &opts, &cat);
+    let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
+    let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
+    // The settings file may give the engine and row counts.
+    raw.engine = prepared.engine_text.clone();
+    raw.rows = prepared
+        .opts
+        .rows
+        .iter()
+        .map(|(t, n)| format!("{t}={n}"))
+        .collect();
     let read = super::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
     for note in &read.notes {
         eprintln!("rollsafe: {note}");
