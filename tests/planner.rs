@@ -480,7 +480,7 @@ fn history_makes_the_rollback_viable_stale_or_too_slow() {
     assert!(
         none.recommendation
             .verdict
-            .contains("rollback path never rehearsed: not viable until rehearsed")
+            .contains("Rollback path never rehearsed: not viable until rehearsed")
     );
 
     // Drills of the plan's own rollback playbook, logged as an operator would.

@@ -422,7 +422,10 @@ pub(crate) fn recommend(
     if viable {
         verdict.push_str(" The rollback path is rehearsed and viable inside the lossless window.");
     } else {
-        verdict.push_str(&format!(" Not viable yet: {status}."));
+        // Every status names the rollback and why it is not viable yet.
+        let mut chars = status.chars();
+        let first = chars.next().map(|c| c.to_uppercase().to_string());
+        verdict.push_str(&format!(" {}{}.", first.unwrap_or_default(), chars.as_str()));
     }
     Recommendation {
         verdict,
