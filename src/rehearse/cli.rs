@@ -29,7 +29,8 @@ What happens:
   2. Without --live: the steps are listed with their commands as they would run.
      Nothing runs and nothing is logged (a dry run).
      With --live but without --yes: the same list, then a refusal (exit 2).
-  3. With --live --yes: a live drill is logged, operator \"automated\". Each step
+  3. With --live --yes: a live drill is logged, operator \"automated\" (with
+     --operator NAME: \"automated (NAME)\"). Each step
      runs its command, then its verification; a step passes when both pass. A
      step with neither is skipped (nobody performed it). On failure the step's
      on_fail decides: continue, goto:STEP (restart that step, walk on from it),
