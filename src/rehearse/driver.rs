@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::drill::live::{self, StepCommand, Verdict};
-use crate::drill::{CommandPurpose, DrillStatus, EventKind, Outcome, Session};
+use crate::drill::{CommandPurpose, EventKind, Outcome, Session};
 use crate::exec::ExecEvent;
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{OnFail, Step};
@@ -415,11 +415,6 @@ impl<'a> Driver<'a> {
             failed.id
         ))
     }
-
-    /// Whether the drill in the log has ended (for callers that check).
-    pub fn is_over(&self) -> bool {
-        self.session.drill.status != DrillStatus::Running
-    }
 }
 
 /// "SIGINT (Ctrl-C)", "SIGTERM", ...
@@ -435,7 +430,7 @@ pub fn signal_name(signal: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::Mode;
+    use crate::drill::{DrillStatus, Mode};
     use crate::playbook::{self, Loaded, Origin};
 
     fn loaded(steps: &str) -> Loaded {
