@@ -341,3 +341,41 @@ command = "echo $$ > {}; sleep 30"
         Some("interrupted")
     );
 }
+
+#[test]
+fn secret_variables_reach_commands_but_are_masked_in_output_and_log() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "secret.toml",
+        r#"
+id = "secret"
+title = "Secret"
+[variables.DB_PASSWORD]
+default = "hunter2"
+description = "read by the command from its environment"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "use-it"
+title = "The command sees the real value"
+command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
+"#,
+    );
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file, "--live", "--yes", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("hunter2"));
+    assert!(!text(&out.stderr).contains("hunter2"));
+    assert!(text(&out.stderr).contains("DB_PASSWORD = ******** (default)"));
+    let summary = json(&out);
+    assert_eq!(summary["variables"][0]["value"], "********");
+    let (session, _) = logged(&db, summary["drill_id"].as_i64().unwrap());
+    assert!(
+        session
+            .drill
+            .notes
+            .iter()
+            .all(|n| !n.text.contains("hunter2"))
+    );
+}
