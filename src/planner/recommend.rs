@@ -425,7 +425,11 @@ pub(crate) fn recommend(
         // Every status names the rollback and why it is not viable yet.
         let mut chars = status.chars();
         let first = chars.next().map(|c| c.to_uppercase().to_string());
-        verdict.push_str(&format!(" {}{}.", first.unwrap_or_default(), chars.as_str()));
+        verdict.push_str(&format!(
+            " {}{}.",
+            first.unwrap_or_default(),
+            chars.as_str()
+        ));
     }
     Recommendation {
         verdict,
