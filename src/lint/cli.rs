@@ -58,6 +58,9 @@ pub struct LintArgs {
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Open the findings in the interactive screen: details, then plan and rehearse from them.
+    #[arg(long, conflicts_with_all = ["json", "format"])]
+    pub tui: bool,
 }
 
 /// Everything a lint run needs, with the settings file merged in.

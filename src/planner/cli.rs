@@ -166,6 +166,7 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Resu
         config: args.config.clone(),
         format: crate::lint::cli::LintFormat::Human,
         json: false,
+        tui: false,
     };
     let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
