@@ -206,3 +206,27 @@ fn cli_plan_from_toml_passes_check() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.sql"));
 }
+
+#[test]
+fn unique_and_partial_indexes_run_as_written_with_concurrently_put_in() {
+    let (from, p) = read("pg_unique_and_partial_index.sql", "postgres:16");
+    let ops: Vec<&str> = from.intake.changes.iter().map(|c| c.op.as_str()).collect();
+    // The add-index recipe cannot say UNIQUE or WHERE: they run as written, made concurrent.
+    assert_eq!(ops, vec!["sql-no-tx", "sql-no-tx"]);
+    let text = validated_and_runs(&p);
+    assert!(
+        text.contains("CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "CREATE INDEX CONCURRENTLY orders_open_idx ON orders (created_at) WHERE closed_at IS NULL"
+        ),
+        "{text}"
+    );
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.key != "run" || s.kind == "ddl_no_tx")
+    );
+}

@@ -83,7 +83,20 @@ pub fn changes_of(s: &Statement) -> Vec<SqlChange> {
                 .flat_map(|op| alter_op(&t, op))
                 .collect()
         }
-        Statement::CreateIndex(ci) if !ci.unique => {
+        // Only a plain index maps onto the recipe: a partial, expression, INCLUDE or USING
+        // index would lose what the recipe's template cannot say.
+        Statement::CreateIndex(ci)
+            if !ci.unique
+                && ci.predicate.is_none()
+                && ci.using.is_none()
+                && ci.include.is_empty()
+                && ci.with.is_empty()
+                && ci.columns.iter().all(|c| {
+                    matches!(c.column.expr, sqlparser::ast::Expr::Identifier(_))
+                        && c.column.options == sqlparser::ast::OrderByOptions::default()
+                        && c.operator_class.is_none()
+                }) =>
+        {
             let cols: Vec<String> = ci.columns.iter().map(|c| c.column.to_string()).collect();
             let mut c = change(
                 "add-index",
@@ -382,6 +395,9 @@ mod tests {
         assert_eq!(c[0].op, "add-not-null-column");
         assert!(!c[0].params.contains_key("default"));
         assert!(pg("CREATE TABLE x (id int)").is_empty());
+        assert!(pg("CREATE INDEX i ON t (c) WHERE deleted_at IS NULL").is_empty());
+        assert!(pg("CREATE INDEX i ON t (lower(email))").is_empty());
+        assert!(pg("CREATE UNIQUE INDEX i ON t (c)").is_empty());
     }
 
     #[test]

@@ -120,8 +120,31 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
     out
 }
 
+/// PostgreSQL `CREATE [UNIQUE] INDEX` / `DROP INDEX` of one index with `CONCURRENTLY` put in,
+/// which is the whole safe alternative of their lint rules.
+fn with_concurrently(text: &str, findings: &[&Finding]) -> Option<String> {
+    let fixable = findings.iter().any(|f| {
+        f.rule == "pg-create-index-non-concurrent" || f.rule == "pg-drop-index-non-concurrent"
+    });
+    let upper = text.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().take(3).collect();
+    let head_ok = matches!(
+        words.as_slice(),
+        ["CREATE", "INDEX", ..] | ["CREATE", "UNIQUE", "INDEX"] | ["DROP", "INDEX", ..]
+    );
+    // DROP INDEX CONCURRENTLY takes one index and no CASCADE.
+    let drop_ok =
+        !upper.starts_with("DROP") || (!upper.contains(',') && !upper.contains("CASCADE"));
+    if !fixable || !head_ok || !drop_ok || upper.contains("CONCURRENTLY") {
+        return None;
+    }
+    let at = upper.find("INDEX")? + "INDEX".len();
+    Some(format!("{} CONCURRENTLY{}", &text[..at], &text[at..]))
+}
+
 /// A statement carried as written.
 fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
+    let rewritten = with_concurrently(&s.text, findings);
     let creates = s
         .text
         .trim_start()
@@ -151,8 +174,13 @@ fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
             })
             .collect::<Vec<_>>()
             .join("\n\n")
-            + "\n\nThe knowledge base has no phased recipe for it: it runs as written."
+            + if rewritten.is_some() {
+                "\n\nrollsafe put CONCURRENTLY in, as the safe alternative says; it runs alone, outside a transaction."
+            } else {
+                "\n\nThe knowledge base has no phased recipe for it: it runs as written."
+            }
     };
+    let sql = rewritten.unwrap_or_else(|| s.text.clone());
     let down = match class {
         RollbackClass::Lossless if creates => {
             "drop what it created (the migration's down side) while nothing depends on it".into()
@@ -163,13 +191,13 @@ fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
         _ => "reverse it by hand: rollsafe does not know the state before it".to_string(),
     };
     let mut params = BTreeMap::new();
-    params.insert("expr".to_string(), s.text.clone());
+    params.insert("expr".to_string(), sql.clone());
     params.insert("at".to_string(), format!("{at} "));
     params.insert("note".to_string(), note);
     params.insert("down".to_string(), down);
     Change {
         text: format!("{} ({at})", first_line(&s.text)),
-        op: if needs_no_tx(&s.text) {
+        op: if needs_no_tx(&sql) {
             "sql-no-tx".into()
         } else {
             "sql".into()
