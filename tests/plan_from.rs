@@ -230,3 +230,37 @@ fn unique_and_partial_indexes_run_as_written_with_concurrently_put_in() {
             .all(|s| s.key != "run" || s.kind == "ddl_no_tx")
     );
 }
+
+#[test]
+fn cli_plan_from_takes_the_engine_from_rollsafe_lint_toml_or_says_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = dir.path().join("V1__rename.sql");
+    std::fs::copy(format!("{DIR}/pg_rename_column.sql"), &sql).unwrap();
+    let plan = bin().args(["plan", "--from"]).arg(&sql).output().unwrap();
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&plan.stderr).contains("no engine"),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    std::fs::write(
+        dir.path().join("rollsafe-lint.toml"),
+        "engine = \"postgres:15\"\n",
+    )
+    .unwrap();
+    let plan = bin()
+        .args(["plan", "--format", "json", "--from"])
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(v["intake"]["engine"]["version"], "15");
+    // The Flyway file name chose the tool.
+    assert_eq!(v["intake"]["tool"], "flyway");
+    assert_eq!(v["intake"]["from"], "V1__rename");
+}
