@@ -18,10 +18,15 @@ use rollsafe::tui::app::Screen;
 const DIR: &str = "tests/fixtures/plan_from";
 
 fn read(file: &str, engine: &str) -> (FromFiles, Plan) {
+    read_path(&format!("{DIR}/{file}"), engine)
+}
+
+fn read_path(path: &str, engine: &str) -> (FromFiles, Plan) {
     let k = Knowledge::load().unwrap();
     let cat = Catalogue::bundled();
-    let opts = Options::new(Engine::parse(engine).unwrap());
-    let collected = inputs::collect(&[format!("{DIR}/{file}")], || Ok(String::new())).unwrap();
+    let mut opts = Options::new(Engine::parse(engine).unwrap());
+    let collected = inputs::collect(&[path.to_string()], || Ok(String::new())).unwrap();
+    opts.tool = collected.inferred_tool.map(|(t, _)| t);
     let report = lint_files(&collected.files, &opts, &cat);
     let raw = RawIntake {
         deploy: "rolling".into(),
@@ -263,4 +268,59 @@ fn cli_plan_from_takes_the_engine_from_rollsafe_lint_toml_or_says_it_is_missing(
     // The Flyway file name chose the tool.
     assert_eq!(v["intake"]["tool"], "flyway");
     assert_eq!(v["intake"]["from"], "V1__rename");
+}
+
+#[test]
+fn volatile_default_becomes_add_then_set_default_then_backfill() {
+    let (from, p) = read_path("tests/fixtures/lint/pg/bad.sql", "postgres:16");
+    let at_line_3: Vec<(&str, Option<&str>)> = from
+        .intake
+        .changes
+        .iter()
+        .filter(|c| c.text.ends_with("bad.sql:3)"))
+        .map(|c| (c.op.as_str(), c.class.map(|k| k.label())))
+        .collect();
+    assert_eq!(
+        at_line_3,
+        vec![
+            ("add-column", None),
+            ("sql", Some("lossless")),
+            ("backfill", None)
+        ]
+    );
+    let text = validated_and_runs(&p);
+    assert!(text.contains("ALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid()"));
+    // The batched backfill sets the old rows with the default's expression.
+    assert!(text.contains("SET token = gen_random_uuid()"), "{text}");
+}
+
+/// Every migration fixture of the lint tests and of these, in every layout, plans into a
+/// playbook that validates and starts in the runner.
+#[test]
+fn every_fixture_migration_plans_to_a_valid_playbook() {
+    let cases = [
+        ("tests/fixtures/lint/pg/bad.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/good.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/new_table.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/tx.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/types.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/unparsed.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/pg10_default.sql", "postgres:11"),
+        ("tests/fixtures/lint/flyway", "postgres:16"),
+        ("tests/fixtures/lint/mysql/bad.sql", "mysql:8.0.35"),
+        ("tests/fixtures/lint/mysql/good.sql", "mysql:8.0.35"),
+        ("tests/fixtures/lint/sqlite/bad.sql", "sqlite"),
+        ("tests/fixtures/lint_formats/changelog.sql", "postgres:16"),
+        (
+            "tests/fixtures/lint_formats/20240101120000_users_email.sql",
+            "postgres:16",
+        ),
+        ("tests/fixtures/lint_formats/mixed.sql", "postgres:16"),
+        ("tests/fixtures/lint_formats/ignored.sql", "postgres:16"),
+    ];
+    for (path, engine) in cases {
+        let (from, p) = read_path(path, engine);
+        assert!(!from.intake.changes.is_empty(), "{path}");
+        validated_and_runs(&p);
+    }
 }

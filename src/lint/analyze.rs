@@ -265,7 +265,10 @@ impl<'a> Context<'a> {
                         .first()
                         .map(kind_of)
                         .unwrap_or(StatementKind::Schema);
-                    info.changes = statements.iter().flat_map(changes_of).collect();
+                    info.changes = statements
+                        .iter()
+                        .flat_map(|s| changes_of(s, self.opts.engine.kind))
+                        .collect();
                 }
                 for s in &statements {
                     self.check(s, &mut stmt);

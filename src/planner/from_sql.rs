@@ -110,7 +110,8 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
                     text: format!("{} ({at})", phrase(k, c)),
                     op: c.op.clone(),
                     params: c.params.clone(),
-                    class: None,
+                    // A statement the recipe adds (e.g. SET DEFAULT) states its own class.
+                    class: c.params.get("class").and_then(|t| RollbackClass::parse(t)),
                 });
             }
         } else {
@@ -192,7 +193,7 @@ fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
     };
     let mut params = BTreeMap::new();
     params.insert("expr".to_string(), sql.clone());
-    params.insert("at".to_string(), format!("{at} "));
+    params.insert("title".to_string(), format!("Run {at} as written"));
     params.insert("note".to_string(), note);
     params.insert("down".to_string(), down);
     Change {
