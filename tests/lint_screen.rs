@@ -7,7 +7,7 @@ use fixture::{app, at};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use rollsafe::lint::cli::{LintArgs, LintFormat};
+use rollsafe::lint::cli::LintArgs;
 use rollsafe::tui::action::Action;
 use rollsafe::tui::app::{App, Dialog, Screen};
 use rollsafe::tui::lint::LintState;
@@ -18,17 +18,8 @@ const FILE: &str = "tests/fixtures/plan_from/pg_rename_column.sql";
 
 fn args(path: &str) -> LintArgs {
     LintArgs {
-        paths: vec![path.into()],
-        engine: Some("postgres:16".into()),
-        tool: None,
-        rows: Vec::new(),
-        assume_lock_timeout: false,
-        disable: Vec::new(),
-        fail_on: None,
-        config: None,
-        format: LintFormat::Human,
-        json: false,
         tui: true,
+        ..LintArgs::for_paths(vec![path.into()], Some("postgres:16".into()))
     }
 }
 

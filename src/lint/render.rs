@@ -49,12 +49,7 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
             gutter("|"),
             source_line.trim_end()
         ));
-        // The caret stands under the column, counting characters (tabs kept as tabs).
-        let lead: String = source_line
-            .chars()
-            .take(f.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let lead = caret_lead(source_line, f.column);
         out.push_str(&format!(
             "{pad} {} {lead}{}\n",
             gutter("|"),
@@ -89,6 +84,15 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
     }
     out.push_str(&summary(report));
     out
+}
+
+/// What goes before a caret under 1-based character `column` of `line`: spaces, and the
+/// line's own tabs so the caret lines up however wide a tab is shown.
+pub fn caret_lead(line: &str, column: usize) -> String {
+    line.chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect()
 }
 
 fn summary(report: &Report) -> String {

@@ -156,17 +156,10 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
 fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Result<Intake, String> {
     let cat = crate::lint::Catalogue::bundled();
     let lint_args = crate::lint::cli::LintArgs {
-        paths: args.from.clone(),
-        engine: args.engine.clone(),
         tool: args.tool.clone(),
         rows: args.rows.clone(),
-        assume_lock_timeout: false,
-        disable: Vec::new(),
-        fail_on: None,
         config: args.config.clone(),
-        format: crate::lint::cli::LintFormat::Human,
-        json: false,
-        tui: false,
+        ..crate::lint::cli::LintArgs::for_paths(args.from.clone(), args.engine.clone())
     };
     let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);

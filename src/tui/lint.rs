@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::lint::cli::{LintArgs, LintFormat, prepare};
+use crate::lint::cli::{LintArgs, prepare};
 use crate::lint::{Catalogue, Report, SourceFile, lint_files};
 use crate::planner::{Knowledge, Plan, PlanHistory, RawIntake, from_sql, plan};
 use crate::store::DrillRow;
@@ -54,19 +54,7 @@ impl LintState {
                     .into(),
             );
         }
-        Self::load(&LintArgs {
-            paths: words,
-            engine,
-            tool: None,
-            rows: Vec::new(),
-            assume_lock_timeout: false,
-            disable: Vec::new(),
-            fail_on: None,
-            config: None,
-            format: LintFormat::Human,
-            json: false,
-            tui: false,
-        })
+        Self::load(&LintArgs::for_paths(words, engine))
     }
 
     pub fn move_by(&mut self, delta: isize) {

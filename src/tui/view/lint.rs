@@ -119,11 +119,7 @@ fn detail_lines<'a>(f: &'a Finding, source: Option<&'a str>, theme: Theme) -> Ve
         Span::styled(gutter.clone(), theme.dim()),
         Span::styled(code.trim_end(), theme.code()),
     ]));
-    let lead: String = code
-        .chars()
-        .take(f.column.saturating_sub(1))
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    let lead = crate::lint::render::caret_lead(code, f.column);
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(gutter.len())),
         Span::raw(lead),
