@@ -28,9 +28,33 @@ pub fn format_of(text: &str) -> Option<(&'static str, &'static str)> {
         Some(("liquibase", "a --liquibase formatted sql header"))
     } else if text.lines().any(|l| dbmate_marker(l).is_some()) {
         Some(("dbmate", "-- migrate:up / -- migrate:down sections"))
+    } else if alembic_marker(text).is_some() {
+        Some((
+            "alembic",
+            "alembic --sql output (-- Running upgrade/downgrade)",
+        ))
     } else {
         None
     }
+}
+
+/// `alembic upgrade --sql` writes `-- Running upgrade A -> B` before each revision, and
+/// `alembic downgrade --sql` `-- Running downgrade B -> A` (alembic docs, "Generating SQL
+/// Scripts (a.k.a. Offline Mode)"): the direction of the whole script.
+fn alembic_marker(text: &str) -> Option<Direction> {
+    let mut found = None;
+    for l in text.lines() {
+        if directive(l, "Running").is_some() {
+            let rest = l.trim_start()[2..].trim_start()["Running".len()..].trim_start();
+            if rest.starts_with("upgrade") {
+                return Some(Direction::Up);
+            }
+            if rest.starts_with("downgrade") {
+                found = Some(Direction::Down);
+            }
+        }
+    }
+    found
 }
 
 /// The units of one file, in run order (up sections first, then down ones, newest first).
@@ -42,7 +66,7 @@ pub fn units(text: &str, direction: Direction) -> Vec<Unit> {
     } else {
         vec![Unit {
             label: None,
-            direction,
+            direction: alembic_marker(text).unwrap_or(direction),
             transaction: None,
             text: text.to_string(),
         }]
@@ -245,6 +269,17 @@ mod tests {
         assert_eq!(u[1].direction, Direction::Down);
         assert_eq!(u[1].text.trim(), "DROP INDEX i;");
         assert_eq!(format_of(src).map(|f| f.0), Some("dbmate"));
+    }
+
+    #[test]
+    fn alembic_offline_output_names_its_tool_and_direction() {
+        let up =
+            "BEGIN;\n\n-- Running upgrade  -> 1975ea83b712\n\nCREATE TABLE account (id int);\n";
+        assert_eq!(format_of(up).map(|f| f.0), Some("alembic"));
+        assert_eq!(units(up, Direction::Up)[0].direction, Direction::Up);
+        let down = "-- Running downgrade 1975ea83b712 -> \n\nDROP TABLE account;\n";
+        assert_eq!(units(down, Direction::Up)[0].direction, Direction::Down);
+        assert_eq!(format_of("-- Running late\nSELECT 1;"), None);
     }
 
     #[test]
