@@ -324,3 +324,32 @@ fn every_fixture_migration_plans_to_a_valid_playbook() {
         validated_and_runs(&p);
     }
 }
+
+#[test]
+fn the_migrations_own_down_side_is_shown_on_the_plain_step_it_undoes() {
+    // Liquibase: changeset ana:1's --rollback; dbmate: the migrate:down section;
+    // golang-migrate: the .down.sql file.
+    for (path, down) in [
+        (
+            "tests/fixtures/lint_formats/changelog.sql",
+            "DROP TABLE accounts;",
+        ),
+        (
+            "tests/fixtures/lint_formats/20240101120000_users_email.sql",
+            "DROP INDEX CONCURRENTLY users_email_idx;",
+        ),
+        ("tests/fixtures/plan_from/golang", "DROP TABLE audit_log;"),
+    ] {
+        let (from, p) = read_path(path, "postgres:16");
+        let carrying: Vec<&str> = from
+            .intake
+            .changes
+            .iter()
+            .filter(|c| c.params.get("note").is_some_and(|n| n.contains(down)))
+            .map(|c| c.text.as_str())
+            .collect();
+        assert_eq!(carrying.len(), 1, "{path}: {carrying:?}");
+        let text = validated_and_runs(&p);
+        assert!(text.contains(down), "{path}");
+    }
+}

@@ -66,6 +66,8 @@ struct FileState {
     fk_checks_off: bool,
     /// Rules switched off for the whole file (`-- rollsafe:ignore-file RULE[,RULE]`).
     ignored: Vec<String>,
+    /// The changeset or section being read.
+    unit: Option<String>,
 }
 
 struct Context<'a> {
@@ -211,6 +213,7 @@ impl<'a> Context<'a> {
                 implicit_tx: wraps && unit.transaction.unwrap_or(!no_tx_marker),
                 timeout_session: session_timeout,
                 ignored: ignored.clone(),
+                unit: unit.label.clone(),
                 timeout_reported: self.file.name == file.name && self.file.timeout_reported,
                 ..FileState::default()
             };
@@ -252,6 +255,7 @@ impl<'a> Context<'a> {
             line,
             column,
             direction: self.file.direction.unwrap_or(Direction::Up),
+            unit: self.file.unit.clone(),
             text: text.to_string(),
             kind: StatementKind::Schema,
             parsed: true,

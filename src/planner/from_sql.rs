@@ -65,9 +65,56 @@ fn needs_no_tx(text: &str) -> bool {
     first == "VACUUM" || upper.split_whitespace().any(|w| w == "CONCURRENTLY")
 }
 
+/// Which up unit a statement belongs to, the same for its down side: a Liquibase changeset and
+/// its rollback, a dbmate file's two sections, `x.up.sql` / `x.down.sql`, `up.sql` / `down.sql`,
+/// Flyway `V1__x.sql` / `U1__x.sql`, sqitch `deploy/x.sql` / `revert/x.sql`.
+fn partner_key(s: &StatementInfo) -> (String, String) {
+    let (dir, name) = s.file.rsplit_once(['/', '\\']).unwrap_or(("", &s.file));
+    let dir = match dir.rsplit_once(['/', '\\']) {
+        Some((parent, "revert")) => format!("{parent}/deploy"),
+        _ if dir == "revert" => "deploy".to_string(),
+        _ => dir.to_string(),
+    };
+    let name = if name == "down.sql" {
+        "up.sql".to_string()
+    } else if let Some(stem) = name.strip_suffix(".down.sql") {
+        format!("{stem}.up.sql")
+    } else if let Some(rest) = name
+        .strip_prefix('U')
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains("__"))
+    {
+        format!("V{rest}")
+    } else {
+        name.to_string()
+    };
+    let unit = s
+        .unit
+        .as_deref()
+        .map(|u| {
+            u.trim_end_matches(" rollback")
+                .replace("migrate:down", "migrate:up")
+        })
+        .unwrap_or_default();
+    (format!("{dir}/{name}"), unit)
+}
+
+/// The migration's own down statements, by the up unit they undo.
+fn down_sides(report: &Report) -> BTreeMap<(String, String), Vec<String>> {
+    let mut out: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for s in &report.statement_list {
+        if s.direction == Direction::Down && s.kind != StatementKind::Transaction {
+            out.entry(partner_key(s)).or_default().push(s.text.clone());
+        }
+    }
+    out
+}
+
 /// Turns a lint report into planner changes.
 pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
     let mut out = FromSql::default();
+    let downs = down_sides(report);
+    // The last plain step of each unit carries the unit's down script.
+    let mut last_plain: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, s) in report.statement_list.iter().enumerate() {
         let at = format!("{}:{}", s.file, s.line);
         if s.direction == Direction::Down {
@@ -115,8 +162,24 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
                 });
             }
         } else {
+            last_plain.insert(partner_key(s), out.changes.len());
             out.changes.push(plain(s, &at, &findings));
         }
+    }
+    for (key, index) in last_plain {
+        let Some(down) = downs.get(&key) else {
+            continue;
+        };
+        let c = &mut out.changes[index];
+        let script = down.join(";\n") + ";";
+        let note = c.params.entry("note".into()).or_default();
+        note.push_str(&format!(
+            "\n\nThe migration's own down side for this unit (it undoes the unit as the file wrote it, not the phased steps):\n\n```sql\n{script}\n```"
+        ));
+        c.params.insert(
+            "down".into(),
+            "run the migration's own down side (in the step detail), newest unit first".into(),
+        );
     }
     out
 }
