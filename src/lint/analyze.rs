@@ -206,6 +206,9 @@ impl<'a> Context<'a> {
         // Liquibase changesets and dbmate sections are units of their own: each has its own
         // transaction (or none) and direction; positions stay those of the file.
         for unit in sections::units(&file.text, file.direction) {
+            if !unit.runs_on(self.kind()) {
+                continue;
+            }
             let wraps = self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind());
             self.file = FileState {
                 name: file.name.clone(),

@@ -6,7 +6,8 @@
 //! Each unit's text has the length of the file with everything outside the unit blanked
 //! (newlines kept), so byte offsets, lines and columns stay those of the original file.
 //! Sources: Liquibase docs "Example SQL changelogs" / "SQL changelog attributes"
-//! (runInTransaction defaults to true; `--` may be followed by a space, CORE-1032);
+//! (runInTransaction defaults to true; `--` may be followed by a space, CORE-1032; `dbms`
+//! takes short names, `all`, `none` and `!name`);
 //! dbmate README "Creating Migrations" and "Disabling transactions".
 
 use super::inputs::Direction;
@@ -20,6 +21,35 @@ pub struct Unit {
     pub transaction: Option<bool>,
     /// The file's text with everything outside this unit blanked.
     pub text: String,
+    /// Liquibase `dbms:` of the changeset: the databases it runs on (`all`, `none`, `!h2`).
+    pub dbms: Option<String>,
+}
+
+impl Unit {
+    /// Does the unit run on this engine? (Liquibase skips a changeset whose `dbms` excludes it.)
+    pub fn runs_on(&self, engine: super::EngineKind) -> bool {
+        let Some(list) = &self.dbms else {
+            return true;
+        };
+        let name = match engine {
+            super::EngineKind::Postgres => "postgresql",
+            super::EngineKind::Mysql => "mysql",
+            super::EngineKind::Mariadb => "mariadb",
+            super::EngineKind::Sqlite => "sqlite",
+        };
+        let items: Vec<String> = list
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        if items
+            .iter()
+            .any(|d| d == "none" || *d == format!("!{name}"))
+        {
+            return false;
+        }
+        let positive: Vec<&String> = items.iter().filter(|d| !d.starts_with('!')).collect();
+        positive.is_empty() || positive.iter().any(|d| *d == "all" || *d == name)
+    }
 }
 
 /// Which multi-unit format a file's text is in, for tool inference.
@@ -69,6 +99,7 @@ pub fn units(text: &str, direction: Direction) -> Vec<Unit> {
             direction: alembic_marker(text).unwrap_or(direction),
             transaction: None,
             text: text.to_string(),
+            dbms: None,
         }]
     }
 }
@@ -120,6 +151,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
     struct Set {
         label: String,
         transaction: Option<bool>,
+        dbms: Option<String>,
         up: Vec<(usize, usize)>,
         down: Vec<(usize, usize)>,
     }
@@ -130,13 +162,18 @@ fn liquibase(text: &str) -> Vec<Unit> {
         if let Some(rest) = directive(line, "changeset") {
             let mut words = rest.split_whitespace();
             let id = words.next().unwrap_or("").to_string();
-            let transaction = words
-                .filter_map(|w| w.split_once(':'))
-                .find(|(k, _)| k.eq_ignore_ascii_case("runInTransaction"))
-                .map(|(_, v)| !v.eq_ignore_ascii_case("false"));
+            let attrs: Vec<(&str, &str)> = words.filter_map(|w| w.split_once(':')).collect();
+            let attr = |name: &str| {
+                attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| *v)
+            };
+            let transaction = attr("runInTransaction").map(|v| !v.eq_ignore_ascii_case("false"));
             sets.push(Set {
                 label: format!("changeset {id}"),
                 transaction,
+                dbms: attr("dbms").map(str::to_string),
                 up: Vec::new(),
                 down: Vec::new(),
             });
@@ -177,6 +214,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
         direction: Direction::Up,
         transaction: s.transaction,
         text: masked(text, &s.up),
+        dbms: s.dbms.clone(),
     });
     // A rollback undoes the changesets newest first.
     let downs = sets
@@ -188,6 +226,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
             direction: Direction::Down,
             transaction: s.transaction,
             text: masked(text, &s.down),
+            dbms: s.dbms.clone(),
         });
     ups.chain(downs).collect()
 }
@@ -234,6 +273,7 @@ fn dbmate(text: &str) -> Vec<Unit> {
             direction,
             transaction,
             text: masked(text, &keep),
+            dbms: None,
         })
         .collect()
 }
@@ -280,6 +320,21 @@ mod tests {
         let down = "-- Running downgrade 1975ea83b712 -> \n\nDROP TABLE account;\n";
         assert_eq!(units(down, Direction::Up)[0].direction, Direction::Down);
         assert_eq!(format_of("-- Running late\nSELECT 1;"), None);
+    }
+
+    #[test]
+    fn liquibase_dbms_attribute_limits_the_changeset() {
+        use super::super::EngineKind::{Mysql, Postgres};
+        let src = "--liquibase formatted sql\n--changeset a:1 dbms:mysql,mariadb\nSELECT 1;\n--changeset a:2 dbms:!postgresql\nSELECT 2;\n--changeset a:3 dbms:all\nSELECT 3;\n--changeset a:4\nSELECT 4;\n";
+        let on = |e| {
+            units(src, Direction::Up)
+                .iter()
+                .filter(|u| u.runs_on(e))
+                .filter_map(|u| u.label.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on(Postgres), vec!["changeset a:3", "changeset a:4"]);
+        assert_eq!(on(Mysql).len(), 4);
     }
 
     #[test]
