@@ -58,8 +58,11 @@ fn findings_are_listed_and_the_selection_moves_within_them() {
     assert_eq!(lint(&app).selected, 1);
     app.handle(Action::Down, at(1));
     assert_eq!(lint(&app).selected, 1, "stays on the last");
+    app.handle(Action::PageDown, at(1));
+    assert_eq!(lint(&app).scroll, 5, "J scrolls the details");
     app.handle(Action::Top, at(1));
     assert_eq!(lint(&app).selected, 0);
+    assert_eq!(lint(&app).scroll, 0, "a new selection starts at the top");
 }
 
 #[test]

@@ -1207,8 +1207,13 @@ impl App {
         match action {
             Action::Down => lint.move_by(1),
             Action::Up => lint.move_by(-1),
-            Action::Top => lint.selected = 0,
+            Action::Top => {
+                lint.selected = 0;
+                lint.scroll = 0;
+            }
             Action::Bottom => lint.move_by(isize::MAX),
+            Action::PageDown => lint.scroll = lint.scroll.saturating_add(5),
+            Action::PageUp => lint.scroll = lint.scroll.saturating_sub(5),
             Action::OpenPlanner => {
                 let Some(k) = &self.knowledge else {
                     return;

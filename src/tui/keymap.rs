@@ -415,6 +415,22 @@ pub const BINDINGS: &[Binding] = &[
         "plan from these findings: the phased playbook to review, then rehearse",
         "plan",
     ),
+    bind(
+        Lint,
+        &[PageDown, Char('J')],
+        "J",
+        Action::PageDown,
+        "scroll the finding's details down",
+        "",
+    ),
+    bind(
+        Lint,
+        &[PageUp, Char('K')],
+        "K",
+        Action::PageUp,
+        "scroll the finding's details up",
+        "",
+    ),
     bind(Lint, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(
         Lint,

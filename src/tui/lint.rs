@@ -16,6 +16,8 @@ pub struct LintState {
     /// The files read, for source excerpts.
     pub files: Vec<SourceFile>,
     pub selected: usize,
+    /// Lines scrolled in the selected finding's details.
+    pub scroll: u16,
 }
 
 impl LintState {
@@ -34,6 +36,7 @@ impl LintState {
             report,
             files: prepared.files,
             selected: 0,
+            scroll: 0,
         })
     }
 
@@ -63,6 +66,7 @@ impl LintState {
             return;
         }
         self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+        self.scroll = 0;
     }
 
     /// The source line of the selected finding.
