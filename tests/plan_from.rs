@@ -103,7 +103,15 @@ fn pg_add_not_null_column_without_default() {
     assert_eq!(from.intake.changes.len(), 1);
     assert_eq!(from.intake.changes[0].op, "add-not-null-column");
     assert!(
-        from.notes.iter().any(|n| n.contains("SET lock_timeout")),
+        from.notes.iter().any(|n| n.contains("SET lock_timeout")
+            && n.contains("sets its own lock and statement timeouts")),
+        "{:?}",
+        from.notes
+    );
+    assert!(
+        from.notes.iter().any(
+            |n| n.contains("SET search_path") && n.contains("add it to the steps that need it")
+        ),
         "{:?}",
         from.notes
     );

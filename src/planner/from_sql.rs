@@ -133,10 +133,17 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
                 continue;
             }
             StatementKind::Session => {
-                out.left_out.push(format!(
-                    "{at} {}: every plan step sets its own lock and statement timeouts",
-                    first_line(&s.text)
-                ));
+                let lower = s.text.to_ascii_lowercase();
+                let why = if ["lock_timeout", "statement_timeout", "lock_wait_timeout"]
+                    .iter()
+                    .any(|t| lower.contains(t))
+                {
+                    "every plan step sets its own lock and statement timeouts"
+                } else {
+                    "a session setting, and each plan step runs in its own session: add it to the steps that need it"
+                };
+                out.left_out
+                    .push(format!("{at} {}: {why}", first_line(&s.text)));
                 continue;
             }
             _ => {}
