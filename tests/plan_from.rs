@@ -337,18 +337,26 @@ fn every_fixture_migration_plans_to_a_valid_playbook() {
 fn the_migrations_own_down_side_is_shown_on_the_plain_step_it_undoes() {
     // Liquibase: changeset ana:1's --rollback; dbmate: the migrate:down section;
     // golang-migrate: the .down.sql file.
-    for (path, down) in [
+    for (path, down, tool) in [
         (
             "tests/fixtures/lint_formats/changelog.sql",
             "DROP TABLE accounts;",
+            "liquibase",
         ),
         (
             "tests/fixtures/lint_formats/20240101120000_users_email.sql",
             "DROP INDEX CONCURRENTLY users_email_idx;",
+            "dbmate",
         ),
-        ("tests/fixtures/plan_from/golang", "DROP TABLE audit_log;"),
+        (
+            "tests/fixtures/plan_from/golang",
+            "DROP TABLE audit_log;",
+            "golang-migrate",
+        ),
     ] {
         let (from, p) = read_path(path, "postgres:16");
+        // The plan ships its steps in the tool the files are written for.
+        assert_eq!(from.intake.tool, tool, "{path}");
         let carrying: Vec<&str> = from
             .intake
             .changes

@@ -28,7 +28,7 @@ pub struct PlanArgs {
         required_unless_present = "from"
     )]
     pub engine: Option<String>,
-    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
+    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, dbmate, diesel, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
     #[arg(long, value_name = "TOOL", required_unless_present = "from")]
     pub tool: Option<String>,
     /// A change as you would say it, e.g. "rename column users.name to full_name" (repeatable).
