@@ -21,13 +21,9 @@ pub struct FromSql {
     pub left_out: Vec<String>,
 }
 
+/// The lint catalogue's rollback word as the planner's class; "unknown" counts as data-dependent.
 fn rollback_class(text: &str) -> RollbackClass {
-    match text {
-        "lossless" => RollbackClass::Lossless,
-        "slow" => RollbackClass::Slow,
-        "lossy" => RollbackClass::Lossy,
-        _ => RollbackClass::DataDependent,
-    }
+    RollbackClass::parse(&text.replace('-', "_")).unwrap_or(RollbackClass::DataDependent)
 }
 
 /// The change phrase of an operation with the SQL's values: the first pattern whose
@@ -60,9 +56,8 @@ fn first_line(text: &str) -> String {
 /// Must run outside a transaction block (PostgreSQL).
 fn needs_no_tx(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
-    let mut words = upper.split_whitespace();
-    let first = words.next().unwrap_or("");
-    first == "VACUUM" || upper.split_whitespace().any(|w| w == "CONCURRENTLY")
+    upper.trim_start().starts_with("VACUUM")
+        || upper.split_whitespace().any(|w| w == "CONCURRENTLY")
 }
 
 /// Which up unit a statement belongs to, the same for its down side: a Liquibase changeset and
