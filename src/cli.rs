@@ -38,6 +38,10 @@ Examples:
   rollsafe history --json | jq '.[0]'      drills for scripts
   rollsafe plan --deploy canary --engine postgres:15 --tool flyway --change 'rename column users.name to full_name'
                                            plan a change: playbook, verdict, checklist
+  rollsafe lint db/migrations --engine postgres:16 --format sarif > lint.sarif
+                                           what will lock, break or lose data, per statement
+  rollsafe plan --from db/migrations/V3__rename.sql --engine postgres:16 --format toml > plan.toml
+                                           the phased playbook for that migration's hazards
 
 Files:
   drill log      $ROLLSAFE_DB or --db, else drills.db in the user data directory

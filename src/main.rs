@@ -29,9 +29,12 @@ fn main() -> ExitCode {
             cli::stats(&cli.global, playbook.as_deref(), *json)
         }
         Some(Command::Plan(args)) => cli::plan(&cli.global, args),
-        Some(Command::Lint(args)) => cli::lint(&cli.global, args),
+        Some(Command::Lint(args)) if !args.tui => cli::lint(&cli.global, args),
         Some(Command::Rehearse(args)) => cli::rehearse(&cli.global, args),
-        Some(Command::Run { .. }) | Some(Command::Resume { .. }) | None => interactive(&cli),
+        Some(Command::Run { .. })
+        | Some(Command::Resume { .. })
+        | Some(Command::Lint(_))
+        | None => interactive(&cli),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
 }
@@ -100,6 +103,18 @@ fn open_requested(
             };
             app.resume(id, now);
             exit::NOT_FOUND
+        }
+        Some(Command::Lint(args)) => {
+            return match tui::lint::LintState::load(args) {
+                Ok(state) => {
+                    app.open_lint(state);
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("rollsafe: {e}");
+                    Err(exit::USAGE)
+                }
+            };
         }
         _ => return Ok(()),
     };

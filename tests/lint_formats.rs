@@ -261,3 +261,30 @@ fn line_json_and_sarif_formats() {
         19
     );
 }
+
+#[test]
+fn alembic_sql_output_on_stdin_is_recognised() {
+    let out = bin()
+        .args(["lint", "--engine", "postgres:16", "--format", "human", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(
+                b"BEGIN;\n\n-- Running upgrade 1975ea83b712 -> ae1027a6acf\n\nSET lock_timeout = '2s';\nALTER TABLE account ADD COLUMN last_seen timestamp NOT NULL;\n\nUPDATE alembic_version SET version_num='ae1027a6acf' WHERE alembic_version.version_num = '1975ea83b712';\n\nCOMMIT;\n",
+            )?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("tool alembic (inferred from alembic --sql output"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<stdin>:6:21: error: ADD COLUMN account.last_seen NOT NULL"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

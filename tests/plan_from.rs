@@ -18,10 +18,15 @@ use rollsafe::tui::app::Screen;
 const DIR: &str = "tests/fixtures/plan_from";
 
 fn read(file: &str, engine: &str) -> (FromFiles, Plan) {
+    read_path(&format!("{DIR}/{file}"), engine)
+}
+
+fn read_path(path: &str, engine: &str) -> (FromFiles, Plan) {
     let k = Knowledge::load().unwrap();
     let cat = Catalogue::bundled();
-    let opts = Options::new(Engine::parse(engine).unwrap());
-    let collected = inputs::collect(&[format!("{DIR}/{file}")], || Ok(String::new())).unwrap();
+    let mut opts = Options::new(Engine::parse(engine).unwrap());
+    let collected = inputs::collect(&[path.to_string()], || Ok(String::new())).unwrap();
+    opts.tool = collected.inferred_tool.map(|(t, _)| t);
     let report = lint_files(&collected.files, &opts, &cat);
     let raw = RawIntake {
         deploy: "rolling".into(),
@@ -98,7 +103,15 @@ fn pg_add_not_null_column_without_default() {
     assert_eq!(from.intake.changes.len(), 1);
     assert_eq!(from.intake.changes[0].op, "add-not-null-column");
     assert!(
-        from.notes.iter().any(|n| n.contains("SET lock_timeout")),
+        from.notes.iter().any(|n| n.contains("SET lock_timeout")
+            && n.contains("sets its own lock and statement timeouts")),
+        "{:?}",
+        from.notes
+    );
+    assert!(
+        from.notes.iter().any(
+            |n| n.contains("SET search_path") && n.contains("add it to the steps that need it")
+        ),
         "{:?}",
         from.notes
     );
@@ -205,4 +218,154 @@ fn cli_plan_from_toml_passes_check() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.sql"));
+}
+
+#[test]
+fn unique_and_partial_indexes_run_as_written_with_concurrently_put_in() {
+    let (from, p) = read("pg_unique_and_partial_index.sql", "postgres:16");
+    let ops: Vec<&str> = from.intake.changes.iter().map(|c| c.op.as_str()).collect();
+    // The add-index recipe cannot say UNIQUE or WHERE: they run as written, made concurrent.
+    assert_eq!(ops, vec!["sql-no-tx", "sql-no-tx"]);
+    let text = validated_and_runs(&p);
+    assert!(
+        text.contains("CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "CREATE INDEX CONCURRENTLY orders_open_idx ON orders (created_at) WHERE closed_at IS NULL"
+        ),
+        "{text}"
+    );
+    assert!(
+        p.steps
+            .iter()
+            .all(|s| s.key != "run" || s.kind == "ddl_no_tx")
+    );
+}
+
+#[test]
+fn cli_plan_from_takes_the_engine_from_rollsafe_lint_toml_or_says_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = dir.path().join("V1__rename.sql");
+    std::fs::copy(format!("{DIR}/pg_rename_column.sql"), &sql).unwrap();
+    let plan = bin().args(["plan", "--from"]).arg(&sql).output().unwrap();
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&plan.stderr).contains("no engine"),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    std::fs::write(
+        dir.path().join("rollsafe-lint.toml"),
+        "engine = \"postgres:15\"\n",
+    )
+    .unwrap();
+    let plan = bin()
+        .args(["plan", "--format", "json", "--from"])
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(v["intake"]["engine"]["version"], "15");
+    // The Flyway file name chose the tool.
+    assert_eq!(v["intake"]["tool"], "flyway");
+    assert_eq!(v["intake"]["from"], "V1__rename");
+}
+
+#[test]
+fn volatile_default_becomes_add_then_set_default_then_backfill() {
+    let (from, p) = read_path("tests/fixtures/lint/pg/bad.sql", "postgres:16");
+    let at_line_3: Vec<(&str, Option<&str>)> = from
+        .intake
+        .changes
+        .iter()
+        .filter(|c| c.text.ends_with("bad.sql:3)"))
+        .map(|c| (c.op.as_str(), c.class.map(|k| k.label())))
+        .collect();
+    assert_eq!(
+        at_line_3,
+        vec![
+            ("add-column", None),
+            ("sql", Some("lossless")),
+            ("backfill", None)
+        ]
+    );
+    let text = validated_and_runs(&p);
+    assert!(text.contains("ALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid()"));
+    // The batched backfill sets the old rows with the default's expression.
+    assert!(text.contains("SET token = gen_random_uuid()"), "{text}");
+}
+
+/// Every migration fixture of the lint tests and of these, in every layout, plans into a
+/// playbook that validates and starts in the runner.
+#[test]
+fn every_fixture_migration_plans_to_a_valid_playbook() {
+    let cases = [
+        ("tests/fixtures/lint/pg/bad.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/good.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/new_table.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/tx.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/types.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/unparsed.sql", "postgres:16"),
+        ("tests/fixtures/lint/pg/pg10_default.sql", "postgres:11"),
+        ("tests/fixtures/lint/flyway", "postgres:16"),
+        ("tests/fixtures/lint/mysql/bad.sql", "mysql:8.0.35"),
+        ("tests/fixtures/lint/mysql/good.sql", "mysql:8.0.35"),
+        ("tests/fixtures/lint/sqlite/bad.sql", "sqlite"),
+        ("tests/fixtures/lint_formats/changelog.sql", "postgres:16"),
+        (
+            "tests/fixtures/lint_formats/20240101120000_users_email.sql",
+            "postgres:16",
+        ),
+        ("tests/fixtures/lint_formats/mixed.sql", "postgres:16"),
+        ("tests/fixtures/lint_formats/ignored.sql", "postgres:16"),
+    ];
+    for (path, engine) in cases {
+        let (from, p) = read_path(path, engine);
+        assert!(!from.intake.changes.is_empty(), "{path}");
+        validated_and_runs(&p);
+    }
+}
+
+#[test]
+fn the_migrations_own_down_side_is_shown_on_the_plain_step_it_undoes() {
+    // Liquibase: changeset ana:1's --rollback; dbmate: the migrate:down section;
+    // golang-migrate: the .down.sql file.
+    for (path, down, tool) in [
+        (
+            "tests/fixtures/lint_formats/changelog.sql",
+            "DROP TABLE accounts;",
+            "liquibase",
+        ),
+        (
+            "tests/fixtures/lint_formats/20240101120000_users_email.sql",
+            "DROP INDEX CONCURRENTLY users_email_idx;",
+            "dbmate",
+        ),
+        (
+            "tests/fixtures/plan_from/golang",
+            "DROP TABLE audit_log;",
+            "golang-migrate",
+        ),
+    ] {
+        let (from, p) = read_path(path, "postgres:16");
+        // The plan ships its steps in the tool the files are written for.
+        assert_eq!(from.intake.tool, tool, "{path}");
+        let carrying: Vec<&str> = from
+            .intake
+            .changes
+            .iter()
+            .filter(|c| c.params.get("note").is_some_and(|n| n.contains(down)))
+            .map(|c| c.text.as_str())
+            .collect();
+        assert_eq!(carrying.len(), 1, "{path}: {carrying:?}");
+        let text = validated_and_runs(&p);
+        assert!(text.contains(down), "{path}");
+    }
 }

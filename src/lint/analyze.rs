@@ -72,6 +72,8 @@ struct FileState {
     exclusive_reported: bool,
     /// Rules switched off for the whole file (`-- rollsafe:ignore-file RULE[,RULE]`).
     ignored: Vec<String>,
+    /// The changeset or section being read.
+    unit: Option<String>,
 }
 
 struct Context<'a> {
@@ -301,6 +303,9 @@ impl<'a> Context<'a> {
         // Liquibase changesets and dbmate sections are units of their own: each has its own
         // transaction (or none) and direction; positions stay those of the file.
         for unit in sections::units(&file.text, file.direction) {
+            if !unit.runs_on(self.kind()) {
+                continue;
+            }
             let wraps = self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind());
             self.file = FileState {
                 name: file.name.clone(),
@@ -308,6 +313,7 @@ impl<'a> Context<'a> {
                 implicit_tx: wraps && unit.transaction.unwrap_or(!no_tx_marker),
                 timeout_session: session_timeout,
                 ignored: ignored.clone(),
+                unit: unit.label.clone(),
                 timeout_reported: self.file.name == file.name && self.file.timeout_reported,
                 ..FileState::default()
             };
@@ -400,6 +406,7 @@ impl<'a> Context<'a> {
             line,
             column,
             direction: self.file.direction.unwrap_or(Direction::Up),
+            unit: self.file.unit.clone(),
             text: text.to_string(),
             kind: StatementKind::Schema,
             parsed: true,
@@ -413,7 +420,10 @@ impl<'a> Context<'a> {
                         .first()
                         .map(kind_of)
                         .unwrap_or(StatementKind::Schema);
-                    info.changes = statements.iter().flat_map(changes_of).collect();
+                    info.changes = statements
+                        .iter()
+                        .flat_map(|s| changes_of(s, self.opts.engine.kind))
+                        .collect();
                 }
                 for s in &statements {
                     self.check(s, &mut stmt);

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use super::EngineKind;
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, AssignmentTarget, ColumnDef, ColumnOption,
     ObjectName, ObjectType, Statement, TableConstraint,
@@ -73,17 +75,30 @@ pub fn kind_of(s: &Statement) -> StatementKind {
 }
 
 /// The changes of one parsed statement that have a phased recipe; empty when none applies.
-pub fn changes_of(s: &Statement) -> Vec<SqlChange> {
+pub fn changes_of(s: &Statement, engine: EngineKind) -> Vec<SqlChange> {
     match s {
         Statement::AlterTable(alter) => {
             let t = name_of(&alter.name);
             alter
                 .operations
                 .iter()
-                .flat_map(|op| alter_op(&t, op))
+                .flat_map(|op| alter_op(&t, op, engine))
                 .collect()
         }
-        Statement::CreateIndex(ci) if !ci.unique => {
+        // Only a plain index maps onto the recipe: a partial, expression, INCLUDE or USING
+        // index would lose what the recipe's template cannot say.
+        Statement::CreateIndex(ci)
+            if !ci.unique
+                && ci.predicate.is_none()
+                && ci.using.is_none()
+                && ci.include.is_empty()
+                && ci.with.is_empty()
+                && ci.columns.iter().all(|c| {
+                    matches!(c.column.expr, sqlparser::ast::Expr::Identifier(_))
+                        && c.column.options == sqlparser::ast::OrderByOptions::default()
+                        && c.operator_class.is_none()
+                }) =>
+        {
             let cols: Vec<String> = ci.columns.iter().map(|c| c.column.to_string()).collect();
             let mut c = change(
                 "add-index",
@@ -148,10 +163,10 @@ pub fn changes_of(s: &Statement) -> Vec<SqlChange> {
     }
 }
 
-fn alter_op(t: &str, op: &AlterTableOperation) -> Vec<SqlChange> {
+fn alter_op(t: &str, op: &AlterTableOperation, engine: EngineKind) -> Vec<SqlChange> {
     let table = || ("table", t.to_string());
     match op {
-        AlterTableOperation::AddColumn { column_def, .. } => add_column(t, column_def),
+        AlterTableOperation::AddColumn { column_def, .. } => add_column(t, column_def, engine),
         AlterTableOperation::DropColumn { column_names, .. } => column_names
             .iter()
             .map(|c| change("drop-column", &[table(), ("column", ident(c))]))
@@ -265,7 +280,7 @@ fn alter_op(t: &str, op: &AlterTableOperation) -> Vec<SqlChange> {
     }
 }
 
-fn add_column(t: &str, c: &ColumnDef) -> Vec<SqlChange> {
+fn add_column(t: &str, c: &ColumnDef, engine: EngineKind) -> Vec<SqlChange> {
     let col = ident(&c.name);
     let ty = c.data_type.to_string();
     let mut not_null = false;
@@ -293,9 +308,27 @@ fn add_column(t: &str, c: &ColumnDef) -> Vec<SqlChange> {
         out.push(c);
     } else {
         out.push(change("add-column", &base));
-        // A default that is evaluated per row (or any default, before PostgreSQL 11) becomes a
-        // batched backfill of the expression after a plain add.
+        // A default that is evaluated per row (or any default, before PostgreSQL 11) becomes:
+        // plain add, SET DEFAULT for new rows (metadata only), batched backfill of the old rows.
         if let Some(d) = default {
+            if engine != EngineKind::Sqlite {
+                out.push(change(
+                    "sql",
+                    &[
+                        (
+                            "expr",
+                            format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {d}"),
+                        ),
+                        ("title", format!("Set the default of {t}.{col} for new rows")),
+                        (
+                            "note",
+                            "New rows get the default from here on; the backfill fills the rows that exist.".into(),
+                        ),
+                        ("down", format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT")),
+                        ("class", "lossless".into()),
+                    ],
+                ));
+            }
             out.push(change(
                 "backfill",
                 &[
@@ -353,7 +386,7 @@ mod tests {
 
     fn pg(sql: &str) -> Vec<SqlChange> {
         let s = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
-        changes_of(&s[0])
+        changes_of(&s[0], EngineKind::Postgres)
     }
 
     fn p(c: &SqlChange, k: &str) -> String {
@@ -375,13 +408,20 @@ mod tests {
         let c = pg("ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid()");
         assert_eq!(
             c.iter().map(|c| c.op.as_str()).collect::<Vec<_>>(),
-            vec!["add-column", "backfill"]
+            vec!["add-column", "sql", "backfill"]
         );
-        assert_eq!(p(&c[1], "value"), "gen_random_uuid()");
+        assert_eq!(
+            p(&c[1], "expr"),
+            "ALTER TABLE t ALTER COLUMN u SET DEFAULT gen_random_uuid()"
+        );
+        assert_eq!(p(&c[2], "value"), "gen_random_uuid()");
         let c = pg("ALTER TABLE t ADD COLUMN n int NOT NULL");
         assert_eq!(c[0].op, "add-not-null-column");
         assert!(!c[0].params.contains_key("default"));
         assert!(pg("CREATE TABLE x (id int)").is_empty());
+        assert!(pg("CREATE INDEX i ON t (c) WHERE deleted_at IS NULL").is_empty());
+        assert!(pg("CREATE INDEX i ON t (lower(email))").is_empty());
+        assert!(pg("CREATE UNIQUE INDEX i ON t (c)").is_empty());
     }
 
     #[test]
@@ -391,7 +431,7 @@ mod tests {
             "ALTER TABLE orders MODIFY COLUMN total DECIMAL(12,2) NOT NULL",
         )
         .unwrap();
-        let c = changes_of(&s[0]);
+        let c = changes_of(&s[0], EngineKind::Mysql);
         assert_eq!(c[0].op, "change-column-type");
         assert_eq!(p(&c[0], "type"), "DECIMAL(12,2)");
         assert_eq!(p(&c[0], "nullability"), "NOT NULL");

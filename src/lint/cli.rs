@@ -58,6 +58,28 @@ pub struct LintArgs {
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Open the findings in the interactive screen: details, then plan and rehearse from them.
+    #[arg(long, conflicts_with_all = ["json", "format"])]
+    pub tui: bool,
+}
+
+impl LintArgs {
+    /// The arguments of `rollsafe lint PATHS [--engine ENGINE]`, everything else default.
+    pub fn for_paths(paths: Vec<String>, engine: Option<String>) -> LintArgs {
+        LintArgs {
+            paths,
+            engine,
+            tool: None,
+            rows: Vec::new(),
+            assume_lock_timeout: false,
+            disable: Vec::new(),
+            fail_on: None,
+            config: None,
+            format: LintFormat::Human,
+            json: false,
+            tui: false,
+        }
+    }
 }
 
 /// Everything a lint run needs, with the settings file merged in.

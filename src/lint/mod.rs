@@ -239,6 +239,9 @@ pub struct StatementInfo {
     pub line: usize,
     pub column: usize,
     pub direction: Direction,
+    /// The unit of the file it belongs to: `changeset alice:1`, `changeset alice:1 rollback`,
+    /// `migrate:up`, `migrate:down`; `None` for a plain file.
+    pub unit: Option<String>,
     /// The whole statement, without the terminating semicolon.
     pub text: String,
     pub kind: changes::StatementKind,

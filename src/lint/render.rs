@@ -49,12 +49,7 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
             gutter("|"),
             source_line.trim_end()
         ));
-        // The caret stands under the column, counting characters (tabs kept as tabs).
-        let lead: String = source_line
-            .chars()
-            .take(f.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let lead = caret_lead(source_line, f.column);
         out.push_str(&format!(
             "{pad} {} {lead}{}\n",
             gutter("|"),
@@ -91,16 +86,26 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
     out
 }
 
+/// What goes before a caret under 1-based character `column` of `line`: spaces, and the
+/// line's own tabs so the caret lines up however wide a tab is shown.
+pub fn caret_lead(line: &str, column: usize) -> String {
+    line.chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect()
+}
+
 fn summary(report: &Report) -> String {
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     format!(
-        "{} files, {} statements ({} unparsed) · {} errors, {} warnings, {} infos · {}{}\n",
-        report.files.len(),
-        report.statements,
+        "{}, {} ({} unparsed) · {}, {}, {} · {}{}\n",
+        n(report.files.len(), "file", "files"),
+        n(report.statements, "statement", "statements"),
         report.unparsed,
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info),
+        n(count(Severity::Error), "error", "errors"),
+        n(count(Severity::Warning), "warning", "warnings"),
+        n(count(Severity::Info), "info", "infos"),
         report.engine,
         match (&report.tool, &report.tool_from) {
             (Some(t), Some(from)) => format!(" · tool {t} ({from})"),
@@ -196,4 +201,48 @@ pub fn sarif(report: &Report, cat: &Catalogue) -> Value {
             "results": results
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::{Engine, Options, lint_files};
+
+    fn report() -> (Report, Vec<SourceFile>) {
+        let files = vec![SourceFile {
+            name: "<stdin>".into(),
+            text: "SET lock_timeout = '2s';\n\tALTER TABLE users DROP COLUMN x;\n".into(),
+            direction: Direction::Up,
+        }];
+        let opts = Options::new(Engine::parse("postgres:16").unwrap());
+        (lint_files(&files, &opts, &Catalogue::bundled()), files)
+    }
+
+    #[test]
+    fn colour_only_when_asked_and_the_caret_keeps_tabs() {
+        let (r, files) = report();
+        let plain = human(&r, &files, false);
+        assert!(!plain.contains('\x1b'));
+        assert!(
+            plain.contains("2 | \tALTER TABLE users DROP COLUMN x;"),
+            "{plain}"
+        );
+        // Column 20 counts the tab as one character; the tab is kept so the caret lines up.
+        assert!(plain.contains("  | \t                  ^"), "{plain}");
+        let coloured = human(&r, &files, true);
+        assert!(coloured.contains("\x1b[33;1mwarning\x1b[0m"), "{coloured}");
+    }
+
+    #[test]
+    fn sarif_uris_are_encoded() {
+        assert_eq!(uri("<stdin>"), "stdin");
+        assert_eq!(uri("db/V1__a b.sql"), "db/V1__a%20b.sql");
+        let (r, _) = report();
+        let v = sarif(&r, &Catalogue::bundled());
+        assert_eq!(v["runs"][0]["results"][0]["level"], "warning");
+        assert_eq!(
+            v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startColumn"],
+            20
+        );
+    }
 }

@@ -6,7 +6,8 @@
 //! Each unit's text has the length of the file with everything outside the unit blanked
 //! (newlines kept), so byte offsets, lines and columns stay those of the original file.
 //! Sources: Liquibase docs "Example SQL changelogs" / "SQL changelog attributes"
-//! (runInTransaction defaults to true; `--` may be followed by a space, CORE-1032);
+//! (runInTransaction defaults to true; `--` may be followed by a space, CORE-1032; `dbms`
+//! takes short names, `all`, `none` and `!name`);
 //! dbmate README "Creating Migrations" and "Disabling transactions".
 
 use super::inputs::Direction;
@@ -20,6 +21,35 @@ pub struct Unit {
     pub transaction: Option<bool>,
     /// The file's text with everything outside this unit blanked.
     pub text: String,
+    /// Liquibase `dbms:` of the changeset: the databases it runs on (`all`, `none`, `!h2`).
+    pub dbms: Option<String>,
+}
+
+impl Unit {
+    /// Does the unit run on this engine? (Liquibase skips a changeset whose `dbms` excludes it.)
+    pub fn runs_on(&self, engine: super::EngineKind) -> bool {
+        let Some(list) = &self.dbms else {
+            return true;
+        };
+        let name = match engine {
+            super::EngineKind::Postgres => "postgresql",
+            super::EngineKind::Mysql => "mysql",
+            super::EngineKind::Mariadb => "mariadb",
+            super::EngineKind::Sqlite => "sqlite",
+        };
+        let items: Vec<String> = list
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        if items
+            .iter()
+            .any(|d| d == "none" || *d == format!("!{name}"))
+        {
+            return false;
+        }
+        let positive: Vec<&String> = items.iter().filter(|d| !d.starts_with('!')).collect();
+        positive.is_empty() || positive.iter().any(|d| *d == "all" || *d == name)
+    }
 }
 
 /// Which multi-unit format a file's text is in, for tool inference.
@@ -28,9 +58,33 @@ pub fn format_of(text: &str) -> Option<(&'static str, &'static str)> {
         Some(("liquibase", "a --liquibase formatted sql header"))
     } else if text.lines().any(|l| dbmate_marker(l).is_some()) {
         Some(("dbmate", "-- migrate:up / -- migrate:down sections"))
+    } else if alembic_marker(text).is_some() {
+        Some((
+            "alembic",
+            "alembic --sql output (-- Running upgrade/downgrade)",
+        ))
     } else {
         None
     }
+}
+
+/// `alembic upgrade --sql` writes `-- Running upgrade A -> B` before each revision, and
+/// `alembic downgrade --sql` `-- Running downgrade B -> A` (alembic docs, "Generating SQL
+/// Scripts (a.k.a. Offline Mode)"): the direction of the whole script.
+fn alembic_marker(text: &str) -> Option<Direction> {
+    let mut found = None;
+    for l in text.lines() {
+        if directive(l, "Running").is_some() {
+            let rest = l.trim_start()[2..].trim_start()["Running".len()..].trim_start();
+            if rest.starts_with("upgrade") {
+                return Some(Direction::Up);
+            }
+            if rest.starts_with("downgrade") {
+                found = Some(Direction::Down);
+            }
+        }
+    }
+    found
 }
 
 /// The units of one file, in run order (up sections first, then down ones, newest first).
@@ -42,9 +96,10 @@ pub fn units(text: &str, direction: Direction) -> Vec<Unit> {
     } else {
         vec![Unit {
             label: None,
-            direction,
+            direction: alembic_marker(text).unwrap_or(direction),
             transaction: None,
             text: text.to_string(),
+            dbms: None,
         }]
     }
 }
@@ -96,6 +151,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
     struct Set {
         label: String,
         transaction: Option<bool>,
+        dbms: Option<String>,
         up: Vec<(usize, usize)>,
         down: Vec<(usize, usize)>,
     }
@@ -106,13 +162,18 @@ fn liquibase(text: &str) -> Vec<Unit> {
         if let Some(rest) = directive(line, "changeset") {
             let mut words = rest.split_whitespace();
             let id = words.next().unwrap_or("").to_string();
-            let transaction = words
-                .filter_map(|w| w.split_once(':'))
-                .find(|(k, _)| k.eq_ignore_ascii_case("runInTransaction"))
-                .map(|(_, v)| !v.eq_ignore_ascii_case("false"));
+            let attrs: Vec<(&str, &str)> = words.filter_map(|w| w.split_once(':')).collect();
+            let attr = |name: &str| {
+                attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| *v)
+            };
+            let transaction = attr("runInTransaction").map(|v| !v.eq_ignore_ascii_case("false"));
             sets.push(Set {
                 label: format!("changeset {id}"),
                 transaction,
+                dbms: attr("dbms").map(str::to_string),
                 up: Vec::new(),
                 down: Vec::new(),
             });
@@ -153,6 +214,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
         direction: Direction::Up,
         transaction: s.transaction,
         text: masked(text, &s.up),
+        dbms: s.dbms.clone(),
     });
     // A rollback undoes the changesets newest first.
     let downs = sets
@@ -164,6 +226,7 @@ fn liquibase(text: &str) -> Vec<Unit> {
             direction: Direction::Down,
             transaction: s.transaction,
             text: masked(text, &s.down),
+            dbms: s.dbms.clone(),
         });
     ups.chain(downs).collect()
 }
@@ -210,6 +273,7 @@ fn dbmate(text: &str) -> Vec<Unit> {
             direction,
             transaction,
             text: masked(text, &keep),
+            dbms: None,
         })
         .collect()
 }
@@ -245,6 +309,32 @@ mod tests {
         assert_eq!(u[1].direction, Direction::Down);
         assert_eq!(u[1].text.trim(), "DROP INDEX i;");
         assert_eq!(format_of(src).map(|f| f.0), Some("dbmate"));
+    }
+
+    #[test]
+    fn alembic_offline_output_names_its_tool_and_direction() {
+        let up =
+            "BEGIN;\n\n-- Running upgrade  -> 1975ea83b712\n\nCREATE TABLE account (id int);\n";
+        assert_eq!(format_of(up).map(|f| f.0), Some("alembic"));
+        assert_eq!(units(up, Direction::Up)[0].direction, Direction::Up);
+        let down = "-- Running downgrade 1975ea83b712 -> \n\nDROP TABLE account;\n";
+        assert_eq!(units(down, Direction::Up)[0].direction, Direction::Down);
+        assert_eq!(format_of("-- Running late\nSELECT 1;"), None);
+    }
+
+    #[test]
+    fn liquibase_dbms_attribute_limits_the_changeset() {
+        use super::super::EngineKind::{Mysql, Postgres};
+        let src = "--liquibase formatted sql\n--changeset a:1 dbms:mysql,mariadb\nSELECT 1;\n--changeset a:2 dbms:!postgresql\nSELECT 2;\n--changeset a:3 dbms:all\nSELECT 3;\n--changeset a:4\nSELECT 4;\n";
+        let on = |e| {
+            units(src, Direction::Up)
+                .iter()
+                .filter(|u| u.runs_on(e))
+                .filter_map(|u| u.label.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on(Postgres), vec!["changeset a:3", "changeset a:4"]);
+        assert_eq!(on(Mysql).len(), 4);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct PlanArgs {
         required_unless_present = "from"
     )]
     pub engine: Option<String>,
-    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
+    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, dbmate, diesel, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
     #[arg(long, value_name = "TOOL", required_unless_present = "from")]
     pub tool: Option<String>,
     /// A change as you would say it, e.g. "rename column users.name to full_name" (repeatable).
@@ -156,16 +156,10 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
 fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Result<Intake, String> {
     let cat = crate::lint::Catalogue::bundled();
     let lint_args = crate::lint::cli::LintArgs {
-        paths: args.from.clone(),
-        engine: args.engine.clone(),
         tool: args.tool.clone(),
         rows: args.rows.clone(),
-        assume_lock_timeout: false,
-        disable: Vec::new(),
-        fail_on: None,
         config: args.config.clone(),
-        format: crate::lint::cli::LintFormat::Human,
-        json: false,
+        ..crate::lint::cli::LintArgs::for_paths(args.from.clone(), args.engine.clone())
     };
     let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);

@@ -21,13 +21,9 @@ pub struct FromSql {
     pub left_out: Vec<String>,
 }
 
+/// The lint catalogue's rollback word as the planner's class; "unknown" counts as data-dependent.
 fn rollback_class(text: &str) -> RollbackClass {
-    match text {
-        "lossless" => RollbackClass::Lossless,
-        "slow" => RollbackClass::Slow,
-        "lossy" => RollbackClass::Lossy,
-        _ => RollbackClass::DataDependent,
-    }
+    RollbackClass::parse(&text.replace('-', "_")).unwrap_or(RollbackClass::DataDependent)
 }
 
 /// The change phrase of an operation with the SQL's values: the first pattern whose
@@ -60,14 +56,60 @@ fn first_line(text: &str) -> String {
 /// Must run outside a transaction block (PostgreSQL).
 fn needs_no_tx(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
-    let mut words = upper.split_whitespace();
-    let first = words.next().unwrap_or("");
-    first == "VACUUM" || upper.split_whitespace().any(|w| w == "CONCURRENTLY")
+    upper.trim_start().starts_with("VACUUM")
+        || upper.split_whitespace().any(|w| w == "CONCURRENTLY")
+}
+
+/// Which up unit a statement belongs to, the same for its down side: a Liquibase changeset and
+/// its rollback, a dbmate file's two sections, `x.up.sql` / `x.down.sql`, `up.sql` / `down.sql`,
+/// Flyway `V1__x.sql` / `U1__x.sql`, sqitch `deploy/x.sql` / `revert/x.sql`.
+fn partner_key(s: &StatementInfo) -> (String, String) {
+    let (dir, name) = s.file.rsplit_once(['/', '\\']).unwrap_or(("", &s.file));
+    let dir = match dir.rsplit_once(['/', '\\']) {
+        Some((parent, "revert")) => format!("{parent}/deploy"),
+        _ if dir == "revert" => "deploy".to_string(),
+        _ => dir.to_string(),
+    };
+    let name = if name == "down.sql" {
+        "up.sql".to_string()
+    } else if let Some(stem) = name.strip_suffix(".down.sql") {
+        format!("{stem}.up.sql")
+    } else if let Some(rest) = name
+        .strip_prefix('U')
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains("__"))
+    {
+        format!("V{rest}")
+    } else {
+        name.to_string()
+    };
+    let unit = s
+        .unit
+        .as_deref()
+        .map(|u| {
+            u.trim_end_matches(" rollback")
+                .replace("migrate:down", "migrate:up")
+        })
+        .unwrap_or_default();
+    (format!("{dir}/{name}"), unit)
+}
+
+/// The migration's own down statements, by the up unit they undo.
+fn down_sides(report: &Report) -> BTreeMap<(String, String), Vec<String>> {
+    let mut out: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for s in &report.statement_list {
+        if s.direction == Direction::Down && s.kind != StatementKind::Transaction {
+            out.entry(partner_key(s)).or_default().push(s.text.clone());
+        }
+    }
+    out
 }
 
 /// Turns a lint report into planner changes.
 pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
     let mut out = FromSql::default();
+    let downs = down_sides(report);
+    // The last plain step of each unit carries the unit's down script.
+    let mut last_plain: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, s) in report.statement_list.iter().enumerate() {
         let at = format!("{}:{}", s.file, s.line);
         if s.direction == Direction::Down {
@@ -86,10 +128,17 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
                 continue;
             }
             StatementKind::Session => {
-                out.left_out.push(format!(
-                    "{at} {}: every plan step sets its own lock and statement timeouts",
-                    first_line(&s.text)
-                ));
+                let lower = s.text.to_ascii_lowercase();
+                let why = if ["lock_timeout", "statement_timeout", "lock_wait_timeout"]
+                    .iter()
+                    .any(|t| lower.contains(t))
+                {
+                    "every plan step sets its own lock and statement timeouts"
+                } else {
+                    "a session setting, and each plan step runs in its own session: add it to the steps that need it"
+                };
+                out.left_out
+                    .push(format!("{at} {}: {why}", first_line(&s.text)));
                 continue;
             }
             _ => {}
@@ -110,18 +159,58 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
                     text: format!("{} ({at})", phrase(k, c)),
                     op: c.op.clone(),
                     params: c.params.clone(),
-                    class: None,
+                    // A statement the recipe adds (e.g. SET DEFAULT) states its own class.
+                    class: c.params.get("class").and_then(|t| RollbackClass::parse(t)),
                 });
             }
         } else {
+            last_plain.insert(partner_key(s), out.changes.len());
             out.changes.push(plain(s, &at, &findings));
         }
+    }
+    for (key, index) in last_plain {
+        let Some(down) = downs.get(&key) else {
+            continue;
+        };
+        let c = &mut out.changes[index];
+        let script = down.join(";\n") + ";";
+        let note = c.params.entry("note".into()).or_default();
+        note.push_str(&format!(
+            "\n\nThe migration's own down side for this unit (it undoes the unit as the file wrote it, not the phased steps):\n\n```sql\n{script}\n```"
+        ));
+        c.params.insert(
+            "down".into(),
+            "run the migration's own down side (in the step detail), newest unit first".into(),
+        );
     }
     out
 }
 
+/// PostgreSQL `CREATE [UNIQUE] INDEX` / `DROP INDEX` of one index with `CONCURRENTLY` put in,
+/// which is the whole safe alternative of their lint rules.
+fn with_concurrently(text: &str, findings: &[&Finding]) -> Option<String> {
+    let fixable = findings.iter().any(|f| {
+        f.rule == "pg-create-index-non-concurrent" || f.rule == "pg-drop-index-non-concurrent"
+    });
+    let upper = text.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().take(3).collect();
+    let head_ok = matches!(
+        words.as_slice(),
+        ["CREATE", "INDEX", ..] | ["CREATE", "UNIQUE", "INDEX"] | ["DROP", "INDEX", ..]
+    );
+    // DROP INDEX CONCURRENTLY takes one index and no CASCADE.
+    let drop_ok =
+        !upper.starts_with("DROP") || (!upper.contains(',') && !upper.contains("CASCADE"));
+    if !fixable || !head_ok || !drop_ok || upper.contains("CONCURRENTLY") {
+        return None;
+    }
+    let at = upper.find("INDEX")? + "INDEX".len();
+    Some(format!("{} CONCURRENTLY{}", &text[..at], &text[at..]))
+}
+
 /// A statement carried as written.
 fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
+    let rewritten = with_concurrently(&s.text, findings);
     let creates = s
         .text
         .trim_start()
@@ -151,8 +240,13 @@ fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
             })
             .collect::<Vec<_>>()
             .join("\n\n")
-            + "\n\nThe knowledge base has no phased recipe for it: it runs as written."
+            + if rewritten.is_some() {
+                "\n\nrollsafe put CONCURRENTLY in, as the safe alternative says; it runs alone, outside a transaction."
+            } else {
+                "\n\nThe knowledge base has no phased recipe for it: it runs as written."
+            }
     };
+    let sql = rewritten.unwrap_or_else(|| s.text.clone());
     let down = match class {
         RollbackClass::Lossless if creates => {
             "drop what it created (the migration's down side) while nothing depends on it".into()
@@ -163,13 +257,13 @@ fn plain(s: &StatementInfo, at: &str, findings: &[&Finding]) -> Change {
         _ => "reverse it by hand: rollsafe does not know the state before it".to_string(),
     };
     let mut params = BTreeMap::new();
-    params.insert("expr".to_string(), s.text.clone());
-    params.insert("at".to_string(), format!("{at} "));
+    params.insert("expr".to_string(), sql.clone());
+    params.insert("title".to_string(), format!("Run {at} as written"));
     params.insert("note".to_string(), note);
     params.insert("down".to_string(), down);
     Change {
         text: format!("{} ({at})", first_line(&s.text)),
-        op: if needs_no_tx(&s.text) {
+        op: if needs_no_tx(&sql) {
             "sql-no-tx".into()
         } else {
             "sql".into()

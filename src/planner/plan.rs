@@ -273,7 +273,8 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
     p.entry("fk".into()).or_insert(format!("{base}_fkey"));
     p.entry("nn".into()).or_insert(format!("{base}_not_null"));
     // Statements carried as written: where they are, what lint said, how to undo them.
-    p.entry("at".into()).or_default();
+    p.entry("title".into())
+        .or_insert_with(|| "Run the statement as written".into());
     p.entry("note".into()).or_default();
     p.entry("down".into())
         .or_insert_with(|| "reverse it by hand: rollsafe does not know the state before it".into());

@@ -31,6 +31,8 @@ pub enum Action {
     CycleFilter(FilterField),
     ClearFilters,
     OpenPlanner,
+    /// Home: ask for a migration to lint.
+    OpenLint,
     Left,
     Right,
     SavePlan,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, FilterField};
 use super::keymap::Context;
+use super::lint::LintState;
 use super::runner::{FollowUp, RunnerState};
 use super::wizard::WizardState;
 use crate::drill::{CommandPurpose, Mode, Outcome, Session};
@@ -24,6 +25,7 @@ pub enum Screen {
     History(Box<HistoryState>),
     Stats(Box<StatsState>),
     Wizard(Box<WizardState>),
+    Lint(Box<LintState>),
 }
 
 /// One playbook's statistics, opened from the history.
@@ -72,6 +74,8 @@ pub enum PromptKind {
     SkipReason,
     BlockReason,
     AbortReason,
+    /// Home: which migration to lint.
+    LintPath,
 }
 
 impl PromptKind {
@@ -82,6 +86,9 @@ impl PromptKind {
             PromptKind::SkipReason => "Why skip this step?",
             PromptKind::BlockReason => "What blocks this step?",
             PromptKind::AbortReason => "Why abort the drill?",
+            PromptKind::LintPath => {
+                "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
+            }
         }
     }
 
@@ -92,6 +99,7 @@ impl PromptKind {
             PromptKind::SkipReason => " Skip step ",
             PromptKind::BlockReason => " Block step ",
             PromptKind::AbortReason => " Abort drill ",
+            PromptKind::LintPath => " Lint a migration ",
         }
     }
 
@@ -225,6 +233,7 @@ impl App {
             Screen::History(_) => Context::History,
             Screen::Stats(_) => Context::Stats,
             Screen::Wizard(_) => Context::PlanReview,
+            Screen::Lint(_) => Context::Lint,
         }
     }
 
@@ -333,6 +342,7 @@ impl App {
             Context::History => self.handle_history(action),
             Context::Stats => self.handle_stats(action),
             Context::PlanReview => self.handle_wizard(action, now),
+            Context::Lint => self.handle_lint(action, now),
         }
     }
 
@@ -407,6 +417,13 @@ impl App {
             },
             Action::OpenHistory => self.open_history(),
             Action::OpenPlanner => self.open_planner(),
+            Action::OpenLint => {
+                self.dialog = Some(Dialog::Prompt {
+                    kind: PromptKind::LintPath,
+                    input: String::new(),
+                    error: None,
+                })
+            }
             Action::StartTabletop => self.start_selected(Mode::Tabletop, now),
             Action::StartLive => self.start_selected(Mode::Live, now),
             Action::Quit | Action::Back => self.should_quit = true,
@@ -790,6 +807,18 @@ impl App {
     }
 
     fn submit_prompt(&mut self, kind: PromptKind, text: String, now: DateTime<Utc>) {
+        if kind == PromptKind::LintPath {
+            return match LintState::from_prompt(&text) {
+                Ok(state) => self.open_lint(state),
+                Err(e) => {
+                    self.dialog = Some(Dialog::Prompt {
+                        kind,
+                        input: text,
+                        error: Some(e),
+                    })
+                }
+            };
+        }
         let Screen::Runner(runner) = &mut self.screen else {
             return;
         };
@@ -800,6 +829,7 @@ impl App {
             PromptKind::SkipReason => runner.record_outcome(store, now, Outcome::Skipped, text),
             PromptKind::BlockReason => runner.record_outcome(store, now, Outcome::Blocked, text),
             PromptKind::AbortReason => runner.abort(store, now, text).map(|_| FollowUp::None),
+            PromptKind::LintPath => return,
         };
         match result {
             Ok(FollowUp::OfferOnFail { step, on_fail }) => {
@@ -1154,17 +1184,26 @@ impl App {
 
     // ---- Plan wizard ------------------------------------------------------
 
-    fn open_planner(&mut self) {
+    /// Loads the planner's knowledge base once; false (with the reason shown) if it fails.
+    fn ensure_knowledge(&mut self) -> bool {
         if self.knowledge.is_none() {
             match Knowledge::load() {
                 Ok(k) => self.knowledge = Some(k),
                 Err(errors) => {
                     let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
-                    return self.error(format!(
+                    self.error(format!(
                         "the planner's knowledge base does not load: {first}"
                     ));
+                    return false;
                 }
             }
+        }
+        true
+    }
+
+    fn open_planner(&mut self) {
+        if !self.ensure_knowledge() {
+            return;
         }
         if let Some(k) = &self.knowledge {
             self.screen = Screen::Wizard(Box::new(WizardState::new(k)));
@@ -1186,14 +1225,9 @@ impl App {
                 Action::Submit => {
                     let store = &self.store;
                     let mut unread = None;
-                    wizard.generate(knowledge, |id| {
-                        PlanHistory::read(store, id, now).unwrap_or_else(|e| {
-                            unread = Some(e.to_string());
-                            PlanHistory::none(now)
-                        })
-                    });
+                    wizard.generate(knowledge, |id| plan_history(store, id, now, &mut unread));
                     if let Some(e) = unread {
-                        self.error(format!("planned without history: {e}"));
+                        self.error(e);
                     }
                 }
                 Action::Dismiss | Action::Back => {
@@ -1209,6 +1243,11 @@ impl App {
             Action::Up => wizard.scroll = wizard.scroll.saturating_sub(1),
             Action::PageDown => wizard.scroll = wizard.scroll.saturating_add(15),
             Action::PageUp => wizard.scroll = wizard.scroll.saturating_sub(15),
+            Action::EditPlan | Action::Back if wizard.from_lint.is_some() => {
+                if let Some(lint) = wizard.from_lint.take() {
+                    self.screen = Screen::Lint(lint);
+                }
+            }
             Action::EditPlan => wizard.plan = None,
             Action::SavePlan => self.save_plan(),
             Action::StartTabletop | Action::StartLive => {
@@ -1222,6 +1261,77 @@ impl App {
                 }
             }
             Action::Back => {
+                self.screen = Screen::Home;
+                self.refresh_home();
+            }
+            _ => {}
+        }
+    }
+
+    // ---- Lint ---------------------------------------------------------------
+
+    /// Shows the findings of a linted migration.
+    pub fn open_lint(&mut self, state: LintState) {
+        let n = state.report.findings.len();
+        let what = if n == 0 {
+            "no findings: p plans it as written".to_string()
+        } else {
+            format!("{n} findings: p plans the phased playbook from them")
+        };
+        self.screen = Screen::Lint(Box::new(state));
+        self.info(what);
+    }
+
+    fn handle_lint(&mut self, action: Action, now: DateTime<Utc>) {
+        if !matches!(self.screen, Screen::Lint(_)) {
+            return;
+        }
+        if action == Action::OpenPlanner && !self.ensure_knowledge() {
+            return;
+        }
+        let Screen::Lint(lint) = &mut self.screen else {
+            return;
+        };
+        match action {
+            Action::Down => lint.move_by(1),
+            Action::Up => lint.move_by(-1),
+            Action::Top => {
+                lint.selected = 0;
+                lint.scroll = 0;
+            }
+            Action::Bottom => lint.move_by(isize::MAX),
+            Action::PageDown => lint.scroll = lint.scroll.saturating_add(5),
+            Action::PageUp => lint.scroll = lint.scroll.saturating_sub(5),
+            Action::OpenPlanner => {
+                let Some(k) = &self.knowledge else {
+                    return;
+                };
+                let store = &self.store;
+                let mut unread = None;
+                let planned = lint.plan(k, |id| plan_history(store, id, now, &mut unread));
+                let planned = planned.map(|plan| {
+                    let mut wizard = WizardState::new(k);
+                    wizard.plan = Some(Box::new(plan));
+                    wizard
+                });
+                match planned {
+                    Ok(mut wizard) => {
+                        let Screen::Lint(lint) = std::mem::replace(&mut self.screen, Screen::Home)
+                        else {
+                            return;
+                        };
+                        wizard.from_lint = Some(lint);
+                        self.screen = Screen::Wizard(Box::new(wizard));
+                        self.info("t rehearses it tabletop, e goes back to the findings");
+                    }
+                    Err(e) => self.error(format!("cannot plan from this migration: {e}")),
+                }
+                // After the outcome, so a log that could not be read is what stays shown.
+                if let Some(e) = unread {
+                    self.error(e);
+                }
+            }
+            Action::Back | Action::Quit => {
                 self.screen = Screen::Home;
                 self.refresh_home();
             }
@@ -1324,4 +1434,18 @@ fn partial_vars(
         }
     }
     Vars { values }
+}
+
+/// What the drill log says about a plan; a log that cannot be read plans
+/// without history and leaves the reason in `unread`.
+fn plan_history(
+    store: &Store,
+    plan_id: &str,
+    now: DateTime<Utc>,
+    unread: &mut Option<String>,
+) -> PlanHistory {
+    PlanHistory::read(store, plan_id, now).unwrap_or_else(|e| {
+        *unread = Some(format!("planned without history: {e}"));
+        PlanHistory::none(now)
+    })
 }

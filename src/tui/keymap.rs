@@ -14,6 +14,8 @@ pub enum Context {
     Stats,
     /// Reviewing a generated plan (the form itself takes text: see [`wizard_action`]).
     PlanReview,
+    /// The findings of a migration file (`rollsafe lint --tui`, or `m` on Home).
+    Lint,
 }
 
 pub struct Binding {
@@ -44,7 +46,7 @@ const fn bind(
     }
 }
 
-use Context::{History, Home, PlanReview, Runner, Stats, Summary};
+use Context::{History, Home, Lint, PlanReview, Runner, Stats, Summary};
 use KeyCode::{Char, Down, End, Enter, Esc, Home as HomeKey, PageDown, PageUp, Up};
 
 pub const BINDINGS: &[Binding] = &[
@@ -366,6 +368,79 @@ pub const BINDINGS: &[Binding] = &[
         "plan",
     ),
     bind(
+        Home,
+        &[Char('m')],
+        "m",
+        Action::OpenLint,
+        "lint a migration file or directory: findings, then a plan from them",
+        "lint",
+    ),
+    bind(
+        Lint,
+        &[Char('j'), Down],
+        "j/↓",
+        Action::Down,
+        "next finding",
+        "",
+    ),
+    bind(
+        Lint,
+        &[Char('k'), Up],
+        "k/↑",
+        Action::Up,
+        "previous finding",
+        "",
+    ),
+    bind(
+        Lint,
+        &[HomeKey, Char('g')],
+        "g",
+        Action::Top,
+        "first finding",
+        "",
+    ),
+    bind(
+        Lint,
+        &[End, Char('G')],
+        "G",
+        Action::Bottom,
+        "last finding",
+        "",
+    ),
+    bind(
+        Lint,
+        &[Char('p'), Enter],
+        "p",
+        Action::OpenPlanner,
+        "plan from these findings: the phased playbook to review, then rehearse",
+        "plan",
+    ),
+    bind(
+        Lint,
+        &[PageDown, Char('J')],
+        "J",
+        Action::PageDown,
+        "scroll the finding's details down",
+        "",
+    ),
+    bind(
+        Lint,
+        &[PageUp, Char('K')],
+        "K",
+        Action::PageUp,
+        "scroll the finding's details up",
+        "",
+    ),
+    bind(Lint, &[Char('?')], "?", Action::Help, "every key", "help"),
+    bind(
+        Lint,
+        &[Char('q'), Esc],
+        "q",
+        Action::Back,
+        "back to Home",
+        "home",
+    ),
+    bind(
         PlanReview,
         &[Char('t')],
         "t",
@@ -596,7 +671,7 @@ mod tests {
 
     #[test]
     fn each_key_is_bound_once_per_context() {
-        for ctx in [Home, Runner, Summary, History, PlanReview, Stats] {
+        for ctx in [Home, Runner, Summary, History, PlanReview, Stats, Lint] {
             let mut seen = Vec::new();
             for b in BINDINGS.iter().filter(|b| b.context == ctx) {
                 for k in b.keys {

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod app;
 pub mod keymap;
+pub mod lint;
 pub mod markdown_view;
 pub mod runner;
 pub mod theme;

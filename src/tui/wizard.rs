@@ -41,6 +41,8 @@ pub struct WizardState {
     /// The generated plan, once the form is accepted: the review step.
     pub plan: Option<Box<Plan>>,
     pub scroll: u16,
+    /// The plan was made from the lint screen: editing or leaving goes back there.
+    pub from_lint: Option<Box<super::lint::LintState>>,
 }
 
 impl WizardState {
@@ -105,6 +107,7 @@ impl WizardState {
             error: None,
             plan: None,
             scroll: 0,
+            from_lint: None,
         }
     }
 

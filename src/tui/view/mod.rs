@@ -5,6 +5,7 @@ mod common;
 mod dialog;
 mod history;
 mod home;
+mod lint;
 mod runner;
 mod stats;
 mod summary;
@@ -36,6 +37,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         Screen::History(history) => history::render(frame, area, app, history, theme),
         Screen::Stats(stats) => stats::render(frame, area, app, stats, theme),
         Screen::Wizard(wizard) => wizard::render(frame, area, app, wizard, theme),
+        Screen::Lint(lint) => lint::render(frame, area, app, lint, theme),
     }
     if let Some(d) = &app.dialog {
         dialog::render(frame, area, d, theme);

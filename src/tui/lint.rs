@@ -1,0 +1,95 @@
+//! The lint screen's state: the findings of a migration, the selected one, and the plan
+//! made from them. Reading the files and planning happen here; drawing is in `view::lint`.
+
+use crate::lint::cli::{LintArgs, prepare};
+use crate::lint::{Catalogue, Report, SourceFile, lint_files};
+use crate::planner::{Knowledge, Plan, PlanHistory, RawIntake, from_sql, plan};
+
+pub struct LintState {
+    pub paths: Vec<String>,
+    /// As given, e.g. "postgres:16": the planner reads it too.
+    pub engine: String,
+    pub report: Report,
+    /// The files read, for source excerpts.
+    pub files: Vec<SourceFile>,
+    pub selected: usize,
+    /// Lines scrolled in the selected finding's details.
+    pub scroll: u16,
+}
+
+impl LintState {
+    /// Lints as `rollsafe lint` would with these arguments.
+    pub fn load(args: &LintArgs) -> Result<LintState, String> {
+        if args.paths.iter().any(|p| p == "-") {
+            return Err("the lint screen reads files, not standard input".into());
+        }
+        let cat = Catalogue::bundled();
+        let prepared = prepare(args, &cat)?;
+        let mut report = lint_files(&prepared.files, &prepared.opts, &cat);
+        report.tool_from = prepared.tool_from;
+        Ok(LintState {
+            paths: args.paths.clone(),
+            engine: prepared.engine_text,
+            report,
+            files: prepared.files,
+            selected: 0,
+            scroll: 0,
+        })
+    }
+
+    /// From a Home prompt: `PATH [PATH…] [ENGINE:VERSION]`.
+    pub fn from_prompt(text: &str) -> Result<LintState, String> {
+        let mut words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        let engine = match words.last() {
+            Some(w)
+                if crate::lint::Engine::parse(w).is_ok() && !std::path::Path::new(w).exists() =>
+            {
+                words.pop()
+            }
+            _ => None,
+        };
+        if words.is_empty() {
+            return Err(
+                "give a migration file or directory, then the engine, e.g. db/migrate postgres:16"
+                    .into(),
+            );
+        }
+        Self::load(&LintArgs::for_paths(words, engine))
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.report.findings.len();
+        if n == 0 {
+            return;
+        }
+        self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+        self.scroll = 0;
+    }
+
+    /// The source line of the selected finding.
+    pub fn source_line(&self, i: usize) -> Option<&str> {
+        let f = self.report.findings.get(i)?;
+        self.files
+            .iter()
+            .find(|s| s.name == f.file)
+            .and_then(|s| s.text.lines().nth(f.line.saturating_sub(1)))
+    }
+
+    /// The phased plan of the findings, for a rolling deploy.
+    /// `history` reads what the drill log says about the plan, by plan id.
+    pub fn plan(
+        &self,
+        knowledge: &Knowledge,
+        history: impl FnOnce(&str) -> PlanHistory,
+    ) -> Result<Plan, String> {
+        let raw = RawIntake {
+            deploy: "rolling".into(),
+            engine: self.engine.clone(),
+            ..RawIntake::default()
+        };
+        let read = from_sql::intake_from(knowledge, &self.report, raw, true)?;
+        let id = crate::planner::plan::plan_id(knowledge, &read.intake);
+        let history = history(&id);
+        plan(&read.intake, knowledge, &history)
+    }
+}
