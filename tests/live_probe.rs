@@ -347,3 +347,130 @@ fn the_runner_samples_during_a_live_drill_and_logs_a_window_per_step() {
     );
     assert!(windows.iter().all(|(_, n)| *n >= 1), "{windows:?}");
 }
+
+/// `mysql://user:password@host:port/database` from `.ci/servers.sh`'s variables.
+fn mysql_url() -> Option<String> {
+    let var = |name: &str| std::env::var(format!("ROLLSAFE_TEST_MYSQL_{name}")).ok();
+    match (var("HOST"), var("PORT")) {
+        (Some(host), Some(port)) => Some(format!(
+            "mysql://{}:{}@{host}:{port}/{}",
+            var("USER").unwrap_or_else(|| "root".into()),
+            var("PASSWORD").unwrap_or_default(),
+            var("DATABASE").unwrap_or_else(|| "rollsafe".into()),
+        )),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "ROLLSAFE_TEST_MYSQL_HOST/PORT are not set: CI must start MariaDB (.ci/servers.sh)"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: set ROLLSAFE_TEST_MYSQL_HOST and _PORT to run the MariaDB probe test"
+            );
+            None
+        }
+    }
+}
+
+/// Runs SQL through the MariaDB client with the test server's credentials.
+fn mariadb(sql: &str) -> Duration {
+    let var = |name: &str| std::env::var(format!("ROLLSAFE_TEST_MYSQL_{name}")).unwrap_or_default();
+    let started = Instant::now();
+    let out = Command::new("mariadb")
+        .env("MYSQL_PWD", var("PASSWORD"))
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h",
+            &var("HOST"),
+            "-P",
+            &var("PORT"),
+        ])
+        .args(["-u", &var("USER"), "-D", &var("DATABASE"), "-e", sql])
+        .output()
+        .expect("the mariadb client runs");
+    assert!(
+        out.status.success(),
+        "mariadb failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+#[test]
+fn mariadb_copy_alter_blocks_the_probe_and_inplace_lock_none_does_not() {
+    let Some(url) = mysql_url() else { return };
+    let table = format!("rollsafe_probe_my_{}", std::process::id());
+    mariadb(&format!(
+        "DROP TABLE IF EXISTS {table}; \
+         CREATE TABLE {table} (id INT PRIMARY KEY, payload CHAR(32) NOT NULL, n INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
+         INSERT INTO {table} (id, payload) SELECT seq, md5(seq) FROM seq_1_to_1000000"
+    ));
+    let build = |how: &str| -> Build {
+        let spec = ProbeSpec {
+            engine: ProbeEngine::Mysql,
+            ..spec(&url, format!("UPDATE {table} SET n = n + 1 WHERE id = 1"))
+        };
+        let mut probe = Probe::start(&spec).expect("probe starts");
+        std::thread::sleep(Duration::from_millis(300));
+        probe.window_start();
+        let took = mariadb(&format!(
+            "ALTER TABLE {table} ADD INDEX {table}_payload (payload), {how}"
+        ));
+        std::thread::sleep(Duration::from_millis(300));
+        let stats = probe.window_end();
+        probe.stop();
+        mariadb(&format!("ALTER TABLE {table} DROP INDEX {table}_payload"));
+        Build { took, stats }
+    };
+    let copy = build("ALGORITHM=COPY");
+    let inplace = build("ALGORITHM=INPLACE, LOCK=NONE");
+    mariadb(&format!("DROP TABLE {table}"));
+    eprintln!("{}", describe("MariaDB ALGORITHM=COPY", &copy));
+    eprintln!(
+        "{}",
+        describe("MariaDB ALGORITHM=INPLACE, LOCK=NONE", &inplace)
+    );
+    // COPY takes a lock that lets reads through but not writes, for the whole copy.
+    assert!(
+        copy.stats.blocked_total() >= copy.took / 2,
+        "{}",
+        describe("copy", &copy)
+    );
+    assert!(
+        copy.stats.max() >= inplace.stats.max() * 5,
+        "{} vs {}",
+        describe("copy", &copy),
+        describe("inplace", &inplace)
+    );
+    assert!(copy.stats.blocked_total() >= inplace.stats.blocked_total() * 5);
+    assert!(
+        inplace.stats.count >= 10 && inplace.stats.errors == 0,
+        "{}",
+        describe("inplace", &inplace)
+    );
+}
+
+#[test]
+fn a_mariadb_probe_reports_a_failing_statement_as_an_error_and_goes_on() {
+    let Some(url) = mysql_url() else { return };
+    let spec = ProbeSpec {
+        engine: ProbeEngine::Mysql,
+        ..spec(&url, "UPDATE rollsafe_no_such_table SET n = 1".into())
+    };
+    let mut probe = Probe::start(&spec).expect("probe starts");
+    probe.window_start();
+    std::thread::sleep(Duration::from_millis(400));
+    let stats = probe.window_end();
+    let live = probe.live(10);
+    probe.stop();
+    assert!(stats.count >= 3, "{stats:?}");
+    assert_eq!(stats.errors, stats.count, "{stats:?}");
+    assert!(
+        live.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("doesn't exist"),
+        "{live:?}"
+    );
+}
