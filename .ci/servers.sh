@@ -14,7 +14,8 @@
 #   ROLLSAFE_TEST_PG_URL      postgres://postgres@127.0.0.1:$PG_PORT/rollsafe
 #   ROLLSAFE_TEST_MYSQL_HOST / _PORT / _USER / _PASSWORD / _DATABASE
 #   ROLLSAFE_SERVERS_SCRIPT   this script, for tests that start their own cluster
-# Ports: $ROLLSAFE_PG_PORT (54329) and $ROLLSAFE_MYSQL_PORT (33069).
+# Ports: $ROLLSAFE_PG_PORT (54329) and $ROLLSAFE_MYSQL_PORT (33069), or the
+# next free ones when those are taken; DIR/env has the ports used.
 # Servers listen on 127.0.0.1 only, sockets live in DIR, data is thrown away.
 # As root, PostgreSQL runs as the postgres user and MariaDB as mysql.
 set -euo pipefail
@@ -61,6 +62,16 @@ install() {
         # we start our own throwaway servers below either way.
         apt-get install -y -qq "${need[@]}" >/dev/null
     fi
+}
+
+# The first port from $1 up that nothing listens on, so a second pair of
+# servers (another checkout, a developer's) does not collide with this one.
+free_port() {
+    local port="$1"
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        port=$((port + 1))
+    done
+    echo "$port"
 }
 
 prepare_dir() {
@@ -156,10 +167,13 @@ case "$cmd" in
     start)
         dir="${2:?usage: $0 start DIR}"
         # A half-started pair is stopped again, so nothing is left running.
-        trap 'pg_stop "$dir" immediate; my_stop "$dir"' ERR
+        started=0
+        trap '[ "$started" = 1 ] || { pg_stop "$dir" immediate; my_stop "$dir"; }' EXIT
+        PG_PORT=$(free_port "$PG_PORT")
         pg_start "$dir" "$PG_PORT"
+        MY_PORT=$(free_port "$MY_PORT")
         my_start "$dir" "$MY_PORT"
-        trap - ERR
+        started=1
         write_env "$dir"
         ;;
     stop)

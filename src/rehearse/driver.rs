@@ -431,3 +431,289 @@ pub fn signal_name(signal: i32) -> String {
         n => format!("signal {n}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::Mode;
+    use crate::playbook::{self, Loaded, Origin};
+
+    fn loaded(steps: &str) -> Loaded {
+        let source = format!("id = \"t\"\ntitle = \"T\"\n[[phases]]\ntitle = \"P\"\n{steps}");
+        let playbook = playbook::parse("t.toml", &source).unwrap_or_else(|e| panic!("{e:?}"));
+        Loaded {
+            playbook,
+            origin: Origin::File("t.toml".into()),
+            source,
+        }
+    }
+
+    fn step(id: &str, command: Option<&str>, extra: &str) -> String {
+        let command = command
+            .map(|c| format!("command = '''{c}'''\n"))
+            .unwrap_or_default();
+        format!("[[phases.steps]]\nid = \"{id}\"\ntitle = \"{id}\"\n{command}{extra}\n")
+    }
+
+    /// Runs a drill of `steps` with the signal flag preset to `signal`.
+    fn drive_with(
+        steps: &str,
+        signal: usize,
+        observer: &mut dyn StepObserver,
+    ) -> (Ending, Session, Vec<String>) {
+        let mut store = Store::open_in_memory().unwrap();
+        let loaded = loaded(steps);
+        let session =
+            Session::start(&mut store, &loaded, Mode::Live, "automated", Utc::now()).unwrap();
+        let flag = AtomicUsize::new(signal);
+        let mut driver = Driver::new(&mut store, session, Vars::default(), &flag).observe(observer);
+        let ending = driver.run().unwrap();
+        let session = driver.session.clone();
+        let names = store
+            .events(session.id)
+            .unwrap()
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::StepStarted { step } => format!("start {step}"),
+                EventKind::StepPassed { step } => format!("pass {step}"),
+                EventKind::StepFailed { step, .. } => format!("fail {step}"),
+                EventKind::StepSkipped { step, .. } => format!("skip {step}"),
+                EventKind::CommandRun { step, passed, .. } => format!("ran {step} {passed}"),
+                other => other.name().to_string(),
+            })
+            .collect();
+        (ending, session, names)
+    }
+
+    struct Nothing;
+    impl StepObserver for Nothing {}
+
+    fn drive(steps: &str) -> (Ending, Session, Vec<String>) {
+        drive_with(steps, 0, &mut Nothing)
+    }
+
+    #[test]
+    fn command_then_verification_pass_and_manual_steps_are_skipped() {
+        let steps = [
+            step(
+                "a",
+                Some("echo hi"),
+                "[phases.steps.verify]\ncommand = \"echo ok\"\ncontains = \"ok\"",
+            ),
+            step("manual", None, ""),
+        ]
+        .concat();
+        let (ending, session, events) = drive(&steps);
+        assert_eq!(ending, Ending::Passed);
+        assert_eq!(
+            events,
+            [
+                "started",
+                "start a",
+                "command_started",
+                "ran a true",
+                "command_started",
+                "ran a true",
+                "pass a",
+                "start manual",
+                "skip manual",
+                "finished"
+            ]
+        );
+        assert_eq!(session.drill.steps[1].reason.as_deref(), Some(MANUAL_STEP));
+        assert_eq!(session.drill.status, DrillStatus::Completed);
+    }
+
+    #[test]
+    fn failed_verification_fails_the_step_and_stop_aborts() {
+        let steps = [
+            step(
+                "a",
+                Some("true"),
+                "[phases.steps.verify]\ncommand = \"echo 3\"\nregex = \"^0$\"",
+            ),
+            step("never", Some("true"), ""),
+        ]
+        .concat();
+        let (ending, session, events) = drive(&steps);
+        let Ending::Aborted { reason } = ending else {
+            panic!("{ending:?}")
+        };
+        assert_eq!(reason, "step a failed and its on_fail is stop");
+        assert_eq!(events.last().map(String::as_str), Some("aborted"));
+        assert!(events.contains(&"fail a".to_string()));
+        assert!(!events.iter().any(|e| e.contains("never")));
+        assert_eq!(
+            session.drill.steps[0].reason.as_deref(),
+            Some("verification failed: output does not match /^0$/")
+        );
+    }
+
+    #[test]
+    fn continue_goes_on_and_the_drill_fails_at_the_end() {
+        let steps = [
+            step("a", Some("exit 2"), "on_fail = \"continue\""),
+            step("b", Some("true"), ""),
+        ]
+        .concat();
+        let (ending, session, _) = drive(&steps);
+        assert_eq!(ending, Ending::Failed);
+        assert_eq!(session.drill.count(crate::drill::Outcome::Passed), 1);
+        assert_eq!(
+            session.drill.steps[0].reason.as_deref(),
+            Some("command failed (exit 2)")
+        );
+        assert_eq!(session.drill.status, DrillStatus::Completed);
+    }
+
+    #[test]
+    fn goto_jumps_over_steps_and_never_wraps_back() {
+        let steps = [
+            step("a", Some("true"), ""),
+            step("b", Some("false"), "on_fail = \"goto:cleanup\""),
+            step("c", Some("true"), ""),
+            step("cleanup", Some("true"), "point_of_no_return = true"),
+        ]
+        .concat();
+        let (ending, session, events) = drive(&steps);
+        assert_eq!(ending, Ending::Failed);
+        assert!(!events.iter().any(|e| e.ends_with(" c")), "{events:?}");
+        assert_eq!(session.drill.steps[2].outcome, None, "c stays not run");
+        assert!(session.drill.steps[3].pnr_confirmed);
+        let pnr = events
+            .iter()
+            .position(|e| e == "point_of_no_return_confirmed");
+        let ran = events.iter().position(|e| e == "ran cleanup true");
+        assert!(
+            pnr < ran,
+            "confirmation logged before the command: {events:?}"
+        );
+    }
+
+    #[test]
+    fn goto_back_to_a_passed_step_restarts_it_and_a_loop_is_cut() {
+        let steps = [
+            step("a", Some("true"), ""),
+            step("b", Some("false"), "on_fail = \"goto:a\""),
+        ]
+        .concat();
+        let (ending, session, events) = drive(&steps);
+        // a passes, b fails -> a again -> b is not pending any more -> finish.
+        assert_eq!(ending, Ending::Failed, "{events:?}");
+        assert_eq!(session.drill.steps[0].attempts, 2);
+
+        let looping = [
+            step("x", Some("false"), "on_fail = \"goto:y\""),
+            step("y", Some("false"), "on_fail = \"goto:x\""),
+        ]
+        .concat();
+        let (ending, session, _) = drive(&looping);
+        let Ending::Aborted { reason } = ending else {
+            panic!("{ending:?}")
+        };
+        assert!(reason.contains("stopping a loop"), "{reason}");
+        // x -> y -> x: as many jumps as steps are allowed, the next is cut.
+        assert_eq!(session.drill.steps[0].attempts, 2);
+        assert_eq!(session.drill.steps[1].attempts, 1);
+    }
+
+    #[test]
+    fn rollback_logs_the_notes_newest_first_and_aborts() {
+        let steps = [
+            step("a", Some("true"), "rollback = \"undo a\""),
+            step("b", Some("true"), "rollback = \"undo b\""),
+            step("c", Some("false"), "on_fail = \"rollback\""),
+        ]
+        .concat();
+        let (ending, session, _) = drive(&steps);
+        assert!(matches!(ending, Ending::Aborted { .. }), "{ending:?}");
+        let note = &session.drill.notes.last().unwrap().text;
+        assert!(note.ends_with("a: undo a"), "{note}");
+        let (b, a) = (
+            note.find("b: undo b").unwrap(),
+            note.find("a: undo a").unwrap(),
+        );
+        assert!(b < a, "{note}");
+    }
+
+    #[test]
+    fn a_pending_signal_cancels_the_command_and_ends_the_drill_interrupted() {
+        let steps = step("nap", Some("sleep 30"), "");
+        let started = Instant::now();
+        // The flag is checked before the step too; preset, it stops at once.
+        let (ending, session, _) = drive_with(&steps, libc::SIGTERM as usize, &mut Nothing);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let Ending::Interrupted { signal, reason } = ending else {
+            panic!("{ending:?}")
+        };
+        assert_eq!(signal, libc::SIGTERM);
+        assert!(reason.starts_with("interrupted by SIGTERM"), "{reason}");
+        assert_eq!(session.drill.status, DrillStatus::Aborted);
+    }
+
+    /// Records the hook calls, and adds one note per finished step.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<String>,
+    }
+
+    impl StepObserver for Recorder {
+        fn step_started(&mut self, index: usize, step: &Step) {
+            self.calls.push(format!("started {index} {}", step.id));
+        }
+        fn command_ended(
+            &mut self,
+            step: &Step,
+            purpose: CommandPurpose,
+            v: &Verdict,
+            _: Duration,
+        ) {
+            self.calls
+                .push(format!("{:?} {} {}", purpose, step.id, v.passed));
+        }
+        fn step_finished(&mut self, index: usize, step: &Step) -> Vec<EventKind> {
+            self.calls.push(format!("finished {index} {}", step.id));
+            vec![EventKind::Note {
+                step: Some(step.id.clone()),
+                text: format!("observed {}", step.id),
+            }]
+        }
+        fn step_recorded(&mut self, _: usize, step: &Step, outcome: Option<(Outcome, &str)>) {
+            let outcome = outcome.map(|(o, _)| o.as_str()).unwrap_or("none");
+            self.calls.push(format!("recorded {} {outcome}", step.id));
+        }
+    }
+
+    #[test]
+    fn observers_see_each_step_and_their_events_precede_the_outcome() {
+        let steps = [
+            step(
+                "a",
+                Some("true"),
+                "on_fail = \"continue\"\n[phases.steps.verify]\ncommand = \"false\"",
+            ),
+            step("b", Some("true"), ""),
+        ]
+        .concat();
+        let mut recorder = Recorder::default();
+        let (_, session, events) = drive_with(&steps, 0, &mut recorder);
+        assert_eq!(
+            recorder.calls,
+            [
+                "started 0 a",
+                "Action a true",
+                "Verify a false",
+                "finished 0 a",
+                "recorded a failed",
+                "started 1 b",
+                "Action b true",
+                "finished 1 b",
+                "recorded b passed"
+            ]
+        );
+        let note = events.iter().position(|e| e == "note").unwrap();
+        let fail = events.iter().position(|e| e == "fail a").unwrap();
+        assert!(note < fail, "{events:?}");
+        assert_eq!(session.drill.notes[0].text, "observed a");
+    }
+}

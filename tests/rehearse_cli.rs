@@ -1,0 +1,282 @@
+//! `rollsafe rehearse` end to end with plain `sh` commands: no server needed.
+
+mod rehearse_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rehearse_support::{code, command, json, kinds, logged, outputs, run, text};
+use rollsafe::drill::{DrillStatus, EventKind, Mode, Outcome};
+use tempfile::TempDir;
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+const PLAYBOOK: &str = r#"
+id = "cli-test"
+title = "CLI test"
+[variables.MARK]
+description = "file the first step creates"
+[variables.WORD]
+default = "hello"
+description = "what it writes"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "write"
+title = "Write the mark"
+command = "echo ${WORD} > ${MARK}"
+[phases.steps.verify]
+command = "cat ${MARK}"
+regex = "^hello$"
+[[phases.steps]]
+id = "broken"
+title = "Fails, then cleanup"
+command = "echo 'something broke' >&2; exit 4"
+on_fail = "goto:cleanup"
+[[phases.steps]]
+id = "skipped-over"
+title = "Jumped over"
+command = "true"
+[[phases.steps]]
+id = "cleanup"
+title = "Clean up"
+command = "rm ${MARK}"
+point_of_no_return = true
+"#;
+
+#[test]
+fn without_live_it_lists_the_resolved_commands_and_runs_nothing() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "p.toml", PLAYBOOK);
+    let mark = dir.path().join("mark");
+    let var = format!("MARK={}", mark.display());
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file, "--var", &var]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("MARK = {} (--var)", mark.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("WORD = hello (default)"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("$ echo hello > {}", mark.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[point of no return]"), "{stdout}");
+    assert!(
+        stdout.contains("nothing ran and nothing was logged"),
+        "{stdout}"
+    );
+    assert!(!mark.exists());
+    assert!(!db.exists(), "a dry run opens no log");
+
+    // --live without --yes: the same list, then a refusal.
+    let out = run(&db, &[&file, "--live", "--var", &var]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stdout).contains(&format!("$ rm {}", mark.display())));
+    assert!(
+        text(&out.stderr).contains("add --yes"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!mark.exists());
+}
+
+#[test]
+fn a_missing_variable_stops_everything_before_the_first_step() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "p.toml", PLAYBOOK);
+    let db = dir.path().join("drills.db");
+    let out = command(&db, &[&file, "--live", "--yes"])
+        .env_remove("MARK")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 5);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("variable ${MARK} has no value (used by steps write, cleanup)"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was logged");
+}
+
+#[test]
+fn unknown_playbooks_and_broken_files_have_their_own_exit_codes() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    assert_eq!(code(&run(&db, &["no-such-playbook"])), 4);
+    let broken = write(dir.path(), "broken.toml", "id = \"x\"\n[[phases]]\n");
+    let out = run(&db, &[&broken]);
+    assert_eq!(code(&out), 5);
+    assert!(
+        text(&out.stderr).contains("broken.toml:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_live_drill_follows_on_fail_and_logs_everything() {
+    let dir = TempDir::new().unwrap();
+    let file = write(dir.path(), "p.toml", PLAYBOOK);
+    let mark = dir.path().join("mark");
+    let db = dir.path().join("drills.db");
+    let out = command(&db, &[&file, "--live", "--yes", "--json"])
+        .env("MARK", &mark)
+        .output()
+        .unwrap();
+    assert_eq!(
+        code(&out),
+        1,
+        "a failed step fails the drill: {}",
+        text(&out.stderr)
+    );
+    let summary = json(&out);
+    assert_eq!(summary["result"], "failed");
+    assert_eq!(summary["variables"][0]["name"], "MARK");
+    assert_eq!(summary["variables"][0]["source"], "environment");
+    let statuses: Vec<&str> = summary["journal"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "failed", "not_run", "succeeded"]);
+    assert!(!mark.exists(), "cleanup ran");
+    // Progress went to stderr, so stdout is only the JSON.
+    assert!(
+        text(&out.stderr).contains("[4/4] cleanup"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let id = summary["drill_id"].as_i64().unwrap();
+    let (session, events) = logged(&db, id);
+    let drill = &session.drill;
+    assert_eq!(drill.mode, Mode::Live);
+    assert_eq!(drill.operator, "automated");
+    assert_eq!(drill.status, DrillStatus::Completed);
+    assert_eq!(drill.steps[1].outcome, Some(Outcome::Failed));
+    assert_eq!(
+        drill.steps[1].reason.as_deref(),
+        Some("command failed (exit 4)")
+    );
+    assert_eq!(outputs(&events, "broken"), ["something broke\n"]);
+    assert!(drill.steps[3].pnr_confirmed);
+    assert!(
+        drill
+            .notes
+            .iter()
+            .any(|n| n.text.contains("confirmed automatically")),
+        "{:?}",
+        drill.notes
+    );
+    assert_eq!(kinds(&events).last(), Some(&"finished"));
+}
+
+/// Live (non-zombie) processes in group `pgid`, from /proc: a zombie
+/// waiting for init to reap it is already gone for our purposes.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name: state ppid pgrp ...
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string() {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn group_alive(pgid: i32) -> bool {
+    !group_members(pgid).is_empty()
+}
+
+#[test]
+fn ctrl_c_cancels_the_command_group_and_logs_the_drill_as_interrupted() {
+    let dir = TempDir::new().unwrap();
+    let pidfile = dir.path().join("pgid");
+    let body = format!(
+        r#"
+id = "nap"
+title = "Nap"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "nap"
+title = "Sleep in a pipeline"
+command = "echo $$ > {}; sleep 30 | cat"
+[[phases.steps]]
+id = "after"
+title = "Never reached"
+command = "true"
+"#,
+        pidfile.display()
+    );
+    let file = write(dir.path(), "nap.toml", &body);
+    let db = dir.path().join("drills.db");
+    let child = command(&db, &[&file, "--live", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let pgid = loop {
+        if let Some(pgid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            break pgid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(group_alive(pgid));
+    // SAFETY: plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "it stopped promptly"
+    );
+    assert_eq!(code(&out), 130, "{}", text(&out.stderr));
+    assert!(!group_alive(pgid), "the command's process group is gone");
+
+    let summary = json(&out);
+    assert_eq!(summary["result"], "interrupted");
+    let reason = summary["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("interrupted by SIGINT (Ctrl-C) during step nap"),
+        "{reason}"
+    );
+    let (session, events) = logged(&db, summary["drill_id"].as_i64().unwrap());
+    assert_eq!(session.drill.status, DrillStatus::Aborted);
+    assert_eq!(session.drill.abort_reason.as_deref(), Some(reason));
+    let cancelled = events.iter().any(|e| {
+        matches!(&e.kind, EventKind::CommandRun { step, cancelled: true, passed: false, .. } if step == "nap")
+    });
+    assert!(cancelled, "{:?}", kinds(&events));
+    assert_eq!(
+        session.drill.steps[0].outcome, None,
+        "interrupted is not failed"
+    );
+    assert_eq!(session.drill.steps[1].attempts, 0, "nothing ran after");
+    assert_eq!(kinds(&events).last(), Some(&"aborted"));
+}
