@@ -78,7 +78,7 @@ fn open_requested(
     let failed = match command {
         Some(Command::Run { playbook, mode }) => match app.library.resolve(playbook) {
             Ok(loaded) => {
-                app.start(&loaded, (*mode).into(), now);
+                app.request_start(&loaded, (*mode).into(), now);
                 exit::INVALID
             }
             Err(broken) => {
@@ -103,7 +103,8 @@ fn open_requested(
         }
         _ => return Ok(()),
     };
-    if matches!(app.screen, tui::app::Screen::Runner(_)) {
+    // A live drill opens on the dialog that shows its variables.
+    if matches!(app.screen, tui::app::Screen::Runner(_)) || app.dialog.is_some() {
         return Ok(());
     }
     // The app put the reason in its status line; say it on stderr instead.

@@ -244,6 +244,55 @@ fn a_live_drill_with_a_missing_variable_does_not_start() {
 }
 
 #[test]
+fn a_live_drill_from_home_starts_only_after_its_variables_are_shown() {
+    let mut app = app();
+    app.handle(Action::StartLive, at(0));
+    let Some(Dialog::StartLive { title, variables }) = app.dialog.clone() else {
+        panic!("expected the live dialog, got {:?}", app.dialog)
+    };
+    assert_eq!(title, "Fixture: rename a column");
+    assert_eq!(
+        variables,
+        vec![(
+            "DATABASE_URL".to_string(),
+            "postgres://localhost/app".to_string(),
+            "default".to_string()
+        )]
+    );
+    assert!(matches!(app.screen, Screen::Home), "nothing started yet");
+    assert!(
+        app.store.list_drills(10, 0).unwrap().is_empty(),
+        "nothing logged"
+    );
+
+    app.handle(Action::No, at(1));
+    assert!(app.dialog.is_none());
+    assert!(matches!(app.screen, Screen::Home));
+    assert!(app.store.list_drills(10, 0).unwrap().is_empty());
+
+    app.handle(Action::StartLive, at(2));
+    app.handle(Action::Yes, at(3));
+    assert_eq!(runner(&app).mode(), Mode::Live);
+    assert_eq!(
+        runner(&app).vars.get("DATABASE_URL"),
+        Some("postgres://localhost/app")
+    );
+}
+
+#[test]
+fn a_live_start_from_home_with_a_missing_variable_opens_no_dialog() {
+    let mut app = app();
+    app.library.playbooks[0].playbook.variables[0].default = None;
+    app.handle(Action::StartLive, at(0));
+    assert!(app.dialog.is_none());
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("${DATABASE_URL}"),
+        "{status:?}"
+    );
+}
+
+#[test]
 fn time_away_from_rollsafe_counts_on_no_clock() {
     let mut app = started(Mode::Tabletop);
     app.tick(at(10));

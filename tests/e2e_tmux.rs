@@ -644,6 +644,9 @@ fn live_drill_runs_confirmed_commands_and_cancels() {
     let playbook = t.playbook("e2e-live");
     assert_eq!(playbook.steps.len(), 2);
     t.start_rollsafe("live", 100, 30, &["run", "e2e-live", "--mode", "live"]);
+    // A live drill opens on the dialog that shows its variables.
+    t.wait_for("Start a live drill of “End-to-end live playbook”?");
+    t.key("y");
     t.wait_until("the live runner", |s| {
         s.contains("LIVE")
             && s.contains("drill #1")

@@ -8,9 +8,8 @@
 mod rehearse_support;
 
 use std::process::Command;
-use std::time::Instant;
 
-use rehearse_support::{code, command, json, logged, server_env, text, unique};
+use rehearse_support::{logged, rehearse_passing, server_env, text, unique};
 use rollsafe::drill::DrillStatus;
 use tempfile::TempDir;
 
@@ -41,30 +40,7 @@ fn online_index_runbook_at_a_million_rows() {
         format!("TABLE={table}"),
         "ROWS=1000000".to_string(),
     ];
-    let mut args = vec!["mariadb-rehearse-online-index", "--live", "--yes", "--json"];
-    for v in &vars {
-        args.extend(["--var", v.as_str()]);
-    }
-    let started = Instant::now();
-    let out = command(&db, &args).output().unwrap();
-    eprintln!(
-        "mariadb-rehearse-online-index at 1000000 rows: {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let summary = json(&out);
-    assert_eq!(summary["result"], "passed", "{summary:#}");
-    for step in summary["journal"]["steps"].as_array().unwrap() {
-        eprintln!(
-            "  {:<20} {:>7.2}s",
-            step["id"].as_str().unwrap(),
-            step["duration"].as_f64().unwrap()
-        );
-        assert_eq!(step["status"], "succeeded", "{step:#}");
-        for run in step["output"].as_array().unwrap() {
-            assert_eq!(run["passed"], true, "{run:#}");
-        }
-    }
+    let summary = rehearse_passing(&db, "mariadb-rehearse-online-index", &vars);
     let (session, _) = logged(&db, summary["drill_id"].as_i64().unwrap());
     assert_eq!(session.drill.status, DrillStatus::Completed);
 

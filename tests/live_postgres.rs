@@ -12,51 +12,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rehearse_support::{
-    code, command, json, kinds, logged, outputs, psql, server_env, text, unique,
+    code, command, json, kinds, logged, outputs, psql, rehearse_passing, server_env, text, unique,
 };
 use rollsafe::drill::{DrillStatus, EventKind, Outcome};
-use serde_json::Value;
 use tempfile::TempDir;
 
 /// Rows for the volume tests: where a concurrent build takes seconds and
 /// the planner prefers the index.
 const ROWS: &str = "1000000";
-
-/// Prints each step's time so the test log shows what the volume costs.
-fn print_timings(summary: &Value) {
-    for step in summary["journal"]["steps"].as_array().unwrap() {
-        let runs: Vec<String> = step["output"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {:.2}s",
-                    r["purpose"].as_str().unwrap(),
-                    r["duration"].as_f64().unwrap()
-                )
-            })
-            .collect();
-        eprintln!(
-            "  {:<22} {:>8} {:>7.2}s  {}",
-            step["id"].as_str().unwrap(),
-            step["status"].as_str().unwrap(),
-            step["duration"].as_f64().unwrap(),
-            runs.join(", ")
-        );
-    }
-}
-
-/// Every step succeeded and every verification that ran passed.
-fn assert_all_passed(summary: &Value) {
-    assert_eq!(summary["result"], "passed", "{summary:#}");
-    for step in summary["journal"]["steps"].as_array().unwrap() {
-        assert_eq!(step["status"], "succeeded", "{}: {step:#}", step["id"]);
-        for run in step["output"].as_array().unwrap() {
-            assert_eq!(run["passed"], true, "{}: {run:#}", step["id"]);
-        }
-    }
-}
 
 #[test]
 fn index_concurrently_runbook_at_a_million_rows() {
@@ -73,25 +36,7 @@ fn index_concurrently_runbook_at_a_million_rows() {
         format!("INDEX_NAME={index}"),
         format!("ROWS={ROWS}"),
     ];
-    let mut args = vec![
-        "pg-rehearse-index-concurrently",
-        "--live",
-        "--yes",
-        "--json",
-    ];
-    for v in &vars {
-        args.extend(["--var", v.as_str()]);
-    }
-    let started = Instant::now();
-    let out = command(&db, &args).output().unwrap();
-    eprintln!(
-        "pg-rehearse-index-concurrently at {ROWS} rows: {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let summary = json(&out);
-    print_timings(&summary);
-    assert_all_passed(&summary);
+    let summary = rehearse_passing(&db, "pg-rehearse-index-concurrently", &vars);
 
     let (session, events) = logged(&db, summary["drill_id"].as_i64().unwrap());
     assert_eq!(session.drill.status, DrillStatus::Completed);
@@ -123,25 +68,7 @@ fn not_null_column_runbook_at_a_million_rows() {
         format!("TABLE={table}"),
         format!("ROWS={ROWS}"),
     ];
-    let mut args = vec![
-        "pg-rehearse-add-not-null-column",
-        "--live",
-        "--yes",
-        "--json",
-    ];
-    for v in &vars {
-        args.extend(["--var", v.as_str()]);
-    }
-    let started = Instant::now();
-    let out = command(&db, &args).output().unwrap();
-    eprintln!(
-        "pg-rehearse-add-not-null-column at {ROWS} rows: {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    let summary = json(&out);
-    print_timings(&summary);
-    assert_all_passed(&summary);
+    rehearse_passing(&db, "pg-rehearse-add-not-null-column", &vars);
     assert_eq!(
         psql(&url, &format!("select to_regclass('{table}') is null")),
         "t"

@@ -163,6 +163,17 @@ fn summary_after_finishing() {
 }
 
 #[test]
+fn live_start_dialog_shows_the_resolved_variables() {
+    let mut app = app();
+    app.overrides.insert(
+        "DATABASE_URL".into(),
+        "postgres://staging-db:5432/app".into(),
+    );
+    app.handle(Action::StartLive, at(0));
+    assert_snapshot!(draw(&app, 80, 24, 0));
+}
+
+#[test]
 fn too_small_terminal_says_so() {
     let app = runner_app(Mode::Tabletop);
     assert_snapshot!(draw(&app, 30, 8, 1));

@@ -31,13 +31,14 @@ What happens:
   2. Without --live: the steps are listed with their commands as they would run.
      Nothing runs and nothing is logged (a dry run).
      With --live but without --yes: the same list, then a refusal (exit 2).
-  3. With --live --yes: a live drill is logged, operator \"automated\". Each step
-     runs its command, then its verification; a step passes when both pass. A
-     step with neither is skipped (nobody performed it). On failure the step's
-     on_fail decides: continue, goto:STEP (restart that step, walk on from it),
-     stop or rollback (the drill ends aborted; rollback notes are logged for
-     people, not run). Points of no return are crossed automatically and each
-     confirmation is logged. Steps jumped over by a goto stay not run.
+  3. With --live --yes: a live drill is logged, operator \"automated\" (with
+     --operator NAME: \"automated (NAME)\"). Each step runs its command, then
+     its verification; a step passes when both pass. A step with neither is
+     skipped (nobody performed it). On failure the step's on_fail decides:
+     continue, goto:STEP (restart that step, walk on from it), stop or rollback
+     (the drill ends aborted; rollback notes are logged for people, not run).
+     Points of no return are crossed automatically and each confirmation is
+     logged. Steps jumped over by a goto stay not run.
   4. A per-step summary is printed (--json: the drill's journal with the result).
 
 A playbook with a [probe] table gets it with --live --yes: its statement runs on

@@ -125,6 +125,11 @@ pub enum Dialog {
     Finish { pending: usize },
     /// A step failed: offer its on_fail path.
     OnFail { step_title: String, on_fail: OnFail },
+    /// Start a live drill with these resolved variables: (name, value, source).
+    StartLive {
+        title: String,
+        variables: Vec<(String, String, String)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +155,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// The planner's knowledge base, loaded when the wizard first opens.
     pub knowledge: Option<Knowledge>,
+    /// The playbook a [`Dialog::StartLive`] is asking about.
+    pending_live: Option<Box<Loaded>>,
     env: fn(&str) -> Option<String>,
 }
 
@@ -197,6 +204,7 @@ impl App {
             playbooks_dir: None,
             home: HomeState::default(),
             knowledge: None,
+            pending_live: None,
             env: process_env,
         };
         app.refresh_home();
@@ -404,13 +412,38 @@ impl App {
         match self.selected_home_item() {
             Some(HomeItem::Playbook(i)) => {
                 let loaded = self.library.playbooks[i].clone();
-                self.start(&loaded, mode, now);
+                self.request_start(&loaded, mode, now);
             }
             Some(HomeItem::Resume(_)) => {
                 self.info("select a playbook to start a new drill; enter resumes this one")
             }
             _ => {}
         }
+    }
+
+    /// Starts a drill the operator asked for: tabletop at once; live only
+    /// after a dialog has shown every variable resolved (value and source)
+    /// and the operator said yes. A missing variable stops it here.
+    pub fn request_start(&mut self, loaded: &Loaded, mode: Mode, now: DateTime<Utc>) {
+        if mode == Mode::Tabletop {
+            return self.start(loaded, mode, now);
+        }
+        let vars = match self.resolve_vars(&loaded.playbook, mode) {
+            Ok(vars) => vars,
+            Err(message) => return self.error(message),
+        };
+        let variables = vars
+            .values
+            .iter()
+            .map(|(name, (value, source))| {
+                (name.clone(), value.clone(), source.label().to_string())
+            })
+            .collect();
+        self.pending_live = Some(Box::new(loaded.clone()));
+        self.dialog = Some(Dialog::StartLive {
+            title: loaded.playbook.title.clone(),
+            variables,
+        });
     }
 
     /// Starts a drill of `loaded`. Live drills need every variable resolved first.
@@ -731,6 +764,18 @@ impl App {
                 step_title,
                 on_fail,
             } => self.choose_on_fail(action, step_title, on_fail, now),
+            Dialog::StartLive { title, variables } => match action {
+                Action::Yes | Action::Submit => {
+                    if let Some(loaded) = self.pending_live.take() {
+                        self.start(&loaded, Mode::Live, now);
+                    }
+                }
+                Action::No | Action::Dismiss => {
+                    self.pending_live = None;
+                    self.info("live drill not started");
+                }
+                _ => self.dialog = Some(Dialog::StartLive { title, variables }),
+            },
         }
     }
 
@@ -1148,7 +1193,7 @@ impl App {
                     Mode::Tabletop
                 };
                 if let Some(loaded) = planned_playbook(wizard) {
-                    self.start(&loaded, mode, now);
+                    self.request_start(&loaded, mode, now);
                 }
             }
             Action::Back => {

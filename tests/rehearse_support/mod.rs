@@ -49,6 +49,49 @@ pub fn json(out: &Output) -> Value {
     })
 }
 
+/// `rehearse PLAYBOOK --live --yes --json --var ...`, timed: the run must
+/// pass (exit 0); returns the JSON summary and prints each step's time.
+pub fn rehearse_passing(db: &Path, playbook: &str, vars: &[String]) -> Value {
+    let mut args = vec![playbook, "--live", "--yes", "--json"];
+    for v in vars {
+        args.extend(["--var", v.as_str()]);
+    }
+    let started = std::time::Instant::now();
+    let out = run(db, &args);
+    eprintln!("{playbook}: {:.1}s", started.elapsed().as_secs_f64());
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let summary = json(&out);
+    for step in summary["journal"]["steps"].as_array().unwrap() {
+        let runs: Vec<String> = step["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:.2}s",
+                    r["purpose"].as_str().unwrap(),
+                    r["duration"].as_f64().unwrap()
+                )
+            })
+            .collect();
+        eprintln!(
+            "  {:<26} {:>9} {:>7.2}s  {}",
+            step["id"].as_str().unwrap(),
+            step["status"].as_str().unwrap(),
+            step["duration"].as_f64().unwrap(),
+            runs.join(", ")
+        );
+    }
+    assert_eq!(summary["result"], "passed", "{summary:#}");
+    for step in summary["journal"]["steps"].as_array().unwrap() {
+        assert_eq!(step["status"], "succeeded", "{}: {step:#}", step["id"]);
+        for run in step["output"].as_array().unwrap() {
+            assert_eq!(run["passed"], true, "{}: {run:#}", step["id"]);
+        }
+    }
+    summary
+}
+
 /// A drill as the log has it: the folded session and every event.
 pub fn logged(db: &Path, drill: i64) -> (Session, Vec<Event>) {
     let store = Store::open(db).expect("log opens");

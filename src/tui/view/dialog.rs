@@ -139,6 +139,29 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
             ];
             (" Step failed ".to_string(), lines, theme.danger_border())
         }
+        Dialog::StartLive { title, variables } => {
+            let mut lines = vec![
+                Line::raw(format!("Start a live drill of “{title}”?")),
+                Line::raw("Each command is still shown and confirmed before it runs."),
+                Line::default(),
+            ];
+            if variables.is_empty() {
+                lines.push(Line::styled("No variables.", theme.dim()));
+            } else {
+                lines.push(Line::raw("Variables, as commands will get them:"));
+                let width = variables.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+                for (name, value, source) in variables {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {name:<width$} = "), theme.accent()),
+                        Span::raw(value.clone()),
+                        Span::styled(format!("  ({source})"), theme.dim()),
+                    ]));
+                }
+            }
+            lines.push(Line::default());
+            lines.push(keys("y start live · n cancel"));
+            (" Live drill ".to_string(), lines, theme.danger_border())
+        }
     }
 }
 
