@@ -17,7 +17,7 @@ fn hour_of_samples() -> Vec<Sample> {
     let mut at = Duration::ZERO;
     let mut i = 0u64;
     while at < Duration::from_secs(3600) {
-        let latency = if i % 30_000 == 0 {
+        let latency = if i.is_multiple_of(30_000) {
             Duration::from_secs(3)
         } else {
             Duration::from_micros(800 + (i * 7919) % 4000)
