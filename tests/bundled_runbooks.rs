@@ -1,7 +1,7 @@
 //! The runbooks shipped in the binary: all load, and each says where its
 //! points of no return are and what it rests on.
 
-use rollsafe::playbook::{self, Library, Origin};
+use rollsafe::playbook::{self, Library, OnFail, Origin};
 
 #[test]
 fn every_bundled_runbook_loads() {
@@ -90,5 +90,66 @@ fn bundled_toml_survives_a_round_trip_through_the_writer() {
         let again = playbook::parse("again.toml", &text)
             .unwrap_or_else(|e| panic!("{}: {:?}", loaded.playbook.id, e));
         assert_eq!(again, loaded.playbook, "{}", loaded.playbook.id);
+    }
+}
+
+/// The rehearsal runbooks (tag `rehearsal`) run unattended under
+/// `rollsafe rehearse`, so their shape is what keeps them safe: a volume
+/// variable, a guard before anything is created, real checks, and a cleanup
+/// every failure leads to.
+#[test]
+fn rehearsal_runbooks_guard_check_and_always_clean_up() {
+    let rehearsals: Vec<_> = playbook::bundled()
+        .0
+        .into_iter()
+        .filter(|l| l.playbook.tags.iter().any(|t| t == "rehearsal"))
+        .collect();
+    assert!(rehearsals.len() >= 3, "found {}", rehearsals.len());
+    for loaded in &rehearsals {
+        let p = &loaded.playbook;
+        let rows = p.variables.iter().find(|v| v.name == "ROWS");
+        assert!(
+            rows.and_then(|v| v.default.as_deref()) == Some("1000000"),
+            "{}: ROWS defaults to a production-like 1000000",
+            p.id
+        );
+        let steps: Vec<_> = p.steps().map(|(_, _, s)| s).collect();
+        let cleanup = steps.last().unwrap();
+        assert!(
+            cleanup.point_of_no_return && cleanup.verify.is_some(),
+            "{}: the last step is the verified cleanup",
+            p.id
+        );
+        let guard = steps
+            .iter()
+            .position(|s| s.id == "check-table-absent")
+            .unwrap_or_else(|| panic!("{}: no check-table-absent guard", p.id));
+        for (i, step) in steps.iter().enumerate() {
+            if let Some(verify) = &step.verify {
+                let e = &verify.expect;
+                assert!(
+                    e.regex.is_some() || e.contains.is_some() || e.exit_code.is_some(),
+                    "{}/{}: a verification must expect something specific",
+                    p.id,
+                    step.id
+                );
+            }
+            assert!(
+                step.command.is_some() || step.verify.is_some(),
+                "{}/{}: nothing to run unattended",
+                p.id,
+                step.id
+            );
+            // Once the guard has passed, the table may exist: a failure must
+            // lead to the cleanup (or carry on to it).
+            if i > guard && i + 1 < steps.len() {
+                let ok = match &step.on_fail {
+                    OnFail::Goto(target) => target == &cleanup.id,
+                    OnFail::Continue => true,
+                    _ => false,
+                };
+                assert!(ok, "{}/{}: on_fail must reach the cleanup", p.id, step.id);
+            }
+        }
     }
 }

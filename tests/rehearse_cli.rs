@@ -280,3 +280,102 @@ command = "true"
     assert_eq!(session.drill.steps[1].attempts, 0, "nothing ran after");
     assert_eq!(kinds(&events).last(), Some(&"aborted"));
 }
+
+#[test]
+fn kill_9_mid_command_leaves_a_resumable_drill_with_the_command_in_flight() {
+    let dir = TempDir::new().unwrap();
+    let pidfile = dir.path().join("pgid");
+    let body = format!(
+        r#"
+id = "nap"
+title = "Nap"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "nap"
+title = "Sleep"
+command = "echo $$ > {}; sleep 30"
+"#,
+        pidfile.display()
+    );
+    let file = write(dir.path(), "nap.toml", &body);
+    let db = dir.path().join("drills.db");
+    let mut child = command(&db, &[&file, "--live", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let pgid = loop {
+        if let Some(pgid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            break pgid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL: no handler, no cleanup
+    child.wait().unwrap();
+    // Nothing can stop the command when rollsafe itself is killed: it is in
+    // its own process group. Stop it here so the test leaves nothing behind.
+    // SAFETY: plain syscall on the group our command created.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+
+    let mut store = rollsafe::store::Store::open(&db).unwrap();
+    let id = store.list_drills(1, 0).unwrap()[0].id;
+    let (session, events) = logged(&db, id);
+    assert_eq!(session.drill.status, DrillStatus::Running);
+    let (step, command) = session.drill.command_in_flight.clone().unwrap();
+    assert_eq!(step, "nap");
+    assert!(command.ends_with("sleep 30"), "{command}");
+    assert_eq!(kinds(&events).last(), Some(&"command_started"));
+    // Reopening it logs the gap as an interruption, as for any drill.
+    let reopened = rollsafe::drill::Session::reopen(&mut store, id, chrono::Utc::now()).unwrap();
+    assert_eq!(reopened.drill.status, DrillStatus::Running);
+    assert_eq!(
+        store.events(id).unwrap().last().map(|e| e.kind.name()),
+        Some("interrupted")
+    );
+}
+
+#[test]
+fn secret_variables_reach_commands_but_are_masked_in_output_and_log() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "secret.toml",
+        r#"
+id = "secret"
+title = "Secret"
+[variables.DB_PASSWORD]
+default = "hunter2"
+description = "read by the command from its environment"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "use-it"
+title = "The command sees the real value"
+command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
+"#,
+    );
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file, "--live", "--yes", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("hunter2"));
+    assert!(!text(&out.stderr).contains("hunter2"));
+    assert!(text(&out.stderr).contains("DB_PASSWORD = ******** (default)"));
+    let summary = json(&out);
+    assert_eq!(summary["variables"][0]["value"], "********");
+    let (session, _) = logged(&db, summary["drill_id"].as_i64().unwrap());
+    assert!(
+        session
+            .drill
+            .notes
+            .iter()
+            .all(|n| !n.text.contains("hunter2"))
+    );
+}

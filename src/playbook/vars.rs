@@ -55,6 +55,34 @@ impl Vars {
     }
 }
 
+/// A variable's value as it may be shown or logged: whole values of names
+/// that say they are secret (PASSWORD, PWD, SECRET, TOKEN) are masked, and
+/// so is the password in a URL's `user:password@`. Commands still get the
+/// real value.
+pub fn shown_value(name: &str, value: &str) -> String {
+    const MASK: &str = "********";
+    let upper = name.to_ascii_uppercase();
+    if ["PASSWORD", "PWD", "SECRET", "TOKEN"]
+        .iter()
+        .any(|word| upper.contains(word))
+    {
+        return MASK.to_string();
+    }
+    // scheme://user:password@host...
+    if let Some(scheme_end) = value.find("://") {
+        let rest = &value[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            let start = scheme_end + 3 + colon + 1;
+            let end = scheme_end + 3 + at;
+            return format!("{}{MASK}{}", &value[..start], &value[end..]);
+        }
+    }
+    value.to_string()
+}
+
 /// A variable some step uses but that has no value anywhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingVar {
@@ -441,6 +469,25 @@ mod tests {
             None,
             "rollback text is not scanned"
         );
+    }
+
+    #[test]
+    fn secrets_are_masked_when_shown() {
+        assert_eq!(shown_value("MYSQL_PWD", "hunter2"), "********");
+        assert_eq!(shown_value("api_token", "abc"), "********");
+        assert_eq!(
+            shown_value("DATABASE_URL", "postgres://app:s3cr3t@db:5432/app?x=1"),
+            "postgres://app:********@db:5432/app?x=1"
+        );
+        assert_eq!(
+            shown_value(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:54329/rollsafe"
+            ),
+            "postgres://postgres@127.0.0.1:54329/rollsafe"
+        );
+        assert_eq!(shown_value("URL", "http://h/p@q:r"), "http://h/p@q:r");
+        assert_eq!(shown_value("ROWS", "1000000"), "1000000");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::drill::live::{self, StepCommand, Verdict};
-use crate::drill::{CommandPurpose, DrillStatus, EventKind, Outcome, Session};
+use crate::drill::{CommandPurpose, EventKind, Outcome, Session};
 use crate::exec::ExecEvent;
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{OnFail, Step};
@@ -81,6 +81,12 @@ enum StepResult {
     Interrupted,
 }
 
+/// What follows a step.
+enum Next {
+    Step(usize),
+    End(Ending),
+}
+
 /// Reason logged for a step with nothing to run.
 pub const MANUAL_STEP: &str =
     "manual step: nothing to run, and an automated drill cannot perform it";
@@ -126,47 +132,27 @@ impl<'a> Driver<'a> {
     /// Runs the drill to its end. A store error stops it at once: whatever
     /// is running is killed (by dropping it) and the drill stays resumable.
     pub fn run(&mut self) -> Result<Ending, StoreError> {
-        let Some(mut index) = (!self.session.drill.steps.is_empty()).then_some(0) else {
-            self.session
-                .record(self.store, now(), EventKind::Finished)?;
-            return Ok(Ending::Passed);
-        };
-        let step_count = self.session.drill.steps.len();
-        let mut gotos = 0usize;
+        if self.session.drill.steps.is_empty() {
+            return self.finish();
+        }
+        let mut index = 0;
+        let mut gotos = 0;
         loop {
             if let Some(signal) = self.pending_signal() {
-                let step = self.step_at(index).id.clone();
                 let reason = format!(
-                    "interrupted by {} before step {step} ran",
-                    signal_name(signal)
+                    "interrupted by {} before step {} ran",
+                    signal_name(signal),
+                    self.step_at(index).id
                 );
                 return self.interrupt(signal, reason);
             }
-            if self.session.drill.active != Some(index) {
-                let id = self.step_at(index).id.clone();
-                self.session
-                    .record(self.store, now(), EventKind::StepStarted { step: id })?;
-            }
-            let step = self.step_at(index).clone();
-            for o in self.observers.iter_mut() {
-                o.step_started(index, &step);
-            }
-            if step.point_of_no_return {
-                self.cross_point_of_no_return(&step)?;
-            }
+            // One attempt at one step: everything that starts a step is in
+            // begin_step, everything that ends it in end_step.
+            let step = self.begin_step(index)?;
             let result = self.attempt(&step)?;
-            let mut extra = Vec::new();
-            for o in self.observers.iter_mut() {
-                extra.extend(o.step_finished(index, &step));
-            }
-            for kind in extra {
-                self.session.record(self.store, now(), kind)?;
-            }
-            let (outcome, reason) = match result {
-                StepResult::Interrupted => {
-                    for o in self.observers.iter_mut() {
-                        o.step_recorded(index, &step, None);
-                    }
+            let outcome = match self.end_step(index, &step, result)? {
+                Some(outcome) => outcome,
+                None => {
                     let signal = self.pending_signal().unwrap_or(libc::SIGINT);
                     let reason = format!(
                         "interrupted by {} during step {}: its command was cancelled",
@@ -175,56 +161,124 @@ impl<'a> Driver<'a> {
                     );
                     return self.interrupt(signal, reason);
                 }
-                StepResult::Passed => (Outcome::Passed, String::new()),
-                StepResult::Failed(why) => (Outcome::Failed, why),
-                StepResult::Skipped(why) => (Outcome::Skipped, why),
             };
-            let kind = match outcome {
-                Outcome::Passed => EventKind::StepPassed {
-                    step: step.id.clone(),
-                },
-                Outcome::Failed => EventKind::StepFailed {
-                    step: step.id.clone(),
-                    reason: reason.clone(),
-                },
-                _ => EventKind::StepSkipped {
-                    step: step.id.clone(),
-                    reason: reason.clone(),
-                },
-            };
-            self.session.record(self.store, now(), kind)?;
-            for o in self.observers.iter_mut() {
-                o.step_recorded(index, &step, Some((outcome, &reason)));
+            match self.next_step(index, &step, outcome, &mut gotos)? {
+                Next::Step(i) => index = i,
+                Next::End(ending) => return Ok(ending),
             }
+        }
+    }
 
-            let next = if outcome == Outcome::Failed {
-                match &step.on_fail {
-                    OnFail::Continue => self.next_forward(index),
-                    OnFail::Stop => {
-                        let reason = format!("step {} failed and its on_fail is stop", step.id);
-                        return self.abort(reason);
-                    }
-                    OnFail::Rollback => return self.roll_back(&step),
-                    OnFail::Goto(target) => {
-                        gotos += 1;
-                        if gotos > step_count {
-                            let reason = format!(
-                                "step {} failed again after {} on_fail jumps: stopping a loop",
-                                step.id,
-                                gotos - 1
-                            );
-                            return self.abort(reason);
-                        }
-                        self.session.drill.step_index(target)
-                    }
+    /// Logs the step's start (unless its attempt is already open), tells
+    /// the observers, and crosses its point of no return if it has one.
+    fn begin_step(&mut self, index: usize) -> Result<Step, StoreError> {
+        let step = self.step_at(index).clone();
+        if self.session.drill.active != Some(index) {
+            self.session.record(
+                self.store,
+                now(),
+                EventKind::StepStarted {
+                    step: step.id.clone(),
+                },
+            )?;
+        }
+        for o in self.observers.iter_mut() {
+            o.step_started(index, &step);
+        }
+        if step.point_of_no_return {
+            self.cross_point_of_no_return(&step)?;
+        }
+        Ok(step)
+    }
+
+    /// Logs the observers' events, then the step's outcome. `None`: the
+    /// attempt was interrupted and gets no outcome.
+    fn end_step(
+        &mut self,
+        index: usize,
+        step: &Step,
+        result: StepResult,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let mut extra = Vec::new();
+        for o in self.observers.iter_mut() {
+            extra.extend(o.step_finished(index, step));
+        }
+        for kind in extra {
+            self.session.record(self.store, now(), kind)?;
+        }
+        let id = step.id.clone();
+        let (outcome, reason, kind) = match result {
+            StepResult::Interrupted => {
+                for o in self.observers.iter_mut() {
+                    o.step_recorded(index, step, None);
                 }
-            } else {
-                self.next_forward(index)
-            };
-            match next {
-                Some(i) => index = i,
-                None => return self.finish(),
+                return Ok(None);
             }
+            StepResult::Passed => (
+                Outcome::Passed,
+                String::new(),
+                EventKind::StepPassed { step: id },
+            ),
+            StepResult::Failed(why) => (
+                Outcome::Failed,
+                why.clone(),
+                EventKind::StepFailed {
+                    step: id,
+                    reason: why,
+                },
+            ),
+            StepResult::Skipped(why) => (
+                Outcome::Skipped,
+                why.clone(),
+                EventKind::StepSkipped {
+                    step: id,
+                    reason: why,
+                },
+            ),
+        };
+        self.session.record(self.store, now(), kind)?;
+        for o in self.observers.iter_mut() {
+            o.step_recorded(index, step, Some((outcome, &reason)));
+        }
+        Ok(Some(outcome))
+    }
+
+    /// Where the drill goes after a step: the next pending step, the
+    /// on_fail target, or its end.
+    fn next_step(
+        &mut self,
+        index: usize,
+        step: &Step,
+        outcome: Outcome,
+        gotos: &mut usize,
+    ) -> Result<Next, StoreError> {
+        let next = if outcome != Outcome::Failed {
+            self.next_forward(index)
+        } else {
+            match &step.on_fail {
+                OnFail::Continue => self.next_forward(index),
+                OnFail::Stop => {
+                    let reason = format!("step {} failed and its on_fail is stop", step.id);
+                    return self.abort(reason).map(Next::End);
+                }
+                OnFail::Rollback => return self.roll_back(step).map(Next::End),
+                OnFail::Goto(target) => {
+                    *gotos += 1;
+                    if *gotos > self.session.drill.steps.len() {
+                        let reason = format!(
+                            "step {} failed again after {} on_fail jumps: stopping a loop",
+                            step.id,
+                            *gotos - 1
+                        );
+                        return self.abort(reason).map(Next::End);
+                    }
+                    self.session.drill.step_index(target)
+                }
+            }
+        };
+        match next {
+            Some(i) => Ok(Next::Step(i)),
+            None => self.finish().map(Next::End),
         }
     }
 
@@ -415,11 +469,6 @@ impl<'a> Driver<'a> {
             failed.id
         ))
     }
-
-    /// Whether the drill in the log has ended (for callers that check).
-    pub fn is_over(&self) -> bool {
-        self.session.drill.status != DrillStatus::Running
-    }
 }
 
 /// "SIGINT (Ctrl-C)", "SIGTERM", ...
@@ -435,7 +484,7 @@ pub fn signal_name(signal: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::Mode;
+    use crate::drill::{DrillStatus, Mode};
     use crate::playbook::{self, Loaded, Origin};
 
     fn loaded(steps: &str) -> Loaded {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::driver::{Ending, signal_name};
 use crate::drill::Session;
 use crate::playbook::duration::format_clock;
-use crate::playbook::vars::Vars;
+use crate::playbook::vars::{self, Vars};
 use crate::report::{self, Journal};
 
 /// Lines of a failed command's output shown under its step.
@@ -18,6 +18,7 @@ const OUTPUT_TAIL_LINES: usize = 12;
 #[derive(Debug, Serialize)]
 pub struct Variable {
     pub name: String,
+    /// Secrets masked: see [`vars::shown_value`].
     pub value: String,
     /// --var | environment | default
     pub source: String,
@@ -50,7 +51,7 @@ pub fn variables(vars: &Vars) -> Vec<Variable> {
         .iter()
         .map(|(name, (value, source))| Variable {
             name: name.clone(),
-            value: value.clone(),
+            value: vars::shown_value(name, value),
             source: source.label().to_string(),
         })
         .collect()

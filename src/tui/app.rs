@@ -438,7 +438,11 @@ impl App {
             .values
             .iter()
             .map(|(name, (value, source))| {
-                (name.clone(), value.clone(), source.label().to_string())
+                (
+                    name.clone(),
+                    vars::shown_value(name, value),
+                    source.label().to_string(),
+                )
             })
             .collect();
         let probe = loaded
