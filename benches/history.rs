@@ -505,10 +505,11 @@ fn bench_stats(c: &mut Criterion, fixture: &mut Option<Log>) {
         let log = log(fixture);
         let store = store.get_or_insert_with(|| Store::open(&log.path).expect("open"));
         let id = log.busiest.0.as_str();
+        // What the stats screen and `rollsafe stats` compute for it.
         let stats = || {
-            let drills = store.drills_of(id).expect("drills");
-            let samples = store.step_samples(id).expect("samples");
-            insight::playbook_stats(id, &drills, &samples, None)
+            insight::gather(store, id, None, log.now, insight::Depth::Full)
+                .expect("gather")
+                .stats
         };
         let once = stats();
         assert_eq!(once.drills, log.busiest.1);
@@ -536,13 +537,30 @@ fn breakdown(store: &Store, id: &str) {
         times.sort_by(f64::total_cmp);
         (times[times.len() / 2], out.expect("ran"))
     }
-    let (drills_ms, drills) = median_ms(|| store.drills_of(id).expect("drills"));
-    let (samples_ms, samples) = median_ms(|| store.step_samples(id).expect("samples"));
-    let (stats_ms, _) = median_ms(|| insight::playbook_stats(id, &drills, &samples, None));
+    let (facts_ms, facts) = median_ms(|| store.drill_facts(id).expect("facts"));
+    let (recent_ms, recent) = median_ms(|| {
+        store
+            .recent_drills_of(id, insight::gather::RECENT_DRILLS, 5)
+            .expect("recent")
+    });
+    let (steps_ms, steps) = median_ms(|| store.step_distributions(id).expect("distributions"));
+    let (stats_ms, _) = median_ms(|| insight::playbook_stats(id, &facts, &steps, None));
+    let (window_ms, window) = median_ms(|| {
+        store
+            .recent_step_samples(id, insight::recommend::SAMPLE_WINDOW)
+            .expect("window")
+    });
     println!(
-        "stats_one_playbook: drills_of {drills_ms:.1} ms ({} rows), step_samples {samples_ms:.1} ms ({} rows), playbook_stats {stats_ms:.1} ms",
-        drills.len(),
-        samples.len()
+        "stats_one_playbook: drill_facts {facts_ms:.1} ms ({} drills), recent_drills_of {recent_ms:.1} ms ({} rows), \
+         step_distributions {steps_ms:.1} ms ({} results), playbook_stats {stats_ms:.1} ms, \
+         recent_step_samples {window_ms:.1} ms ({} rows)",
+        facts.counts.drills,
+        recent.len(),
+        steps
+            .iter()
+            .map(|d| d.passed + d.failed + d.skipped + d.blocked)
+            .sum::<usize>(),
+        window.len()
     );
 }
 
@@ -555,8 +573,14 @@ fn home_insights(store: &Store, library: &Library, now: DateTime<Utc>) -> usize 
         .playbooks
         .iter()
         .map(|loaded| {
-            let found =
-                insight::gather(store, &loaded.playbook.id, Some(loaded), now).expect("gather");
+            let found = insight::gather(
+                store,
+                &loaded.playbook.id,
+                Some(loaded),
+                now,
+                insight::Depth::Summary,
+            )
+            .expect("gather");
             found.recommendations.len()
         })
         .sum()
@@ -651,6 +675,34 @@ fn bench_list(c: &mut Criterion, fixture: &mut Option<Log>) {
             }
             spent
         });
+    });
+    // Scrolling: from the newest drill, End to the oldest (the deepest page
+    // of 100,000), then one page up; each key's page load and frame.
+    group.bench_function("drills_list_end_then_page_up", |b| {
+        let log = log(fixture);
+        let app = app.as_mut().expect("opened by the benchmark above");
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                app.screen = Screen::Home;
+                app.handle(Action::OpenHistory, log.now);
+                let started = Instant::now();
+                app.handle(Action::Bottom, log.now);
+                black_box(draw(app, log.now));
+                app.handle(Action::PageUp, log.now);
+                black_box(draw(app, log.now));
+                spent += started.elapsed();
+            }
+            spent
+        });
+        let Screen::History(history) = &app.screen else {
+            panic!("left the drills list");
+        };
+        assert_eq!(
+            history.selected + 1 + 20,
+            history.total,
+            "End, then a page up"
+        );
     });
     group.finish();
 }

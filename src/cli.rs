@@ -444,10 +444,11 @@ pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
             }
         }
         let problems: usize = results.iter().map(|r| r.problems.len()).sum();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         println!(
-            "{} files checked, {} with problems, {problems} problems",
-            results.len(),
-            failed
+            "{} checked, {failed} with problems, {}",
+            plural(results.len(), "file"),
+            plural(problems, "problem")
         );
     }
     if failed > 0 { exit::INVALID } else { exit::OK }
@@ -688,7 +689,13 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
     let now = chrono::Utc::now();
     let mut all = Vec::new();
     for id in &ids {
-        match crate::insight::gather(&store, id, library.get(id), now) {
+        match crate::insight::gather(
+            &store,
+            id,
+            library.get(id),
+            now,
+            crate::insight::Depth::Full,
+        ) {
             Ok(insight) => all.push(insight),
             Err(e) => {
                 eprintln!("rollsafe: {e}");

@@ -2,13 +2,15 @@
 //! properties over every (engine, tool, deployment model, operation).
 
 use chrono::{TimeZone, Utc};
+use rollsafe::drill::{EventKind, Mode, Session};
 use rollsafe::planner::intake::{Change, EngineChoice, parse_change, parse_engine};
 use rollsafe::planner::knowledge::{EMBEDDED, Knowledge};
-use rollsafe::planner::plan::{PlanHistory, Rehearsal, plan_id};
+use rollsafe::planner::plan::{PlanHistory, plan_id};
 use rollsafe::planner::recommend::InputRef;
-use rollsafe::planner::{Intake, RawIntake, plan};
+use rollsafe::planner::{Intake, RawIntake, plan, render};
 use rollsafe::playbook;
 use rollsafe::playbook::toml_format::to_toml;
+use rollsafe::store::Store;
 
 fn k() -> Knowledge {
     Knowledge::load().unwrap_or_else(|e| panic!("knowledge base: {e:?}"))
@@ -407,6 +409,7 @@ fn every_engine_tool_model_operation_combination_plans_validly_or_refuses_with_a
                         rows: [("orders".to_string(), 20_000_000)].into(),
                         rto: Some(std::time::Duration::from_secs(900)),
                         incidents: vec![],
+                        from: None,
                     };
                     match check_plan(&k, &intake, &history) {
                         Ok(()) => planned += 1,
@@ -477,37 +480,100 @@ fn history_makes_the_rollback_viable_stale_or_too_slow() {
     assert!(
         none.recommendation
             .verdict
-            .contains("rollback path never rehearsed: not viable until rehearsed")
+            .contains("Rollback path never rehearsed: not viable until rehearsed")
     );
-    let rehearsal = |days: i64, mins: u64| PlanHistory {
-        now: now(),
-        rollback: Some(Rehearsal {
-            drill_id: 7,
-            playbook_id: "plan-rename-users-name-rollback".into(),
-            ended_at: now() - chrono::Duration::days(days),
-            duration: std::time::Duration::from_secs(mins * 60),
-        }),
-        forward: None,
+
+    // Drills of the plan's own rollback playbook, logged as an operator would.
+    let text = render::toml(&none, true);
+    let rollback = playbook::Loaded {
+        playbook: playbook::parse("rollback.toml", &text).expect("rollback playbook parses"),
+        origin: playbook::Origin::File("rollback.toml".into()),
+        source: text,
     };
-    let ok = plan(&intake, &k, &rehearsal(3, 10)).unwrap();
+    assert_eq!(
+        rollback.playbook.id,
+        format!("{}-rollback", none.playbook.id)
+    );
+    let first = rollback.playbook.steps().next().unwrap().2.id.clone();
+    // A drill starting `days` before now that works `mins` minutes, its first step failing or not.
+    let drill = |store: &mut Store, days: i64, mins: i64, fails: bool| {
+        let t0 = now() - chrono::Duration::days(days);
+        let mut s = Session::start(store, &rollback, Mode::Tabletop, "ana", t0).unwrap();
+        let step = first.clone();
+        s.record(store, t0, EventKind::StepStarted { step: step.clone() })
+            .unwrap();
+        let end = t0 + chrono::Duration::minutes(mins);
+        let outcome = if fails {
+            EventKind::StepFailed {
+                step,
+                reason: "replica lag".into(),
+            }
+        } else {
+            EventKind::StepPassed { step }
+        };
+        s.record(store, end, outcome).unwrap();
+        s.record(store, end, EventKind::Finished).unwrap();
+    };
+    let verdict = |store: &Store| {
+        let history = PlanHistory::read(store, &none.playbook.id, now()).unwrap();
+        plan(&intake, &k, &history).unwrap().recommendation
+    };
+
+    let mut store = Store::open_in_memory().unwrap();
+    let never = verdict(&store);
+    assert!(!never.rollback_viable);
     assert!(
-        ok.recommendation.rollback_viable,
+        never.rollback_status.contains("never rehearsed"),
         "{}",
-        ok.recommendation.verdict
+        never.rollback_status
     );
-    let stale = plan(&intake, &k, &rehearsal(200, 10)).unwrap();
+
+    drill(&mut store, 3, 10, false);
+    let ok = verdict(&store);
+    assert!(ok.rollback_viable, "{}", ok.verdict);
     assert!(
-        !stale.recommendation.rollback_viable
-            && stale.recommendation.rollback_status.contains("long ago")
+        ok.rollback_status.contains("took 10m"),
+        "{}",
+        ok.rollback_status
     );
-    let slow = plan(&intake, &k, &rehearsal(3, 40)).unwrap();
+
+    // A later drill that failed: the earlier success no longer makes it viable.
+    drill(&mut store, 1, 10, true);
+    let failed = verdict(&store);
+    assert!(!failed.rollback_viable);
     assert!(
-        !slow.recommendation.rollback_viable
-            && slow
-                .recommendation
-                .rollback_status
-                .contains("slower than the RTO")
+        failed
+            .rollback_status
+            .contains("had failed or blocked steps"),
+        "{}",
+        failed.rollback_status
     );
+
+    let mut store = Store::open_in_memory().unwrap();
+    drill(&mut store, 200, 10, false);
+    let stale = verdict(&store);
+    assert!(!stale.rollback_viable);
+    assert!(
+        stale
+            .rollback_status
+            .contains("last rehearsed 199 days ago"),
+        "{}",
+        stale.rollback_status
+    );
+
+    let mut store = Store::open_in_memory().unwrap();
+    drill(&mut store, 3, 40, false);
+    let slow = verdict(&store);
+    assert!(!slow.rollback_viable);
+    assert!(
+        slow.rollback_status.contains("slower than the RTO"),
+        "{}",
+        slow.rollback_status
+    );
+    // Exactly the RTO still fits.
+    let mut store = Store::open_in_memory().unwrap();
+    drill(&mut store, 3, 15, false);
+    assert!(verdict(&store).rollback_viable);
 }
 
 #[test]

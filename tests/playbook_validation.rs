@@ -137,6 +137,32 @@ fn no_input_makes_the_loaders_panic() {
     }
 }
 
+#[test]
+fn problems_with_a_whole_file_name_the_file_without_a_made_up_position() {
+    let library = rollsafe::playbook::Library::load(None);
+    let missing = library.resolve("no-such-playbook").unwrap_err();
+    let shown = missing.problems[0].to_string();
+    assert!(
+        shown.starts_with("no-such-playbook: no playbook with this id"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("pg-rename-column"),
+        "lists known ids: {shown}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("steps.txt");
+    std::fs::write(&odd, "- [ ] a step\n").unwrap();
+    let shown = rollsafe::playbook::load_file(&odd).unwrap_err().problems[0].to_string();
+    assert_eq!(
+        shown,
+        format!(
+            "{}: unknown playbook format: name it .toml or .md",
+            odd.display()
+        )
+    );
+}
+
 const PROBE_STEPS: &str = r#"
 [[phases]]
 title = "One"

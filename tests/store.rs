@@ -460,7 +460,7 @@ fn bulk_load_writes_what_appending_event_by_event_writes() {
             .into_iter()
             .map(|s| {
                 let nth = ids.iter().position(|&id| id == s.drill_id).unwrap();
-                (nth, s.step_id, s.outcome, s.duration, s.ended_at)
+                (nth, s.step_id, s.outcome, s.duration, s.drill_started_at)
             })
             .collect();
         out.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
@@ -482,6 +482,64 @@ fn bulk_load_writes_what_appending_event_by_event_writes() {
         Err(StoreError::BadEvent { .. })
     ));
     assert_eq!(bulk.count_drills().unwrap(), before);
+}
+
+#[test]
+fn schema_6_carries_step_results_over_with_their_drills_playbook_and_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    let loaded = bundled("pg-rename-column");
+    let other = bundled("pg-pitr-restore-drill");
+    let (a, b) = {
+        let mut old = Store::create_at_version(&path, 5).unwrap();
+        let a = Session::start(&mut old, &loaded, Mode::Tabletop, "ana", at(0))
+            .unwrap()
+            .id;
+        let b = Session::start(&mut old, &other, Mode::Live, "bo", at(500))
+            .unwrap()
+            .id;
+        (a, b)
+    };
+    // Rows as rollsafe at schema 5 wrote them: no playbook, no drill start.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO step_results (drill_id, step_id, outcome, duration_ms, ended_at) VALUES
+                 ({a}, 'announce', 'passed', 40000, 1800000040000),
+                 ({a}, 'backfill', 'failed', 15000, 1800000055000),
+                 ({b}, 'announce', 'skipped', 0, 1800000501000);"
+        ))
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+    let got: Vec<(i64, String, Outcome, u64, DateTime<Utc>)> = store
+        .step_samples(&loaded.playbook.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.drill_id,
+                s.step_id,
+                s.outcome,
+                s.duration.as_secs(),
+                s.drill_started_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (a, "announce".into(), Outcome::Passed, 40, at(0)),
+            (a, "backfill".into(), Outcome::Failed, 15, at(0)),
+        ]
+    );
+    let theirs = store.step_samples(&other.playbook.id).unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(
+        (theirs[0].drill_id, theirs[0].drill_started_at),
+        (b, at(500))
+    );
 }
 
 #[test]

@@ -5,10 +5,24 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::recommend::{self, PlaybookHistory, Recommendation};
+use super::recommend::{self, EVIDENCE_MAX, PlaybookHistory, Recommendation, SAMPLE_WINDOW};
 use super::stats::{PlaybookStats, playbook_stats};
 use crate::playbook::{self, Loaded};
 use crate::store::{DrillRow, Store, StoreError};
+
+/// Newest drills kept with an insight: the stats screen's trend shows at
+/// most this many, and the recommendations need fewer.
+pub const RECENT_DRILLS: usize = 200;
+
+/// How much of the history an insight reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Counts, totals, readiness and recommendations, with no per-step
+    /// statistics: what Home shows for every playbook.
+    Summary,
+    /// Also per-step medians and rates over every drill.
+    Full,
+}
 
 /// A playbook's statistics, readiness and recommendations, with the rows behind them.
 #[derive(Debug, Clone, Serialize)]
@@ -18,6 +32,8 @@ pub struct PlaybookInsight {
     /// 0–100, halving every 30 days since the last successful drill.
     pub readiness: u8,
     pub recommendations: Vec<Recommendation>,
+    /// Its newest drills (at most [`RECENT_DRILLS`], plus the latest ended
+    /// ones), newest first.
     #[serde(skip)]
     pub drills: Vec<DrillRow>,
     /// Open follow-ups of the previous drill: (drill, step, text).
@@ -30,16 +46,23 @@ pub fn gather(
     id: &str,
     loaded: Option<&Loaded>,
     now: DateTime<Utc>,
+    depth: Depth,
 ) -> Result<PlaybookInsight, StoreError> {
-    let drills = store.drills_of(id)?;
-    let samples = store.step_samples(id)?;
+    let facts = store.drill_facts(id)?;
+    let drills = store.recent_drills_of(id, RECENT_DRILLS, EVIDENCE_MAX)?;
+    // The step rules read each step's latest results whatever the depth.
+    let samples = store.recent_step_samples(id, SAMPLE_WINDOW)?;
     // Follow-ups are the TODO notes of the previous (last ended) drill.
     let follow_ups = match recommend::previous_drill(&drills) {
         Some(previous) => recommend::follow_ups(previous.id, &store.events(previous.id)?),
         None => Vec::new(),
     };
     let hash = loaded.map(|l| playbook::content_hash(&l.source));
-    let mut stats = playbook_stats(id, &drills, &samples, hash.as_deref());
+    let steps = match depth {
+        Depth::Full => store.step_distributions(id)?,
+        Depth::Summary => Vec::new(),
+    };
+    let mut stats = playbook_stats(id, &facts, &steps, hash.as_deref());
     if let Some(l) = loaded {
         // Steps in the order the playbook walks them; steps no longer in it last.
         let order = |step: &str| {

@@ -6,8 +6,11 @@ pub mod gather;
 pub mod recommend;
 pub mod stats;
 
-pub use gather::{PlaybookInsight, gather};
+pub use gather::{Depth, PlaybookInsight, gather};
 pub use recommend::{
     PlaybookHistory, Recommendation, RecommendationKind, Severity, readiness, recommend,
 };
-pub use stats::{PlaybookStats, StepSample, StepStats, percentile, playbook_stats};
+pub use stats::{
+    DrillCounts, DrillFacts, PlaybookStats, SampleWindow, StepDistribution, StepSample, StepStats,
+    percentile, playbook_stats, succeeded,
+};

@@ -5,13 +5,13 @@
 //! the clock is an argument. The rules and their thresholds are the constants
 //! below, so the planner, Home and `rollsafe stats` all agree.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::stats::{PlaybookStats, StepSample, percentile, succeeded};
+use super::stats::{PlaybookStats, SampleWindow, StepSample, percentile, succeeded};
 use crate::drill::{Event, EventKind, Outcome};
 use crate::playbook::{Playbook, PlaybookKind};
 use crate::store::DrillRow;
@@ -39,7 +39,13 @@ pub const REGRESSION_MIN_BASELINE: usize = 3;
 /// most recent), so it follows a step whose normal time changed for good.
 pub const REGRESSION_BASELINE_WINDOW: usize = 10;
 /// At most this many drill ids are given as evidence for a readiness of 0.
-const EVIDENCE_MAX: usize = 5;
+pub const EVIDENCE_MAX: usize = 5;
+/// The latest results of each step that the step rules read; older ones
+/// cannot change a recommendation.
+pub const SAMPLE_WINDOW: SampleWindow = SampleWindow {
+    any: FLAKY_WINDOW,
+    timed: REGRESSION_BASELINE_WINDOW + 1,
+};
 /// Follow-up text is cut to this many characters to keep `why` one line.
 const WHY_TEXT_MAX: usize = 100;
 
@@ -85,9 +91,11 @@ pub struct Recommendation {
 #[derive(Debug, Clone, Copy)]
 pub struct PlaybookHistory<'a> {
     pub stats: &'a PlaybookStats,
-    /// Its drills, any order.
+    /// Its drills, any order: all of them, or at least its newest drill and
+    /// its [`EVIDENCE_MAX`] newest ended drills.
     pub drills: &'a [DrillRow],
-    /// Its step results, any order.
+    /// Its step results, any order: all of them, or at least each step's
+    /// newest [`SAMPLE_WINDOW`].
     pub samples: &'a [StepSample],
     /// The playbook as it is now, if it can still be loaded.
     pub playbook: Option<&'a Playbook>,
@@ -270,23 +278,12 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
     }
 
     // Step rules: samples per step, newest drill first.
-    let order: HashMap<i64, (DateTime<Utc>, i64)> = drills
-        .iter()
-        .map(|d| (d.id, (d.started_at, d.id)))
-        .collect();
     let mut by_step: BTreeMap<&str, Vec<&StepSample>> = BTreeMap::new();
     for s in input.samples {
         by_step.entry(s.step_id.as_str()).or_default().push(s);
     }
     for (step, samples) in &mut by_step {
-        samples.sort_by_key(|s| {
-            std::cmp::Reverse(
-                order
-                    .get(&s.drill_id)
-                    .copied()
-                    .unwrap_or((s.ended_at, s.drill_id)),
-            )
-        });
+        samples.sort_by_key(|s| std::cmp::Reverse((s.drill_started_at, s.drill_id)));
 
         // Keeps failing or being skipped.
         let window = &samples[..samples.len().min(FLAKY_WINDOW)];
@@ -418,7 +415,7 @@ fn one_line(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::drill::Mode;
-    use crate::insight::playbook_stats;
+    use crate::insight::{DrillFacts, StepDistribution, playbook_stats};
 
     const DAY: i64 = 86_400;
 
@@ -458,7 +455,7 @@ mod tests {
             step_id: step.into(),
             outcome,
             duration: Duration::from_millis(ms),
-            ended_at: at(drill * 100),
+            drill_started_at: at(drill * DAY),
         }
     }
 
@@ -487,7 +484,12 @@ mod tests {
         now: DateTime<Utc>,
     ) -> Vec<Recommendation> {
         let id = pb.map_or("p", |p| p.id.as_str());
-        let stats = playbook_stats(id, drills, samples, hash);
+        let stats = playbook_stats(
+            id,
+            &DrillFacts::from_rows(drills),
+            &StepDistribution::from_samples(samples),
+            hash,
+        );
         recommend(
             &PlaybookHistory {
                 stats: &stats,

@@ -17,7 +17,114 @@ pub struct StepSample {
     pub step_id: String,
     pub outcome: Outcome,
     pub duration: Duration,
-    pub ended_at: DateTime<Utc>,
+    /// When its drill started: the order "newest first" means.
+    pub drill_started_at: DateTime<Utc>,
+}
+
+/// One step's results over every drill: counts by outcome, and the sorted
+/// durations of the runs that were done (a skip takes no time worth
+/// estimating). The store reads it from an index;
+/// [`StepDistribution::from_samples`] is the same from samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepDistribution {
+    pub step_id: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub blocked: usize,
+    /// Durations of the passed, failed and blocked runs, ascending.
+    pub done: Vec<Duration>,
+}
+
+impl StepDistribution {
+    /// Groups samples by step, in step id order.
+    pub fn from_samples(samples: &[StepSample]) -> Vec<StepDistribution> {
+        let mut by_step: BTreeMap<&str, StepDistribution> = BTreeMap::new();
+        for s in samples {
+            let d = by_step
+                .entry(s.step_id.as_str())
+                .or_insert_with(|| StepDistribution {
+                    step_id: s.step_id.clone(),
+                    ..StepDistribution::default()
+                });
+            match s.outcome {
+                Outcome::Passed => d.passed += 1,
+                Outcome::Failed => d.failed += 1,
+                Outcome::Skipped => d.skipped += 1,
+                Outcome::Blocked => d.blocked += 1,
+            }
+            if s.outcome != Outcome::Skipped {
+                d.done.push(s.duration);
+            }
+        }
+        let mut out: Vec<StepDistribution> = by_step.into_values().collect();
+        for d in &mut out {
+            d.done.sort_unstable();
+        }
+        out
+    }
+}
+
+/// How many of each step's latest results the recommendations read: at least
+/// `any` results, and at least `timed` that were not skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleWindow {
+    pub any: usize,
+    pub timed: usize,
+}
+
+/// How one playbook's drills add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrillCounts {
+    pub drills: usize,
+    pub completed: usize,
+    pub aborted: usize,
+    pub running: usize,
+    pub succeeded: usize,
+}
+
+/// What the statistics need from all of a playbook's drills. The store reads
+/// it with aggregates; [`DrillFacts::from_rows`] is the same from rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillFacts {
+    pub counts: DrillCounts,
+    /// Active times of the successful drills, sorted ascending.
+    pub success_durations: Vec<Duration>,
+    /// The newest successful drill and when it ended.
+    pub last_success: Option<(i64, DateTime<Utc>)>,
+    /// The content hash of the newest drill.
+    pub latest_hash: Option<String>,
+}
+
+impl DrillFacts {
+    pub fn from_rows(drills: &[DrillRow]) -> Self {
+        let count = |f: &dyn Fn(&DrillRow) -> bool| drills.iter().filter(|d| f(d)).count();
+        let mut success_durations: Vec<Duration> = drills
+            .iter()
+            .filter(|d| succeeded(d))
+            .map(|d| Duration::from_millis(d.active_ms.max(0) as u64))
+            .collect();
+        success_durations.sort_unstable();
+        DrillFacts {
+            counts: DrillCounts {
+                drills: drills.len(),
+                completed: count(&|d| d.status == "completed"),
+                aborted: count(&|d| d.status == "aborted"),
+                running: count(&|d| d.status == "running"),
+                succeeded: count(&|d| succeeded(d)),
+            },
+            success_durations,
+            last_success: drills
+                .iter()
+                .filter(|d| succeeded(d))
+                .max_by_key(|d| (d.started_at, d.id))
+                .map(|d| (d.id, d.ended_at.unwrap_or(d.last_event_at))),
+            latest_hash: drills
+                .iter()
+                .max_by_key(|d| (d.started_at, d.id))
+                .map(|d| d.content_hash.clone()),
+        }
+    }
 }
 
 /// Nearest-rank percentile (p in 0..=100) of sorted values: the smallest
@@ -99,73 +206,44 @@ pub fn succeeded(row: &DrillRow) -> bool {
     row.status == "completed" && row.failed + row.blocked == 0
 }
 
-/// Statistics for one playbook. `drills` are its drills (any order), `steps`
-/// their step results, `current_hash` the content hash of the playbook now.
+/// Statistics for one playbook: `facts` sum up its drills, `steps` their
+/// steps' results (none when only the summary is wanted), `current_hash`
+/// the content hash of the playbook now.
 pub fn playbook_stats(
     playbook_id: &str,
-    drills: &[DrillRow],
-    steps: &[StepSample],
+    facts: &DrillFacts,
+    steps: &[StepDistribution],
     current_hash: Option<&str>,
 ) -> PlaybookStats {
-    let ended: Vec<&DrillRow> = drills.iter().filter(|d| d.status != "running").collect();
-    let mut totals: Vec<Duration> = drills
+    let steps = steps
         .iter()
-        .filter(|d| succeeded(d))
-        .map(|d| Duration::from_millis(d.active_ms.max(0) as u64))
-        .collect();
-    totals.sort_unstable();
-    let last_success = drills
-        .iter()
-        .filter(|d| succeeded(d))
-        .max_by_key(|d| (d.started_at, d.id));
-    let latest = drills.iter().max_by_key(|d| (d.started_at, d.id));
-
-    let mut by_step: BTreeMap<&str, Vec<&StepSample>> = BTreeMap::new();
-    for sample in steps {
-        by_step
-            .entry(sample.step_id.as_str())
-            .or_default()
-            .push(sample);
-    }
-    let steps = by_step
-        .into_iter()
-        .map(|(step_id, samples)| {
-            // Durations of steps that were actually done; a skip takes no time worth estimating.
-            let mut done: Vec<Duration> = samples
-                .iter()
-                .filter(|s| s.outcome != Outcome::Skipped)
-                .map(|s| s.duration)
-                .collect();
-            done.sort_unstable();
-            let count = |o: Outcome| samples.iter().filter(|s| s.outcome == o).count();
-            StepStats {
-                step_id: step_id.to_string(),
-                runs: samples.len(),
-                passed: count(Outcome::Passed),
-                failed: count(Outcome::Failed),
-                skipped: count(Outcome::Skipped),
-                blocked: count(Outcome::Blocked),
-                median: percentile(&done, 50),
-                p90: percentile(&done, 90),
-            }
+        .map(|d| StepStats {
+            step_id: d.step_id.clone(),
+            runs: d.passed + d.failed + d.skipped + d.blocked,
+            passed: d.passed,
+            failed: d.failed,
+            skipped: d.skipped,
+            blocked: d.blocked,
+            median: percentile(&d.done, 50),
+            p90: percentile(&d.done, 90),
         })
         .collect();
 
+    let c = facts.counts;
     PlaybookStats {
         playbook_id: playbook_id.to_string(),
-        drills: drills.len(),
-        completed: ended.iter().filter(|d| d.status == "completed").count(),
-        aborted: ended.iter().filter(|d| d.status == "aborted").count(),
-        running: drills.len() - ended.len(),
-        succeeded: drills.iter().filter(|d| succeeded(d)).count(),
-        median_total: percentile(&totals, 50),
-        p90_total: percentile(&totals, 90),
-        last_success: last_success.map(|d| d.id),
-        last_success_at: last_success.map(|d| d.ended_at.unwrap_or(d.last_event_at)),
-        changed_since_last_drill: match (current_hash, latest) {
-            (Some(now), Some(last)) => Some(now != last.content_hash),
-            _ => None,
-        },
+        drills: c.drills,
+        completed: c.completed,
+        aborted: c.aborted,
+        running: c.running,
+        succeeded: c.succeeded,
+        median_total: percentile(&facts.success_durations, 50),
+        p90_total: percentile(&facts.success_durations, 90),
+        last_success: facts.last_success.map(|(id, _)| id),
+        last_success_at: facts.last_success.map(|(_, at)| at),
+        changed_since_last_drill: current_hash
+            .zip(facts.latest_hash.as_deref())
+            .map(|(now, last)| now != last),
         steps,
     }
 }
@@ -229,7 +307,7 @@ mod tests {
             step_id: step.into(),
             outcome,
             duration: Duration::from_secs(s),
-            ended_at: at(drill * 1000),
+            drill_started_at: at(drill * 1000),
         }
     }
 
@@ -260,7 +338,7 @@ mod tests {
             row(5, "aborted", 0, 50, "h"),
             row(6, "running", 0, 20, "h"),
         ];
-        let stats = playbook_stats("p", &drills, &[], Some("h"));
+        let stats = playbook_stats("p", &DrillFacts::from_rows(&drills), &[], Some("h"));
         // Successful drills: 600, 660, 10000 -> median 660 (a mean would be 3753).
         assert_eq!(stats.median_total, Some(Duration::from_secs(660)));
         assert_eq!(stats.p90_total, Some(Duration::from_secs(10_000)));
@@ -275,7 +353,7 @@ mod tests {
         );
         assert_eq!(stats.last_success, Some(3));
         assert_eq!(stats.changed_since_last_drill, Some(false));
-        let changed = playbook_stats("p", &drills, &[], Some("other"));
+        let changed = playbook_stats("p", &DrillFacts::from_rows(&drills), &[], Some("other"));
         assert_eq!(changed.changed_since_last_drill, Some(true));
     }
 
@@ -288,7 +366,12 @@ mod tests {
             sample(4, "backfill", Outcome::Passed, 200),
             sample(1, "announce", Outcome::Passed, 5),
         ];
-        let stats = playbook_stats("p", &[], &samples, None);
+        let stats = playbook_stats(
+            "p",
+            &DrillFacts::default(),
+            &StepDistribution::from_samples(&samples),
+            None,
+        );
         let backfill = stats
             .steps
             .iter()

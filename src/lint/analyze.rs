@@ -4,14 +4,16 @@ use std::collections::{HashMap, HashSet};
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableAlgorithm, AlterTableLock, AlterTableOperation,
-    AlterTypeOperation, ColumnDef, ColumnOption, Expr, ObjectName, ObjectType, Set, Statement,
-    TableConstraint,
+    AlterTypeOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr, ObjectName, ObjectType,
+    Set, Statement, TableConstraint,
 };
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
+use super::changes::{StatementKind, changes_of, kind_of};
 use super::inputs::{Direction, SourceFile};
 use super::rules::Catalogue;
+use super::sections;
 use super::split::{self, Chunk, Word};
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
@@ -27,6 +29,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
         findings: Vec::new(),
+        statement_list: Vec::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -42,6 +45,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         statements: ctx.statements,
         unparsed: ctx.unparsed,
         findings: ctx.findings,
+        statement_list: ctx.statement_list,
     }
 }
 
@@ -60,6 +64,14 @@ struct FileState {
     timeout_reported: bool,
     /// MySQL `SET foreign_key_checks = 0`.
     fk_checks_off: bool,
+    /// Byte range of the explicit BEGIN still open (reported if the file ends without COMMIT).
+    open_begin: Option<(usize, usize)>,
+    /// PostgreSQL: the first ACCESS EXCLUSIVE lock on an existing table taken in the current
+    /// transaction ("t (line n)"); held until COMMIT.
+    exclusive_held: Option<String>,
+    exclusive_reported: bool,
+    /// Rules switched off for the whole file (`-- rollsafe:ignore-file RULE[,RULE]`).
+    ignored: Vec<String>,
 }
 
 struct Context<'a> {
@@ -74,6 +86,7 @@ struct Context<'a> {
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
     findings: Vec<Finding>,
+    statement_list: Vec<super::StatementInfo>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -128,6 +141,14 @@ fn table_name(name: &ObjectName) -> String {
         .to_ascii_lowercase()
 }
 
+/// Rule ids after a `rollsafe:ignore` marker: separated by commas or spaces.
+fn rule_list(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 fn ident(i: &sqlparser::ast::Ident) -> String {
     i.value.to_ascii_lowercase()
 }
@@ -153,6 +174,97 @@ fn is_not_null_check(expr: &Expr) -> Option<String> {
     }
 }
 
+/// PostgreSQL: does this ALTER TABLE operation take ACCESS EXCLUSIVE? The lighter ones are listed
+/// in the ALTER TABLE reference (Description): VALIDATE CONSTRAINT and SET (storage parameters)
+/// take SHARE UPDATE EXCLUSIVE, ADD FOREIGN KEY and ENABLE/DISABLE TRIGGER SHARE ROW EXCLUSIVE,
+/// DETACH PARTITION CONCURRENTLY SHARE UPDATE EXCLUSIVE.
+fn takes_access_exclusive(op: &AlterTableOperation) -> bool {
+    !matches!(
+        op,
+        AlterTableOperation::ValidateConstraint { .. }
+            | AlterTableOperation::AddConstraint {
+                constraint: TableConstraint::ForeignKey(_),
+                ..
+            }
+            | AlterTableOperation::EnableTrigger { .. }
+            | AlterTableOperation::DisableTrigger { .. }
+            | AlterTableOperation::EnableAlwaysTrigger { .. }
+            | AlterTableOperation::EnableReplicaTrigger { .. }
+            | AlterTableOperation::SetOptionsParens { .. }
+            | AlterTableOperation::ResetOptions { .. }
+            | AlterTableOperation::DetachPartitionOf {
+                mode: Some(DetachPartitionMode::Concurrently),
+                ..
+            }
+    )
+}
+
+/// `enum('a', 'b')` / `set('a','b')` → ("enum", ["a", "b"]); `None` for other types.
+fn enum_members(t: &str) -> Option<(&'static str, Vec<String>)> {
+    let t = t.trim();
+    let lower = t.to_ascii_lowercase();
+    let kind = if lower.starts_with("enum") {
+        "enum"
+    } else if lower.starts_with("set") {
+        "set"
+    } else {
+        return None;
+    };
+    let body = t[kind.len()..].trim_start().strip_prefix('(')?;
+    let mut members = Vec::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut m = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    m.push('\'');
+                } else {
+                    break;
+                }
+            } else {
+                m.push(c);
+            }
+        }
+        members.push(m);
+    }
+    Some((kind, members))
+}
+
+/// Bytes MySQL stores an ENUM (1 up to 255 members, else 2) or SET (1, 2, 3, 4 or 8) value in.
+fn enum_storage(kind: &str, members: usize) -> usize {
+    match kind {
+        "enum" => {
+            if members <= 255 {
+                1
+            } else {
+                2
+            }
+        }
+        _ => match members.div_ceil(8) {
+            n @ 0..=4 => n.max(1),
+            _ => 8,
+        },
+    }
+}
+
+/// MySQL: is `old → new` an ENUM/SET change that only appends members at the end without
+/// changing the storage size (metadata only)? `None` when either is not an ENUM/SET.
+fn enum_append_only(old: &str, new: &str) -> Option<bool> {
+    let (ok, om) = enum_members(old)?;
+    let (nk, nm) = enum_members(new)?;
+    Some(
+        ok == nk
+            && nm.len() >= om.len()
+            && nm[..om.len()] == om[..]
+            && enum_storage(ok, om.len()) == enum_storage(nk, nm.len()),
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Online {
     Instant,
@@ -176,20 +288,86 @@ impl<'a> Context<'a> {
     fn lint_file(&mut self, file: &SourceFile) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
-        let no_tx_marker = lower.contains("+goose no transaction")
-            || lower.contains("atlas:txmode none")
-            || lower.contains("transaction:false");
-        self.file = FileState {
-            name: file.name.clone(),
-            direction: Some(file.direction),
-            implicit_tx: !no_tx_marker
-                && self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind()),
-            ..FileState::default()
-        };
+        let no_tx_marker =
+            lower.contains("+goose no transaction") || lower.contains("atlas:txmode none");
         let index = LineIndex::new(&file.text);
-        for chunk in split::split(&file.text, self.kind()) {
-            self.statements += 1;
-            self.lint_chunk(&file.text, &chunk, &index);
+        let mut session_timeout = false;
+        let ignored: Vec<String> = file
+            .text
+            .lines()
+            .filter_map(|l| l.split_once("rollsafe:ignore-file").map(|(_, r)| r))
+            .flat_map(rule_list)
+            .collect();
+        // Liquibase changesets and dbmate sections are units of their own: each has its own
+        // transaction (or none) and direction; positions stay those of the file.
+        for unit in sections::units(&file.text, file.direction) {
+            let wraps = self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind());
+            self.file = FileState {
+                name: file.name.clone(),
+                direction: Some(unit.direction),
+                implicit_tx: wraps && unit.transaction.unwrap_or(!no_tx_marker),
+                timeout_session: session_timeout,
+                ignored: ignored.clone(),
+                timeout_reported: self.file.name == file.name && self.file.timeout_reported,
+                ..FileState::default()
+            };
+            for chunk in split::split(&unit.text, self.kind()) {
+                self.statements += 1;
+                self.lint_chunk(&unit.text, &chunk, &index);
+            }
+            // SET lock_timeout holds for the connection, which the tool keeps across units.
+            session_timeout = self.file.timeout_session;
+        }
+        if let Some((start, end)) = self.file.open_begin.take()
+            && !self.file.implicit_tx
+        {
+            let text = &file.text[start..end];
+            let stmt = Stmt {
+                text,
+                start,
+                words: Vec::new(),
+                cursor: 0,
+                ignored: Vec::new(),
+                index: &index,
+            };
+            self.emit(
+                &stmt,
+                "unclosed-transaction",
+                None,
+                start,
+                "BEGIN without COMMIT before the end of the file: the changes are rolled back when the connection closes".into(),
+                None,
+            );
+        }
+    }
+
+    /// PostgreSQL: notes an ACCESS EXCLUSIVE lock on an existing table inside a transaction and
+    /// reports the second one (once per transaction): both stay held until COMMIT.
+    fn access_exclusive(&mut self, stmt: &mut Stmt<'_>, table: Option<&str>, at: usize) {
+        if self.kind() != EngineKind::Postgres
+            || !self.in_tx()
+            || table.is_some_and(|t| self.new_tables.contains(t))
+        {
+            return;
+        }
+        let what = table.unwrap_or("an index's table").to_string();
+        match self.file.exclusive_held.clone() {
+            None => {
+                let (line, _) = stmt.index.position(at);
+                self.file.exclusive_held = Some(format!("{what} (line {line})"));
+            }
+            Some(first) if !self.file.exclusive_reported => {
+                self.file.exclusive_reported = true;
+                self.emit(
+                    stmt,
+                    "pg-exclusive-lock-held",
+                    table,
+                    at,
+                    format!("ACCESS EXCLUSIVE on {what} while this transaction still holds ACCESS EXCLUSIVE on {first}: both are held until COMMIT"),
+                    None,
+                );
+            }
+            Some(_) => {}
         }
     }
 
@@ -199,13 +377,9 @@ impl<'a> Context<'a> {
         let ignored: Vec<String> = leading
             .lines()
             .chain(text.lines().take(1))
+            .filter(|l| !l.contains("rollsafe:ignore-file"))
             .filter_map(|l| l.split_once("rollsafe:ignore").map(|(_, r)| r))
-            .flat_map(|r| {
-                r.split([',', ' '])
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(rule_list)
             .collect();
         let mut stmt = Stmt {
             text,
@@ -220,14 +394,36 @@ impl<'a> Context<'a> {
             EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
             EngineKind::Sqlite => Box::new(SQLiteDialect {}),
         };
+        let (line, column) = index.position(chunk.start);
+        self.statement_list.push(super::StatementInfo {
+            file: self.file.name.clone(),
+            line,
+            column,
+            direction: self.file.direction.unwrap_or(Direction::Up),
+            text: text.to_string(),
+            kind: StatementKind::Schema,
+            parsed: true,
+            in_tx: self.in_tx(),
+            changes: Vec::new(),
+        });
         match Parser::parse_sql(dialect.as_ref(), text) {
             Ok(statements) => {
+                if let Some(info) = self.statement_list.last_mut() {
+                    info.kind = statements
+                        .first()
+                        .map(kind_of)
+                        .unwrap_or(StatementKind::Schema);
+                    info.changes = statements.iter().flat_map(changes_of).collect();
+                }
                 for s in &statements {
                     self.check(s, &mut stmt);
                 }
             }
             Err(err) => {
                 if !self.fallback(&mut stmt) {
+                    if let Some(info) = self.statement_list.last_mut() {
+                        info.parsed = false;
+                    }
                     self.unparsed(&mut stmt, &err.to_string());
                 }
             }
@@ -324,6 +520,7 @@ impl<'a> Context<'a> {
                 .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]));
             let at = stmt.start;
             self.lock_timeout(stmt, target.as_deref(), at);
+            self.access_exclusive(stmt, target.as_deref(), at);
             self.emit(
                 stmt,
                 "pg-table-rewrite-command",
@@ -334,12 +531,12 @@ impl<'a> Context<'a> {
             );
             return true;
         }
-        // PostgreSQL 18: ADD CONSTRAINT c NOT NULL col NOT VALID.
+        // PostgreSQL 18: ADD CONSTRAINT c NOT NULL col [NOT VALID]. Without NOT VALID it scans
+        // the table under ACCESS EXCLUSIVE like SET NOT NULL.
         if kind == EngineKind::Postgres
             && self.opts.engine.at_least(18, 0, 0)
             && word(0) == "ALTER"
             && word(1) == "TABLE"
-            && stmt.text.to_ascii_uppercase().contains("NOT VALID")
         {
             let ws = &stmt.words;
             if let Some(i) = ws
@@ -357,14 +554,73 @@ impl<'a> Context<'a> {
                     .unwrap_or_default();
                 let cname = bare(&stmt.text[name.offset..name.offset + name.upper.len()]);
                 let column = bare(&stmt.text[col.offset..col.offset + col.upper.len()]);
-                self.not_null_checks.insert(cname, (table, column));
+                let not_valid = ws
+                    .windows(2)
+                    .skip(i + 4)
+                    .any(|p| p[0].upper == "NOT" && p[1].upper == "VALID");
+                let at = stmt.start;
+                self.lock_timeout(stmt, Some(&table), at);
+                self.access_exclusive(stmt, Some(&table), at);
+                if not_valid {
+                    self.not_null_checks.insert(cname, (table, column));
+                } else if !self
+                    .validated_not_null
+                    .contains(&(table.clone(), column.clone()))
+                {
+                    let at = stmt.at("CONSTRAINT");
+                    self.emit(stmt, "pg-set-not-null", Some(&table), at, format!("ADD CONSTRAINT {cname} NOT NULL {column} on {table} without NOT VALID scans the table under ACCESS EXCLUSIVE"), Some("append NOT VALID, then VALIDATE CONSTRAINT in a separate transaction".into()));
+                }
                 return true;
             }
+        }
+        // ALTER DOMAIN (not in sqlparser): adding a constraint or NOT NULL checks every column
+        // that uses the domain unless the constraint is NOT VALID.
+        if kind == EngineKind::Postgres && word(0) == "ALTER" && word(1) == "DOMAIN" {
+            let ws = &stmt.words;
+            let not_valid = ws
+                .windows(2)
+                .any(|p| p[0].upper == "NOT" && p[1].upper == "VALID");
+            let sets_not_null = ws
+                .windows(3)
+                .any(|p| p[0].upper == "SET" && p[1].upper == "NOT" && p[2].upper == "NULL");
+            if (word(3) == "ADD" && !not_valid) || sets_not_null {
+                let domain = ws
+                    .get(2)
+                    .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                    .unwrap_or_default();
+                let at = stmt.at("ADD|SET");
+                self.emit(
+                    stmt,
+                    "pg-domain-constraint-validating",
+                    None,
+                    at,
+                    format!(
+                        "ALTER DOMAIN {domain} checks every column of every table that uses it"
+                    ),
+                    None,
+                );
+            }
+            return true;
         }
         if kind == EngineKind::Sqlite && word(0) == "PRAGMA" {
             return true;
         }
         false
+    }
+
+    fn drop_database(&mut self, stmt: &mut Stmt<'_>, names: &[ObjectName], what: &str) {
+        for n in names {
+            let at = stmt.start;
+            let name = table_name(n);
+            self.emit(
+                stmt,
+                "drop-database",
+                None,
+                at,
+                format!("{what} {name} deletes every table in it"),
+                None,
+            );
+        }
     }
 
     fn concurrently_in_tx(&mut self, stmt: &mut Stmt<'_>, what: &str) {
@@ -443,6 +699,7 @@ impl<'a> Context<'a> {
         if !rule.applies(&self.opts.engine)
             || self.opts.disabled.iter().any(|d| d == rule_id)
             || stmt.ignored.iter().any(|d| d == rule_id || d == "all")
+            || self.file.ignored.iter().any(|d| d == rule_id || d == "all")
         {
             return;
         }
@@ -478,24 +735,32 @@ impl<'a> Context<'a> {
             why: rule.why.clone(),
             suggestion,
             lock: rule.lock.clone(),
+            breaks: Some(rule.breaks.clone()).filter(|b| !b.is_empty()),
             rollback: rule.rollback.clone(),
             lossy_rollback: rule.rollback == "lossy",
             direction: self.file.direction.unwrap_or(Direction::Up),
             statement: stmt.first_line(),
             source: rule.source.clone(),
+            stmt: self.statement_list.len().saturating_sub(1),
         });
     }
 
     fn check(&mut self, s: &Statement, stmt: &mut Stmt<'_>) {
         let kind = self.kind();
         match s {
-            Statement::StartTransaction { .. } => self.file.explicit_tx = true,
+            Statement::StartTransaction { .. } => {
+                self.file.explicit_tx = true;
+                self.file.open_begin = Some((stmt.start, stmt.start + stmt.text.len()));
+            }
             Statement::Commit { .. }
             | Statement::Rollback {
                 savepoint: None, ..
             } => {
                 self.file.explicit_tx = false;
                 self.file.timeout_local = false;
+                self.file.open_begin = None;
+                self.file.exclusive_held = None;
+                self.file.exclusive_reported = false;
             }
             Statement::Set(set) => self.check_set(set),
             Statement::CreateTable(ct) => {
@@ -546,6 +811,7 @@ impl<'a> Context<'a> {
                         let t = table_name(n);
                         let at = stmt.start;
                         self.lock_timeout(stmt, Some(&t), at);
+                        self.access_exclusive(stmt, Some(&t), at);
                         self.emit(
                             stmt,
                             "drop-table",
@@ -565,8 +831,14 @@ impl<'a> Context<'a> {
                         }
                         let at = stmt.start;
                         self.lock_timeout(stmt, None, at);
+                        self.access_exclusive(stmt, None, at);
                         self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {i} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table"), None);
                     }
+                }
+                ObjectType::Database => self.drop_database(stmt, names, "DROP DATABASE"),
+                // A MySQL schema is a database; a PostgreSQL one takes its tables only with CASCADE.
+                ObjectType::Schema if kind != EngineKind::Postgres || stmt.has("CASCADE") => {
+                    self.drop_database(stmt, names, "DROP SCHEMA")
                 }
                 _ => {}
             },
@@ -574,6 +846,7 @@ impl<'a> Context<'a> {
                 let t = v.table_name.as_ref().map(table_name);
                 let at = stmt.start;
                 self.lock_timeout(stmt, t.as_deref(), at);
+                self.access_exclusive(stmt, t.as_deref(), at);
                 self.emit(
                     stmt,
                     "pg-table-rewrite-command",
@@ -589,6 +862,7 @@ impl<'a> Context<'a> {
                     let t = table_name(&target.name);
                     let at = stmt.start;
                     self.lock_timeout(stmt, Some(&t), at);
+                    self.access_exclusive(stmt, Some(&t), at);
                     self.emit(
                         stmt,
                         "truncate",
@@ -658,6 +932,22 @@ impl<'a> Context<'a> {
                 }
             }
             Statement::AlterType(at) => {
+                if let AlterTypeOperation::RenameValue(rv) = &at.operation {
+                    let pos = stmt.at("RENAME");
+                    self.emit(
+                        stmt,
+                        "pg-rename-enum-value",
+                        None,
+                        pos,
+                        format!(
+                            "ALTER TYPE {} RENAME VALUE '{}' TO '{}'",
+                            table_name(&at.name),
+                            rv.from,
+                            rv.to
+                        ),
+                        None,
+                    );
+                }
                 if let AlterTypeOperation::AddValue(_) = &at.operation
                     && self.in_tx()
                 {
@@ -768,8 +1058,20 @@ impl<'a> Context<'a> {
             let at = stmt.start;
             self.lock_timeout(stmt, Some(t), at);
         }
+        if ops.iter().any(takes_access_exclusive) {
+            let at = stmt.start;
+            self.access_exclusive(stmt, Some(t), at);
+        }
         for op in ops {
             match op {
+                AlterTableOperation::DetachPartitionOf { partition, mode } => {
+                    if matches!(mode, Some(DetachPartitionMode::Concurrently)) {
+                        self.concurrently_in_tx(stmt, "DETACH PARTITION … CONCURRENTLY");
+                    } else {
+                        let at = stmt.at("DETACH");
+                        self.emit(stmt, "pg-detach-partition-non-concurrent", Some(t), at, format!("DETACH PARTITION {} from {t} without CONCURRENTLY takes ACCESS EXCLUSIVE on {t}", table_name(partition)), None);
+                    }
+                }
                 AlterTableOperation::AddColumn { column_def, .. } => {
                     let at = stmt.at("ADD");
                     self.add_column_pg(stmt, t, column_def, at);
@@ -835,6 +1137,9 @@ impl<'a> Context<'a> {
                     let at = stmt.at("ALTER");
                     let col = ident(column_name);
                     match op {
+                        AlterColumnOperation::DropNotNull => {
+                            self.emit(stmt, "pg-drop-not-null", Some(t), at, format!("DROP NOT NULL on {t}.{col}: readers that rely on it start seeing NULLs"), None);
+                        }
                         AlterColumnOperation::SetNotNull => {
                             let proven = self.opts.engine.at_least(12, 0, 0)
                                 && self
@@ -1306,6 +1611,26 @@ impl<'a> Context<'a> {
         match old {
             Some(o) if o == new => Online::Inplace,
             Some(o) if varchar_extends_within_length_byte(&o, &new) => Online::Inplace,
+            Some(o) if enum_append_only(&o, &new) == Some(true) => {
+                // The online DDL table: appending ENUM/SET members is INSTANT on 8.0.12+
+                // (metadata only, in place before); MariaDB is given INPLACE, which covers it.
+                if self.kind() == EngineKind::Mysql && self.opts.engine.at_least(8, 0, 12) {
+                    Online::Instant
+                } else {
+                    Online::Inplace
+                }
+            }
+            Some(o) if enum_append_only(&o, &new) == Some(false) => {
+                self.emit(
+                    stmt,
+                    "mysql-enum-change",
+                    Some(t),
+                    at,
+                    format!("{t}.{col} changes from {o} to {new}: not a pure append at the end, so the table is copied with writes blocked"),
+                    None,
+                );
+                Online::Copy
+            }
             Some(o) => {
                 self.emit(
                     stmt,

@@ -4,7 +4,7 @@ use std::io::Read;
 
 use clap::{Args, ValueEnum};
 
-use super::{Catalogue, Engine, Options, Report, Severity, inputs};
+use super::{Catalogue, Engine, Options, Report, Severity, config, inputs, render};
 use crate::cli::{Global, exit};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -15,15 +15,27 @@ pub enum FailOn {
     Never,
 }
 
+/// How findings are written.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LintFormat {
+    /// For people: source excerpt, caret, lock, what breaks, rollback class, safe recipe.
+    Human,
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+    /// One `file:line:col: severity: message [rule]` line per finding.
+    Line,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LintArgs {
-    /// SQL files or migration directories (Flyway, golang-migrate, dbmate, Diesel, Prisma, sqitch, plain), or - for standard input.
+    /// SQL files or migration directories (Flyway, golang-migrate, dbmate, Diesel, Prisma, sqitch, Liquibase formatted SQL, plain), or - for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
-    /// Engine and version: postgres:16, mysql:8.0.29, mariadb:10.11, sqlite:3.45.
+    /// Engine and version: postgres:16, mysql:8.0.29, mariadb:10.11, sqlite:3.45. Required unless rollsafe-lint.toml sets it.
     #[arg(long, value_name = "ENGINE:VERSION")]
-    pub engine: String,
-    /// Migration tool, for its transaction wrapping: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, dbmate, diesel, goose, atlas, knex, efcore, sqitch, sql. Inferred from the file layout when left out.
+    pub engine: Option<String>,
+    /// Migration tool, for its transaction wrapping: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, dbmate, diesel, goose, atlas, knex, efcore, sqitch, sql. Inferred from the file layout or markers when left out.
     #[arg(long, value_name = "TOOL")]
     pub tool: Option<String>,
     /// Rows of a table, e.g. users=50000000 or users=50m (repeatable): large tables raise severity, small ones lower it.
@@ -32,31 +44,81 @@ pub struct LintArgs {
     /// lock_timeout / lock_wait_timeout is set outside the files (on the role, in the connection).
     #[arg(long)]
     pub assume_lock_timeout: bool,
-    /// Switch a rule off (repeatable); per statement: a `-- rollsafe:ignore RULE` comment.
+    /// Switch a rule off (repeatable). Per statement: a `-- rollsafe:ignore RULE` comment; per file: `-- rollsafe:ignore-file RULE[,RULE]`.
     #[arg(long = "disable", value_name = "RULE")]
     pub disable: Vec<String>,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
-    #[arg(long)]
+    /// Exit 1 when a finding is at or above this severity (default: warning, or fail_on in rollsafe-lint.toml).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Settings file; by default the nearest rollsafe-lint.toml at or above the first path.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
 }
 
+/// Everything a lint run needs, with the settings file merged in.
+#[derive(Debug)]
+pub struct Prepared {
+    pub opts: Options,
+    pub files: Vec<inputs::SourceFile>,
+    pub tool_from: Option<String>,
+    pub fail_on: FailOn,
+    /// The engine as given (flag or settings file), e.g. "postgres:16".
+    pub engine_text: String,
+    /// The settings file used.
+    pub config: Option<std::path::PathBuf>,
+}
+
+fn fail_on_named(text: &str) -> Option<FailOn> {
+    FailOn::from_str(text, true).ok()
+}
+
 /// Builds the options and reads the inputs; an error is a usage problem.
-pub fn prepare(
-    args: &LintArgs,
-    cat: &Catalogue,
-) -> Result<(Options, Vec<inputs::SourceFile>, Option<String>), String> {
-    let engine = Engine::parse(&args.engine)?;
+pub fn prepare(args: &LintArgs, cat: &Catalogue) -> Result<Prepared, String> {
+    let config_path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => args
+            .paths
+            .iter()
+            .find(|p| *p != "-")
+            .and_then(|p| config::find(std::path::Path::new(p))),
+    };
+    let cfg = match &config_path {
+        Some(p) => config::Config::load(p)?,
+        None => config::Config::default(),
+    };
+    let at = |what: &str| {
+        config_path
+            .as_ref()
+            .map(|p| format!("{} ({what})", p.display()))
+            .unwrap_or_default()
+    };
+    let engine_text = args.engine.clone().or(cfg.engine.clone()).ok_or_else(|| {
+        "no engine: pass --engine (e.g. postgres:16, mysql:8.0.29) or set engine in rollsafe-lint.toml".to_string()
+    })?;
+    let engine = Engine::parse(&engine_text)?;
     let mut opts = Options::new(engine);
-    for r in &args.rows {
+    let mut rows: Vec<String> = cfg.rows.iter().map(|(t, n)| n.flag(t)).collect();
+    rows.extend(args.rows.iter().cloned());
+    for r in &rows {
         let (t, n) = super::parse_rows(r)?;
         opts.rows.insert(t, n);
     }
-    for d in &args.disable {
+    let mut disabled: Vec<String> = cfg.disable.clone();
+    disabled.extend(args.disable.iter().cloned());
+    for d in &disabled {
         if cat.rule(d).is_none() {
+            let from = if args.disable.contains(d) {
+                "--disable".to_string()
+            } else {
+                at("disable")
+            };
             return Err(format!(
-                "--disable {d}: no such rule; rules: {}",
+                "{from} {d}: no such rule; rules: {}",
                 cat.rules
                     .iter()
                     .map(|r| r.id.as_str())
@@ -65,15 +127,30 @@ pub fn prepare(
             ));
         }
     }
-    opts.disabled = args.disable.clone();
+    opts.disabled = disabled;
     opts.assume_lock_timeout = args.assume_lock_timeout;
+    let fail_on = match (args.fail_on, &cfg.fail_on) {
+        (Some(f), _) => f,
+        (None, Some(text)) => fail_on_named(text).ok_or_else(|| {
+            format!(
+                "{}: fail_on = \"{text}\" is not one of info, warning, error, never",
+                at("fail_on")
+            )
+        })?,
+        (None, None) => FailOn::Warning,
+    };
     let collected = inputs::collect(&args.paths, || {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map(|_| s)
     })?;
-    let tool_from = match &args.tool {
-        Some(t) => {
-            if cat.tool(t).is_none() {
+    let tool_from = match args
+        .tool
+        .clone()
+        .map(|t| (t, "--tool".to_string()))
+        .or_else(|| cfg.tool.clone().map(|t| (t, at("tool"))))
+    {
+        Some((t, from)) => {
+            if cat.tool(&t).is_none() {
                 return Err(format!(
                     "unknown tool \"{t}\"; accepted: {}",
                     cat.tools
@@ -83,8 +160,8 @@ pub fn prepare(
                         .join(", ")
                 ));
             }
-            opts.tool = Some(t.clone());
-            Some("--tool".to_string())
+            opts.tool = Some(t);
+            Some(from)
         }
         None => collected.inferred_tool.map(|(t, why)| {
             opts.tool = Some(t);
@@ -94,32 +171,52 @@ pub fn prepare(
     if collected.files.is_empty() {
         return Err("no .sql files found".into());
     }
-    Ok((opts, collected.files, tool_from))
+    Ok(Prepared {
+        opts,
+        files: collected.files,
+        tool_from,
+        fail_on,
+        engine_text,
+        config: config_path,
+    })
 }
 
 pub fn lint_command(global: &Global, args: &LintArgs) -> i32 {
     let cat = Catalogue::bundled();
-    let (opts, files, tool_from) = match prepare(args, &cat) {
+    let prepared = match prepare(args, &cat) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("rollsafe: {e}");
             return exit::USAGE;
         }
     };
-    let mut report = super::lint_files(&files, &opts, &cat);
-    report.tool_from = tool_from;
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(t) => println!("{t}"),
-            Err(e) => {
-                eprintln!("rollsafe: cannot write JSON: {e}");
-                return exit::INVALID;
-            }
-        }
+    let mut report = super::lint_files(&prepared.files, &prepared.opts, &cat);
+    report.tool_from = prepared.tool_from.clone();
+    let format = if args.json {
+        LintFormat::Json
     } else {
-        print!("{}", human(&report, global.stdout_color()));
+        args.format
+    };
+    let text = match format {
+        LintFormat::Json => serde_json::to_string_pretty(&report).map(|t| t + "\n"),
+        LintFormat::Sarif => {
+            serde_json::to_string_pretty(&render::sarif(&report, &cat)).map(|t| t + "\n")
+        }
+        LintFormat::Line => Ok(render::lines(&report)),
+        LintFormat::Human => Ok(render::human(
+            &report,
+            &prepared.files,
+            global.stdout_color(),
+        )),
+    };
+    match text {
+        Ok(t) => print!("{t}"),
+        Err(e) => {
+            eprintln!("rollsafe: cannot write JSON: {e}");
+            return exit::INVALID;
+        }
     }
-    exit_code(&report, args.fail_on)
+    exit_code(&report, prepared.fail_on)
 }
 
 pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
@@ -134,65 +231,4 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> i32 {
     } else {
         exit::OK
     }
-}
-
-/// The report for people: one `file:line:col: severity: message [rule]` line per finding, then
-/// the statement, why, the safe alternative, rollback class and source.
-pub fn human(report: &Report, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = String::new();
-    for f in &report.findings {
-        let sev = match f.severity {
-            Severity::Error => paint("31;1", "error"),
-            Severity::Warning => paint("33;1", "warning"),
-            Severity::Info => paint("36", "info"),
-        };
-        out.push_str(&format!(
-            "{}:{}:{}: {sev}: {} [{}]\n",
-            f.file, f.line, f.column, f.message, f.rule
-        ));
-        out.push_str(&format!("  | {}\n", paint("2", &f.statement)));
-        out.push_str(&format!("  why: {}\n", f.why));
-        if let Some(lock) = &f.lock {
-            out.push_str(&format!("  lock: {lock}\n"));
-        }
-        out.push_str(&format!("  instead: {}\n", f.suggestion));
-        let rollback = if f.lossy_rollback {
-            paint("31", &format!("{} (rolling back loses data)", f.rollback))
-        } else {
-            f.rollback.clone()
-        };
-        out.push_str(&format!(
-            "  rollback: {rollback}{}\n",
-            if f.direction == super::Direction::Down {
-                " · in a down/undo script"
-            } else {
-                ""
-            }
-        ));
-        out.push_str(&format!("  source: {}\n", paint("2", &f.source)));
-    }
-    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
-    out.push_str(&format!(
-        "{} files, {} statements ({} unparsed) · {} errors, {} warnings, {} infos · {}{}\n",
-        report.files.len(),
-        report.statements,
-        report.unparsed,
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info),
-        report.engine,
-        match (&report.tool, &report.tool_from) {
-            (Some(t), Some(from)) => format!(" · tool {t} ({from})"),
-            (Some(t), None) => format!(" · tool {t}"),
-            _ => " · no tool: no implicit transaction assumed".to_string(),
-        }
-    ));
-    out
 }

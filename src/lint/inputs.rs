@@ -43,6 +43,9 @@ pub fn collect(
                 .take()
                 .ok_or_else(|| "standard input (-) given twice".to_string())?;
             let text = read().map_err(|e| format!("cannot read standard input: {e}"))?;
+            if out.inferred_tool.is_none() {
+                out.inferred_tool = content_format(&text);
+            }
             out.files.push(SourceFile {
                 name: "<stdin>".into(),
                 text,
@@ -59,19 +62,30 @@ pub fn collect(
                 out.inferred_tool = tool;
             }
             for (file, direction) in ordered {
-                out.files.push(read(&file, direction)?);
+                let f = read(&file, direction)?;
+                if out.inferred_tool.is_none() {
+                    out.inferred_tool = content_format(&f.text);
+                }
+                out.files.push(f);
             }
         } else if path.is_file() {
             let direction = direction_of(path);
+            let f = read(path, direction)?;
             if out.inferred_tool.is_none() {
-                out.inferred_tool = layout_of(&[path.to_path_buf()]);
+                out.inferred_tool =
+                    content_format(&f.text).or_else(|| layout_of(&[path.to_path_buf()]));
             }
-            out.files.push(read(path, direction)?);
+            out.files.push(f);
         } else {
             return Err(format!("{p}: no such file or directory"));
         }
     }
     Ok(out)
+}
+
+/// The tool a file's own markers name (Liquibase header, dbmate sections).
+fn content_format(text: &str) -> Option<(String, String)> {
+    super::sections::format_of(text).map(|(t, why)| (t.to_string(), why.to_string()))
 }
 
 fn read(path: &Path, direction: Direction) -> Result<SourceFile, String> {

@@ -5,9 +5,13 @@
 //! No terminal code here: `cli` prints, the rest returns values.
 
 pub mod analyze;
+pub mod changes;
 pub mod cli;
+pub mod config;
 pub mod inputs;
+pub mod render;
 pub mod rules;
+pub mod sections;
 pub mod split;
 
 use std::collections::BTreeMap;
@@ -180,6 +184,9 @@ pub struct Finding {
     /// The lock taken and what it blocks, when the rule knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<String>,
+    /// What fails for the old or new application version during a rolling deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaks: Option<String>,
     /// lossless, slow, data-dependent, lossy or unknown.
     pub rollback: String,
     /// Rolling this statement back loses data.
@@ -189,6 +196,9 @@ pub struct Finding {
     /// The statement's first line.
     pub statement: String,
     pub source: String,
+    /// Index into `Report::statement_list`.
+    #[serde(skip)]
+    pub stmt: usize,
 }
 
 impl fmt::Display for Finding {
@@ -217,6 +227,26 @@ pub struct Report {
     pub statements: usize,
     pub unparsed: usize,
     pub findings: Vec<Finding>,
+    /// Every statement read, in order, for `rollsafe plan --from`.
+    #[serde(skip)]
+    pub statement_list: Vec<StatementInfo>,
+}
+
+/// One statement as read, with what it changes when rollsafe recognises it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementInfo {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub direction: Direction,
+    /// The whole statement, without the terminating semicolon.
+    pub text: String,
+    pub kind: changes::StatementKind,
+    /// Parsed by sqlparser (or understood by the keyword fallback).
+    pub parsed: bool,
+    /// It runs inside a transaction (explicit, or the tool's) at this point.
+    pub in_tx: bool,
+    pub changes: Vec<changes::SqlChange>,
 }
 
 impl Report {

@@ -25,8 +25,12 @@ pub struct Rule {
     #[serde(default)]
     pub lock: Option<String>,
     pub why: String,
+    /// What fails for the old (N) or new (N+1) application version during a rolling deploy.
+    pub breaks: String,
     pub fix: String,
     pub source: String,
+    /// Address of the main source, for SARIF `helpUri`.
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +100,16 @@ impl Catalogue {
             if r.source.trim().is_empty() {
                 problems.push(format!("rule {}: no source", r.id));
             }
+            // Every finding must say what it locks and what breaks during a rolling deploy.
+            if r.lock.as_deref().is_none_or(|l| l.trim().is_empty()) {
+                problems.push(format!("rule {}: no lock", r.id));
+            }
+            if r.breaks.trim().is_empty() {
+                problems.push(format!("rule {}: no breaks", r.id));
+            }
+            if !r.url.starts_with("https://") {
+                problems.push(format!("rule {}: url must be an https:// address", r.id));
+            }
         }
         if problems.is_empty() {
             Ok(c)
@@ -152,6 +166,8 @@ mod tests {
         let c = Catalogue::bundled();
         assert!(c.rules.len() >= 25);
         assert!(c.rules.iter().all(|r| !r.source.is_empty()));
+        let no_lock = Catalogue::parse(&RULES_TOML.replacen("lock = ", "# lock = ", 1));
+        assert!(no_lock.unwrap_err().contains("no lock"));
         let pre11 = c.rule("pg-add-column-default-rewrite").unwrap();
         assert!(pre11.applies(&Engine::parse("postgres:10").unwrap()));
         assert!(!pre11.applies(&Engine::parse("postgres:11").unwrap()));

@@ -17,18 +17,34 @@ pub enum PlanFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Deployment model: canary, blue-green, rolling, recreate.
-    #[arg(long, value_name = "MODEL")]
-    pub deploy: String,
+    /// Deployment model: canary, blue-green, rolling, recreate. With --from: rolling when left out.
+    #[arg(long, value_name = "MODEL", required_unless_present = "from")]
+    pub deploy: Option<String>,
     /// Engine and version (and SQL Server edition): postgres:15, mysql:8.0, mariadb:10.11, sqlite, sqlserver:2022:enterprise.
-    #[arg(long, value_name = "ENGINE:VERSION[:EDITION]")]
-    pub engine: String,
-    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql.
-    #[arg(long, value_name = "TOOL")]
-    pub tool: String,
+    /// With --from it may come from rollsafe-lint.toml instead.
+    #[arg(
+        long,
+        value_name = "ENGINE:VERSION[:EDITION]",
+        required_unless_present = "from"
+    )]
+    pub engine: Option<String>,
+    /// Migration tool: flyway, liquibase, alembic, django, rails, prisma, golang-migrate, goose, atlas, sqitch, knex, efcore, gh-ost, pt-osc, pgroll, sql. With --from: inferred from the file layout when left out.
+    #[arg(long, value_name = "TOOL", required_unless_present = "from")]
+    pub tool: Option<String>,
     /// A change as you would say it, e.g. "rename column users.name to full_name" (repeatable).
-    #[arg(long = "change", value_name = "CHANGE", required = true)]
+    #[arg(
+        long = "change",
+        value_name = "CHANGE",
+        required_unless_present = "from",
+        conflicts_with = "from"
+    )]
     pub changes: Vec<String>,
+    /// Plan the migration in these SQL files or directories (or - for standard input): `rollsafe lint` reads it, and each hazardous statement gets its phased recipe; the rest run as written.
+    #[arg(long, value_name = "PATH")]
+    pub from: Vec<String>,
+    /// With --from: a rollsafe-lint.toml to use instead of the one found next to the files.
+    #[arg(long, value_name = "FILE", requires = "from")]
+    pub config: Option<PathBuf>,
     /// Rows of a table, e.g. users=50000000 or users=50m (repeatable).
     #[arg(long = "rows", value_name = "TABLE=COUNT")]
     pub rows: Vec<String>,
@@ -62,16 +78,21 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
         }
     };
     let raw = RawIntake {
-        deploy: args.deploy.clone(),
-        engine: args.engine.clone(),
-        tool: args.tool.clone(),
+        deploy: args.deploy.clone().unwrap_or_else(|| "rolling".into()),
+        engine: args.engine.clone().unwrap_or_default(),
+        tool: args.tool.clone().unwrap_or_default(),
         changes: args.changes.clone(),
         rows: args.rows.clone(),
         rto: args.rto.clone(),
         incidents: args.incidents.clone(),
         flags: args.flags,
     };
-    let intake = match Intake::parse(&knowledge, &raw) {
+    let parsed = if args.from.is_empty() {
+        Intake::parse(&knowledge, &raw)
+    } else {
+        intake_from_files(&knowledge, args, raw)
+    };
+    let intake = match parsed {
         Ok(i) => i,
         Err(e) => {
             eprintln!("rollsafe: {e}");
@@ -81,8 +102,8 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     let now = Utc::now();
     let id = super::plan::plan_id(&knowledge, &intake);
     let history = match global.open_store() {
-        Ok(store) => match store.list_drills(10_000, 0) {
-            Ok(rows) => PlanHistory::from_rows(&rows, &id, now),
+        Ok(store) => match PlanHistory::read(&store, &id, now) {
+            Ok(history) => history,
             Err(e) => {
                 eprintln!(
                     "rollsafe: warning: cannot read the drill log ({e}); planning without history"
@@ -128,4 +149,37 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
             exit::OK
         }
     }
+}
+
+/// `--from`: lint the files, then read their statements as changes. Notes go to stderr so the
+/// plan on stdout stays clean.
+fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Result<Intake, String> {
+    let cat = crate::lint::Catalogue::bundled();
+    let lint_args = crate::lint::cli::LintArgs {
+        paths: args.from.clone(),
+        engine: args.engine.clone(),
+        tool: args.tool.clone(),
+        rows: args.rows.clone(),
+        assume_lock_timeout: false,
+        disable: Vec::new(),
+        fail_on: None,
+        config: args.config.clone(),
+        format: crate::lint::cli::LintFormat::Human,
+        json: false,
+    };
+    let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
+    let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
+    // The settings file may give the engine and row counts.
+    raw.engine = prepared.engine_text.clone();
+    raw.rows = prepared
+        .opts
+        .rows
+        .iter()
+        .map(|(t, n)| format!("{t}={n}"))
+        .collect();
+    let read = super::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
+    for note in &read.notes {
+        eprintln!("rollsafe: {note}");
+    }
+    Ok(read.intake)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
-use super::knowledge::Knowledge;
+use super::knowledge::{Knowledge, RollbackClass};
 use crate::playbook::duration::parse_duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +26,10 @@ pub struct Change {
     pub op: String,
     /// Placeholder values captured from the text (`table`, `column`, ...).
     pub params: BTreeMap<String, String>,
+    /// Overrides the rollback class of the operation's steps: a statement carried as written
+    /// from a migration file gets the class its lint findings give it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<RollbackClass>,
 }
 
 impl Change {
@@ -49,6 +53,10 @@ pub struct Intake {
     #[serde(with = "secs_opt")]
     pub rto: Option<Duration>,
     pub incidents: Vec<String>,
+    /// The migration file(s) the changes were read from (`rollsafe plan --from`): names the
+    /// plan instead of its first change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 mod secs_opt {
@@ -135,6 +143,7 @@ pub fn parse_change(k: &Knowledge, text: &str) -> Result<Change, String> {
                     text: text.trim().to_string(),
                     op: op.id.clone(),
                     params,
+                    class: None,
                 });
             }
         }
@@ -250,6 +259,20 @@ fn parse_rows(text: &str) -> Result<(String, u64), String> {
 
 impl Intake {
     pub fn parse(k: &Knowledge, raw: &RawIntake) -> Result<Intake, String> {
+        let mut intake = Self::parse_context(k, raw)?;
+        if raw.changes.is_empty() {
+            return Err("at least one --change is required".into());
+        }
+        intake.changes = raw
+            .changes
+            .iter()
+            .map(|c| parse_change(k, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(intake)
+    }
+
+    /// Everything but the changes, which the caller supplies (e.g. read from a migration file).
+    pub fn parse_context(k: &Knowledge, raw: &RawIntake) -> Result<Intake, String> {
         let model = k.model(&raw.deploy).ok_or_else(|| {
             format!(
                 "unknown deployment model \"{}\"; accepted: {}",
@@ -273,14 +296,6 @@ impl Intake {
                     .join(", ")
             )
         })?;
-        if raw.changes.is_empty() {
-            return Err("at least one --change is required".into());
-        }
-        let changes = raw
-            .changes
-            .iter()
-            .map(|c| parse_change(k, c))
-            .collect::<Result<Vec<_>, _>>()?;
         let rows = raw
             .rows
             .iter()
@@ -296,7 +311,7 @@ impl Intake {
             flags: raw.flags,
             engine,
             tool: tool.id.clone(),
-            changes,
+            changes: Vec::new(),
             rows,
             rto,
             incidents: raw
@@ -305,6 +320,7 @@ impl Intake {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            from: None,
         })
     }
 }

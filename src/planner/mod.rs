@@ -5,6 +5,8 @@
 pub mod checklist;
 pub mod classify;
 pub mod cli;
+pub mod from_sql;
+pub mod history;
 pub mod intake;
 pub mod knowledge;
 pub mod plan;

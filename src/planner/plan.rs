@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::checklist::{self, Section};
@@ -15,74 +14,8 @@ use super::recommend::{self, Recommendation};
 use crate::playbook::duration::format_duration;
 use crate::playbook::model::Variable;
 use crate::playbook::{Expectation, Phase, Playbook, PlaybookKind, Step, Verification};
-use crate::store::DrillRow;
 
-/// A finished, clean drill of the plan or of its rollback.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rehearsal {
-    pub drill_id: i64,
-    pub playbook_id: String,
-    pub ended_at: DateTime<Utc>,
-    #[serde(with = "secs")]
-    pub duration: Duration,
-}
-
-mod secs {
-    use std::time::Duration;
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-}
-
-/// What the drill log knows about this plan; built by the caller.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlanHistory {
-    pub now: DateTime<Utc>,
-    /// The newest completed drill, without failures, of `<plan id>-rollback`.
-    pub rollback: Option<Rehearsal>,
-    /// The newest completed drill, without failures, of the plan itself.
-    pub forward: Option<Rehearsal>,
-}
-
-/// A rehearsal older than this is stale. A policy, not a sourced fact.
-pub const STALE_AFTER_DAYS: i64 = 90;
-
-impl PlanHistory {
-    pub fn none(now: DateTime<Utc>) -> Self {
-        PlanHistory {
-            now,
-            rollback: None,
-            forward: None,
-        }
-    }
-
-    /// From `Store::list_drills` rows: only completed drills with no failed step count.
-    pub fn from_rows(rows: &[DrillRow], plan_id: &str, now: DateTime<Utc>) -> Self {
-        let newest = |id: &str| {
-            rows.iter()
-                .filter(|r| r.playbook_id == id && r.status == "completed" && r.failed == 0)
-                .filter_map(|r| {
-                    let ended = r.ended_at?;
-                    Some(Rehearsal {
-                        drill_id: r.id,
-                        playbook_id: r.playbook_id.clone(),
-                        ended_at: ended,
-                        duration: (ended - r.started_at).to_std().unwrap_or_default(),
-                    })
-                })
-                .max_by_key(|r| r.ended_at)
-        };
-        PlanHistory {
-            now,
-            rollback: newest(&rollback_id(plan_id)),
-            forward: newest(plan_id),
-        }
-    }
-}
-
-pub fn rollback_id(plan_id: &str) -> String {
-    format!("{plan_id}-rollback")
-}
+pub use super::history::{PlanHistory, Rehearsal, rollback_id};
 
 /// Per-step facts the playbook cannot carry: class, change, kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +84,9 @@ impl Ctx<'_> {
 
 /// Deterministic id from the intake: `plan-<first change slug>[-and-N-more]`.
 pub fn plan_id(k: &Knowledge, intake: &Intake) -> String {
+    if let Some(from) = &intake.from {
+        return format!("plan-{}", slugify(from));
+    }
     let first = intake
         .changes
         .first()
@@ -331,21 +267,25 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
     } else {
         format!("{table}_{column}")
     };
-    p.insert("idx".into(), format!("{base}_idx"));
-    p.insert("uq".into(), format!("{base}_key"));
-    p.insert("fk".into(), format!("{base}_fkey"));
-    p.insert("nn".into(), format!("{base}_not_null"));
-    p.insert(
-        "ck".into(),
-        format!(
-            "{table}_{}_check",
-            slugify(p.get("expr").map(String::as_str).unwrap_or("rule"))
-                .replace('-', "_")
-                .chars()
-                .take(20)
-                .collect::<String>()
-        ),
+    // Names the SQL gave (plan --from) win over the generated ones.
+    p.entry("idx".into()).or_insert(format!("{base}_idx"));
+    p.entry("uq".into()).or_insert(format!("{base}_key"));
+    p.entry("fk".into()).or_insert(format!("{base}_fkey"));
+    p.entry("nn".into()).or_insert(format!("{base}_not_null"));
+    // Statements carried as written: where they are, what lint said, how to undo them.
+    p.entry("at".into()).or_default();
+    p.entry("note".into()).or_default();
+    p.entry("down".into())
+        .or_insert_with(|| "reverse it by hand: rollsafe does not know the state before it".into());
+    let ck = format!(
+        "{table}_{}_check",
+        slugify(p.get("expr").map(String::as_str).unwrap_or("rule"))
+            .replace('-', "_")
+            .chars()
+            .take(20)
+            .collect::<String>()
     );
+    p.entry("ck".into()).or_insert(ck);
     p.insert("tmp".into(), format!("{column}_new"));
     p
 }
@@ -693,7 +633,9 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         let mut pgroll_complete: Vec<(String, RollbackClass, bool)> = Vec::new();
         for s in op.step.iter().filter(|s| ctx.matches(&s.engines)) {
             sources.insert(format!("{} / {}: {}", op.id, s.key, s.source));
-            let own = RollbackClass::parse(&s.class).unwrap_or(RollbackClass::Lossy);
+            let own = c
+                .class
+                .unwrap_or_else(|| RollbackClass::parse(&s.class).unwrap_or(RollbackClass::Lossy));
             let is_db = matches!(s.kind.as_str(), "ddl" | "ddl_no_tx" | "backfill");
             if tool.kind == "versioned_schema" && is_db {
                 let stmts = if s.kind == "backfill" {
@@ -1192,18 +1134,22 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         .filter(|s| s.contains("unsourced"))
         .cloned()
         .collect();
-    let title = format!(
-        "Plan: {} on {} {} with {}, {} deploy",
-        intake
+    let what = match &intake.from {
+        Some(from) => format!(
+            "{from} ({} change{})",
+            intake.changes.len(),
+            if intake.changes.len() == 1 { "" } else { "s" }
+        ),
+        None => intake
             .changes
             .iter()
             .map(|c| c.text.clone())
             .collect::<Vec<_>>()
             .join("; "),
-        engine.name,
-        intake.engine.version,
-        tool.name,
-        model.name
+    };
+    let title = format!(
+        "Plan: {what} on {} {} with {}, {} deploy",
+        engine.name, intake.engine.version, tool.name, model.name
     );
     let mut playbook = Playbook {
         id: id.clone(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::classify::IncidentMatch;
 use super::knowledge::RollbackClass;
-use super::plan::{Ctx, PlanHistory, STALE_AFTER_DAYS, StepMeta, group, rollback_id};
+use super::plan::{Ctx, PlanHistory, StepMeta, group, rollback_id};
 use crate::playbook::Playbook;
 use crate::playbook::duration::format_duration;
 
@@ -346,46 +346,38 @@ pub(crate) fn recommend(
 
     // History.
     let rid = rollback_id(&playbook.id);
-    let (viable, status) = match &history.rollback {
-        None => (
+    // The drill log's own rules (never rehearsed, failed or aborted last
+    // time, stale) come first; the RTO is the intake's, so it is checked here.
+    let rto = intake.rto;
+    let (viable, status) = match (&history.rollback, history.rollback_not_viable.as_slice()) {
+        (_, [_, ..]) => (
+            false,
+            format!("{} ({rid})", history.rollback_not_viable.join("; ")),
+        ),
+        (None, []) => (
             false,
             format!(
                 "rollback path never rehearsed: not viable until rehearsed (no completed drill of {rid} in the drill log)"
             ),
         ),
-        Some(r) => {
-            let age = (history.now - r.ended_at).num_days();
-            if age > STALE_AFTER_DAYS {
-                (
-                    false,
-                    format!(
-                        "rollback path rehearsed long ago: drill #{} of {rid} ended {} ({age} days ago, more than {STALE_AFTER_DAYS}): not viable until rehearsed again",
-                        r.drill_id,
-                        r.ended_at.format("%Y-%m-%d")
-                    ),
-                )
-            } else if intake.rto.is_some_and(|rto| r.duration > rto) {
-                (
-                    false,
-                    format!(
-                        "rollback path slower than the RTO: drill #{} of {rid} took {}, the RTO is {}: not viable until it fits",
-                        r.drill_id,
-                        format_duration(r.duration),
-                        format_duration(intake.rto.unwrap_or_default())
-                    ),
-                )
-            } else {
-                (
-                    true,
-                    format!(
-                        "rollback path rehearsed: drill #{} of {rid} ended {} and took {}",
-                        r.drill_id,
-                        r.ended_at.format("%Y-%m-%d"),
-                        format_duration(r.duration)
-                    ),
-                )
-            }
-        }
+        (Some(r), []) if rto.is_some_and(|rto| r.duration > rto) => (
+            false,
+            format!(
+                "rollback path slower than the RTO: drill #{} of {rid} took {}, the RTO is {}: not viable until it fits",
+                r.drill_id,
+                format_duration(r.duration),
+                format_duration(rto.unwrap_or_default())
+            ),
+        ),
+        (Some(r), []) => (
+            true,
+            format!(
+                "rollback path rehearsed: drill #{} of {rid} ended {} and took {}",
+                r.drill_id,
+                r.ended_at.format("%Y-%m-%d"),
+                format_duration(r.duration)
+            ),
+        ),
     };
     why(InputRef::History, format!("because {status}"));
     if let Some(f) = &history.forward {
@@ -430,7 +422,14 @@ pub(crate) fn recommend(
     if viable {
         verdict.push_str(" The rollback path is rehearsed and viable inside the lossless window.");
     } else {
-        verdict.push_str(&format!(" Not viable yet: {status}."));
+        // Every status names the rollback and why it is not viable yet.
+        let mut chars = status.chars();
+        let first = chars.next().map(|c| c.to_uppercase().to_string());
+        verdict.push_str(&format!(
+            " {}{}.",
+            first.unwrap_or_default(),
+            chars.as_str()
+        ));
     }
     Recommendation {
         verdict,

@@ -7,15 +7,30 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub file: String,
-    /// 1-based.
+    /// 1-based; 0 for a problem with the whole file (unreadable, not found).
     pub line: usize,
-    /// 1-based, counted in characters.
+    /// 1-based, counted in characters; 0 with line 0.
     pub column: usize,
     pub message: String,
 }
 
+impl Diagnostic {
+    /// A problem with the file as a whole, shown as `file: message`.
+    pub fn whole_file(file: &str, message: String) -> Self {
+        Diagnostic {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            message,
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",

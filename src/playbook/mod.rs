@@ -61,12 +61,10 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
     match Format::from_name(file) {
         Some(Format::Toml) => toml_format::parse(file, text),
         Some(Format::Markdown) => markdown::parse(file, text),
-        None => Err(vec![Diagnostic {
-            file: file.to_string(),
-            line: 1,
-            column: 1,
-            message: "unknown playbook format: name it .toml or .md".into(),
-        }]),
+        None => Err(vec![Diagnostic::whole_file(
+            file,
+            "unknown playbook format: name it .toml or .md".into(),
+        )]),
     }
 }
 
@@ -76,12 +74,10 @@ pub fn load_file(path: &Path) -> Result<Loaded, Broken> {
     let origin = Origin::File(label.clone());
     let text = std::fs::read_to_string(path).map_err(|e| Broken {
         origin: origin.clone(),
-        problems: vec![Diagnostic {
-            file: label.clone(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read file: {e}"),
-        }],
+        problems: vec![Diagnostic::whole_file(
+            &label,
+            format!("cannot read file: {e}"),
+        )],
     })?;
     match parse(&label, &text) {
         Ok(playbook) => Ok(Loaded {
@@ -172,15 +168,13 @@ impl Library {
             .collect();
         Err(Broken {
             origin: Origin::File(id_or_path.to_string()),
-            problems: vec![Diagnostic {
-                file: id_or_path.to_string(),
-                line: 1,
-                column: 1,
-                message: format!(
+            problems: vec![Diagnostic::whole_file(
+                id_or_path,
+                format!(
                     "no playbook with this id and no such file; known ids: {}",
                     known.join(", ")
                 ),
-            }],
+            )],
         })
     }
 }

@@ -72,4 +72,31 @@ pub const MIGRATIONS: &[&str] = &[
         ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms);
     DROP INDEX drills_by_start;
     DROP INDEX drills_by_playbook;",
+    // 6: statistics read by playbook, from narrow indexes:
+    // - a drill's outcome and active time, so counts and the median of
+    //   successful drills never touch the wide summary index;
+    // - step results carry their drill's playbook and start, so one index
+    //   range gives each step's latest results (recommendations) and another
+    //   its outcomes and durations (medians), without a join.
+    // step_results is rebuilt because `ALTER TABLE ... ADD COLUMN` cannot add
+    // NOT NULL columns without a default; its old by-step index served no query.
+    "CREATE INDEX drills_outcomes ON drills (playbook_id, status, failed, blocked, active_ms);
+    CREATE TABLE step_results_v6 (
+        drill_id         INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+        step_id          TEXT    NOT NULL,
+        playbook_id      TEXT    NOT NULL,
+        drill_started_at INTEGER NOT NULL,
+        outcome          TEXT    NOT NULL CHECK (outcome IN ('passed', 'failed', 'skipped', 'blocked')),
+        duration_ms      INTEGER NOT NULL,
+        ended_at         INTEGER NOT NULL,
+        PRIMARY KEY (drill_id, step_id)
+    ) WITHOUT ROWID;
+    INSERT INTO step_results_v6
+        SELECT r.drill_id, r.step_id, d.playbook_id, d.started_at, r.outcome, r.duration_ms, r.ended_at
+        FROM step_results r JOIN drills d ON d.id = r.drill_id;
+    DROP TABLE step_results;
+    ALTER TABLE step_results_v6 RENAME TO step_results;
+    CREATE INDEX step_results_latest ON step_results (playbook_id, step_id,
+        drill_started_at DESC, drill_id DESC, outcome, duration_ms);
+    CREATE INDEX step_results_outcomes ON step_results (playbook_id, step_id, outcome, duration_ms);",
 ];

@@ -92,8 +92,9 @@ pub struct Snapshot {
 pub struct Store {
     conn: Connection,
     path: String,
-    /// Schema version in force; below [`DERIVED_SINCE`] (only in upgrade
-    /// tests) the derived tables do not exist yet and are not written.
+    /// Schema version in force. Derived tables are written only at the
+    /// latest version: older shapes exist only in upgrade tests, which
+    /// write events alone and let `open` derive the rest.
     schema: usize,
 }
 
@@ -278,7 +279,7 @@ impl Store {
         drills: &[(&crate::playbook::Playbook, Vec<Event>)],
     ) -> Result<Vec<i64>> {
         let path = self.path.clone();
-        let derived = self.schema >= DERIVED_SINCE;
+        let derived = self.schema == MIGRATIONS.len();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -331,7 +332,7 @@ impl Store {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
         insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
-        let derived = self.schema >= DERIVED_SINCE;
+        let derived = self.schema == MIGRATIONS.len();
         if derived {
             update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
         }
@@ -531,36 +532,236 @@ impl Store {
             .map_err(|e| classify(&self.path, e))
     }
 
-    /// Step results of every drill of one playbook.
+    /// Step results of every drill of one playbook, grouped by step, newest
+    /// drill first within a step.
     pub fn step_samples(&self, playbook_id: &str) -> Result<Vec<crate::insight::StepSample>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT r.drill_id, r.step_id, r.outcome, r.duration_ms, r.ended_at
-                 FROM step_results r JOIN drills d ON d.id = r.drill_id
-                 WHERE d.playbook_id = ?1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {SAMPLE_COLUMNS} FROM step_results WHERE playbook_id = ?1
+                 ORDER BY step_id, drill_started_at DESC, drill_id DESC"
+            ))
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
-            .query_map([playbook_id], |r| {
-                // Borrowed, not allocated: this runs once per step of every drill.
-                let outcome = r.get_ref(2)?.as_str()?;
-                Ok(crate::insight::StepSample {
-                    drill_id: r.get(0)?,
-                    step_id: r.get(1)?,
-                    outcome: match outcome {
-                        "passed" => Outcome::Passed,
-                        "failed" => Outcome::Failed,
-                        "skipped" => Outcome::Skipped,
-                        _ => Outcome::Blocked,
-                    },
-                    duration: std::time::Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
-                    ended_at: from_ms(r.get(4)?),
-                })
-            })
+            .query_map([playbook_id], sample_from_row)
             .map_err(|e| classify(&self.path, e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| classify(&self.path, e))
+    }
+
+    /// The latest results of each step of one playbook, newest first: per
+    /// step, as many as it takes to hold at least `window.any` results and
+    /// `window.timed` that were not skipped (or all it has). Reads a few
+    /// index entries per step however long the history is.
+    pub fn recent_step_samples(
+        &self,
+        playbook_id: &str,
+        window: crate::insight::SampleWindow,
+    ) -> Result<Vec<crate::insight::StepSample>> {
+        let path = &self.path;
+        // Step ids by skip-scan: each lookup is one index seek.
+        let mut next_step = self
+            .conn
+            .prepare_cached(
+                "SELECT min(step_id) FROM step_results WHERE playbook_id = ?1 AND step_id > ?2",
+            )
+            .map_err(|e| classify(path, e))?;
+        let mut of_step = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SAMPLE_COLUMNS} FROM step_results WHERE playbook_id = ?1 AND step_id = ?2
+                 ORDER BY drill_started_at DESC, drill_id DESC"
+            ))
+            .map_err(|e| classify(path, e))?;
+        let mut out = Vec::new();
+        let mut after = String::new();
+        while let Some(step) = next_step
+            .query_row(params![playbook_id, after], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .map_err(|e| classify(path, e))?
+        {
+            let mut rows = of_step
+                .query(params![playbook_id, step])
+                .map_err(|e| classify(path, e))?;
+            let (mut any, mut timed) = (0, 0);
+            while any < window.any || timed < window.timed {
+                let Some(row) = rows.next().map_err(|e| classify(path, e))? else {
+                    break;
+                };
+                let sample = sample_from_row(row).map_err(|e| classify(path, e))?;
+                any += 1;
+                timed += usize::from(sample.outcome != Outcome::Skipped);
+                out.push(sample);
+            }
+            after = step;
+        }
+        Ok(out)
+    }
+
+    /// Every step's outcomes and sorted durations over all drills of one
+    /// playbook, in step id order: counts and one integer per run, read in
+    /// index order.
+    pub fn step_distributions(
+        &self,
+        playbook_id: &str,
+    ) -> Result<Vec<crate::insight::StepDistribution>> {
+        let path = &self.path;
+        let mut counts = self
+            .conn
+            .prepare_cached(
+                "SELECT step_id, outcome, count(*) FROM step_results
+                 WHERE playbook_id = ?1 GROUP BY step_id, outcome ORDER BY step_id",
+            )
+            .map_err(|e| classify(path, e))?;
+        let mut out: Vec<crate::insight::StepDistribution> = Vec::new();
+        let mut rows = counts.query([playbook_id]).map_err(|e| classify(path, e))?;
+        while let Some(row) = rows.next().map_err(|e| classify(path, e))? {
+            let read = || -> rusqlite::Result<(Outcome, usize)> {
+                Ok((outcome_at(row, 1)?, row.get::<_, i64>(2)?.max(0) as usize))
+            };
+            let (outcome, n) = read().map_err(|e| classify(path, e))?;
+            let step = row.get_ref(0).and_then(|v| Ok(v.as_str()?));
+            let step = step.map_err(|e| classify(path, e))?;
+            if out.last().is_none_or(|d| d.step_id != step) {
+                out.push(crate::insight::StepDistribution {
+                    step_id: step.to_string(),
+                    ..Default::default()
+                });
+            }
+            let d = out.last_mut().expect("pushed above");
+            match outcome {
+                Outcome::Passed => d.passed = n,
+                Outcome::Failed => d.failed = n,
+                Outcome::Skipped => d.skipped = n,
+                Outcome::Blocked => d.blocked = n,
+            }
+        }
+        drop(rows);
+        let mut durations = self
+            .conn
+            .prepare_cached(
+                "SELECT duration_ms FROM step_results
+                 WHERE playbook_id = ?1 AND step_id = ?2 AND outcome = ?3 ORDER BY duration_ms",
+            )
+            .map_err(|e| classify(path, e))?;
+        for d in &mut out {
+            // Each outcome's durations come sorted from the index; the three
+            // runs are merged by one sort of already-sorted pieces.
+            for outcome in [Outcome::Passed, Outcome::Failed, Outcome::Blocked] {
+                let mut rows = durations
+                    .query(params![playbook_id, d.step_id, outcome.as_str()])
+                    .map_err(|e| classify(path, e))?;
+                while let Some(row) = rows.next().map_err(|e| classify(path, e))? {
+                    let ms: i64 = row.get(0).map_err(|e| classify(path, e))?;
+                    d.done.push(Duration::from_millis(ms.max(0) as u64));
+                }
+            }
+            d.done.sort();
+        }
+        Ok(out)
+    }
+
+    /// What one playbook's statistics need from all of its drills: counts,
+    /// the sorted active times of its successful drills, its last success and
+    /// its newest drill, read from the covering index without the drill rows.
+    pub fn drill_facts(&self, playbook_id: &str) -> Result<crate::insight::DrillFacts> {
+        let path = &self.path;
+        let counts = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT count(*),
+                        coalesce(sum(status = 'completed'), 0),
+                        coalesce(sum(status = 'aborted'), 0),
+                        coalesce(sum(status = 'running'), 0),
+                        coalesce(sum({SUCCEEDED}), 0)
+                 FROM drills INDEXED BY drills_outcomes WHERE playbook_id = ?1" // Named: the wide summary index would answer too, reading
+                                                                                // ten times the pages.
+            ))
+            .map_err(|e| classify(path, e))?
+            .query_row([playbook_id], |r| {
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as usize);
+                Ok(crate::insight::DrillCounts {
+                    drills: n(0)?,
+                    completed: n(1)?,
+                    aborted: n(2)?,
+                    running: n(3)?,
+                    succeeded: n(4)?,
+                })
+            })
+            .map_err(|e| classify(path, e))?;
+        let mut durations = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT active_ms FROM drills WHERE playbook_id = ?1 AND {SUCCEEDED} ORDER BY active_ms"
+            ))
+            .map_err(|e| classify(path, e))?;
+        let success_durations = durations
+            .query_map([playbook_id], |r| {
+                Ok(Duration::from_millis(r.get::<_, i64>(0)?.max(0) as u64))
+            })
+            .map_err(|e| classify(path, e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| classify(path, e))?;
+        let last_success = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id, coalesce(ended_at, last_event_at) FROM drills
+                 WHERE playbook_id = ?1 AND {SUCCEEDED}
+                 ORDER BY started_at DESC, id DESC LIMIT 1"
+            ))
+            .map_err(|e| classify(path, e))?
+            .query_row([playbook_id], |r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+            .optional()
+            .map_err(|e| classify(path, e))?;
+        let latest_hash = self
+            .conn
+            .prepare_cached(
+                "SELECT content_hash FROM drills WHERE playbook_id = ?1
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+            )
+            .map_err(|e| classify(path, e))?
+            .query_row([playbook_id], |r| r.get(0))
+            .optional()
+            .map_err(|e| classify(path, e))?;
+        Ok(crate::insight::DrillFacts {
+            counts,
+            success_durations,
+            last_success,
+            latest_hash,
+        })
+    }
+
+    /// The newest `limit` drills of one playbook, and also its newest
+    /// `ended` drills that ended (so a run of drills still open cannot hide
+    /// the last finished one), newest first. Both come from the covering
+    /// index, never from the rows with their snapshots.
+    pub fn recent_drills_of(
+        &self,
+        playbook_id: &str,
+        limit: usize,
+        ended: usize,
+    ) -> Result<Vec<DrillRow>> {
+        let mut rows = Vec::new();
+        for (filter, n) in [("", limit), ("AND status != 'running'", ended)] {
+            let sql = format!(
+                "SELECT {DRILL_COLUMNS} FROM drills WHERE playbook_id = ?1 {filter}
+                 ORDER BY started_at DESC, id DESC LIMIT ?2"
+            );
+            let mut stmt = self
+                .conn
+                .prepare_cached(&sql)
+                .map_err(|e| classify(&self.path, e))?;
+            let found = stmt
+                .query_map(params![playbook_id, n as i64], drill_from_row)
+                .map_err(|e| classify(&self.path, e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| classify(&self.path, e))?;
+            rows.extend(found);
+        }
+        rows.sort_by_key(|d| std::cmp::Reverse((d.started_at, d.id)));
+        rows.dedup_by_key(|d| d.id);
+        Ok(rows)
     }
 
     pub fn count_drills(&self) -> Result<i64> {
@@ -587,6 +788,34 @@ const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mo
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
      started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms";
+
+/// A drill that completed with no failed or blocked step, as SQL; the same
+/// rule as [`crate::insight::succeeded`].
+/// Written with separate equalities (counts are never negative) so the
+/// `drills_outcomes` index answers it in `active_ms` order.
+const SUCCEEDED: &str = "(status = 'completed' AND failed = 0 AND blocked = 0)";
+
+const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at";
+
+/// A stored outcome, read without allocating (this runs once per result).
+fn outcome_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Outcome> {
+    Ok(match r.get_ref(index)?.as_str()? {
+        "passed" => Outcome::Passed,
+        "failed" => Outcome::Failed,
+        "skipped" => Outcome::Skipped,
+        _ => Outcome::Blocked,
+    })
+}
+
+fn sample_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::insight::StepSample> {
+    Ok(crate::insight::StepSample {
+        drill_id: r.get(0)?,
+        step_id: r.get(1)?,
+        outcome: outcome_at(r, 2)?,
+        duration: Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
+        drill_started_at: from_ms(r.get(4)?),
+    })
+}
 
 fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
     let mode: String = r.get(3)?;
@@ -744,12 +973,15 @@ fn update_step_result(
     match after.steps[index].outcome {
         Some(outcome) => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO step_results (drill_id, step_id, outcome, duration_ms, ended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO step_results
+                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 drill_id,
                 step,
+                after.playbook_id,
+                ms(after.started_at),
                 outcome.as_str(),
                 after.step_elapsed(index, event.at).as_millis() as i64,
                 ms(event.at)

@@ -9,7 +9,7 @@ use super::keymap::Context;
 use super::runner::{FollowUp, RunnerState};
 use super::wizard::WizardState;
 use crate::drill::{CommandPurpose, Mode, Outcome, Session};
-use crate::planner::Knowledge;
+use crate::planner::{Knowledge, PlanHistory};
 use crate::playbook::vars::{self, VarSource, Vars};
 use crate::playbook::{Library, Loaded, OnFail, Playbook};
 use crate::store::{DrillRow, Store};
@@ -251,7 +251,13 @@ impl App {
         let mut insights = BTreeMap::new();
         for loaded in &self.library.playbooks {
             let id = &loaded.playbook.id;
-            match crate::insight::gather(&self.store, id, Some(loaded), self.now) {
+            match crate::insight::gather(
+                &self.store,
+                id,
+                Some(loaded),
+                self.now,
+                crate::insight::Depth::Summary,
+            ) {
                 Ok(insight) => {
                     insights.insert(id.clone(), insight);
                 }
@@ -1073,7 +1079,13 @@ impl App {
             let title = loaded
                 .as_ref()
                 .map_or(id.clone(), |l| l.playbook.title.clone());
-            match crate::insight::gather(&self.store, &id, loaded.as_ref(), self.now) {
+            match crate::insight::gather(
+                &self.store,
+                &id,
+                loaded.as_ref(),
+                self.now,
+                crate::insight::Depth::Full,
+            ) {
                 Ok(insight) => {
                     let Screen::History(back) = std::mem::replace(&mut self.screen, Screen::Home)
                     else {
@@ -1190,8 +1202,17 @@ impl App {
                 Action::Input(c) => wizard.type_char(c),
                 Action::Backspace => wizard.backspace(),
                 Action::Submit => {
-                    let drills = self.store.list_drills(10_000, 0).unwrap_or_default();
-                    wizard.generate(knowledge, &drills, now);
+                    let store = &self.store;
+                    let mut unread = None;
+                    wizard.generate(knowledge, |id| {
+                        PlanHistory::read(store, id, now).unwrap_or_else(|e| {
+                            unread = Some(e.to_string());
+                            PlanHistory::none(now)
+                        })
+                    });
+                    if let Some(e) = unread {
+                        self.error(format!("planned without history: {e}"));
+                    }
                 }
                 Action::Dismiss | Action::Back => {
                     self.screen = Screen::Home;

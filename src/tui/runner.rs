@@ -154,7 +154,13 @@ impl RunnerState {
     /// Loads what past drills of this playbook say about each step.
     pub fn with_history(mut self, store: &Store) -> Self {
         let id = &self.session.playbook.id;
-        if let Ok(found) = insight::gather(store, id, None, self.session.drill.started_at) {
+        if let Ok(found) = insight::gather(
+            store,
+            id,
+            None,
+            self.session.drill.started_at,
+            insight::Depth::Full,
+        ) {
             self.history = found
                 .stats
                 .steps

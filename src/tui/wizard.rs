@@ -3,11 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-
 use crate::planner::classify::{CategoryMatch, classify_one};
 use crate::planner::{Knowledge, Plan, PlanHistory, RawIntake};
-use crate::store::DrillRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldKind {
@@ -198,7 +195,8 @@ impl WizardState {
     }
 
     /// Parses the form and plans; on failure the form stays, with the reason.
-    pub fn generate(&mut self, knowledge: &Knowledge, drills: &[DrillRow], now: DateTime<Utc>) {
+    /// `history` reads what the drill log says about the plan, by plan id.
+    pub fn generate(&mut self, knowledge: &Knowledge, history: impl FnOnce(&str) -> PlanHistory) {
         let intake = match crate::planner::Intake::parse(knowledge, &self.raw_intake()) {
             Ok(intake) => intake,
             Err(e) => {
@@ -207,7 +205,7 @@ impl WizardState {
             }
         };
         let id = crate::planner::plan::plan_id(knowledge, &intake);
-        let history = PlanHistory::from_rows(drills, &id, now);
+        let history = history(&id);
         match crate::planner::plan(&intake, knowledge, &history) {
             Ok(plan) => {
                 self.plan = Some(Box::new(plan));

@@ -52,7 +52,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, wizard: &WizardState, th
             };
             let block = Block::bordered()
                 .title(Span::styled(
-                    format!(" rollback: {} ", plan.recommendation.rollback_status),
+                    // The status names the rollback path itself.
+                    format!(" {} ", plan.recommendation.rollback_status),
                     verdict_style,
                 ))
                 .border_style(theme.focus_border());

@@ -1,0 +1,199 @@
+//! A lint report as text: for people (source excerpt with a caret), one line per finding, or
+//! SARIF 2.1.0 for code-scanning UIs. Colour is the caller's decision.
+
+use serde_json::{Value, json};
+
+use super::inputs::{Direction, SourceFile};
+use super::{Catalogue, Report, Severity};
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The report for people: per finding the `file:line:col: severity: message [rule]` line, the
+/// source line with a caret under the column, then the lock, what breaks during a rolling
+/// deploy, the rollback class, the safe recipe and the source of the facts.
+pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let (sev_code, sev) = match f.severity {
+            Severity::Error => ("31;1", "error"),
+            Severity::Warning => ("33;1", "warning"),
+            Severity::Info => ("36", "info"),
+        };
+        out.push_str(&format!(
+            "{}:{}:{}: {}: {} [{}]\n",
+            f.file,
+            f.line,
+            f.column,
+            paint(color, sev_code, sev),
+            f.message,
+            f.rule
+        ));
+        let source_line = files
+            .iter()
+            .find(|s| s.name == f.file)
+            .and_then(|s| s.text.lines().nth(f.line.saturating_sub(1)))
+            .unwrap_or(&f.statement);
+        let number = f.line.to_string();
+        let pad = " ".repeat(number.len());
+        let gutter = |s: &str| paint(color, "2", s);
+        out.push_str(&format!("{pad} {}\n", gutter("|")));
+        out.push_str(&format!(
+            "{} {} {}\n",
+            gutter(&number),
+            gutter("|"),
+            source_line.trim_end()
+        ));
+        // The caret stands under the column, counting characters (tabs kept as tabs).
+        let lead: String = source_line
+            .chars()
+            .take(f.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        out.push_str(&format!(
+            "{pad} {} {lead}{}\n",
+            gutter("|"),
+            paint(color, sev_code, "^")
+        ));
+        let field = |name: &str, text: &str| format!("{pad} = {name}: {text}\n");
+        if let Some(lock) = &f.lock {
+            out.push_str(&field("lock", lock));
+        }
+        if let Some(breaks) = &f.breaks {
+            out.push_str(&field("breaks", breaks));
+        }
+        out.push_str(&field("why", &f.why));
+        let rollback = if f.lossy_rollback {
+            paint(
+                color,
+                "31",
+                &format!("{} (rolling back loses data)", f.rollback),
+            )
+        } else {
+            f.rollback.clone()
+        };
+        let down = if f.direction == Direction::Down {
+            " · in a down/undo script"
+        } else {
+            ""
+        };
+        out.push_str(&field("rollback", &format!("{rollback}{down}")));
+        out.push_str(&field("instead", &f.suggestion));
+        out.push_str(&field("source", &paint(color, "2", &f.source)));
+        out.push('\n');
+    }
+    out.push_str(&summary(report));
+    out
+}
+
+fn summary(report: &Report) -> String {
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    format!(
+        "{} files, {} statements ({} unparsed) · {} errors, {} warnings, {} infos · {}{}\n",
+        report.files.len(),
+        report.statements,
+        report.unparsed,
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        report.engine,
+        match (&report.tool, &report.tool_from) {
+            (Some(t), Some(from)) => format!(" · tool {t} ({from})"),
+            (Some(t), None) => format!(" · tool {t}"),
+            _ => " · no tool: no implicit transaction assumed".to_string(),
+        }
+    )
+}
+
+/// One `file:line:col: severity: message [rule]` line per finding, nothing else.
+pub fn lines(report: &Report) -> String {
+    report.findings.iter().map(|f| format!("{f}\n")).collect()
+}
+
+/// A path as a SARIF artifact URI: relative stays relative; characters a URI cannot hold are
+/// percent-encoded.
+fn uri(path: &str) -> String {
+    let path = if path == "<stdin>" { "stdin" } else { path };
+    let mut out = String::new();
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// SARIF 2.1.0: one run, the catalogue's rules as `tool.driver.rules`, one result per finding.
+pub fn sarif(report: &Report, cat: &Catalogue) -> Value {
+    let rules: Vec<Value> = cat
+        .rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "shortDescription": { "text": r.why },
+                "fullDescription": { "text": format!("{} Safe alternative: {}", r.why, r.fix) },
+                "helpUri": r.url,
+                "help": { "text": format!("{} (source: {})", r.fix, r.source) },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "rollback": r.rollback }
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let index = cat.rules.iter().position(|r| r.id == f.rule);
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": index,
+                "level": level(f.severity),
+                "message": { "text": format!("{}. Safe alternative: {}", f.message, f.suggestion) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(&f.file) },
+                        "region": {
+                            "startLine": f.line,
+                            "startColumn": f.column,
+                            "snippet": { "text": f.statement }
+                        }
+                    }
+                }],
+                "properties": {
+                    "rollback": f.rollback,
+                    "direction": f.direction,
+                }
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "rollsafe",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules
+                }
+            },
+            "results": results
+        }]
+    })
+}
