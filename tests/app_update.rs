@@ -247,7 +247,10 @@ fn a_live_drill_with_a_missing_variable_does_not_start() {
 fn a_live_drill_from_home_starts_only_after_its_variables_are_shown() {
     let mut app = app();
     app.handle(Action::StartLive, at(0));
-    let Some(Dialog::StartLive { title, variables }) = app.dialog.clone() else {
+    let Some(Dialog::StartLive {
+        title, variables, ..
+    }) = app.dialog.clone()
+    else {
         panic!("expected the live dialog, got {:?}", app.dialog)
     };
     assert_eq!(title, "Fixture: rename a column");

@@ -230,34 +230,47 @@ fn a_probe_that_cannot_connect_fails_at_start_not_mid_drill() {
 }
 
 #[test]
-fn rehearse_logs_and_prints_probe_figures_per_step() {
+fn the_bundled_locking_rehearsal_logs_and_prints_probe_figures_per_step() {
     let Some(url) = pg_url() else { return };
-    let table = Table::filled(&url, "rehearse", 1_000_000);
+    let table = format!("rollsafe_probe_bundled_{}", std::process::id());
+    // Dropped by the runbook's own cleanup; this guards against a failed run.
+    let _cleanup = Table {
+        url: url.clone(),
+        name: table.clone(),
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("drills.db");
     let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
-        .args(["rehearse", "tests/fixtures/probe-index-builds.toml"])
+        .args(["rehearse", "pg-rehearse-index-locking"])
         .args(["--live", "--yes", "--json", "--db"])
         .arg(&db)
         .args(["--var", &format!("DATABASE_URL={url}")])
-        .args(["--var", &format!("TABLE={}", table.name)])
+        .args(["--var", &format!("TABLE={table}")])
+        .args(["--var", "ROWS=1000000"])
         .output()
         .expect("rollsafe runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("probe: postgres `UPDATE"), "{stderr}");
+    assert!(stderr.contains("probe: postgres `DO $$BEGIN"), "{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let steps = json["journal"]["steps"].as_array().expect("steps");
     let probe = |id: &str| -> ProbeStats {
         let step = steps.iter().find(|s| s["id"] == id).expect("step");
         serde_json::from_value(step["probe"].clone()).expect("probe stats per step")
     };
-    let (plain, cic) = (probe("plain-index"), probe("cic-index"));
-    for id in ["plain-index", "drop-plain", "cic-index", "drop-cic"] {
-        assert!(probe(id).count >= 1, "{id} has no samples");
+    let ids: Vec<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
+    for id in &ids {
+        let stats = probe(id);
+        assert!(stats.count >= 1, "{id} has no samples");
+        // The guard keeps the probe from failing before the table exists. (A
+        // write queued behind DROP TABLE may fail once the table is gone.)
+        if *id != "drop-table" {
+            assert_eq!(stats.errors, 0, "{id}: {stats:?}");
+        }
     }
+    let (plain, cic) = (probe("build-plain"), probe("build-concurrently"));
     eprintln!(
-        "rehearse: plain max {} blocked {}; cic max {} blocked {}",
+        "bundled rehearsal: plain max {} blocked {}; concurrently max {} blocked {}",
         format_latency(plain.max()),
         plain.blocked_text(),
         format_latency(cic.max()),
@@ -268,7 +281,7 @@ fn rehearse_logs_and_prints_probe_figures_per_step() {
     assert!(plain.max() >= cic.max() * 5, "{plain:?} vs {cic:?}");
     assert!(plain.blocked_total() >= cic.blocked_total() * 5);
 
-    // The same figures are in the log, per step, for history and reports.
+    // The same figures are in the log, one window per step, for history and reports.
     let store = rollsafe::store::Store::open(&db).unwrap();
     let id = json["drill_id"].as_i64().unwrap();
     let logged: Vec<String> = store
@@ -280,10 +293,7 @@ fn rehearse_logs_and_prints_probe_figures_per_step() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        logged,
-        ["plain-index", "drop-plain", "cic-index", "drop-cic"]
-    );
+    assert_eq!(logged, ids);
 }
 
 #[test]
@@ -346,4 +356,131 @@ fn the_runner_samples_during_a_live_drill_and_logs_a_window_per_step() {
         ["plain-index", "drop-plain", "cic-index", "drop-cic"]
     );
     assert!(windows.iter().all(|(_, n)| *n >= 1), "{windows:?}");
+}
+
+/// `mysql://user:password@host:port/database` from `.ci/servers.sh`'s variables.
+fn mysql_url() -> Option<String> {
+    let var = |name: &str| std::env::var(format!("ROLLSAFE_TEST_MYSQL_{name}")).ok();
+    match (var("HOST"), var("PORT")) {
+        (Some(host), Some(port)) => Some(format!(
+            "mysql://{}:{}@{host}:{port}/{}",
+            var("USER").unwrap_or_else(|| "root".into()),
+            var("PASSWORD").unwrap_or_default(),
+            var("DATABASE").unwrap_or_else(|| "rollsafe".into()),
+        )),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!(
+                "ROLLSAFE_TEST_MYSQL_HOST/PORT are not set: CI must start MariaDB (.ci/servers.sh)"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: set ROLLSAFE_TEST_MYSQL_HOST and _PORT to run the MariaDB probe test"
+            );
+            None
+        }
+    }
+}
+
+/// Runs SQL through the MariaDB client with the test server's credentials.
+fn mariadb(sql: &str) -> Duration {
+    let var = |name: &str| std::env::var(format!("ROLLSAFE_TEST_MYSQL_{name}")).unwrap_or_default();
+    let started = Instant::now();
+    let out = Command::new("mariadb")
+        .env("MYSQL_PWD", var("PASSWORD"))
+        .args([
+            "--no-defaults",
+            "--protocol=TCP",
+            "-h",
+            &var("HOST"),
+            "-P",
+            &var("PORT"),
+        ])
+        .args(["-u", &var("USER"), "-D", &var("DATABASE"), "-e", sql])
+        .output()
+        .expect("the mariadb client runs");
+    assert!(
+        out.status.success(),
+        "mariadb failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+#[test]
+fn mariadb_copy_alter_blocks_the_probe_and_inplace_lock_none_does_not() {
+    let Some(url) = mysql_url() else { return };
+    let table = format!("rollsafe_probe_my_{}", std::process::id());
+    mariadb(&format!(
+        "DROP TABLE IF EXISTS {table}; \
+         CREATE TABLE {table} (id INT PRIMARY KEY, payload CHAR(32) NOT NULL, n INT NOT NULL DEFAULT 0) ENGINE=InnoDB; \
+         INSERT INTO {table} (id, payload) SELECT seq, md5(seq) FROM seq_1_to_1000000"
+    ));
+    let build = |how: &str| -> Build {
+        let spec = ProbeSpec {
+            engine: ProbeEngine::Mysql,
+            ..spec(&url, format!("UPDATE {table} SET n = n + 1 WHERE id = 1"))
+        };
+        let mut probe = Probe::start(&spec).expect("probe starts");
+        std::thread::sleep(Duration::from_millis(300));
+        probe.window_start();
+        let took = mariadb(&format!(
+            "ALTER TABLE {table} ADD INDEX {table}_payload (payload), {how}"
+        ));
+        std::thread::sleep(Duration::from_millis(300));
+        let stats = probe.window_end();
+        probe.stop();
+        mariadb(&format!("ALTER TABLE {table} DROP INDEX {table}_payload"));
+        Build { took, stats }
+    };
+    let copy = build("ALGORITHM=COPY");
+    let inplace = build("ALGORITHM=INPLACE, LOCK=NONE");
+    mariadb(&format!("DROP TABLE {table}"));
+    eprintln!("{}", describe("MariaDB ALGORITHM=COPY", &copy));
+    eprintln!(
+        "{}",
+        describe("MariaDB ALGORITHM=INPLACE, LOCK=NONE", &inplace)
+    );
+    // COPY takes a lock that lets reads through but not writes, for the whole copy.
+    assert!(
+        copy.stats.blocked_total() >= copy.took / 2,
+        "{}",
+        describe("copy", &copy)
+    );
+    assert!(
+        copy.stats.max() >= inplace.stats.max() * 5,
+        "{} vs {}",
+        describe("copy", &copy),
+        describe("inplace", &inplace)
+    );
+    assert!(copy.stats.blocked_total() >= inplace.stats.blocked_total() * 5);
+    assert!(
+        inplace.stats.count >= 10 && inplace.stats.errors == 0,
+        "{}",
+        describe("inplace", &inplace)
+    );
+}
+
+#[test]
+fn a_mariadb_probe_reports_a_failing_statement_as_an_error_and_goes_on() {
+    let Some(url) = mysql_url() else { return };
+    let spec = ProbeSpec {
+        engine: ProbeEngine::Mysql,
+        ..spec(&url, "UPDATE rollsafe_no_such_table SET n = 1".into())
+    };
+    let mut probe = Probe::start(&spec).expect("probe starts");
+    probe.window_start();
+    std::thread::sleep(Duration::from_millis(400));
+    let stats = probe.window_end();
+    let live = probe.live(10);
+    probe.stop();
+    assert!(stats.count >= 3, "{stats:?}");
+    assert_eq!(stats.errors, stats.count, "{stats:?}");
+    assert!(
+        live.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("doesn't exist"),
+        "{live:?}"
+    );
 }

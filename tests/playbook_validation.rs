@@ -237,3 +237,37 @@ blocked_after = "0ms"
     );
     assert!(problems(&unknown)[0].starts_with("pb.toml:7:1: invalid TOML: unknown field `every`"));
 }
+
+#[test]
+fn a_markdown_playbook_declares_its_probe_in_the_playbook_annotation() {
+    let text = r#"# Add an index
+<!-- rollsafe: id=idx probe_engine=postgres probe_url="${DATABASE_URL}" probe_statement="UPDATE t SET n = n + 1 WHERE id = 1" probe_interval=50ms -->
+
+- Build it
+"#;
+    let pb = playbook::parse("idx.md", text).unwrap();
+    let probe = pb.probe.expect("probe");
+    assert_eq!(probe.engine, playbook::ProbeEngine::Postgres);
+    assert_eq!(probe.url, "${DATABASE_URL}");
+    assert_eq!(probe.statement, "UPDATE t SET n = n + 1 WHERE id = 1");
+    assert_eq!(probe.interval, std::time::Duration::from_millis(50));
+    assert_eq!(
+        probe.blocked_after,
+        playbook::ProbeSpec::DEFAULT_BLOCKED_AFTER
+    );
+
+    let bad = "# T\n<!-- rollsafe: probe_engine=db2 probe_url=u probe_interval=fast -->\n\n- Go\n";
+    let found: Vec<String> = playbook::parse("t.md", bad)
+        .unwrap_err()
+        .into_iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "t.md:2:29: a probe needs probe_engine, probe_url and probe_statement: probe_statement is missing",
+            "t.md:2:29: unknown probe engine \"db2\": use postgres or mysql (mysql covers MariaDB)",
+            "t.md:2:60: probe_interval: bad duration \"fast\": unexpected 'f'; write e.g. \"90s\", \"5m\" or \"1h30m\"; short durations are written in ms, e.g. \"20ms\"",
+        ]
+    );
+}

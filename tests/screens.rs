@@ -359,3 +359,19 @@ fn summary_shows_what_the_probe_saw_per_step() {
     assert!(matches!(app.screen, Screen::Summary(_)));
     assert_snapshot!(draw(&app, 100, 30, 400));
 }
+
+#[test]
+fn live_start_dialog_says_what_the_probe_will_run() {
+    let mut app = app();
+    app.overrides.insert(
+        "DATABASE_URL".into(),
+        "postgres://staging-db:5432/app".into(),
+    );
+    app.overrides.insert("TABLE".into(), "orders".into());
+    let loaded = rollsafe::playbook::load_file(std::path::Path::new(
+        "tests/fixtures/probe-index-builds.toml",
+    ))
+    .expect("fixture loads");
+    app.request_start(&loaded, Mode::Live, at(0));
+    assert_snapshot!(draw(&app, 100, 24, 0));
+}

@@ -59,7 +59,10 @@
 //! - **Playbook** (above the first `##`, or on the `#` title line):
 //!   `id=`, `title=`, `kind=migration|rollback|incident|gameday`,
 //!   `budget=30m`, `tags=a,b`. Without `id=`, the id is the slug of the file
-//!   name, or of the title.
+//!   name, or of the title. A probe (see the TOML `[probe]` table):
+//!   `probe_engine=postgres|mysql probe_url="${DATABASE_URL}"
+//!   probe_statement="UPDATE ..."`, optionally `probe_interval=20ms`,
+//!   `probe_blocked_after=250ms`, `probe_timeout=60s`.
 //! - **Phase** (on the `##` line or right below it): `id=`. When the whole
 //!   section is a single step titled by the heading, the annotation is also
 //!   that step's and takes every step key.
@@ -107,9 +110,10 @@ use std::time::Duration;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 
 use super::diagnostic::{Diagnostic, Reporter};
-use super::duration::parse_duration;
+use super::duration::{parse_duration, parse_millis};
 use super::model::{
-    Expectation, OnFail, Phase, Playbook, PlaybookKind, Step, StepRef, Verification,
+    Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step, StepRef,
+    Verification,
 };
 use super::validate::{self, SourceMap, StepSource};
 
@@ -126,7 +130,19 @@ const STEP_KEYS: [&str; 7] = [
     "point_of_no_return",
     "rollback",
 ];
-const PLAYBOOK_KEYS: [&str; 5] = ["id", "title", "kind", "budget", "tags"];
+const PLAYBOOK_KEYS: [&str; 11] = [
+    "id",
+    "title",
+    "kind",
+    "budget",
+    "tags",
+    "probe_engine",
+    "probe_url",
+    "probe_statement",
+    "probe_interval",
+    "probe_blocked_after",
+    "probe_timeout",
+];
 
 /// Parses and validates a Markdown playbook; every problem found comes back at once.
 pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
@@ -249,6 +265,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
             .find(|t| t.chars().any(|c| c.is_ascii_alphanumeric()))
             .map_or_else(|| "playbook".to_string(), validate::slug)
     });
+    let probe = probe_spec(&top.probe, outline.title_at, &mut report);
     let playbook = Playbook {
         id,
         title,
@@ -259,7 +276,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
         variables: Vec::new(),
         sources: Vec::new(),
         phases,
-        probe: None,
+        probe,
     };
     validate::check(&playbook, &map, &mut report);
     if report.is_clean() {
@@ -1446,6 +1463,79 @@ fn groups(run: Vec<Block>) -> Vec<Group> {
     out
 }
 
+/// The probe from the playbook annotation's `probe_*` keys, if any is set:
+/// engine, url and statement are then required, the durations optional.
+fn probe_spec(
+    keys: &[(&'static str, String, usize)],
+    playbook_at: usize,
+    report: &mut Reporter<'_>,
+) -> Option<ProbeSpec> {
+    let first = keys.first()?;
+    let get = |name: &str| keys.iter().find(|(k, _, _)| *k == name);
+    let mut ok = true;
+    let mut required = |name: &str| match get(name) {
+        Some((_, v, _)) => Some(v.clone()),
+        None => {
+            ok = false;
+            report.at(
+                first.2,
+                format!(
+                    "a probe needs probe_engine, probe_url and probe_statement: {name} is missing"
+                ),
+            );
+            None
+        }
+    };
+    let (engine_text, url, statement) = (
+        required("probe_engine"),
+        required("probe_url"),
+        required("probe_statement"),
+    );
+    let engine = engine_text.as_deref().and_then(|text| {
+        let engine = ProbeEngine::parse(text);
+        if engine.is_none() {
+            let at = get("probe_engine").map_or(playbook_at, |(_, _, at)| *at);
+            report.at(
+                at,
+                format!(
+                    "unknown probe engine \"{text}\": use postgres or mysql (mysql covers MariaDB)"
+                ),
+            );
+        }
+        engine
+    });
+    let mut millis = |name: &str, default: Duration| match get(name) {
+        None => default,
+        Some((_, v, at)) => parse_millis(v).unwrap_or_else(|msg| {
+            ok = false;
+            report.at(*at, format!("{name}: {msg}"));
+            default
+        }),
+    };
+    let interval = millis("probe_interval", ProbeSpec::DEFAULT_INTERVAL);
+    let blocked_after = millis("probe_blocked_after", ProbeSpec::DEFAULT_BLOCKED_AFTER);
+    let timeout = millis("probe_timeout", ProbeSpec::DEFAULT_TIMEOUT);
+    if ok && timeout <= blocked_after {
+        let at = get("probe_timeout").map_or(first.2, |(_, _, at)| *at);
+        report.at(
+            at,
+            "probe_timeout must be longer than probe_blocked_after, or no sample could ever count as blocked",
+        );
+        return None;
+    }
+    if !ok {
+        return None;
+    }
+    Some(ProbeSpec {
+        engine: engine?,
+        url: url?,
+        statement: statement?,
+        interval,
+        blocked_after,
+        timeout,
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Annotations.
 
@@ -1456,6 +1546,8 @@ struct PlaybookAttrs {
     kind: Option<PlaybookKind>,
     budget: Option<Duration>,
     tags: Option<Vec<String>>,
+    /// `probe_*` keys as written: (key, value, where the value is).
+    probe: Vec<(&'static str, String, usize)>,
     seen: Vec<&'static str>,
 }
 
@@ -1649,11 +1741,11 @@ impl Annotator<'_, '_> {
                 } else {
                     let hint = if STEP_KEYS.contains(&key) {
                         format!(
-                            "`{key}` is a step key: put it in a list item; the playbook annotation takes id, title, kind, budget, tags"
+                            "`{key}` is a step key: put it in a list item; the playbook annotation takes id, title, kind, budget, tags, probe_*"
                         )
                     } else {
                         format!(
-                            "unknown annotation key `{key}`: the playbook annotation takes id, title, kind, budget, tags"
+                            "unknown annotation key `{key}`: the playbook annotation takes id, title, kind, budget, tags, probe_*"
                         )
                     };
                     self.report.at(pair.key_at, hint);
@@ -1761,6 +1853,7 @@ impl Annotator<'_, '_> {
                 Ok(d) => p.budget = Some(d),
                 Err(msg) => self.report.at(pair.value_at, msg),
             },
+            probe if probe.starts_with("probe_") => p.probe.push((probe, v, pair.value_at)),
             _ => {
                 p.tags = Some(
                     v.split(',')

@@ -40,6 +40,51 @@ pub struct Client {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// An error line came for the sample under way (MySQL).
+    failed: bool,
+}
+
+fn remember(kept: &Mutex<VecDeque<String>>, line: &str) {
+    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() == STDERR_LINES {
+        kept.pop_front();
+    }
+    kept.push_back(line.trim_end().to_string());
+}
+
+/// Sends every line to `tx`; lines `is_error` says are errors are also kept.
+fn forward_lines(
+    from: impl Read + Send + 'static,
+    tx: mpsc::Sender<String>,
+    kept: Arc<Mutex<VecDeque<String>>>,
+    is_error: fn(&str) -> bool,
+) {
+    thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if is_error(&line) {
+                remember(&kept, &line);
+            }
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Keeps the last lines of a stream (the client's stderr) for messages.
+fn keep_lines(from: impl Read + Send + 'static, kept: Arc<Mutex<VecDeque<String>>>) {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let mut reader = BufReader::new(from);
+        loop {
+            text.clear();
+            match reader.by_ref().take(64 * 1024).read_line(&mut text) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => remember(&kept, &text),
+            }
+        }
+    });
 }
 
 /// How the client is started.
@@ -196,28 +241,34 @@ fn sample_text(engine: ProbeEngine, statement: &str, seq: u64) -> String {
         ProbeEngine::Postgres => {
             format!("{statement}\n\\g /dev/null\n\\echo {MARKER} {seq} :ERROR\n")
         }
-        // A statement that touches no table keeps the previous one's diagnostics.
-        ProbeEngine::Mysql => {
-            format!("{statement};\nSELECT CONCAT('{MARKER} {seq} ', @@error_count);\n")
-        }
+        // The client reports a failed statement only as an `ERROR ...` line
+        // (@@error_count is not reset by a statement without a table), so
+        // its stderr shares the stdout pipe: that line arrives before the marker.
+        ProbeEngine::Mysql => format!("{statement};\n{}", marker_text(engine, seq)),
     }
 }
 
 fn marker_text(engine: ProbeEngine, seq: u64) -> String {
     match engine {
         ProbeEngine::Postgres => format!("\\echo {MARKER} {seq} :ERROR\n"),
-        ProbeEngine::Mysql => format!("SELECT CONCAT('{MARKER} {seq} ', @@error_count);\n"),
+        ProbeEngine::Mysql => format!("SELECT '{MARKER} {seq} ok';\n"),
     }
 }
 
-/// Whether a marker line reports success: psql says `false`, MySQL `0` errors.
+/// Whether a marker line reports success: psql's `:ERROR` is `false`; the
+/// MySQL marker always says `ok` (its errors come as lines before it).
 fn parse_marker(line: &str, seq: u64) -> Option<bool> {
     let rest = line.trim().strip_prefix(MARKER)?.trim_start();
     let (n, flag) = rest.split_once(' ')?;
     if n.parse::<u64>().ok()? != seq {
         return None;
     }
-    Some(matches!(flag.trim(), "false" | "0"))
+    Some(matches!(flag.trim(), "false" | "ok"))
+}
+
+/// An error line of the MySQL/MariaDB client: `ERROR 1205 (HY000) at line 9: ...`.
+fn is_mysql_error(line: &str) -> bool {
+    line.starts_with("ERROR ")
 }
 
 impl Client {
@@ -225,55 +276,47 @@ impl Client {
     /// a wrong URL or password fails here, before any step runs.
     pub fn connect(spec: &ProbeSpec, connect_timeout: Duration) -> Result<Self, String> {
         let Invocation { program, args, env } = command_line(spec)?;
+        let cannot = |e: std::io::Error| format!("cannot start {program}: {e}");
         let mut command = Command::new(&program);
         command
             .args(&args)
             .envs(env)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             // Its own process group: a Ctrl-C at the terminal is rollsafe's to
             // handle; the probe is stopped by `close`, in order.
             .process_group(0);
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot start {program}: {e}"))?;
-        let stdout = child.stdout.take().expect("piped");
-        let stderr_pipe = child.stderr.take().expect("piped");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        let keep = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut text = String::new();
-            let mut reader = BufReader::new(stderr_pipe);
-            loop {
-                text.clear();
-                match reader.by_ref().take(64 * 1024).read_line(&mut text) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let mut kept = keep.lock().unwrap_or_else(|e| e.into_inner());
-                        if kept.len() == STDERR_LINES {
-                            kept.pop_front();
-                        }
-                        kept.push_back(text.trim_end().to_string());
-                    }
-                }
+        let (tx, lines) = mpsc::channel();
+        let mut child = match spec.engine {
+            ProbeEngine::Postgres => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                let mut child = command.spawn().map_err(cannot)?;
+                let stdout = child.stdout.take().expect("piped");
+                let stderr_pipe = child.stderr.take().expect("piped");
+                forward_lines(stdout, tx, Arc::clone(&stderr), |_| false);
+                keep_lines(stderr_pipe, Arc::clone(&stderr));
+                child
             }
-        });
+            ProbeEngine::Mysql => {
+                let (reader, writer) = std::io::pipe().map_err(cannot)?;
+                command
+                    .stdout(writer.try_clone().map_err(cannot)?)
+                    .stderr(writer);
+                let child = command.spawn().map_err(cannot)?;
+                // The command still holds the write ends: drop them, or the
+                // reader never sees end of file when the client exits.
+                drop(command);
+                forward_lines(reader, tx, Arc::clone(&stderr), is_mysql_error);
+                child
+            }
+        };
         let mut client = Client {
             engine: spec.engine,
             stdin: child.stdin.take(),
             child,
             lines,
             stderr,
+            failed: false,
         };
         let setup = format!("{}{}", setup_text(spec), marker_text(spec.engine, 0));
         let started = Instant::now();
@@ -319,14 +362,18 @@ impl Client {
     }
 
     /// Waits at most `timeout` for the marker of sample `seq`.
-    pub fn wait(&self, seq: u64, timeout: Duration) -> Reply {
+    pub fn wait(&mut self, seq: u64, timeout: Duration) -> Reply {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(ok) = parse_marker(&line, seq) {
-                        return Reply::Done { ok };
+                        let failed = std::mem::take(&mut self.failed);
+                        return Reply::Done { ok: ok && !failed };
+                    }
+                    if self.engine == ProbeEngine::Mysql && is_mysql_error(&line) {
+                        self.failed = true;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => return Reply::Waiting,
@@ -384,7 +431,7 @@ mod tests {
     fn markers_match_their_own_sample_only() {
         assert_eq!(parse_marker("__rollsafe_probe__ 7 false", 7), Some(true));
         assert_eq!(parse_marker("__rollsafe_probe__ 7 true", 7), Some(false));
-        assert_eq!(parse_marker("__rollsafe_probe__ 7 0", 7), Some(true));
+        assert_eq!(parse_marker("__rollsafe_probe__ 7 ok", 7), Some(true));
         assert_eq!(parse_marker("__rollsafe_probe__ 7 1", 7), Some(false));
         // A late marker of an earlier sample is not this one's reply.
         assert_eq!(parse_marker("__rollsafe_probe__ 6 false", 7), None);
@@ -407,7 +454,10 @@ mod tests {
             "UPDATE t SET n = n + 1 WHERE id = 1;",
             4,
         );
-        assert!(text.starts_with("UPDATE t SET n = n + 1 WHERE id = 1;\nSELECT CONCAT("));
+        assert_eq!(
+            text,
+            "UPDATE t SET n = n + 1 WHERE id = 1;\nSELECT '__rollsafe_probe__ 4 ok';\n"
+        );
     }
 
     #[test]

@@ -87,6 +87,19 @@ impl LiveView {
     }
 }
 
+/// What a probe runs, for people, before it starts.
+pub fn describe(spec: &ProbeSpec) -> String {
+    use crate::playbook::duration::format_millis;
+    format!(
+        "probe: {} `{}` every {}, blocked after {}, timeout {}",
+        spec.engine.as_str(),
+        spec.statement,
+        format_millis(spec.interval),
+        format_millis(spec.blocked_after),
+        format_millis(spec.timeout)
+    )
+}
+
 pub struct Probe {
     spec: ProbeSpec,
     epoch: Instant,

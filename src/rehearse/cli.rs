@@ -128,7 +128,7 @@ pub fn rehearse_command(global: &Global, args: &RehearseArgs) -> i32 {
         let _ = writeln!(
             out,
             "{}",
-            summary::probe_line(&vars::resolve_probe(spec, &vars))
+            crate::probe::describe(&vars::resolve_probe(spec, &vars))
         );
     }
     if !args.live || !args.yes {

@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use super::driver::{Ending, signal_name};
 use crate::drill::Session;
-use crate::playbook::ProbeSpec;
-use crate::playbook::duration::{format_clock, format_millis};
+use crate::playbook::duration::format_clock;
 use crate::playbook::vars::{self, Vars};
 use crate::report::{self, Journal};
 
@@ -70,18 +69,6 @@ pub fn summary(session: &Session, vars: &Vars, ending: &Ending) -> Summary {
         variables: variables(vars),
         journal: report::journal(session),
     }
-}
-
-/// What the probe will run, printed before anything runs.
-pub fn probe_line(spec: &ProbeSpec) -> String {
-    format!(
-        "probe: {} `{}` every {}, blocked after {}, timeout {}",
-        spec.engine.as_str(),
-        spec.statement,
-        format_millis(spec.interval),
-        format_millis(spec.blocked_after),
-        format_millis(spec.timeout)
-    )
 }
 
 /// `NAME = value (source)`, one per line, for before anything runs.

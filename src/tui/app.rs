@@ -137,6 +137,8 @@ pub enum Dialog {
     StartLive {
         title: String,
         variables: Vec<(String, String, String)>,
+        /// What the playbook's probe will run, resolved, if it has one.
+        probe: Option<String>,
     },
 }
 
@@ -466,10 +468,16 @@ impl App {
                 )
             })
             .collect();
+        let probe = loaded
+            .playbook
+            .probe
+            .as_ref()
+            .map(|spec| crate::probe::describe(&vars::resolve_probe(spec, &vars)));
         self.pending_live = Some(Box::new(loaded.clone()));
         self.dialog = Some(Dialog::StartLive {
             title: loaded.playbook.title.clone(),
             variables,
+            probe,
         });
     }
 
@@ -791,7 +799,11 @@ impl App {
                 step_title,
                 on_fail,
             } => self.choose_on_fail(action, step_title, on_fail, now),
-            Dialog::StartLive { title, variables } => match action {
+            Dialog::StartLive {
+                title,
+                variables,
+                probe,
+            } => match action {
                 Action::Yes | Action::Submit => {
                     if let Some(loaded) = self.pending_live.take() {
                         self.start(&loaded, Mode::Live, now);
@@ -801,7 +813,13 @@ impl App {
                     self.pending_live = None;
                     self.info("live drill not started");
                 }
-                _ => self.dialog = Some(Dialog::StartLive { title, variables }),
+                _ => {
+                    self.dialog = Some(Dialog::StartLive {
+                        title,
+                        variables,
+                        probe,
+                    })
+                }
             },
         }
     }

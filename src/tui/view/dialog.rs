@@ -139,7 +139,11 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
             ];
             (" Step failed ".to_string(), lines, theme.danger_border())
         }
-        Dialog::StartLive { title, variables } => {
+        Dialog::StartLive {
+            title,
+            variables,
+            probe,
+        } => {
             let mut lines = vec![
                 Line::raw(format!("Start a live drill of “{title}”?")),
                 Line::raw("Each command is still shown and confirmed before it runs."),
@@ -157,6 +161,10 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                         Span::styled(format!("  ({source})"), theme.dim()),
                     ]));
                 }
+            }
+            if let Some(probe) = probe {
+                lines.push(Line::default());
+                lines.push(Line::styled(probe.clone(), theme.accent()));
             }
             lines.push(Line::default());
             lines.push(keys("y start live · n cancel"));
