@@ -475,7 +475,12 @@ fn a_mariadb_probe_reports_a_failing_statement_as_an_error_and_goes_on() {
     let live = probe.live(10);
     probe.stop();
     assert!(stats.count >= 3, "{stats:?}");
-    assert_eq!(stats.errors, stats.count, "{stats:?}");
+    // A statement still waiting when the window closes counts with its
+    // elapsed time but has no verdict yet: every other one is an error.
+    assert!(
+        stats.errors == stats.count || stats.errors + 1 == stats.count,
+        "{stats:?}"
+    );
     assert!(
         live.last_error
             .as_deref()
