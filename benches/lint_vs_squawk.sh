@@ -6,6 +6,7 @@
 #
 #   benches/lint_vs_squawk.sh            # needs: cargo, squawk (pip install squawk-cli)
 #   FILES=1000 PER_FILE=24 ROUNDS=9 PG=16 benches/lint_vs_squawk.sh
+#   CPUS=0 benches/lint_vs_squawk.sh     # both pinned to CPU 0 (taskset): single-core comparison
 #
 # Timing is wall clock on a possibly busy machine: compare the ratio, not absolute numbers.
 set -euo pipefail
@@ -34,8 +35,13 @@ echo "corpus: $(target/release/examples/lint_corpus "$dir/sql" "$FILES" "$PER_FI
 files=("$dir"/sql/*.sql)
 
 export NO_COLOR=1 ROLLSAFE_DB="$dir/rollsafe.db"
-run_rollsafe() { "$rollsafe" lint --engine "postgres:$PG" --json "${files[@]}" >"$1" || true; }
-run_squawk() { "$squawk" --pg-version "$PG" --reporter json "${files[@]}" >"$1" 2>/dev/null || true; }
+pin=()
+if [ -n "${CPUS:-}" ]; then
+    pin=(taskset -c "$CPUS")
+    echo "pinned to CPU(s) $CPUS"
+fi
+run_rollsafe() { "${pin[@]}" "$rollsafe" lint --engine "postgres:$PG" --json "${files[@]}" >"$1" || true; }
+run_squawk() { "${pin[@]}" "$squawk" --pg-version "$PG" --reporter json "${files[@]}" >"$1" 2>/dev/null || true; }
 
 # What each found, so a tool that silently skips the corpus is visible.
 run_rollsafe "$dir/rollsafe.json"

@@ -7,12 +7,11 @@ use sqlparser::ast::{
     AlterTypeOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr, ObjectName, ObjectType,
     Set, Statement, TableConstraint,
 };
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
 
 use super::inputs::{Direction, SourceFile};
+use super::parse::{self, Parsed};
 use super::rules::Catalogue;
-use super::split::{self, Chunk, Word};
+use super::split::Word;
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
 
@@ -31,8 +30,11 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         unparsed: 0,
         file: FileState::default(),
     };
-    for file in files {
-        ctx.lint_file(file);
+    for (file, statements) in files
+        .iter()
+        .zip(parse::parse_files(files, opts.engine.kind))
+    {
+        ctx.lint_file(file, statements);
     }
     Report {
         engine: opts.engine.to_string(),
@@ -270,7 +272,7 @@ impl<'a> Context<'a> {
         self.opts.assume_lock_timeout || self.file.timeout_session || self.file.timeout_local
     }
 
-    fn lint_file(&mut self, file: &SourceFile) {
+    fn lint_file(&mut self, file: &SourceFile, statements: Vec<Parsed>) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
         let no_tx_marker = lower.contains("+goose no transaction")
@@ -284,9 +286,9 @@ impl<'a> Context<'a> {
             ..FileState::default()
         };
         let index = LineIndex::new(&file.text);
-        for chunk in split::split(&file.text, self.kind()) {
+        for parsed in statements {
             self.statements += 1;
-            self.lint_chunk(&file.text, &chunk, &index);
+            self.lint_chunk(&file.text, parsed, &index);
         }
         if let Some((start, end)) = self.file.open_begin.take()
             && !self.file.implicit_tx
@@ -341,7 +343,12 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn lint_chunk(&mut self, source: &str, chunk: &Chunk, index: &LineIndex<'_>) {
+    fn lint_chunk(&mut self, source: &str, parsed: Parsed, index: &LineIndex<'_>) {
+        let Parsed {
+            chunk,
+            words,
+            result,
+        } = parsed;
         let text = chunk.text(source);
         let leading = chunk.leading(source);
         let ignored: Vec<String> = leading
@@ -358,17 +365,12 @@ impl<'a> Context<'a> {
         let mut stmt = Stmt {
             text,
             start: chunk.start,
-            words: split::words(text, self.kind()),
+            words,
             cursor: 0,
             ignored,
             index,
         };
-        let dialect: Box<dyn Dialect> = match self.kind() {
-            EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
-            EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
-            EngineKind::Sqlite => Box::new(SQLiteDialect {}),
-        };
-        match Parser::parse_sql(dialect.as_ref(), text) {
+        match result {
             Ok(statements) => {
                 for s in &statements {
                     self.check(s, &mut stmt);
@@ -376,7 +378,7 @@ impl<'a> Context<'a> {
             }
             Err(err) => {
                 if !self.fallback(&mut stmt) {
-                    self.unparsed(&mut stmt, &err.to_string());
+                    self.unparsed(&mut stmt, &err);
                 }
             }
         }

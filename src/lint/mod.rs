@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod inputs;
+mod parse;
 pub mod rules;
 pub mod split;
 
