@@ -217,6 +217,12 @@ fn a_wrapping_tool_makes_two_exclusive_locks_one_transaction() {
         rules_found(&[file], "postgres:16", Some("flyway")),
         vec!["pg-exclusive-lock-held"]
     );
+    // Locks on a table created in the same transaction block nobody.
+    let new_table = sql(
+        "V4__widgets.sql",
+        "SET lock_timeout = '1s';\nCREATE TABLE widgets (id bigint);\nALTER TABLE widgets ADD COLUMN a text;\nALTER TABLE users ADD COLUMN b text;\n",
+    );
+    assert!(rules_found(&[new_table], "postgres:16", Some("flyway")).is_empty());
 }
 
 #[test]
@@ -300,6 +306,28 @@ fn mysql_enum_append_is_instant_but_insert_copies() {
     assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
     assert_eq!(r.findings[0].rule, "mysql-algorithm-missing");
     assert!(r.findings[0].message.contains("ALGORITHM=INSTANT"));
+    // Before 8.0.12 there is no INSTANT: the append is in place, and the suggestion says so.
+    let old = lint_files(
+        &[sql("a.sql", &append.replace(", ALGORITHM=INSTANT", ""))],
+        &Options::new(Engine::parse("mysql:5.7").unwrap()),
+        &cat,
+    );
+    let last = old.findings.last().unwrap();
+    assert_eq!(last.rule, "mysql-algorithm-missing");
+    assert!(
+        last.message.contains("ALGORITHM=INPLACE"),
+        "{}",
+        last.message
+    );
+    // Growing a SET past 8 members changes its storage size: a copy.
+    let set8 = "'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'";
+    let grow = format!(
+        "SET SESSION lock_wait_timeout = 5;\nALTER TABLE users ADD COLUMN tags SET({set8}), ALGORITHM=INSTANT;\nALTER TABLE users MODIFY COLUMN tags SET({set8}, 'i');\n"
+    );
+    assert_eq!(
+        rules_found(&[sql("a.sql", &grow)], "mysql:8.0.29", None),
+        vec!["mysql-enum-change"]
+    );
     let reorder = format!("{add}ALTER TABLE users MODIFY COLUMN status ENUM('b', 'a');\n");
     assert_eq!(
         rules_found(&[sql("a.sql", &reorder)], "mysql:8.0.29", None),
