@@ -2,8 +2,9 @@
 //! `tests/fixtures/lint/rules/<rule-id>/{bad,good}.sql`: the bad example must produce that rule
 //! and nothing else, the good one (the safe recipe) must not produce it. A rule added to the
 //! catalogue without fixtures fails here. Fixture headers (leading `-- key: value` comments):
-//! `engine` (required), `tool`, `also` (other rules the good example is allowed to produce) and
-//! `not-on` (engines on which the bad example must stay silent: version thresholds).
+//! `engine` (required), `also-on` (more engines on which both must behave the same), `tool`,
+//! `also` (other rules the good example is allowed to produce) and `not-on` (engines on which
+//! the bad example must stay silent: version thresholds).
 //!
 //! Below the walk: context tests, each paired with a control run that proves the rule would
 //! fire without the context.
@@ -18,6 +19,7 @@ const RULES: &str = "tests/fixtures/lint/rules";
 #[derive(Default)]
 struct Header {
     engine: Option<String>,
+    also_on: Vec<String>,
     tool: Option<String>,
     also: BTreeSet<String>,
     not_on: Vec<String>,
@@ -35,6 +37,7 @@ fn header(text: &str) -> Header {
         let words = || value.split_whitespace().map(str::to_string);
         match key.trim() {
             "engine" => h.engine = Some(value.trim().to_string()),
+            "also-on" => h.also_on.extend(words()),
             "tool" => h.tool = Some(value.trim().to_string()),
             "also" => h.also.extend(words()),
             "not-on" => h.not_on.extend(words()),
@@ -86,29 +89,42 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
         for (path, is_bad) in [(&bad, true), (&good, false)] {
             let text = std::fs::read_to_string(path).unwrap();
             let h = header(&text);
-            let Some(engine) = h.engine.as_deref() else {
+            let Some(engine) = h.engine.clone() else {
                 problems.push(format!("{}: no `-- engine:` header", path.display()));
                 continue;
             };
-            if !rule.applies(&Engine::parse(engine).unwrap()) {
-                problems.push(format!(
-                    "{}: the rule does not apply to {engine}",
-                    path.display()
-                ));
-            }
             let files = load(&[path.to_string_lossy().into_owned()]);
-            let found: BTreeSet<String> = rules_found(&files, engine, h.tool.as_deref())
-                .into_iter()
-                .collect();
-            if is_bad {
-                let want = BTreeSet::from([rule.id.clone()]);
-                if found != want {
+            for engine in std::iter::once(engine).chain(h.also_on.iter().cloned()) {
+                if !rule.applies(&Engine::parse(&engine).unwrap()) {
                     problems.push(format!(
-                        "{}: expected exactly [{}], got {found:?}",
-                        path.display(),
-                        rule.id
+                        "{}: the rule does not apply to {engine}",
+                        path.display()
                     ));
                 }
+                let found: BTreeSet<String> = rules_found(&files, &engine, h.tool.as_deref())
+                    .into_iter()
+                    .collect();
+                if is_bad {
+                    let want = BTreeSet::from([rule.id.clone()]);
+                    if found != want {
+                        problems.push(format!(
+                            "{} on {engine}: expected exactly [{}], got {found:?}",
+                            path.display(),
+                            rule.id
+                        ));
+                    }
+                } else {
+                    let unexpected: Vec<&String> =
+                        found.iter().filter(|r| !h.also.contains(*r)).collect();
+                    if found.contains(&rule.id) || !unexpected.is_empty() {
+                        problems.push(format!(
+                            "{} on {engine}: the safe recipe produced {unexpected:?}",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            if is_bad {
                 for other in &h.not_on {
                     if rules_found(&files, other, h.tool.as_deref()).contains(&rule.id) {
                         problems.push(format!(
@@ -116,15 +132,6 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
                             path.display()
                         ));
                     }
-                }
-            } else {
-                let unexpected: Vec<&String> =
-                    found.iter().filter(|r| !h.also.contains(*r)).collect();
-                if found.contains(&rule.id) || !unexpected.is_empty() {
-                    problems.push(format!(
-                        "{}: the safe recipe produced {unexpected:?}",
-                        path.display()
-                    ));
                 }
             }
         }

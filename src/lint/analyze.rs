@@ -171,7 +171,7 @@ fn is_not_null_check(expr: &Expr) -> Option<String> {
 /// PostgreSQL: does this ALTER TABLE operation take ACCESS EXCLUSIVE? The lighter ones are listed
 /// in the ALTER TABLE reference (Description): VALIDATE CONSTRAINT and SET (storage parameters)
 /// take SHARE UPDATE EXCLUSIVE, ADD FOREIGN KEY and ENABLE/DISABLE TRIGGER SHARE ROW EXCLUSIVE,
-/// DETACH PARTITION CONCURRENTLY SHARE UPDATE EXCLUSIVE.
+/// ATTACH PARTITION and DETACH PARTITION CONCURRENTLY SHARE UPDATE EXCLUSIVE on the parent.
 fn takes_access_exclusive(op: &AlterTableOperation) -> bool {
     !matches!(
         op,
@@ -186,6 +186,7 @@ fn takes_access_exclusive(op: &AlterTableOperation) -> bool {
             | AlterTableOperation::EnableReplicaTrigger { .. }
             | AlterTableOperation::SetOptionsParens { .. }
             | AlterTableOperation::ResetOptions { .. }
+            | AlterTableOperation::AttachPartitionOf { .. }
             | AlterTableOperation::DetachPartitionOf {
                 mode: Some(DetachPartitionMode::Concurrently),
                 ..
