@@ -286,6 +286,27 @@ fn lock_timeout_set_earlier_silences_the_missing_timeout_rule() {
 }
 
 #[test]
+fn sqlite_rebuild_drop_is_withdrawn_only_when_the_copy_takes_the_name() {
+    let rebuild = |insert: &str| {
+        format!(
+            "CREATE TABLE users_new (id integer PRIMARY KEY, age bigint);\n{insert}DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n"
+        )
+    };
+    let copied = rebuild("INSERT INTO users_new (id, age) SELECT id, age FROM users;\n");
+    assert!(rules_found(&[sql("a.sql", &copied)], "sqlite:3.45", None).is_empty());
+    // Nothing copied from the old table: its rows are gone.
+    assert_eq!(
+        rules_found(&[sql("a.sql", &rebuild(""))], "sqlite:3.45", None),
+        vec!["drop-table"]
+    );
+    let other = rebuild("INSERT INTO users_new (id, age) SELECT id, age FROM archive;\n");
+    assert_eq!(
+        rules_found(&[sql("a.sql", &other)], "sqlite:3.45", None),
+        vec!["drop-table"]
+    );
+}
+
+#[test]
 fn pg18_not_null_not_valid_path() {
     let recipe = "SET lock_timeout = '1s';\nALTER TABLE users ADD CONSTRAINT users_name_nn NOT NULL name NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_name_nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;\n";
     assert!(rules_found(&[sql("a.sql", recipe)], "postgres:18", None).is_empty());

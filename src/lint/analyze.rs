@@ -29,6 +29,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
         findings: Vec::new(),
+        retracted: HashSet::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -50,7 +51,13 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         files: files.iter().map(|f| f.name.clone()).collect(),
         statements: ctx.statements,
         unparsed: ctx.unparsed,
-        findings: ctx.findings,
+        findings: ctx
+            .findings
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !ctx.retracted.contains(i))
+            .map(|(_, f)| f)
+            .collect(),
     }
 }
 
@@ -75,6 +82,10 @@ struct FileState {
     /// transaction ("t (line n)"); held until COMMIT.
     exclusive_held: Option<String>,
     exclusive_reported: bool,
+    /// SQLite table rebuild: `INSERT INTO new … SELECT … FROM old` (new → old) and the drop-table
+    /// finding of each dropped table, withdrawn when the copy is renamed to the old name.
+    copied_from: HashMap<String, String>,
+    dropped: HashMap<String, usize>,
 }
 
 struct Context<'a> {
@@ -89,6 +100,8 @@ struct Context<'a> {
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
     findings: Vec<Finding>,
+    /// Findings withdrawn by a later statement (indexes into `findings`).
+    retracted: HashSet<usize>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -771,6 +784,7 @@ impl<'a> Context<'a> {
                         let at = stmt.start;
                         self.lock_timeout(stmt, Some(&t), at);
                         self.access_exclusive(stmt, Some(&t), at);
+                        let before = self.findings.len();
                         self.emit(
                             stmt,
                             "drop-table",
@@ -779,6 +793,9 @@ impl<'a> Context<'a> {
                             format!("DROP TABLE {t} deletes the table and its rows"),
                             None,
                         );
+                        if self.findings.len() > before {
+                            self.file.dropped.insert(t.clone(), before);
+                        }
                         self.new_tables.remove(&t);
                     }
                 }
@@ -833,6 +850,18 @@ impl<'a> Context<'a> {
                         ),
                         None,
                     );
+                }
+            }
+            Statement::Insert(_) if kind == EngineKind::Sqlite => {
+                let after = |w: &str| {
+                    stmt.words
+                        .iter()
+                        .skip_while(|x| x.upper != w)
+                        .nth(1)
+                        .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                };
+                if let (Some(to), Some(from)) = (after("INTO"), after("FROM")) {
+                    self.file.copied_from.insert(to, from);
                 }
             }
             Statement::Update(u) if u.selection.is_none() => {
@@ -1696,6 +1725,14 @@ impl<'a> Context<'a> {
                         format!("RENAME TABLE {t} to {new}"),
                         None,
                     );
+                    // The rebuild recipe: a new table filled from the old one takes its name,
+                    // so dropping the old one lost nothing (one transaction, write lock held).
+                    if self.new_tables.contains(t)
+                        && self.file.copied_from.get(t) == Some(&new)
+                        && let Some(i) = self.file.dropped.remove(&new)
+                    {
+                        self.retracted.insert(i);
+                    }
                     if self.new_tables.remove(t) {
                         self.new_tables.insert(new);
                     }
