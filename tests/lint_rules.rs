@@ -1,7 +1,8 @@
-//! Every rule of `assets/lint_rules.toml` against its own fixtures,
-//! `tests/fixtures/lint/rules/<rule-id>/{bad,good}.sql`: the bad example must produce that rule
-//! and nothing else, the good one (the safe recipe) must not produce it. A rule added to the
-//! catalogue without fixtures fails here. Fixture headers (leading `-- key: value` comments):
+//! Every rule of `assets/lint_rules.toml` against its own fixtures, on every engine it applies to,
+//! `tests/fixtures/lint/rules/<rule-id>/{bad,good}.sql` (and `{bad,good}.<variant>.sql` for other
+//! engines): the bad example must produce that rule and nothing else, the good one (the safe
+//! recipe) must not produce it. A rule added to the catalogue without fixtures, or without one
+//! for each of its engines, fails here. Fixture headers (leading `-- key: value` comments):
 //! `engine` (required), `also-on` (more engines on which both must behave the same), `tool`,
 //! `also` (other rules the good example is allowed to produce) and `not-on` (engines on which
 //! the bad example must stay silent: version thresholds).
@@ -71,14 +72,28 @@ fn sql(name: &str, text: &str) -> SourceFile {
     }
 }
 
+/// The fixture variants of a rule directory: "" for bad.sql/good.sql, ".mysql" for
+/// bad.mysql.sql/good.mysql.sql, and so on.
+fn variants(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let rest = name
+                .strip_prefix("bad")
+                .or_else(|| name.strip_prefix("good"))?;
+            rest.strip_suffix(".sql").map(str::to_string)
+        })
+        .collect()
+}
+
 #[test]
 fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
     let cat = Catalogue::bundled();
     let mut problems = Vec::new();
     for rule in &cat.rules {
         let dir = Path::new(RULES).join(&rule.id);
-        let (bad, good) = (dir.join("bad.sql"), dir.join("good.sql"));
-        if !bad.is_file() || !good.is_file() {
+        if !dir.join("bad.sql").is_file() || !dir.join("good.sql").is_file() {
             problems.push(format!(
                 "{}: missing {}/{{bad,good}}.sql",
                 rule.id,
@@ -86,7 +101,16 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
             ));
             continue;
         }
-        for (path, is_bad) in [(&bad, true), (&good, false)] {
+        // bad.sql/good.sql, and bad.<variant>.sql/good.<variant>.sql for other engines.
+        let mut covered = BTreeSet::new();
+        let pairs = variants(&dir).into_iter().flat_map(|v| {
+            [
+                (dir.join(format!("bad{v}.sql")), true),
+                (dir.join(format!("good{v}.sql")), false),
+            ]
+        });
+        for (path, is_bad) in pairs {
+            let path = &path;
             let text = std::fs::read_to_string(path).unwrap();
             let h = header(&text);
             let Some(engine) = h.engine.clone() else {
@@ -95,6 +119,7 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
             };
             let files = load(&[path.to_string_lossy().into_owned()]);
             for engine in std::iter::once(engine).chain(h.also_on.iter().cloned()) {
+                covered.insert(Engine::parse(&engine).unwrap().kind.id());
                 if !rule.applies(&Engine::parse(&engine).unwrap()) {
                     problems.push(format!(
                         "{}: the rule does not apply to {engine}",
@@ -134,6 +159,17 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
                     }
                 }
             }
+        }
+        let missing: Vec<&String> = rule
+            .engines
+            .iter()
+            .filter(|e| !covered.contains(e.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{}: no fixture runs on {missing:?} (add bad.<engine>.sql/good.<engine>.sql or `-- also-on:`)",
+                rule.id
+            ));
         }
     }
     // No fixtures for rules that no longer exist.
@@ -364,8 +400,8 @@ fn mysql_enum_append_is_instant_but_insert_copies() {
 }
 
 #[test]
-fn catalogue_covers_every_fixture_directory_and_file_names() {
-    // A stray file (e.g. `bad2.sql`) would never be run: keep each directory to the two files.
+fn every_fixture_file_is_half_of_a_bad_good_pair() {
+    // A stray file (`bad2.sql`, a bad.x.sql without good.x.sql) would never be run.
     for entry in std::fs::read_dir(RULES).unwrap() {
         let dir = entry.unwrap().path();
         let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -373,7 +409,17 @@ fn catalogue_covers_every_fixture_directory_and_file_names() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["bad.sql", "good.sql"], "{}", dir.display());
+        let mut expected: Vec<String> = variants(&dir)
+            .iter()
+            .flat_map(|v| [format!("bad{v}.sql"), format!("good{v}.sql")])
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected, "{}", dir.display());
+        assert!(
+            variants(&dir)
+                .iter()
+                .all(|v| v.is_empty() || v.starts_with('.'))
+        );
     }
 }
 
