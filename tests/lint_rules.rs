@@ -343,6 +343,24 @@ fn sqlite_rebuild_drop_is_withdrawn_only_when_the_copy_takes_the_name() {
 }
 
 #[test]
+fn a_wrapping_tool_makes_a_new_enum_label_unusable_in_the_same_file() {
+    let file = sql(
+        "V5__mood.sql",
+        "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE users SET mood = 'meh' WHERE id = 1;\n",
+    );
+    assert!(rules_found(std::slice::from_ref(&file), "postgres:16", None).is_empty());
+    assert_eq!(
+        rules_found(std::slice::from_ref(&file), "postgres:16", Some("rails")),
+        vec!["pg-enum-value-used-in-transaction"]
+    );
+    // Before 12 the ADD VALUE itself is refused inside the transaction.
+    assert_eq!(
+        rules_found(&[file], "postgres:11", Some("rails")),
+        vec!["pg-add-enum-value"]
+    );
+}
+
+#[test]
 fn pg18_not_null_not_valid_path() {
     let recipe = "SET lock_timeout = '1s';\nALTER TABLE users ADD CONSTRAINT users_name_nn NOT NULL name NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_name_nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;\n";
     assert!(rules_found(&[sql("a.sql", recipe)], "postgres:18", None).is_empty());

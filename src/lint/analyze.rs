@@ -86,6 +86,8 @@ struct FileState {
     /// finding of each dropped table, withdrawn when the copy is renamed to the old name.
     copied_from: HashMap<String, String>,
     dropped: HashMap<String, usize>,
+    /// Enum labels added with ALTER TYPE … ADD VALUE in the open transaction.
+    new_enum_values: Vec<String>,
 }
 
 struct Context<'a> {
@@ -391,6 +393,7 @@ impl<'a> Context<'a> {
             ignored,
             index,
         };
+        self.enum_value_used(&mut stmt);
         match result {
             Ok(statements) => {
                 for s in &statements {
@@ -402,6 +405,36 @@ impl<'a> Context<'a> {
                     self.unparsed(&mut stmt, &err);
                 }
             }
+        }
+    }
+
+    /// PostgreSQL: a label added by ALTER TYPE … ADD VALUE in the open transaction, quoted in a
+    /// later statement of that transaction: PostgreSQL refuses to use it before COMMIT.
+    fn enum_value_used(&mut self, stmt: &mut Stmt<'_>) {
+        if self.file.new_enum_values.is_empty()
+            || !self.in_tx()
+            || stmt.words.first().is_some_and(|w| w.upper == "ALTER")
+                && stmt.words.get(1).is_some_and(|w| w.upper == "TYPE")
+        {
+            return;
+        }
+        let used: Vec<String> = self
+            .file
+            .new_enum_values
+            .iter()
+            .filter(|v| stmt.text.contains(&format!("'{}'", v.replace('\'', "''"))))
+            .cloned()
+            .collect();
+        for v in used {
+            let at = stmt.start;
+            self.emit(
+                stmt,
+                "pg-enum-value-used-in-transaction",
+                None,
+                at,
+                format!("'{v}' is used in the transaction that added it to its enum: PostgreSQL refuses this until COMMIT"),
+                None,
+            );
         }
     }
 
@@ -733,6 +766,7 @@ impl<'a> Context<'a> {
                 self.file.open_begin = None;
                 self.file.exclusive_held = None;
                 self.file.exclusive_reported = false;
+                self.file.new_enum_values.clear();
             }
             Statement::Set(set) => self.check_set(set),
             Statement::CreateTable(ct) => {
@@ -936,9 +970,10 @@ impl<'a> Context<'a> {
                         None,
                     );
                 }
-                if let AlterTypeOperation::AddValue(_) = &at.operation
+                if let AlterTypeOperation::AddValue(av) = &at.operation
                     && self.in_tx()
                 {
+                    self.file.new_enum_values.push(av.value.value.clone());
                     let pos = stmt.at("ADD");
                     self.emit(
                         stmt,
