@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableAlgorithm, AlterTableLock, AlterTableOperation,
-    AlterTypeOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr, ObjectName, ObjectType,
-    Set, Statement, TableConstraint,
+    AlterTypeOperation, AlterViewOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr,
+    ObjectName, ObjectType, Set, Statement, TableConstraint,
 };
 
 use super::inputs::{Direction, SourceFile};
@@ -168,6 +168,17 @@ fn bare(name: &str) -> String {
         .unwrap_or("")
         .trim_matches(|c| c == '"' || c == '`')
         .to_ascii_lowercase()
+}
+
+/// The name after `keyword` in the statement (skipping IF EXISTS), as written, lower case.
+fn name_after(stmt: &Stmt<'_>, keyword: &str) -> String {
+    stmt.words
+        .iter()
+        .skip_while(|w| w.upper != keyword)
+        .skip(1)
+        .find(|w| !matches!(w.upper.as_str(), "IF" | "EXISTS"))
+        .map(|w| bare(&stmt.text[w.offset..w.offset + w.upper.len()]))
+        .unwrap_or_else(|| "(quoted name)".into())
 }
 
 /// Is the expression `col IS NOT NULL`? Returns the column.
@@ -610,10 +621,63 @@ impl<'a> Context<'a> {
             }
             return true;
         }
+        // ALTER TABLE t SET SCHEMA s (not in sqlparser): the table leaves the schema the running
+        // code finds it in, as good as a rename.
+        if kind == EngineKind::Postgres
+            && word(0) == "ALTER"
+            && word(1) == "TABLE"
+            && let Some(i) = stmt
+                .words
+                .windows(2)
+                .position(|p| p[0].upper == "SET" && p[1].upper == "SCHEMA")
+        {
+            let ws = &stmt.words;
+            let table = ws[2..i]
+                .iter()
+                .rfind(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                .unwrap_or_default();
+            let schema = ws
+                .get(i + 2)
+                .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                .unwrap_or_default();
+            let at = ws[i].offset + stmt.start;
+            self.lock_timeout(stmt, Some(&table), at);
+            self.emit(
+                stmt,
+                "rename-table",
+                Some(&table),
+                at,
+                format!(
+                    "SET SCHEMA moves {table} to schema {schema}: queries by its old name break"
+                ),
+                None,
+            );
+            return true;
+        }
         if kind == EngineKind::Sqlite && word(0) == "PRAGMA" {
             return true;
         }
         false
+    }
+
+    /// DROP VIEW / FUNCTION / TYPE / SEQUENCE / DOMAIN / EXTENSION: no rows, but code (and other
+    /// objects) still using it break.
+    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, name: &str) {
+        let at = stmt.start;
+        let cascade = if stmt.has("CASCADE") {
+            ", and CASCADE drops what depends on it"
+        } else {
+            ""
+        };
+        self.emit(
+            stmt,
+            "drop-object",
+            None,
+            at,
+            format!("DROP {what} {name}: code still using it fails{cascade}"),
+            None,
+        );
     }
 
     fn drop_database(&mut self, stmt: &mut Stmt<'_>, names: &[ObjectName], what: &str) {
@@ -850,8 +914,45 @@ impl<'a> Context<'a> {
                 ObjectType::Schema if kind != EngineKind::Postgres || stmt.has("CASCADE") => {
                     self.drop_database(stmt, names, "DROP SCHEMA")
                 }
+                ObjectType::View
+                | ObjectType::MaterializedView
+                | ObjectType::Sequence
+                | ObjectType::Type => {
+                    for n in names {
+                        self.drop_object(stmt, &object_type.to_string(), &table_name(n));
+                    }
+                }
                 _ => {}
             },
+            Statement::DropFunction(_)
+            | Statement::DropProcedure { .. }
+            | Statement::DropDomain(_)
+            | Statement::DropExtension(_) => {
+                let what = stmt
+                    .words
+                    .get(1)
+                    .map(|w| w.upper.clone())
+                    .unwrap_or_default();
+                let name = name_after(stmt, &what);
+                self.drop_object(stmt, &what, &name);
+            }
+            Statement::AlterView(av) => {
+                if let AlterViewOperation::RenameTo { .. } | AlterViewOperation::SetSchema { .. } =
+                    &av.operation
+                {
+                    let v = table_name(&av.name);
+                    let at = stmt.at("RENAME|SET");
+                    self.lock_timeout(stmt, Some(&v), at);
+                    self.emit(
+                        stmt,
+                        "rename-table",
+                        Some(&v),
+                        at,
+                        format!("ALTER VIEW {v} {}", av.operation),
+                        None,
+                    );
+                }
+            }
             Statement::Vacuum(v) if v.full => {
                 let t = v.table_name.as_ref().map(table_name);
                 let at = stmt.start;
