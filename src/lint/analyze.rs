@@ -28,6 +28,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         col_types: HashMap::new(),
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
+        new_constraints: HashSet::new(),
         findings: Vec::new(),
         retracted: HashSet::new(),
         statements: 0,
@@ -101,6 +102,8 @@ struct Context<'a> {
     /// CHECK (col IS NOT NULL) NOT VALID constraints: name → (table, column).
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
+    /// Constraint names added earlier in this run.
+    new_constraints: HashSet<String>,
     findings: Vec<Finding>,
     /// Findings withdrawn by a later statement (indexes into `findings`).
     retracted: HashSet<usize>,
@@ -580,6 +583,7 @@ impl<'a> Context<'a> {
                 let at = stmt.start;
                 self.lock_timeout(stmt, Some(&table), at);
                 self.access_exclusive(stmt, Some(&table), at);
+                self.new_constraints.insert(cname.clone());
                 if not_valid {
                     self.not_null_checks.insert(cname, (table, column));
                 } else if !self
@@ -1186,6 +1190,14 @@ impl<'a> Context<'a> {
             let at = stmt.start;
             self.access_exclusive(stmt, Some(t), at);
         }
+        // Constraints added in this run (e.g. the CHECK helper of the SET NOT NULL recipe) can be
+        // dropped again without a finding.
+        for w in stmt.words.windows(3) {
+            if w[0].upper == "ADD" && w[1].upper == "CONSTRAINT" {
+                let name = bare(&stmt.text[w[2].offset..w[2].offset + w[2].upper.len()]);
+                self.new_constraints.insert(name);
+            }
+        }
         for op in ops {
             match op {
                 AlterTableOperation::DetachPartitionOf { partition, mode } => {
@@ -1355,8 +1367,12 @@ impl<'a> Context<'a> {
                         self.new_tables.insert(new);
                     }
                 }
-                AlterTableOperation::DropConstraint { .. } => {
-                    stmt.at("DROP");
+                AlterTableOperation::DropConstraint { name, .. } => {
+                    let at = stmt.at("DROP");
+                    let c = ident(name);
+                    if !self.new_constraints.contains(&c) {
+                        self.emit(stmt, "drop-constraint", Some(t), at, format!("DROP CONSTRAINT {c} on {t}: putting it back later depends on the rows written meanwhile"), None);
+                    }
                 }
                 _ => {}
             }
