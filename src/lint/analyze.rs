@@ -518,6 +518,40 @@ impl<'a> Context<'a> {
             }
             return true;
         }
+        // ALTER TABLE t ALTER [COLUMN] c DROP IDENTITY | DROP EXPRESSION (not in sqlparser): the
+        // column stops filling itself.
+        if kind == EngineKind::Postgres
+            && word(0) == "ALTER"
+            && word(1) == "TABLE"
+            && let Some(i) = stmt.words.windows(2).position(|p| {
+                p[0].upper == "DROP" && matches!(p[1].upper.as_str(), "IDENTITY" | "EXPRESSION")
+            })
+            && i >= 4
+        {
+            let ws = &stmt.words;
+            let text = |x: &Word| bare(&stmt.text[x.offset..x.offset + x.upper.len()]);
+            let table = ws[2..]
+                .iter()
+                .find(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                .map(text)
+                .unwrap_or_default();
+            let column = text(&ws[i - 1]);
+            let what = ws[i + 1].upper.clone();
+            let at = stmt.start + ws[i].offset;
+            self.lock_timeout(stmt, Some(&table), at);
+            self.access_exclusive(stmt, Some(&table), at);
+            self.emit(
+                stmt,
+                "pg-column-stops-generating",
+                Some(&table),
+                at,
+                format!(
+                    "DROP {what} on {table}.{column}: new rows no longer get a generated value"
+                ),
+                None,
+            );
+            return true;
+        }
         // ALTER TABLE t SET SCHEMA s (not in sqlparser): the table leaves the schema the running
         // code finds it in, as good as a rename.
         if kind == EngineKind::Postgres
