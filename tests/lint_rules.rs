@@ -1,9 +1,11 @@
-//! Every rule of `assets/lint_rules.toml` against its own fixtures,
-//! `tests/fixtures/lint/rules/<rule-id>/{bad,good}.sql`: the bad example must produce that rule
-//! and nothing else, the good one (the safe recipe) must not produce it. A rule added to the
-//! catalogue without fixtures fails here. Fixture headers (leading `-- key: value` comments):
-//! `engine` (required), `tool`, `also` (other rules the good example is allowed to produce) and
-//! `not-on` (engines on which the bad example must stay silent: version thresholds).
+//! Every rule of `assets/lint_rules.toml` against its own fixtures, on every engine it applies to,
+//! `tests/fixtures/lint/rules/<rule-id>/{bad,good}.sql` (and `{bad,good}.<variant>.sql` for other
+//! engines): the bad example must produce that rule and nothing else, the good one (the safe
+//! recipe) must not produce it. A rule added to the catalogue without fixtures, or without one
+//! for each of its engines, fails here. Fixture headers (leading `-- key: value` comments):
+//! `engine` (required), `also-on` (more engines on which both must behave the same), `tool`,
+//! `also` (other rules the good example is allowed to produce) and `not-on` (engines on which
+//! the bad example must stay silent: version thresholds).
 //!
 //! Below the walk: context tests, each paired with a control run that proves the rule would
 //! fire without the context.
@@ -18,6 +20,7 @@ const RULES: &str = "tests/fixtures/lint/rules";
 #[derive(Default)]
 struct Header {
     engine: Option<String>,
+    also_on: Vec<String>,
     tool: Option<String>,
     also: BTreeSet<String>,
     not_on: Vec<String>,
@@ -35,6 +38,7 @@ fn header(text: &str) -> Header {
         let words = || value.split_whitespace().map(str::to_string);
         match key.trim() {
             "engine" => h.engine = Some(value.trim().to_string()),
+            "also-on" => h.also_on.extend(words()),
             "tool" => h.tool = Some(value.trim().to_string()),
             "also" => h.also.extend(words()),
             "not-on" => h.not_on.extend(words()),
@@ -68,14 +72,28 @@ fn sql(name: &str, text: &str) -> SourceFile {
     }
 }
 
+/// The fixture variants of a rule directory: "" for bad.sql/good.sql, ".mysql" for
+/// bad.mysql.sql/good.mysql.sql, and so on.
+fn variants(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let rest = name
+                .strip_prefix("bad")
+                .or_else(|| name.strip_prefix("good"))?;
+            rest.strip_suffix(".sql").map(str::to_string)
+        })
+        .collect()
+}
+
 #[test]
 fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
     let cat = Catalogue::bundled();
     let mut problems = Vec::new();
     for rule in &cat.rules {
         let dir = Path::new(RULES).join(&rule.id);
-        let (bad, good) = (dir.join("bad.sql"), dir.join("good.sql"));
-        if !bad.is_file() || !good.is_file() {
+        if !dir.join("bad.sql").is_file() || !dir.join("good.sql").is_file() {
             problems.push(format!(
                 "{}: missing {}/{{bad,good}}.sql",
                 rule.id,
@@ -83,32 +101,55 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
             ));
             continue;
         }
-        for (path, is_bad) in [(&bad, true), (&good, false)] {
+        // bad.sql/good.sql, and bad.<variant>.sql/good.<variant>.sql for other engines.
+        let mut covered = BTreeSet::new();
+        let pairs = variants(&dir).into_iter().flat_map(|v| {
+            [
+                (dir.join(format!("bad{v}.sql")), true),
+                (dir.join(format!("good{v}.sql")), false),
+            ]
+        });
+        for (path, is_bad) in pairs {
+            let path = &path;
             let text = std::fs::read_to_string(path).unwrap();
             let h = header(&text);
-            let Some(engine) = h.engine.as_deref() else {
+            let Some(engine) = h.engine.clone() else {
                 problems.push(format!("{}: no `-- engine:` header", path.display()));
                 continue;
             };
-            if !rule.applies(&Engine::parse(engine).unwrap()) {
-                problems.push(format!(
-                    "{}: the rule does not apply to {engine}",
-                    path.display()
-                ));
-            }
             let files = load(&[path.to_string_lossy().into_owned()]);
-            let found: BTreeSet<String> = rules_found(&files, engine, h.tool.as_deref())
-                .into_iter()
-                .collect();
-            if is_bad {
-                let want = BTreeSet::from([rule.id.clone()]);
-                if found != want {
+            for engine in std::iter::once(engine).chain(h.also_on.iter().cloned()) {
+                covered.insert(Engine::parse(&engine).unwrap().kind.id());
+                if !rule.applies(&Engine::parse(&engine).unwrap()) {
                     problems.push(format!(
-                        "{}: expected exactly [{}], got {found:?}",
-                        path.display(),
-                        rule.id
+                        "{}: the rule does not apply to {engine}",
+                        path.display()
                     ));
                 }
+                let found: BTreeSet<String> = rules_found(&files, &engine, h.tool.as_deref())
+                    .into_iter()
+                    .collect();
+                if is_bad {
+                    let want = BTreeSet::from([rule.id.clone()]);
+                    if found != want {
+                        problems.push(format!(
+                            "{} on {engine}: expected exactly [{}], got {found:?}",
+                            path.display(),
+                            rule.id
+                        ));
+                    }
+                } else {
+                    let unexpected: Vec<&String> =
+                        found.iter().filter(|r| !h.also.contains(*r)).collect();
+                    if found.contains(&rule.id) || !unexpected.is_empty() {
+                        problems.push(format!(
+                            "{} on {engine}: the safe recipe produced {unexpected:?}",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            if is_bad {
                 for other in &h.not_on {
                     if rules_found(&files, other, h.tool.as_deref()).contains(&rule.id) {
                         problems.push(format!(
@@ -117,16 +158,18 @@ fn every_rule_has_a_bad_and_a_good_fixture_that_behave() {
                         ));
                     }
                 }
-            } else {
-                let unexpected: Vec<&String> =
-                    found.iter().filter(|r| !h.also.contains(*r)).collect();
-                if found.contains(&rule.id) || !unexpected.is_empty() {
-                    problems.push(format!(
-                        "{}: the safe recipe produced {unexpected:?}",
-                        path.display()
-                    ));
-                }
             }
+        }
+        let missing: Vec<&String> = rule
+            .engines
+            .iter()
+            .filter(|e| !covered.contains(e.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{}: no fixture runs on {missing:?} (add bad.<engine>.sql/good.<engine>.sql or `-- also-on:`)",
+                rule.id
+            ));
         }
     }
     // No fixtures for rules that no longer exist.
@@ -217,6 +260,12 @@ fn a_wrapping_tool_makes_two_exclusive_locks_one_transaction() {
         rules_found(&[file], "postgres:16", Some("flyway")),
         vec!["pg-exclusive-lock-held"]
     );
+    // Locks on a table created in the same transaction block nobody.
+    let new_table = sql(
+        "V4__widgets.sql",
+        "SET lock_timeout = '1s';\nCREATE TABLE widgets (id bigint);\nALTER TABLE widgets ADD COLUMN a text;\nALTER TABLE users ADD COLUMN b text;\n",
+    );
+    assert!(rules_found(&[new_table], "postgres:16", Some("flyway")).is_empty());
 }
 
 #[test]
@@ -273,6 +322,45 @@ fn lock_timeout_set_earlier_silences_the_missing_timeout_rule() {
 }
 
 #[test]
+fn sqlite_rebuild_drop_is_withdrawn_only_when_the_copy_takes_the_name() {
+    let rebuild = |insert: &str| {
+        format!(
+            "CREATE TABLE users_new (id integer PRIMARY KEY, age bigint);\n{insert}DROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n"
+        )
+    };
+    let copied = rebuild("INSERT INTO users_new (id, age) SELECT id, age FROM users;\n");
+    assert!(rules_found(&[sql("a.sql", &copied)], "sqlite:3.45", None).is_empty());
+    // Nothing copied from the old table: its rows are gone.
+    assert_eq!(
+        rules_found(&[sql("a.sql", &rebuild(""))], "sqlite:3.45", None),
+        vec!["drop-table"]
+    );
+    let other = rebuild("INSERT INTO users_new (id, age) SELECT id, age FROM archive;\n");
+    assert_eq!(
+        rules_found(&[sql("a.sql", &other)], "sqlite:3.45", None),
+        vec!["drop-table"]
+    );
+}
+
+#[test]
+fn a_wrapping_tool_makes_a_new_enum_label_unusable_in_the_same_file() {
+    let file = sql(
+        "V5__mood.sql",
+        "ALTER TYPE mood ADD VALUE 'meh';\nUPDATE users SET mood = 'meh' WHERE id = 1;\n",
+    );
+    assert!(rules_found(std::slice::from_ref(&file), "postgres:16", None).is_empty());
+    assert_eq!(
+        rules_found(std::slice::from_ref(&file), "postgres:16", Some("rails")),
+        vec!["pg-enum-value-used-in-transaction"]
+    );
+    // Before 12 the ADD VALUE itself is refused inside the transaction.
+    assert_eq!(
+        rules_found(&[file], "postgres:11", Some("rails")),
+        vec!["pg-add-enum-value"]
+    );
+}
+
+#[test]
 fn pg18_not_null_not_valid_path() {
     let recipe = "SET lock_timeout = '1s';\nALTER TABLE users ADD CONSTRAINT users_name_nn NOT NULL name NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_name_nn;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;\n";
     assert!(rules_found(&[sql("a.sql", recipe)], "postgres:18", None).is_empty());
@@ -300,6 +388,28 @@ fn mysql_enum_append_is_instant_but_insert_copies() {
     assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
     assert_eq!(r.findings[0].rule, "mysql-algorithm-missing");
     assert!(r.findings[0].message.contains("ALGORITHM=INSTANT"));
+    // Before 8.0.12 there is no INSTANT: the append is in place, and the suggestion says so.
+    let old = lint_files(
+        &[sql("a.sql", &append.replace(", ALGORITHM=INSTANT", ""))],
+        &Options::new(Engine::parse("mysql:5.7").unwrap()),
+        &cat,
+    );
+    let last = old.findings.last().unwrap();
+    assert_eq!(last.rule, "mysql-algorithm-missing");
+    assert!(
+        last.message.contains("ALGORITHM=INPLACE"),
+        "{}",
+        last.message
+    );
+    // Growing a SET past 8 members changes its storage size: a copy.
+    let set8 = "'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'";
+    let grow = format!(
+        "SET SESSION lock_wait_timeout = 5;\nALTER TABLE users ADD COLUMN tags SET({set8}), ALGORITHM=INSTANT;\nALTER TABLE users MODIFY COLUMN tags SET({set8}, 'i');\n"
+    );
+    assert_eq!(
+        rules_found(&[sql("a.sql", &grow)], "mysql:8.0.29", None),
+        vec!["mysql-enum-change"]
+    );
     let reorder = format!("{add}ALTER TABLE users MODIFY COLUMN status ENUM('b', 'a');\n");
     assert_eq!(
         rules_found(&[sql("a.sql", &reorder)], "mysql:8.0.29", None),
@@ -308,8 +418,8 @@ fn mysql_enum_append_is_instant_but_insert_copies() {
 }
 
 #[test]
-fn catalogue_covers_every_fixture_directory_and_file_names() {
-    // A stray file (e.g. `bad2.sql`) would never be run: keep each directory to the two files.
+fn every_fixture_file_is_half_of_a_bad_good_pair() {
+    // A stray file (`bad2.sql`, a bad.x.sql without good.x.sql) would never be run.
     for entry in std::fs::read_dir(RULES).unwrap() {
         let dir = entry.unwrap().path();
         let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -317,7 +427,17 @@ fn catalogue_covers_every_fixture_directory_and_file_names() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["bad.sql", "good.sql"], "{}", dir.display());
+        let mut expected: Vec<String> = variants(&dir)
+            .iter()
+            .flat_map(|v| [format!("bad{v}.sql"), format!("good{v}.sql")])
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected, "{}", dir.display());
+        assert!(
+            variants(&dir)
+                .iter()
+                .all(|v| v.is_empty() || v.starts_with('.'))
+        );
     }
 }
 

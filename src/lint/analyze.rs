@@ -4,19 +4,26 @@ use std::collections::{HashMap, HashSet};
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableAlgorithm, AlterTableLock, AlterTableOperation,
-    AlterTypeOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr, ObjectName, ObjectType,
-    Set, Statement, TableConstraint,
+    AlterTypeOperation, AlterViewOperation, ColumnDef, ColumnOption, DetachPartitionMode, Expr,
+    ObjectName, ObjectType, Set, Statement, TableConstraint,
 };
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
 
 use super::changes::{StatementKind, changes_of, kind_of};
 use super::inputs::{Direction, SourceFile};
+use super::parse::{self, Parsed};
 use super::rules::Catalogue;
-use super::sections;
-use super::split::{self, Chunk, Word};
+use super::sections::{self, Unit};
+use super::split::Word;
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
+use mysql::Online;
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+/// Files parsed together before their analysis (see `parse`).
+const PARSE_BATCH_FILES: usize = 32;
 
 /// Lints files in order, carrying context from one to the next.
 pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Report {
@@ -28,14 +35,39 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         col_types: HashMap::new(),
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
+        new_constraints: HashSet::new(),
         findings: Vec::new(),
         statement_list: Vec::new(),
+        retracted: HashSet::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
     };
-    for file in files {
-        ctx.lint_file(file);
+    // A batch of files at a time: holding every syntax tree of a large run at once costs more in
+    // memory traffic than the parallel parse saves.
+    let kind = opts.engine.kind;
+    for batch in files.chunks(PARSE_BATCH_FILES) {
+        let units: Vec<Vec<Unit>> = batch
+            .iter()
+            .map(|f| {
+                sections::units(&f.text, f.direction)
+                    .into_iter()
+                    .filter(|u| u.runs_on(kind))
+                    .collect()
+            })
+            .collect();
+        let texts: Vec<&str> = units.iter().flatten().map(|u| u.text.as_str()).collect();
+        let mut parsed = parse::parse_texts(&texts, kind).into_iter();
+        for (file, units) in batch.iter().zip(units) {
+            let with_statements = units
+                .into_iter()
+                .map(|u| {
+                    let statements = parsed.next().unwrap_or_default();
+                    (u, statements)
+                })
+                .collect();
+            ctx.lint_file(file, with_statements);
+        }
     }
     Report {
         engine: opts.engine.to_string(),
@@ -44,7 +76,13 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         files: files.iter().map(|f| f.name.clone()).collect(),
         statements: ctx.statements,
         unparsed: ctx.unparsed,
-        findings: ctx.findings,
+        findings: ctx
+            .findings
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !ctx.retracted.contains(i))
+            .map(|(_, f)| f)
+            .collect(),
         statement_list: ctx.statement_list,
     }
 }
@@ -74,6 +112,12 @@ struct FileState {
     ignored: Vec<String>,
     /// The changeset or section being read.
     unit: Option<String>,
+    /// SQLite table rebuild: `INSERT INTO new … SELECT … FROM old` (new → old) and the drop-table
+    /// finding of each dropped table, withdrawn when the copy is renamed to the old name.
+    copied_from: HashMap<String, String>,
+    dropped: HashMap<String, usize>,
+    /// Enum labels added with ALTER TYPE … ADD VALUE in the open transaction.
+    new_enum_values: Vec<String>,
 }
 
 struct Context<'a> {
@@ -87,8 +131,12 @@ struct Context<'a> {
     /// CHECK (col IS NOT NULL) NOT VALID constraints: name → (table, column).
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
+    /// Constraint names added earlier in this run.
+    new_constraints: HashSet<String>,
     findings: Vec<Finding>,
     statement_list: Vec<super::StatementInfo>,
+    /// Findings withdrawn by a later statement (indexes into `findings`).
+    retracted: HashSet<usize>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -163,115 +211,15 @@ fn bare(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Is the expression `col IS NOT NULL`? Returns the column.
-fn is_not_null_check(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::IsNotNull(inner) => match inner.as_ref() {
-            Expr::Identifier(i) => Some(ident(i)),
-            Expr::CompoundIdentifier(parts) => parts.last().map(ident),
-            _ => None,
-        },
-        Expr::Nested(inner) => is_not_null_check(inner),
-        _ => None,
-    }
-}
-
-/// PostgreSQL: does this ALTER TABLE operation take ACCESS EXCLUSIVE? The lighter ones are listed
-/// in the ALTER TABLE reference (Description): VALIDATE CONSTRAINT and SET (storage parameters)
-/// take SHARE UPDATE EXCLUSIVE, ADD FOREIGN KEY and ENABLE/DISABLE TRIGGER SHARE ROW EXCLUSIVE,
-/// DETACH PARTITION CONCURRENTLY SHARE UPDATE EXCLUSIVE.
-fn takes_access_exclusive(op: &AlterTableOperation) -> bool {
-    !matches!(
-        op,
-        AlterTableOperation::ValidateConstraint { .. }
-            | AlterTableOperation::AddConstraint {
-                constraint: TableConstraint::ForeignKey(_),
-                ..
-            }
-            | AlterTableOperation::EnableTrigger { .. }
-            | AlterTableOperation::DisableTrigger { .. }
-            | AlterTableOperation::EnableAlwaysTrigger { .. }
-            | AlterTableOperation::EnableReplicaTrigger { .. }
-            | AlterTableOperation::SetOptionsParens { .. }
-            | AlterTableOperation::ResetOptions { .. }
-            | AlterTableOperation::DetachPartitionOf {
-                mode: Some(DetachPartitionMode::Concurrently),
-                ..
-            }
-    )
-}
-
-/// `enum('a', 'b')` / `set('a','b')` → ("enum", ["a", "b"]); `None` for other types.
-fn enum_members(t: &str) -> Option<(&'static str, Vec<String>)> {
-    let t = t.trim();
-    let lower = t.to_ascii_lowercase();
-    let kind = if lower.starts_with("enum") {
-        "enum"
-    } else if lower.starts_with("set") {
-        "set"
-    } else {
-        return None;
-    };
-    let body = t[kind.len()..].trim_start().strip_prefix('(')?;
-    let mut members = Vec::new();
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\'' {
-            continue;
-        }
-        let mut m = String::new();
-        while let Some(c) = chars.next() {
-            if c == '\'' {
-                if chars.peek() == Some(&'\'') {
-                    chars.next();
-                    m.push('\'');
-                } else {
-                    break;
-                }
-            } else {
-                m.push(c);
-            }
-        }
-        members.push(m);
-    }
-    Some((kind, members))
-}
-
-/// Bytes MySQL stores an ENUM (1 up to 255 members, else 2) or SET (1, 2, 3, 4 or 8) value in.
-fn enum_storage(kind: &str, members: usize) -> usize {
-    match kind {
-        "enum" => {
-            if members <= 255 {
-                1
-            } else {
-                2
-            }
-        }
-        _ => match members.div_ceil(8) {
-            n @ 0..=4 => n.max(1),
-            _ => 8,
-        },
-    }
-}
-
-/// MySQL: is `old → new` an ENUM/SET change that only appends members at the end without
-/// changing the storage size (metadata only)? `None` when either is not an ENUM/SET.
-fn enum_append_only(old: &str, new: &str) -> Option<bool> {
-    let (ok, om) = enum_members(old)?;
-    let (nk, nm) = enum_members(new)?;
-    Some(
-        ok == nk
-            && nm.len() >= om.len()
-            && nm[..om.len()] == om[..]
-            && enum_storage(ok, om.len()) == enum_storage(nk, nm.len()),
-    )
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Online {
-    Instant,
-    Inplace,
-    Copy,
+/// The name after `keyword` in the statement (skipping IF EXISTS), as written, lower case.
+fn name_after(stmt: &Stmt<'_>, keyword: &str) -> String {
+    stmt.words
+        .iter()
+        .skip_while(|w| w.upper != keyword)
+        .skip(1)
+        .find(|w| !matches!(w.upper.as_str(), "IF" | "EXISTS"))
+        .map(|w| bare(&stmt.text[w.offset..w.offset + w.upper.len()]))
+        .unwrap_or_else(|| "(quoted name)".into())
 }
 
 impl<'a> Context<'a> {
@@ -287,7 +235,7 @@ impl<'a> Context<'a> {
         self.opts.assume_lock_timeout || self.file.timeout_session || self.file.timeout_local
     }
 
-    fn lint_file(&mut self, file: &SourceFile) {
+    fn lint_file(&mut self, file: &SourceFile, units: Vec<(Unit, Vec<Parsed>)>) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
         let no_tx_marker =
@@ -302,10 +250,7 @@ impl<'a> Context<'a> {
             .collect();
         // Liquibase changesets and dbmate sections are units of their own: each has its own
         // transaction (or none) and direction; positions stay those of the file.
-        for unit in sections::units(&file.text, file.direction) {
-            if !unit.runs_on(self.kind()) {
-                continue;
-            }
+        for (unit, statements) in units {
             let wraps = self.cat.tool_wraps(self.opts.tool.as_deref(), self.kind());
             self.file = FileState {
                 name: file.name.clone(),
@@ -317,9 +262,9 @@ impl<'a> Context<'a> {
                 timeout_reported: self.file.name == file.name && self.file.timeout_reported,
                 ..FileState::default()
             };
-            for chunk in split::split(&unit.text, self.kind()) {
+            for parsed in statements {
                 self.statements += 1;
-                self.lint_chunk(&unit.text, &chunk, &index);
+                self.lint_chunk(&unit.text, parsed, &index);
             }
             // SET lock_timeout holds for the connection, which the tool keeps across units.
             session_timeout = self.file.timeout_session;
@@ -377,7 +322,12 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn lint_chunk(&mut self, source: &str, chunk: &Chunk, index: &LineIndex<'_>) {
+    fn lint_chunk(&mut self, source: &str, parsed: Parsed, index: &LineIndex<'_>) {
+        let Parsed {
+            chunk,
+            words,
+            result,
+        } = parsed;
         let text = chunk.text(source);
         let leading = chunk.leading(source);
         let ignored: Vec<String> = leading
@@ -390,15 +340,10 @@ impl<'a> Context<'a> {
         let mut stmt = Stmt {
             text,
             start: chunk.start,
-            words: split::words(text, self.kind()),
+            words,
             cursor: 0,
             ignored,
             index,
-        };
-        let dialect: Box<dyn Dialect> = match self.kind() {
-            EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
-            EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
-            EngineKind::Sqlite => Box::new(SQLiteDialect {}),
         };
         let (line, column) = index.position(chunk.start);
         self.statement_list.push(super::StatementInfo {
@@ -413,7 +358,8 @@ impl<'a> Context<'a> {
             in_tx: self.in_tx(),
             changes: Vec::new(),
         });
-        match Parser::parse_sql(dialect.as_ref(), text) {
+        self.enum_value_used(&mut stmt);
+        match result {
             Ok(statements) => {
                 if let Some(info) = self.statement_list.last_mut() {
                     info.kind = statements
@@ -434,9 +380,39 @@ impl<'a> Context<'a> {
                     if let Some(info) = self.statement_list.last_mut() {
                         info.parsed = false;
                     }
-                    self.unparsed(&mut stmt, &err.to_string());
+                    self.unparsed(&mut stmt, &err);
                 }
             }
+        }
+    }
+
+    /// PostgreSQL: a label added by ALTER TYPE … ADD VALUE in the open transaction, quoted in a
+    /// later statement of that transaction: PostgreSQL refuses to use it before COMMIT.
+    fn enum_value_used(&mut self, stmt: &mut Stmt<'_>) {
+        if self.file.new_enum_values.is_empty()
+            || !self.in_tx()
+            || stmt.words.first().is_some_and(|w| w.upper == "ALTER")
+                && stmt.words.get(1).is_some_and(|w| w.upper == "TYPE")
+        {
+            return;
+        }
+        let used: Vec<String> = self
+            .file
+            .new_enum_values
+            .iter()
+            .filter(|v| stmt.text.contains(&format!("'{}'", v.replace('\'', "''"))))
+            .cloned()
+            .collect();
+        for v in used {
+            let at = stmt.start;
+            self.emit(
+                stmt,
+                "pg-enum-value-used-in-transaction",
+                None,
+                at,
+                format!("'{v}' is used in the transaction that added it to its enum: PostgreSQL refuses this until COMMIT"),
+                None,
+            );
         }
     }
 
@@ -571,6 +547,7 @@ impl<'a> Context<'a> {
                 let at = stmt.start;
                 self.lock_timeout(stmt, Some(&table), at);
                 self.access_exclusive(stmt, Some(&table), at);
+                self.new_constraints.insert(cname.clone());
                 if not_valid {
                     self.not_null_checks.insert(cname, (table, column));
                 } else if !self
@@ -612,10 +589,158 @@ impl<'a> Context<'a> {
             }
             return true;
         }
+        // ALTER TABLE t ALTER [COLUMN] c DROP IDENTITY | DROP EXPRESSION (not in sqlparser): the
+        // column stops filling itself.
+        if kind == EngineKind::Postgres
+            && word(0) == "ALTER"
+            && word(1) == "TABLE"
+            && let Some(i) = stmt.words.windows(2).position(|p| {
+                p[0].upper == "DROP" && matches!(p[1].upper.as_str(), "IDENTITY" | "EXPRESSION")
+            })
+            && i >= 4
+        {
+            let ws = &stmt.words;
+            let text = |x: &Word| bare(&stmt.text[x.offset..x.offset + x.upper.len()]);
+            let table = ws[2..]
+                .iter()
+                .find(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                .map(text)
+                .unwrap_or_default();
+            let column = text(&ws[i - 1]);
+            let what = ws[i + 1].upper.clone();
+            let at = stmt.start + ws[i].offset;
+            self.lock_timeout(stmt, Some(&table), at);
+            self.access_exclusive(stmt, Some(&table), at);
+            self.emit(
+                stmt,
+                "pg-column-stops-generating",
+                Some(&table),
+                at,
+                format!(
+                    "DROP {what} on {table}.{column}: new rows no longer get a generated value"
+                ),
+                None,
+            );
+            return true;
+        }
+        // ALTER TABLE t SET SCHEMA s (not in sqlparser): the table leaves the schema the running
+        // code finds it in, as good as a rename.
+        if kind == EngineKind::Postgres
+            && word(0) == "ALTER"
+            && word(1) == "TABLE"
+            && let Some(i) = stmt
+                .words
+                .windows(2)
+                .position(|p| p[0].upper == "SET" && p[1].upper == "SCHEMA")
+        {
+            let ws = &stmt.words;
+            let table = ws[2..i]
+                .iter()
+                .rfind(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                .unwrap_or_default();
+            let schema = ws
+                .get(i + 2)
+                .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                .unwrap_or_default();
+            let at = ws[i].offset + stmt.start;
+            self.lock_timeout(stmt, Some(&table), at);
+            self.emit(
+                stmt,
+                "rename-table",
+                Some(&table),
+                at,
+                format!(
+                    "SET SCHEMA moves {table} to schema {schema}: queries by its old name break"
+                ),
+                None,
+            );
+            return true;
+        }
         if kind == EngineKind::Sqlite && word(0) == "PRAGMA" {
             return true;
         }
         false
+    }
+
+    /// DROP VIEW / FUNCTION / TYPE / SEQUENCE / DOMAIN / EXTENSION: no rows, but code (and other
+    /// objects) still using it break.
+    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, name: &str) {
+        let at = stmt.start;
+        let cascade = if stmt.has("CASCADE") {
+            ", and CASCADE drops what depends on it"
+        } else {
+            ""
+        };
+        self.emit(
+            stmt,
+            "drop-object",
+            None,
+            at,
+            format!("DROP {what} {name}: code still using it fails{cascade}"),
+            None,
+        );
+    }
+
+    /// DROP COLUMN where the engine can do it in place (PostgreSQL, MySQL/MariaDB).
+    fn drop_columns(&mut self, stmt: &mut Stmt<'_>, t: &str, columns: &[sqlparser::ast::Ident]) {
+        let at = stmt.at("DROP");
+        for c in columns {
+            self.emit(
+                stmt,
+                "drop-column",
+                Some(t),
+                at,
+                format!(
+                    "DROP COLUMN {t}.{}: its data cannot be rolled back",
+                    ident(c)
+                ),
+                None,
+            );
+        }
+    }
+
+    /// RENAME COLUMN: the same hazard on every engine.
+    fn rename_column(
+        &mut self,
+        stmt: &mut Stmt<'_>,
+        t: &str,
+        old: &sqlparser::ast::Ident,
+        new: &sqlparser::ast::Ident,
+    ) {
+        let at = stmt.at("RENAME");
+        self.emit(
+            stmt,
+            "rename-column",
+            Some(t),
+            at,
+            format!("RENAME COLUMN {t}.{} to {}", ident(old), ident(new)),
+            None,
+        );
+    }
+
+    /// ALTER TABLE … RENAME TO: reported; returns the new name (the caller carries a new table's
+    /// newness over to it).
+    fn rename_table(
+        &mut self,
+        stmt: &mut Stmt<'_>,
+        t: &str,
+        to: &sqlparser::ast::RenameTableNameKind,
+    ) -> String {
+        let at = stmt.at("RENAME");
+        let new = match to {
+            sqlparser::ast::RenameTableNameKind::As(n)
+            | sqlparser::ast::RenameTableNameKind::To(n) => table_name(n),
+        };
+        self.emit(
+            stmt,
+            "rename-table",
+            Some(t),
+            at,
+            format!("RENAME TABLE {t} to {new}"),
+            None,
+        );
+        new
     }
 
     fn drop_database(&mut self, stmt: &mut Stmt<'_>, names: &[ObjectName], what: &str) {
@@ -771,6 +896,7 @@ impl<'a> Context<'a> {
                 self.file.open_begin = None;
                 self.file.exclusive_held = None;
                 self.file.exclusive_reported = false;
+                self.file.new_enum_values.clear();
             }
             Statement::Set(set) => self.check_set(set),
             Statement::CreateTable(ct) => {
@@ -822,6 +948,7 @@ impl<'a> Context<'a> {
                         let at = stmt.start;
                         self.lock_timeout(stmt, Some(&t), at);
                         self.access_exclusive(stmt, Some(&t), at);
+                        let before = self.findings.len();
                         self.emit(
                             stmt,
                             "drop-table",
@@ -830,6 +957,9 @@ impl<'a> Context<'a> {
                             format!("DROP TABLE {t} deletes the table and its rows"),
                             None,
                         );
+                        if self.findings.len() > before {
+                            self.file.dropped.insert(t.clone(), before);
+                        }
                         self.new_tables.remove(&t);
                     }
                 }
@@ -850,8 +980,45 @@ impl<'a> Context<'a> {
                 ObjectType::Schema if kind != EngineKind::Postgres || stmt.has("CASCADE") => {
                     self.drop_database(stmt, names, "DROP SCHEMA")
                 }
+                ObjectType::View
+                | ObjectType::MaterializedView
+                | ObjectType::Sequence
+                | ObjectType::Type => {
+                    for n in names {
+                        self.drop_object(stmt, &object_type.to_string(), &table_name(n));
+                    }
+                }
                 _ => {}
             },
+            Statement::DropFunction(_)
+            | Statement::DropProcedure { .. }
+            | Statement::DropDomain(_)
+            | Statement::DropExtension(_) => {
+                let what = stmt
+                    .words
+                    .get(1)
+                    .map(|w| w.upper.clone())
+                    .unwrap_or_default();
+                let name = name_after(stmt, &what);
+                self.drop_object(stmt, &what, &name);
+            }
+            Statement::AlterView(av) => {
+                if let AlterViewOperation::RenameTo { .. } | AlterViewOperation::SetSchema { .. } =
+                    &av.operation
+                {
+                    let v = table_name(&av.name);
+                    let at = stmt.at("RENAME|SET");
+                    self.lock_timeout(stmt, Some(&v), at);
+                    self.emit(
+                        stmt,
+                        "rename-table",
+                        Some(&v),
+                        at,
+                        format!("ALTER VIEW {v} {}", av.operation),
+                        None,
+                    );
+                }
+            }
             Statement::Vacuum(v) if v.full => {
                 let t = v.table_name.as_ref().map(table_name);
                 let at = stmt.start;
@@ -884,6 +1051,18 @@ impl<'a> Context<'a> {
                         ),
                         None,
                     );
+                }
+            }
+            Statement::Insert(_) if kind == EngineKind::Sqlite => {
+                let after = |w: &str| {
+                    stmt.words
+                        .iter()
+                        .skip_while(|x| x.upper != w)
+                        .nth(1)
+                        .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                };
+                if let (Some(to), Some(from)) = (after("INTO"), after("FROM")) {
+                    self.file.copied_from.insert(to, from);
                 }
             }
             Statement::Update(u) if u.selection.is_none() => {
@@ -958,9 +1137,10 @@ impl<'a> Context<'a> {
                         None,
                     );
                 }
-                if let AlterTypeOperation::AddValue(_) = &at.operation
+                if let AlterTypeOperation::AddValue(av) = &at.operation
                     && self.in_tx()
                 {
+                    self.file.new_enum_values.push(av.value.value.clone());
                     let pos = stmt.at("ADD");
                     self.emit(
                         stmt,
@@ -1042,759 +1222,6 @@ impl<'a> Context<'a> {
             }
         }
     }
-
-    fn volatile_default(&self, expr: &Expr) -> Option<String> {
-        let text = expr.to_string().to_ascii_lowercase();
-        self.cat
-            .postgres
-            .volatile_functions
-            .iter()
-            .find(|f| {
-                text.match_indices(f.as_str()).any(|(i, _)| {
-                    let before_ok = i == 0
-                        || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && text.as_bytes()[i - 1] != b'_';
-                    text[i + f.len()..].trim_start().starts_with('(') && before_ok
-                })
-            })
-            .cloned()
-    }
-
-    fn alter_pg(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
-        let only_validate = ops
-            .iter()
-            .all(|o| matches!(o, AlterTableOperation::ValidateConstraint { .. }));
-        if !only_validate {
-            let at = stmt.start;
-            self.lock_timeout(stmt, Some(t), at);
-        }
-        if ops.iter().any(takes_access_exclusive) {
-            let at = stmt.start;
-            self.access_exclusive(stmt, Some(t), at);
-        }
-        for op in ops {
-            match op {
-                AlterTableOperation::DetachPartitionOf { partition, mode } => {
-                    if matches!(mode, Some(DetachPartitionMode::Concurrently)) {
-                        self.concurrently_in_tx(stmt, "DETACH PARTITION … CONCURRENTLY");
-                    } else {
-                        let at = stmt.at("DETACH");
-                        self.emit(stmt, "pg-detach-partition-non-concurrent", Some(t), at, format!("DETACH PARTITION {} from {t} without CONCURRENTLY takes ACCESS EXCLUSIVE on {t}", table_name(partition)), None);
-                    }
-                }
-                AlterTableOperation::AddColumn { column_def, .. } => {
-                    let at = stmt.at("ADD");
-                    self.add_column_pg(stmt, t, column_def, at);
-                }
-                AlterTableOperation::AddConstraint {
-                    constraint,
-                    not_valid,
-                } => {
-                    let at = stmt.at("ADD");
-                    match constraint {
-                        TableConstraint::ForeignKey(fk) if !not_valid => {
-                            let refd = table_name(&fk.foreign_table);
-                            self.emit(stmt, "pg-add-foreign-key-validating", Some(t), at, format!("ADD FOREIGN KEY on {t} → {refd} without NOT VALID checks every row while blocking writes on both tables"), None);
-                        }
-                        TableConstraint::Check(ck) => {
-                            let nn = is_not_null_check(&ck.expr);
-                            if *not_valid {
-                                if let (Some(name), Some(col)) = (&ck.name, nn) {
-                                    self.not_null_checks
-                                        .insert(ident(name), (t.to_string(), col));
-                                }
-                            } else {
-                                if let Some(col) = nn {
-                                    self.validated_not_null.insert((t.to_string(), col));
-                                }
-                                self.emit(stmt, "pg-add-check-validating", Some(t), at, format!("ADD CHECK on {t} without NOT VALID scans the table under ACCESS EXCLUSIVE"), None);
-                            }
-                        }
-                        TableConstraint::Unique(_) => {
-                            self.emit(
-                                stmt,
-                                "pg-add-unique-in-place",
-                                Some(t),
-                                at,
-                                format!(
-                                    "ADD UNIQUE on {t} builds its index under ACCESS EXCLUSIVE"
-                                ),
-                                None,
-                            );
-                        }
-                        TableConstraint::PrimaryKey(_) => {
-                            self.emit(
-                                stmt,
-                                "pg-add-unique-in-place",
-                                Some(t),
-                                at,
-                                format!(
-                                    "ADD PRIMARY KEY on {t} builds its index under ACCESS EXCLUSIVE"
-                                ),
-                                None,
-                            );
-                        }
-                        _ => {}
-                    }
-                }
-                AlterTableOperation::ValidateConstraint { name } => {
-                    stmt.at("VALIDATE");
-                    if let Some(tc) = self.not_null_checks.get(&ident(name)) {
-                        self.validated_not_null.insert(tc.clone());
-                    }
-                }
-                AlterTableOperation::AlterColumn { column_name, op } => {
-                    let at = stmt.at("ALTER");
-                    let col = ident(column_name);
-                    match op {
-                        AlterColumnOperation::DropNotNull => {
-                            self.emit(stmt, "pg-drop-not-null", Some(t), at, format!("DROP NOT NULL on {t}.{col}: readers that rely on it start seeing NULLs"), None);
-                        }
-                        AlterColumnOperation::SetNotNull => {
-                            let proven = self.opts.engine.at_least(12, 0, 0)
-                                && self
-                                    .validated_not_null
-                                    .contains(&(t.to_string(), col.clone()));
-                            if !proven {
-                                let extra = if self.opts.engine.at_least(18, 0, 0) {
-                                    Some("on PostgreSQL 18: ADD CONSTRAINT … NOT NULL col NOT VALID, then VALIDATE CONSTRAINT".to_string())
-                                } else if !self.opts.engine.at_least(12, 0, 0) {
-                                    Some("before PostgreSQL 12 even a validated CHECK does not spare the scan: keep the CHECK constraint instead of NOT NULL, or upgrade".to_string())
-                                } else {
-                                    None
-                                };
-                                self.emit(stmt, "pg-set-not-null", Some(t), at, format!("SET NOT NULL on {t}.{col} scans the table under ACCESS EXCLUSIVE (no validated CHECK ({col} IS NOT NULL) seen before it)"), extra);
-                            }
-                        }
-                        AlterColumnOperation::SetDataType { data_type, .. } => {
-                            let new = data_type.to_string().to_ascii_lowercase();
-                            let old = self.col_types.get(&(t.to_string(), col.clone())).cloned();
-                            match binary_compatible(old.as_deref(), &new) {
-                                Compat::Yes => {}
-                                Compat::Unknown => {
-                                    let before = self.findings.len();
-                                    self.emit(stmt, "pg-alter-column-type-rewrite", Some(t), at, format!("ALTER COLUMN {t}.{col} TYPE {new}: no rewrite only if the current type is a shorter varchar/text (or numeric of the same scale); rollsafe does not know the current type"), None);
-                                    if let Some(f) = self.findings.get_mut(before) {
-                                        f.severity = Severity::Info;
-                                    }
-                                }
-                                Compat::No => {
-                                    let from =
-                                        old.map(|o| format!(" from {o}")).unwrap_or_default();
-                                    self.emit(stmt, "pg-alter-column-type-rewrite", Some(t), at, format!("ALTER COLUMN {t}.{col} TYPE {new}{from} rewrites the table and its indexes"), None);
-                                }
-                            }
-                            self.col_types.insert((t.to_string(), col), new);
-                        }
-                        _ => {}
-                    }
-                }
-                AlterTableOperation::DropColumn { column_names, .. } => {
-                    let at = stmt.at("DROP");
-                    for c in column_names {
-                        self.emit(
-                            stmt,
-                            "drop-column",
-                            Some(t),
-                            at,
-                            format!(
-                                "DROP COLUMN {t}.{}: its data cannot be rolled back",
-                                ident(c)
-                            ),
-                            None,
-                        );
-                    }
-                }
-                AlterTableOperation::RenameColumn {
-                    old_column_name,
-                    new_column_name,
-                } => {
-                    let at = stmt.at("RENAME");
-                    self.emit(
-                        stmt,
-                        "rename-column",
-                        Some(t),
-                        at,
-                        format!(
-                            "RENAME COLUMN {t}.{} to {}",
-                            ident(old_column_name),
-                            ident(new_column_name)
-                        ),
-                        None,
-                    );
-                }
-                AlterTableOperation::RenameTable { table_name: to } => {
-                    let at = stmt.at("RENAME");
-                    let new = match to {
-                        sqlparser::ast::RenameTableNameKind::As(n)
-                        | sqlparser::ast::RenameTableNameKind::To(n) => table_name(n),
-                    };
-                    self.emit(
-                        stmt,
-                        "rename-table",
-                        Some(t),
-                        at,
-                        format!("RENAME TABLE {t} to {new}"),
-                        None,
-                    );
-                    if self.new_tables.remove(t) {
-                        self.new_tables.insert(new);
-                    }
-                }
-                AlterTableOperation::DropConstraint { .. } => {
-                    stmt.at("DROP");
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn add_column_pg(&mut self, stmt: &mut Stmt<'_>, t: &str, c: &ColumnDef, at: usize) {
-        let col = ident(&c.name);
-        let ty = c.data_type.to_string().to_ascii_lowercase();
-        self.col_types
-            .insert((t.to_string(), col.clone()), ty.clone());
-        let mut default = None;
-        let mut not_null = false;
-        let mut generated_stored = false;
-        let mut identity = false;
-        for o in &c.options {
-            match &o.option {
-                ColumnOption::Default(e) => default = Some(e),
-                ColumnOption::NotNull => not_null = true,
-                ColumnOption::PrimaryKey(_) | ColumnOption::Unique(_) => {
-                    self.emit(stmt, "pg-add-unique-in-place", Some(t), at, format!("ADD COLUMN {t}.{col} with an inline PRIMARY KEY/UNIQUE builds its index under ACCESS EXCLUSIVE"), None);
-                }
-                ColumnOption::ForeignKey(_) => {
-                    self.emit(stmt, "pg-add-foreign-key-validating", Some(t), at, format!("ADD COLUMN {t}.{col} REFERENCES … validates at once (an inline reference cannot be NOT VALID)"), Some("add the column without REFERENCES, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID".into()));
-                }
-                ColumnOption::Generated {
-                    generation_expr: Some(_),
-                    ..
-                } => generated_stored = true,
-                ColumnOption::Generated { .. } | ColumnOption::Identity(_) => identity = true,
-                _ => {}
-            }
-        }
-        let serial = matches!(
-            ty.as_str(),
-            "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2"
-        );
-        if generated_stored || serial || identity {
-            let what = if generated_stored {
-                "a stored generated column"
-            } else if serial {
-                "a serial column (nextval() default)"
-            } else {
-                "an identity column"
-            };
-            self.emit(
-                stmt,
-                "pg-add-column-volatile-default",
-                Some(t),
-                at,
-                format!("ADD COLUMN {t}.{col} as {what} fills every row: full table rewrite"),
-                None,
-            );
-            return;
-        }
-        if let Some(e) = default {
-            if let Some(f) = self.volatile_default(e) {
-                self.emit(stmt, "pg-add-column-volatile-default", Some(t), at, format!("ADD COLUMN {t}.{col} DEFAULT {e}: {f}() is volatile, so every row is rewritten"), None);
-            } else {
-                self.emit(
-                    stmt,
-                    "pg-add-column-default-rewrite",
-                    Some(t),
-                    at,
-                    format!(
-                        "ADD COLUMN {t}.{col} DEFAULT {e} rewrites the table before PostgreSQL 11"
-                    ),
-                    None,
-                );
-            }
-        } else if not_null {
-            self.emit(
-                stmt,
-                "pg-add-column-not-null-no-default",
-                Some(t),
-                at,
-                format!("ADD COLUMN {t}.{col} NOT NULL without DEFAULT fails on a table with rows"),
-                None,
-            );
-        }
-    }
-
-    /// MySQL / MariaDB: the explicit ALGORITHM / LOCK against what the operations allow.
-    fn mysql_explicit(
-        &mut self,
-        stmt: &mut Stmt<'_>,
-        t: &str,
-        ops: &[AlterTableOperation],
-        best: Online,
-        at: usize,
-    ) {
-        let mut algorithm = None;
-        let mut lock = None;
-        for op in ops {
-            match op {
-                AlterTableOperation::Algorithm { algorithm: a, .. } => algorithm = Some(*a),
-                AlterTableOperation::Lock { lock: l, .. } => lock = Some(*l),
-                _ => {}
-            }
-        }
-        if matches!(
-            lock,
-            Some(AlterTableLock::Shared) | Some(AlterTableLock::Exclusive)
-        ) {
-            let pos = stmt.at("LOCK");
-            self.emit(
-                stmt,
-                "mysql-blocking-lock",
-                Some(t),
-                pos,
-                format!(
-                    "explicit LOCK={} on {t} blocks the application",
-                    if matches!(lock, Some(AlterTableLock::Shared)) {
-                        "SHARED"
-                    } else {
-                        "EXCLUSIVE"
-                    }
-                ),
-                None,
-            );
-        }
-        if matches!(algorithm, Some(AlterTableAlgorithm::Copy)) {
-            let pos = stmt.at("ALGORITHM");
-            self.emit(
-                stmt,
-                "mysql-table-copy",
-                Some(t),
-                pos,
-                format!("ALGORITHM=COPY copies {t} with writes blocked"),
-                None,
-            );
-            return;
-        }
-        if best == Online::Copy {
-            return; // reported per operation
-        }
-        if algorithm.is_none() || matches!(algorithm, Some(AlterTableAlgorithm::Default)) {
-            let want = if best == Online::Instant {
-                "ALGORITHM=INSTANT"
-            } else {
-                "ALGORITHM=INPLACE, LOCK=NONE"
-            };
-            self.emit(
-                stmt,
-                "mysql-algorithm-missing",
-                Some(t),
-                at,
-                format!(
-                    "no ALGORITHM on {t}: on {} this can be {want}",
-                    self.opts.engine
-                ),
-                Some(format!("append {want}")),
-            );
-        }
-    }
-
-    fn instant_add(&self, positioned: bool) -> bool {
-        let e = &self.opts.engine;
-        match e.kind {
-            EngineKind::Mariadb => e.at_least(10, 4, 0) || (!positioned && e.at_least(10, 3, 2)),
-            _ => e.at_least(8, 0, 29) || (!positioned && e.at_least(8, 0, 12)),
-        }
-    }
-
-    fn instant_drop(&self) -> bool {
-        let e = &self.opts.engine;
-        match e.kind {
-            EngineKind::Mariadb => e.at_least(10, 4, 0),
-            _ => e.at_least(8, 0, 29),
-        }
-    }
-
-    fn alter_mysql(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
-        let start = stmt.start;
-        self.lock_timeout(stmt, Some(t), start);
-        let mut best = Online::Instant;
-        for op in ops {
-            let online = match op {
-                AlterTableOperation::AddColumn {
-                    column_def: c,
-                    column_position,
-                    ..
-                } => {
-                    let at = stmt.at("ADD");
-                    let col = ident(&c.name);
-                    let ty = c.data_type.to_string().to_ascii_lowercase();
-                    self.col_types.insert((t.to_string(), col.clone()), ty);
-                    let mut default = None;
-                    let mut not_null = false;
-                    let mut copy = None;
-                    for o in &c.options {
-                        match &o.option {
-                            ColumnOption::Default(e) => default = Some(e),
-                            ColumnOption::NotNull => not_null = true,
-                            ColumnOption::Generated {
-                                generation_expr: Some(_),
-                                generation_expr_mode,
-                                ..
-                            } if generation_expr_mode
-                                .as_ref()
-                                .is_some_and(|m| format!("{m:?}").contains("Stored")) =>
-                            {
-                                copy = Some("a STORED generated column");
-                            }
-                            ColumnOption::DialectSpecific(tokens)
-                                if tokens.iter().any(|tk| {
-                                    tk.to_string().eq_ignore_ascii_case("AUTO_INCREMENT")
-                                }) =>
-                            {
-                                copy = Some("an AUTO_INCREMENT column");
-                            }
-                            _ => {}
-                        }
-                    }
-                    if let Some(Expr::Nested(_)) = default {
-                        copy = Some("an expression DEFAULT");
-                    }
-                    if not_null && default.is_none() && copy.is_none() {
-                        self.emit(stmt, "mysql-add-column-not-null-no-default", Some(t), at, format!("ADD COLUMN {t}.{col} NOT NULL without DEFAULT: existing rows get the implicit zero value"), None);
-                    }
-                    if let Some(what) = copy {
-                        self.emit(stmt, "mysql-table-copy", Some(t), at, format!("ADD COLUMN {t}.{col} as {what} rebuilds the table with writes blocked"), None);
-                        Online::Copy
-                    } else if self.instant_add(column_position.is_some()) {
-                        Online::Instant
-                    } else {
-                        Online::Inplace
-                    }
-                }
-                AlterTableOperation::DropColumn { column_names, .. } => {
-                    let at = stmt.at("DROP");
-                    for c in column_names {
-                        self.emit(
-                            stmt,
-                            "drop-column",
-                            Some(t),
-                            at,
-                            format!(
-                                "DROP COLUMN {t}.{}: its data cannot be rolled back",
-                                ident(c)
-                            ),
-                            None,
-                        );
-                    }
-                    if self.instant_drop() {
-                        Online::Instant
-                    } else {
-                        Online::Inplace
-                    }
-                }
-                AlterTableOperation::RenameColumn {
-                    old_column_name,
-                    new_column_name,
-                } => {
-                    let at = stmt.at("RENAME");
-                    self.emit(
-                        stmt,
-                        "rename-column",
-                        Some(t),
-                        at,
-                        format!(
-                            "RENAME COLUMN {t}.{} to {}",
-                            ident(old_column_name),
-                            ident(new_column_name)
-                        ),
-                        None,
-                    );
-                    Online::Inplace
-                }
-                AlterTableOperation::RenameTable { table_name: to } => {
-                    let at = stmt.at("RENAME");
-                    let new = match to {
-                        sqlparser::ast::RenameTableNameKind::As(n)
-                        | sqlparser::ast::RenameTableNameKind::To(n) => table_name(n),
-                    };
-                    self.emit(
-                        stmt,
-                        "rename-table",
-                        Some(t),
-                        at,
-                        format!("RENAME TABLE {t} to {new}"),
-                        None,
-                    );
-                    Online::Instant
-                }
-                AlterTableOperation::ChangeColumn {
-                    old_name,
-                    new_name,
-                    data_type,
-                    ..
-                } => {
-                    let at = stmt.at("CHANGE");
-                    let col = ident(old_name);
-                    if ident(old_name) != ident(new_name) {
-                        self.emit(
-                            stmt,
-                            "rename-column",
-                            Some(t),
-                            at,
-                            format!("CHANGE COLUMN renames {t}.{col} to {}", ident(new_name)),
-                            None,
-                        );
-                    }
-                    self.mysql_type_change(stmt, t, &col, &data_type.to_string(), at)
-                }
-                AlterTableOperation::ModifyColumn {
-                    col_name,
-                    data_type,
-                    ..
-                } => {
-                    let at = stmt.at("MODIFY");
-                    let col = ident(col_name);
-                    self.mysql_type_change(stmt, t, &col, &data_type.to_string(), at)
-                }
-                AlterTableOperation::AddConstraint { constraint, .. } => {
-                    let at = stmt.at("ADD");
-                    match constraint {
-                        TableConstraint::ForeignKey(_) if !self.file.fk_checks_off => {
-                            self.emit(stmt, "mysql-table-copy", Some(t), at, format!("ADD FOREIGN KEY on {t} with foreign_key_checks on copies the table and blocks writes on both tables"), None);
-                            Online::Copy
-                        }
-                        TableConstraint::Check(_) => {
-                            self.emit(
-                                stmt,
-                                "mysql-table-copy",
-                                Some(t),
-                                at,
-                                format!("ADD CHECK on {t} checks every row with writes blocked"),
-                                None,
-                            );
-                            Online::Copy
-                        }
-                        _ => Online::Inplace,
-                    }
-                }
-                AlterTableOperation::AlterColumn { op, .. } => {
-                    stmt.at("ALTER");
-                    match op {
-                        AlterColumnOperation::SetDefault { .. }
-                        | AlterColumnOperation::DropDefault => Online::Instant,
-                        _ => Online::Inplace,
-                    }
-                }
-                AlterTableOperation::DropIndex { .. }
-                | AlterTableOperation::DropForeignKey { .. }
-                | AlterTableOperation::DropConstraint { .. } => {
-                    stmt.at("DROP");
-                    Online::Inplace
-                }
-                AlterTableOperation::Algorithm { .. } | AlterTableOperation::Lock { .. } => {
-                    continue;
-                }
-                _ => Online::Inplace,
-            };
-            best = best.max(online);
-        }
-        stmt.cursor = 0;
-        self.mysql_explicit(stmt, t, ops, best, start);
-    }
-
-    fn mysql_type_change(
-        &mut self,
-        stmt: &mut Stmt<'_>,
-        t: &str,
-        col: &str,
-        new: &str,
-        at: usize,
-    ) -> Online {
-        let new = new.to_ascii_lowercase();
-        let old = self
-            .col_types
-            .get(&(t.to_string(), col.to_string()))
-            .cloned();
-        self.col_types
-            .insert((t.to_string(), col.to_string()), new.clone());
-        match old {
-            Some(o) if o == new => Online::Inplace,
-            Some(o) if varchar_extends_within_length_byte(&o, &new) => Online::Inplace,
-            Some(o) if enum_append_only(&o, &new) == Some(true) => {
-                // The online DDL table: appending ENUM/SET members is INSTANT on 8.0.12+
-                // (metadata only, in place before); MariaDB is given INPLACE, which covers it.
-                if self.kind() == EngineKind::Mysql && self.opts.engine.at_least(8, 0, 12) {
-                    Online::Instant
-                } else {
-                    Online::Inplace
-                }
-            }
-            Some(o) if enum_append_only(&o, &new) == Some(false) => {
-                self.emit(
-                    stmt,
-                    "mysql-enum-change",
-                    Some(t),
-                    at,
-                    format!("{t}.{col} changes from {o} to {new}: not a pure append at the end, so the table is copied with writes blocked"),
-                    None,
-                );
-                Online::Copy
-            }
-            Some(o) => {
-                self.emit(
-                    stmt,
-                    "mysql-table-copy",
-                    Some(t),
-                    at,
-                    format!(
-                        "changing {t}.{col} from {o} to {new} copies the table with writes blocked"
-                    ),
-                    None,
-                );
-                Online::Copy
-            }
-            None => {
-                self.emit(stmt, "mysql-table-copy", Some(t), at, format!("{t}.{col} is redefined as {new}: if that changes its type, the table is copied with writes blocked (rollsafe does not know the current type)"), None);
-                Online::Copy
-            }
-        }
-    }
-
-    fn alter_sqlite(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
-        let e = self.opts.engine;
-        for op in ops {
-            match op {
-                AlterTableOperation::AddColumn { column_def: c, .. } => {
-                    let at = stmt.at("ADD");
-                    let col = ident(&c.name);
-                    let mut not_null = false;
-                    let mut default: Option<String> = None;
-                    let mut problem = None;
-                    for o in &c.options {
-                        match &o.option {
-                            ColumnOption::NotNull => not_null = true,
-                            ColumnOption::Default(d) => {
-                                default = Some(d.to_string().to_ascii_uppercase())
-                            }
-                            ColumnOption::PrimaryKey(_) => problem = Some("a PRIMARY KEY"),
-                            ColumnOption::Unique(_) => problem = Some("a UNIQUE constraint"),
-                            _ => {}
-                        }
-                    }
-                    if let Some(d) = &default
-                        && matches!(
-                            d.as_str(),
-                            "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP"
-                        )
-                    {
-                        problem = Some("a CURRENT_TIME/DATE/TIMESTAMP default");
-                    }
-                    if not_null && default.as_deref().is_none_or(|d| d == "NULL") {
-                        problem = Some("NOT NULL and no non-NULL default");
-                    }
-                    if let Some(p) = problem {
-                        self.emit(
-                            stmt,
-                            "sqlite-add-column-restricted",
-                            Some(t),
-                            at,
-                            format!("ADD COLUMN {t}.{col} with {p}: SQLite refuses it"),
-                            None,
-                        );
-                    }
-                }
-                AlterTableOperation::RenameColumn {
-                    old_column_name,
-                    new_column_name,
-                } => {
-                    let at = stmt.at("RENAME");
-                    if e.at_least(3, 25, 0) {
-                        self.emit(
-                            stmt,
-                            "rename-column",
-                            Some(t),
-                            at,
-                            format!(
-                                "RENAME COLUMN {t}.{} to {}",
-                                ident(old_column_name),
-                                ident(new_column_name)
-                            ),
-                            None,
-                        );
-                    } else {
-                        self.emit(
-                            stmt,
-                            "sqlite-table-rebuild",
-                            Some(t),
-                            at,
-                            format!("RENAME COLUMN needs SQLite 3.25; on {e} {t} must be rebuilt"),
-                            None,
-                        );
-                    }
-                }
-                AlterTableOperation::RenameTable { table_name: to } => {
-                    let at = stmt.at("RENAME");
-                    let new = match to {
-                        sqlparser::ast::RenameTableNameKind::As(n)
-                        | sqlparser::ast::RenameTableNameKind::To(n) => table_name(n),
-                    };
-                    self.emit(
-                        stmt,
-                        "rename-table",
-                        Some(t),
-                        at,
-                        format!("RENAME TABLE {t} to {new}"),
-                        None,
-                    );
-                    if self.new_tables.remove(t) {
-                        self.new_tables.insert(new);
-                    }
-                }
-                AlterTableOperation::DropColumn { column_names, .. } => {
-                    let at = stmt.at("DROP");
-                    for c in column_names {
-                        if e.at_least(3, 35, 0) {
-                            self.emit(stmt, "drop-column", Some(t), at, format!("DROP COLUMN {t}.{}: its data cannot be rolled back (SQLite also refuses it for PRIMARY KEY, UNIQUE, indexed or referenced columns)", ident(c)), None);
-                        } else {
-                            self.emit(
-                                stmt,
-                                "sqlite-table-rebuild",
-                                Some(t),
-                                at,
-                                format!(
-                                    "DROP COLUMN needs SQLite 3.35; on {e} {t} must be rebuilt"
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-                other => {
-                    let first = stmt
-                        .words
-                        .get(stmt.cursor)
-                        .map(|w| w.upper.clone())
-                        .unwrap_or_default();
-                    let at = stmt.at(&first);
-                    let what = other.to_string();
-                    let what = what
-                        .split_whitespace()
-                        .take(3)
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    self.emit(stmt, "sqlite-table-rebuild", Some(t), at, format!("ALTER TABLE {t} {what} …: SQLite's ALTER TABLE cannot do this; the table must be rebuilt"), None);
-                }
-            }
-        }
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Compat {
-    Yes,
-    No,
-    Unknown,
 }
 
 /// `varchar(20)` → ("varchar", [20]); `character varying` → ("varchar", []).
@@ -1814,95 +1241,4 @@ fn type_parts(t: &str) -> (String, Vec<u32>) {
         .filter_map(|a| a.trim().parse().ok())
         .collect();
     (base, args)
-}
-
-/// PostgreSQL: does `old → new` skip the rewrite? (strong_migrations postgresql_adapter.rb;
-/// django-pg-zero-downtime README)
-fn binary_compatible(old: Option<&str>, new: &str) -> Compat {
-    let (nb, na) = type_parts(new);
-    let Some(old) = old else {
-        // Only these targets can be rewrite-free, depending on the current type.
-        return if matches!(
-            nb.as_str(),
-            "varchar" | "text" | "numeric" | "inet" | "citext"
-        ) {
-            Compat::Unknown
-        } else {
-            Compat::No
-        };
-    };
-    let (ob, oa) = type_parts(old);
-    let ok = match (ob.as_str(), nb.as_str()) {
-        ("varchar", "varchar") => na.is_empty() || (!oa.is_empty() && na[0] >= oa[0]),
-        ("varchar", "text") | ("text", "text") | ("citext", "text") | ("text", "citext") => true,
-        ("text", "varchar") => na.is_empty(),
-        ("numeric", "numeric") => {
-            na.is_empty()
-                || (oa.len() == na.len()
-                    && !oa.is_empty()
-                    && na[0] >= oa[0]
-                    && oa.get(1) == na.get(1))
-        }
-        ("cidr", "inet") => true,
-        (a, b) if a == b && matches!(a, "timestamp" | "timestamptz" | "time" | "interval") => {
-            na.is_empty() || (!oa.is_empty() && na[0] >= oa[0])
-        }
-        _ => false,
-    };
-    if ok { Compat::Yes } else { Compat::No }
-}
-
-/// MySQL: a VARCHAR extension that keeps the length prefix size (≤255 bytes or >255 bytes on both
-/// sides, utf8mb4 = 4 bytes per character) is in place (strong_migrations mysql_adapter.rb).
-fn varchar_extends_within_length_byte(old: &str, new: &str) -> bool {
-    let (ob, oa) = type_parts(old);
-    let (nb, na) = type_parts(new);
-    if ob != "varchar" || nb != "varchar" || oa.is_empty() || na.is_empty() || na[0] < oa[0] {
-        return false;
-    }
-    (oa[0] * 4 <= 255) == (na[0] * 4 <= 255)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_compatible_types() {
-        assert_eq!(
-            binary_compatible(Some("varchar(20)"), "varchar(40)"),
-            Compat::Yes
-        );
-        assert_eq!(
-            binary_compatible(Some("varchar(40)"), "varchar(20)"),
-            Compat::No
-        );
-        assert_eq!(
-            binary_compatible(Some("character varying(20)"), "text"),
-            Compat::Yes
-        );
-        assert_eq!(
-            binary_compatible(Some("numeric(10,2)"), "numeric(12,2)"),
-            Compat::Yes
-        );
-        assert_eq!(
-            binary_compatible(Some("numeric(10,2)"), "numeric(12,3)"),
-            Compat::No
-        );
-        assert_eq!(binary_compatible(Some("integer"), "bigint"), Compat::No);
-        assert_eq!(binary_compatible(None, "bigint"), Compat::No);
-        assert_eq!(binary_compatible(None, "text"), Compat::Unknown);
-    }
-
-    #[test]
-    fn mysql_varchar_length_byte() {
-        assert!(varchar_extends_within_length_byte(
-            "varchar(10)",
-            "varchar(60)"
-        ));
-        assert!(!varchar_extends_within_length_byte(
-            "varchar(60)",
-            "varchar(100)"
-        ));
-    }
 }

@@ -9,6 +9,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod inputs;
+mod parse;
 pub mod render;
 pub mod rules;
 pub mod sections;
