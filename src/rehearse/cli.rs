@@ -48,8 +48,9 @@ intervals are logged and printed under the step. A probe that cannot connect
 stops the drill before anything is logged (exit 5).
 
 Ctrl-C, SIGTERM or SIGHUP cancel the running command (its process group gets
-SIGTERM, then SIGKILL after 2 s), log its result and end the drill as aborted,
-with the reason \"interrupted by ...\".
+SIGTERM, then SIGKILL after 2 s), log its result and a note \"interrupted by
+...\", and leave the drill unfinished (interrupted): resume it from the app's
+Home screen, or abort it there with a reason.
 
 Exit codes:
   0    the drill passed: finished with no failed step

@@ -14,7 +14,10 @@
 //!   logged, not run).
 //! - Points of no return are crossed automatically; the confirmation is logged.
 //! - A signal (Ctrl-C, SIGTERM) cancels the running command (TERM, then
-//!   KILL), logs its result, and ends the drill as aborted, saying why.
+//!   KILL), logs its result and a note saying why, and leaves the drill
+//!   unfinished: interrupted, as when the runner is closed mid-drill, so it
+//!   can be resumed or aborted with a reason later. rollsafe never ends a
+//!   drill on its own account.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -419,11 +422,14 @@ impl<'a> Driver<'a> {
     }
 
     fn interrupt(&mut self, signal: i32, reason: String) -> Result<Ending, StoreError> {
+        let drill = &self.session.drill;
+        let step = drill.steps.get(drill.focus()).map(|s| s.id.clone());
         self.session.record(
             self.store,
             now(),
-            EventKind::Aborted {
-                reason: reason.clone(),
+            EventKind::Note {
+                step,
+                text: reason.clone(),
             },
         )?;
         Ok(Ending::Interrupted { signal, reason })
@@ -697,7 +703,9 @@ mod tests {
         };
         assert_eq!(signal, libc::SIGTERM);
         assert!(reason.starts_with("interrupted by SIGTERM"), "{reason}");
-        assert_eq!(session.drill.status, DrillStatus::Aborted);
+        // Left unfinished (resumable), with a note saying why.
+        assert_eq!(session.drill.status, DrillStatus::Running);
+        assert!(session.drill.notes.iter().any(|n| n.text == reason));
     }
 
     /// Records the hook calls, and adds one note per finished step.
