@@ -452,8 +452,11 @@ fn render_detail(
         lines.push(Line::styled(meta.join(" · "), theme.dim()));
     }
     lines.push(Line::default());
+    // Prose and rollback notes name the same ${VARIABLES} as the commands:
+    // show the values the commands get.
     if !step.detail.is_empty() {
-        lines.extend(markdown_to_text(&step.detail, width, theme.color).lines);
+        let detail = runner.resolved(&step.detail);
+        lines.extend(markdown_to_text(&detail, width, theme.color).lines);
         lines.push(Line::default());
     }
     if let Some(command) = &step.command {
@@ -485,6 +488,7 @@ fn render_detail(
     }
     if let Some(rollback) = &step.rollback {
         lines.push(Line::styled("rollback", theme.accent()));
+        let rollback = runner.resolved(rollback);
         lines.extend(rollback.lines().map(|l| Line::raw(format!("  {l}"))));
     }
     let notes: Vec<_> = drill.notes_for(&step.id).collect();
