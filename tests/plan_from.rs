@@ -27,6 +27,7 @@ fn read_path(path: &str, engine: &str) -> (FromFiles, Plan) {
     let mut opts = Options::new(Engine::parse(engine).unwrap());
     let collected = inputs::collect(&[path.to_string()], || Ok(String::new())).unwrap();
     opts.tool = collected.inferred_tool.map(|(t, _)| t);
+    opts.statements = true;
     let report = lint_files(&collected.files, &opts, &cat);
     let raw = RawIntake {
         deploy: "rolling".into(),

@@ -345,23 +345,26 @@ impl<'a> Context<'a> {
             ignored,
             index,
         };
+        let keep = self.opts.statements;
         let (line, column) = index.position(chunk.start);
-        self.statement_list.push(super::StatementInfo {
-            file: self.file.name.clone(),
-            line,
-            column,
-            direction: self.file.direction.unwrap_or(Direction::Up),
-            unit: self.file.unit.clone(),
-            text: text.to_string(),
-            kind: StatementKind::Schema,
-            parsed: true,
-            in_tx: self.in_tx(),
-            changes: Vec::new(),
-        });
+        if keep {
+            self.statement_list.push(super::StatementInfo {
+                file: self.file.name.clone(),
+                line,
+                column,
+                direction: self.file.direction.unwrap_or(Direction::Up),
+                unit: self.file.unit.clone(),
+                text: text.to_string(),
+                kind: StatementKind::Schema,
+                parsed: true,
+                in_tx: self.in_tx(),
+                changes: Vec::new(),
+            });
+        }
         self.enum_value_used(&mut stmt);
         match result {
             Ok(statements) => {
-                if let Some(info) = self.statement_list.last_mut() {
+                if let Some(info) = self.statement_list.last_mut().filter(|_| keep) {
                     info.kind = statements
                         .first()
                         .map(kind_of)
@@ -377,7 +380,7 @@ impl<'a> Context<'a> {
             }
             Err(err) => {
                 if !self.fallback(&mut stmt) {
-                    if let Some(info) = self.statement_list.last_mut() {
+                    if let Some(info) = self.statement_list.last_mut().filter(|_| keep) {
                         info.parsed = false;
                     }
                     self.unparsed(&mut stmt, &err);

@@ -161,7 +161,8 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Resu
         config: args.config.clone(),
         ..crate::lint::cli::LintArgs::for_paths(args.from.clone(), args.engine.clone())
     };
-    let prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
+    let mut prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
+    prepared.opts.statements = true;
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
     // The settings file may give the engine and row counts.
     raw.engine = prepared.engine_text.clone();

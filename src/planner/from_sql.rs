@@ -290,6 +290,12 @@ pub fn intake_from(
     mut raw: RawIntake,
     deploy_given: bool,
 ) -> Result<FromFiles, String> {
+    if report.statement_list.len() != report.statements {
+        return Err(
+            "the lint report kept no statements to plan from (lint with Options::statements)"
+                .into(),
+        );
+    }
     let mut notes = Vec::new();
     raw.tool = match report.tool.as_deref() {
         Some(t) if k.tool(t).is_some() => t.to_string(),

@@ -24,7 +24,9 @@ impl LintState {
             return Err("the lint screen reads files, not standard input".into());
         }
         let cat = Catalogue::bundled();
-        let prepared = prepare(args, &cat)?;
+        let mut prepared = prepare(args, &cat)?;
+        // Kept for planning from the findings (`p`).
+        prepared.opts.statements = true;
         let mut report = lint_files(&prepared.files, &prepared.opts, &cat);
         report.tool_from = prepared.tool_from;
         Ok(LintState {
