@@ -390,3 +390,47 @@ command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
             .all(|n| !n.text.contains("hunter2"))
     );
 }
+
+#[test]
+fn show_output_streams_each_commands_output_under_its_step() {
+    let dir = TempDir::new().unwrap();
+    let body = r#"
+id = "chatty"
+title = "Chatty"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "count"
+title = "Count to three"
+command = "for i in 1 2 3; do echo \"row batch $i\"; done"
+"#;
+    let file = write(dir.path(), "chatty.toml", body);
+    let db = dir.path().join("drills.db");
+    let shown = run(&db, &[&file, "--live", "--yes", "--show-output"]);
+    assert_eq!(code(&shown), 0, "{}", text(&shown.stderr));
+    let out = text(&shown.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{out}"))
+    };
+    // Under the step's line, in order, before the command's result.
+    let (step, first, last, ended) = (
+        at("[1/1] count"),
+        at("      | row batch 1"),
+        at("      | row batch 3"),
+        at("command"),
+    );
+    assert!(step < first && first < last && last < ended, "{out}");
+
+    // Without the flag only the result line is printed.
+    let quiet = run(&db, &[&file, "--live", "--yes"]);
+    assert_eq!(code(&quiet), 0);
+    assert!(
+        !text(&quiet.stdout).contains("row batch"),
+        "{}",
+        text(&quiet.stdout)
+    );
+}

@@ -82,6 +82,9 @@ pub struct RehearseArgs {
     /// Print the result as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Stream each command's output under its step as it runs (the log keeps its tail either way).
+    #[arg(long)]
+    pub show_output: bool,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -207,7 +210,11 @@ fn run_live(
     }
     let _ = writeln!(out, "drill #{} started (live, {operator})", session.id);
     let total = loaded.playbook.step_count();
-    let mut progress = Progress { out, total };
+    let mut progress = Progress {
+        out,
+        total,
+        show_output: args.show_output,
+    };
     let mut driver = Driver::new(&mut store, session, vars, &signal).observe(&mut progress);
     if let Some(windows) = probe.as_mut() {
         driver = driver.observe(windows);
@@ -291,6 +298,8 @@ pub fn dry_listing(loaded: &Loaded, vars: &Vars) -> String {
 struct Progress {
     out: Box<dyn Write>,
     total: usize,
+    /// `--show-output`: each command's output, as it arrives.
+    show_output: bool,
 }
 
 impl StepObserver for Progress {
@@ -304,6 +313,15 @@ impl StepObserver for Progress {
             step.title
         );
         let _ = self.out.flush();
+    }
+
+    fn command_output(&mut self, _step: &Step, text: &str) {
+        if self.show_output {
+            for line in text.lines() {
+                let _ = writeln!(self.out, "      | {line}");
+            }
+            let _ = self.out.flush();
+        }
     }
 
     fn command_ended(

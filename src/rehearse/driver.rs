@@ -45,6 +45,8 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 pub trait StepObserver {
     /// The step's start is in the log; its commands have not run yet.
     fn step_started(&mut self, _index: usize, _step: &Step) {}
+    /// Output of the step's running command, as it arrives (usually whole lines).
+    fn command_output(&mut self, _step: &Step, _text: &str) {}
     /// A command of the step ended and its result is in the log.
     fn command_ended(
         &mut self,
@@ -370,10 +372,17 @@ impl<'a> Driver<'a> {
         };
         let mut cancelled = false;
         let exit = loop {
-            let exited = cmd.running.poll().into_iter().find_map(|e| match e {
-                ExecEvent::Exited(report) => Some(report),
-                ExecEvent::Output(_) => None,
-            });
+            let mut exited = None;
+            for event in cmd.running.poll() {
+                match event {
+                    ExecEvent::Output(text) => {
+                        for o in self.observers.iter_mut() {
+                            o.command_output(step, &text);
+                        }
+                    }
+                    ExecEvent::Exited(report) => exited = Some(report),
+                }
+            }
             if let Some(report) = exited {
                 break report;
             }
