@@ -202,6 +202,23 @@ fn group_members(pgid: i32) -> Vec<i32> {
     found
 }
 
+/// The process group id the step's shell wrote to `pidfile` once it started.
+fn wait_for_pgid(pidfile: &Path, started: Instant) -> i32 {
+    loop {
+        if let Some(pgid) = std::fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            return pgid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn group_alive(pgid: i32) -> bool {
     !group_members(pgid).is_empty()
 }
@@ -235,19 +252,7 @@ command = "true"
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let pgid = loop {
-        if let Some(pgid) = std::fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|t| t.trim().parse::<i32>().ok())
-        {
-            break pgid;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the step never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pgid = wait_for_pgid(&pidfile, started);
     assert!(group_alive(pgid));
     // SAFETY: plain syscall to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -316,19 +321,7 @@ command = "echo $$ > {}; sleep 30"
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let pgid = loop {
-        if let Some(pgid) = std::fs::read_to_string(&pidfile)
-            .ok()
-            .and_then(|t| t.trim().parse::<i32>().ok())
-        {
-            break pgid;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the step never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pgid = wait_for_pgid(&pidfile, started);
     child.kill().unwrap(); // SIGKILL: no handler, no cleanup
     child.wait().unwrap();
     // Nothing can stop the command when rollsafe itself is killed: it is in
