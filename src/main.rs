@@ -12,30 +12,7 @@ use rollsafe::tui::{self, app::App, theme::Theme};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match &cli.command {
-        Some(Command::List { json }) => cli::list(&cli.global, *json),
-        Some(Command::Check { files, json }) => cli::check(&cli.global, files, *json),
-        Some(Command::Show {
-            playbook,
-            json,
-            toml,
-        }) => cli::show(&cli.global, playbook, *json, *toml),
-        Some(Command::History { json, limit }) => cli::history(&cli.global, *json, *limit),
-        Some(Command::Paths) => cli::paths(&cli.global),
-        Some(Command::Report { drill, format, out }) => {
-            cli::report(&cli.global, *drill, *format, out.as_deref())
-        }
-        Some(Command::Stats { playbook, json }) => {
-            cli::stats(&cli.global, playbook.as_deref(), *json)
-        }
-        Some(Command::Plan(args)) => cli::plan(&cli.global, args),
-        Some(Command::Lint(args)) if !args.tui => cli::lint(&cli.global, args),
-        Some(Command::Rehearse(args)) => cli::rehearse(&cli.global, args),
-        Some(Command::Run { .. })
-        | Some(Command::Resume { .. })
-        | Some(Command::Lint(_))
-        | None => interactive(&cli),
-    };
+    let code = cli::dispatch(&cli).unwrap_or_else(|| interactive(&cli));
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 

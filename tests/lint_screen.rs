@@ -7,7 +7,7 @@ use fixture::{app, at};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use rollsafe::lint::cli::LintArgs;
+use rollsafe::cli::lint::LintArgs;
 use rollsafe::tui::action::Action;
 use rollsafe::tui::app::{App, Dialog, Screen};
 use rollsafe::tui::lint::LintState;

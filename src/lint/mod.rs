@@ -6,7 +6,6 @@
 
 pub mod analyze;
 pub mod changes;
-pub mod cli;
 pub mod config;
 pub mod inputs;
 mod parse;

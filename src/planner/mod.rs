@@ -4,7 +4,6 @@
 
 pub mod checklist;
 pub mod classify;
-pub mod cli;
 pub mod from_sql;
 pub mod history;
 pub mod intake;

@@ -1,7 +1,6 @@
 //! `rollsafe rehearse`: a live drill without a terminal UI, for CI and
 //! laptops. The driver knows nothing of terminals; `cli` prints.
 
-pub mod cli;
 pub mod driver;
 pub mod probe_windows;
 pub mod summary;

@@ -1,7 +1,7 @@
 //! The lint screen's state: the findings of a migration, the selected one, and the plan
 //! made from them. Reading the files and planning happen here; drawing is in `view::lint`.
 
-use crate::lint::cli::{LintArgs, prepare};
+use crate::cli::lint::{LintArgs, prepare};
 use crate::lint::{Catalogue, Report, SourceFile, lint_files};
 use crate::planner::{Knowledge, Plan, PlanHistory, RawIntake, from_sql, plan};
 

@@ -9,15 +9,15 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::Args;
 
-use super::driver::{Driver, Ending, StepObserver};
-use super::probe_windows::ProbeWindows;
-use super::summary;
-use crate::cli::{Global, exit};
+use super::{Global, exit};
 use crate::drill::live::Verdict;
 use crate::drill::{CommandPurpose, EventKind, Mode, Outcome, Session};
 use crate::playbook::vars::{self, Vars};
 use crate::playbook::{Loaded, Step};
 use crate::probe::Probe;
+use crate::rehearse::driver::{Driver, Ending, StepObserver};
+use crate::rehearse::probe_windows::ProbeWindows;
+use crate::rehearse::summary;
 
 /// Who a headless drill is recorded as.
 pub const OPERATOR: &str = "automated";

@@ -4,8 +4,8 @@ use std::io::Read;
 
 use clap::{Args, ValueEnum};
 
-use super::{Catalogue, Engine, Options, Report, Severity, config, inputs, render};
-use crate::cli::{Global, exit};
+use super::{Global, exit};
+use crate::lint::{Catalogue, Engine, Options, Report, Severity, config, inputs, render};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum FailOn {
@@ -127,7 +127,7 @@ pub fn prepare(args: &LintArgs, cat: &Catalogue) -> Result<Prepared, String> {
     let mut rows: Vec<String> = cfg.rows.iter().map(|(t, n)| n.flag(t)).collect();
     rows.extend(args.rows.iter().cloned());
     for r in &rows {
-        let (t, n) = super::parse_rows(r)?;
+        let (t, n) = crate::lint::parse_rows(r)?;
         opts.rows.insert(t, n);
     }
     let mut disabled: Vec<String> = cfg.disable.clone();
@@ -212,7 +212,7 @@ pub fn lint_command(global: &Global, args: &LintArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let mut report = super::lint_files(&prepared.files, &prepared.opts, &cat);
+    let mut report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
     report.tool_from = prepared.tool_from.clone();
     let format = if args.json {
         LintFormat::Json

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::{Args, ValueEnum};
 
-use super::{Intake, Knowledge, PlanHistory, RawIntake, plan, render};
-use crate::cli::{Global, exit};
+use super::{Global, exit};
+use crate::planner::{Intake, Knowledge, PlanHistory, RawIntake, plan, render};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PlanFormat {
@@ -100,7 +100,7 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
         }
     };
     let now = Utc::now();
-    let id = super::plan::plan_id(&knowledge, &intake);
+    let id = crate::planner::plan::plan_id(&knowledge, &intake);
     let history = match global.open_store() {
         Ok(store) => match PlanHistory::read(&store, &id, now) {
             Ok(history) => history,
@@ -155,13 +155,13 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
 /// plan on stdout stays clean.
 fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Result<Intake, String> {
     let cat = crate::lint::Catalogue::bundled();
-    let lint_args = crate::lint::cli::LintArgs {
+    let lint_args = super::lint::LintArgs {
         tool: args.tool.clone(),
         rows: args.rows.clone(),
         config: args.config.clone(),
-        ..crate::lint::cli::LintArgs::for_paths(args.from.clone(), args.engine.clone())
+        ..super::lint::LintArgs::for_paths(args.from.clone(), args.engine.clone())
     };
-    let mut prepared = crate::lint::cli::prepare(&lint_args, &cat)?;
+    let mut prepared = super::lint::prepare(&lint_args, &cat)?;
     prepared.opts.statements = true;
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
     // The settings file may give the engine and row counts.
@@ -172,7 +172,7 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Resu
         .iter()
         .map(|(t, n)| format!("{t}={n}"))
         .collect();
-    let read = super::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
+    let read = crate::planner::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
     for note in &read.notes {
         eprintln!("rollsafe: {note}");
     }
