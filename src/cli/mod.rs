@@ -255,7 +255,11 @@ impl Global {
 
     pub fn open_store(&self) -> Result<Store, (i32, String)> {
         let path = self.db_path().map_err(|e| (exit::USAGE, e))?;
-        Store::open(&path).map_err(|e| (exit::DATABASE, e.to_string()))
+        let store = Store::open(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        for note in store.tightened() {
+            eprintln!("rollsafe: note: {note}");
+        }
+        Ok(store)
     }
 
     /// Opens the drill log; on failure says why on stderr and gives the exit code.

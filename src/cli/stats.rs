@@ -9,7 +9,21 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
     };
     let library = global.library();
     let ids: Vec<String> = match playbook {
-        Some(id) => vec![id.to_string()],
+        Some(id) => {
+            // An id neither the library nor the log knows is a typo, not "no drills yet".
+            let logged = match store.drills_of(id) {
+                Ok(rows) => !rows.is_empty(),
+                Err(e) => {
+                    eprintln!("rollsafe: {e}");
+                    return store_exit(&e);
+                }
+            };
+            if library.get(id).is_none() && !logged {
+                eprintln!("rollsafe: no playbook with id \"{id}\" (see `rollsafe list`)");
+                return exit::NOT_FOUND;
+            }
+            vec![id.to_string()]
+        }
         None => match store.playbook_ids() {
             Ok(ids) => ids,
             Err(e) => {

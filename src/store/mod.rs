@@ -96,6 +96,8 @@ pub struct Store {
     /// latest version: older shapes exist only in upgrade tests, which
     /// write events alone and let `open` derive the rest.
     schema: usize,
+    /// Notes about files made private on open, for the CLI to print.
+    tightened: Vec<String>,
 }
 
 fn ms(at: DateTime<Utc>) -> i64 {
@@ -110,14 +112,39 @@ impl Store {
     /// Opens (creating if needed) the log at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         let label = path.display().to_string();
+        let mut tightened = Vec::new();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let existed = parent.exists();
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
                 path: label.clone(),
                 detail: format!("cannot create directory {}: {e}", parent.display()),
             })?;
+            // A directory we create, and rollsafe's own data directory, are
+            // private whatever the umask; another directory that was already
+            // there (e.g. /tmp or a project dir) belongs to its owner.
+            let ours = default_path().is_some_and(|d| d.parent() == Some(parent));
+            if !existed || ours {
+                private_mode(parent, 0o700, &mut tightened);
+            }
         }
+        if !path.exists() {
+            // Create the file 0600 ourselves so SQLite never makes it under a
+            // lax umask; the log holds commands and their output.
+            create_private(path).map_err(|e| StoreError::Open {
+                path: label.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        private_mode(path, 0o600, &mut tightened);
         let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
-        Self::setup(conn, label)
+        let mut store = Self::setup(conn, label)?;
+        store.tightened = tightened;
+        Ok(store)
+    }
+
+    /// Files whose permissions `open` narrowed, each as a sentence for the operator.
+    pub fn tightened(&self) -> &[String] {
+        &self.tightened
     }
 
     pub fn open_in_memory() -> Result<Self> {
@@ -140,6 +167,7 @@ impl Store {
             conn,
             path,
             schema: 0,
+            tightened: Vec::new(),
         };
         let before = store.schema_version()?;
         store.migrate(MIGRATIONS.len())?;
@@ -240,6 +268,7 @@ impl Store {
             conn,
             path: label,
             schema: 0,
+            tightened: Vec::new(),
         };
         store.migrate(version)?;
         Ok(store)
@@ -1008,6 +1037,42 @@ fn step_of(kind: &EventKind) -> Option<&str> {
         | EventKind::ProbeStats { step, .. } => Some(step),
         EventKind::Note { step, .. } => step.as_deref(),
         _ => None,
+    }
+}
+
+/// Creates an empty file readable by its owner only (O_EXCL: never clobbers).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Narrows `path` to `mode` when group or others have any access, noting it;
+/// a file we cannot change (read-only media, not ours) is left as it is.
+fn private_mode(path: &Path, mode: u32, notes: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let current = meta.permissions().mode() & 0o777;
+    if current & 0o077 == 0 {
+        return;
+    }
+    if std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).is_ok() {
+        notes.push(format!(
+            "made {} private ({:o} -> {:o}): the drill log holds commands and their output",
+            path.display(),
+            current,
+            mode
+        ));
     }
 }
 

@@ -1,0 +1,148 @@
+//! One test per exit code the README documents, each driving the real binary,
+//! plus the log's privacy (0600 file, 0700 directory, whatever the umask).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+fn rollsafe(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .args(args)
+        .env("ROLLSAFE_DB", db)
+        .env("ROLLSAFE_PLAYBOOKS", db.with_file_name("no-playbooks"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rollsafe")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn zero_on_success() {
+    let dir = TempDir::new().unwrap();
+    let out = rollsafe(&dir.path().join("drills.db"), &["history"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn one_for_a_playbook_with_problems() {
+    let dir = TempDir::new().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "id = \"x\"\ntitle = \n").unwrap();
+    let out = rollsafe(
+        &dir.path().join("drills.db"),
+        &["check", bad.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("bad.toml:2:"),
+        "the problem names file:line: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn two_for_bad_arguments() {
+    let dir = TempDir::new().unwrap();
+    let out = rollsafe(&dir.path().join("drills.db"), &["history", "--nosuch"]);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn three_for_a_log_that_is_not_a_database() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    for args in [&["history"][..], &["stats"], &["report", "1"]] {
+        let out = rollsafe(&db, args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(db.to_str().unwrap()),
+            "{args:?} names the file: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn four_for_an_unknown_playbook_or_drill() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    for args in [
+        &["show", "nosuch"][..],
+        &["stats", "nosuch"],
+        &["report", "99"],
+    ] {
+        let out = rollsafe(&db, args);
+        assert_eq!(code(&out), 4, "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn five_for_a_variable_without_value() {
+    let dir = TempDir::new().unwrap();
+    let playbook = dir.path().join("p.toml");
+    std::fs::write(
+        &playbook,
+        r#"id = "needs-var"
+title = "Needs a variable"
+[variables.ROLLSAFE_EXIT_CODE_TEST_UNSET]
+description = "never set"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "echo"
+title = "Echo it"
+command = "echo ${ROLLSAFE_EXIT_CODE_TEST_UNSET}"
+"#,
+    )
+    .unwrap();
+    let out = rollsafe(
+        &dir.path().join("drills.db"),
+        &["rehearse", playbook.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+}
+
+#[test]
+fn log_and_directory_are_private_whatever_the_umask() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("fresh").join("drills.db");
+    // A lax umask in the child: sh sets it, then runs rollsafe.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000 && exec '{}' history",
+            env!("CARGO_BIN_EXE_rollsafe")
+        ))
+        .env("ROLLSAFE_DB", &db)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(db.parent().unwrap()), 0o700);
+}
+
+#[test]
+fn an_existing_open_log_is_tightened_with_a_note() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    assert_eq!(code(&rollsafe(&db, &["history"])), 0);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = rollsafe(&db, &["history"]);
+    assert_eq!(code(&out), 0);
+    assert!(stderr(&out).contains("made"), "a note: {}", stderr(&out));
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
