@@ -274,6 +274,11 @@ fn a_live_drill_from_home_starts_only_after_its_variables_are_shown() {
     assert!(app.store.list_drills(10, 0).unwrap().is_empty());
 
     app.handle(Action::StartLive, at(2));
+    // Enter is not `y`: the dialog stays and nothing is logged.
+    app.handle(Action::Submit, at(2));
+    assert!(matches!(app.dialog, Some(Dialog::StartLive { .. })));
+    assert!(matches!(app.screen, Screen::Home));
+    assert!(app.store.list_drills(10, 0).unwrap().is_empty());
     app.handle(Action::Yes, at(3));
     assert_eq!(runner(&app).mode(), Mode::Live);
     assert_eq!(

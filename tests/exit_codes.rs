@@ -146,3 +146,31 @@ fn an_existing_open_log_is_tightened_with_a_note() {
         0o600
     );
 }
+
+#[test]
+fn three_for_a_damaged_record_with_a_message_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    let playbook = dir.path().join("p.toml");
+    std::fs::write(
+        &playbook,
+        "id = \"tiny\"\ntitle = \"Tiny\"\n[[phases]]\ntitle = \"One\"\n[[phases.steps]]\nid = \"a\"\ntitle = \"A\"\ncommand = \"true\"\n",
+    )
+    .unwrap();
+    let out = rollsafe(
+        &db,
+        &["rehearse", playbook.to_str().unwrap(), "--live", "--yes"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE drills SET playbook_id = CAST(x'ff00fe' AS TEXT)")
+        .unwrap();
+    for args in [&["history"][..], &["history", "--json"], &["stats"]] {
+        let out = rollsafe(&db, args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(db.to_str().unwrap()), "{args:?}: {err}");
+        assert!(!err.contains("Conversion error"), "no raw error: {err}");
+    }
+}

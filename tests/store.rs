@@ -588,3 +588,32 @@ fn probe_figures_survive_the_log_and_change_no_derived_counts() {
     // One step result, from the outcome: the probe event adds none.
     assert_eq!(samples.len(), 1, "{samples:?}");
 }
+
+#[test]
+fn a_damaged_record_is_reported_as_a_corrupt_log_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drills.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        Session::start(
+            &mut store,
+            &bundled("pg-rename-column"),
+            Mode::Tabletop,
+            "ana",
+            at(0),
+        )
+        .unwrap();
+    }
+    // What a damaged page looks like to a reader: text that is not UTF-8.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("UPDATE drills SET playbook_id = CAST(x'ff00fe' AS TEXT)")
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let err = store.list_drills(10, 0).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(path.to_str().unwrap()), "{text}");
+    assert!(text.contains("not a readable SQLite database"), "{text}");
+}

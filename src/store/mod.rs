@@ -1079,6 +1079,25 @@ fn private_mode(path: &Path, mode: u32, notes: &mut Vec<String>) {
 /// Turns SQLite's errors into ones that say what to do.
 fn classify(path: &str, err: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
+    // A record SQLite reads but cannot be what we wrote (bad UTF-8, wrong
+    // type) is damage to the file, not a bug to show raw.
+    let damaged = match &err {
+        rusqlite::Error::FromSqlConversionFailure(column, _, why) => {
+            Some(format!("a record's column {column} cannot be read: {why}"))
+        }
+        rusqlite::Error::Utf8Error(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => {
+            Some(format!("a record cannot be read: {err}"))
+        }
+        _ => None,
+    };
+    if let Some(detail) = damaged {
+        return StoreError::Corrupt {
+            path: path.into(),
+            detail,
+        };
+    }
     if let rusqlite::Error::SqliteFailure(code, detail) = &err {
         match code.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {

@@ -804,7 +804,8 @@ impl App {
                 variables,
                 probe,
             } => match action {
-                Action::Yes | Action::Submit => {
+                // Only `y`, as the README and the dialog say: Enter must not start a live drill.
+                Action::Yes => {
                     if let Some(loaded) = self.pending_live.take() {
                         self.start(&loaded, Mode::Live, now);
                     }
