@@ -121,15 +121,17 @@ impl Running {
     /// Starts `sh -c command` with `env` added to the inherited environment,
     /// stdin from /dev/null and stdout/stderr streamed.
     pub fn spawn(command: &str, env: &[(String, String)]) -> std::io::Result<Running> {
-        let mut child = Command::new("sh")
+        let mut shell = Command::new("sh");
+        shell
             .arg("-c")
             .arg(command)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
+            .process_group(0);
+        die_with_parent(&mut shell);
+        let mut child = shell.spawn()?;
         let pgid = child.id() as libc::pid_t;
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -383,6 +385,35 @@ fn spawn_reader(
         })
         .map(drop)
 }
+
+/// On Linux the shell gets SIGTERM when rollsafe dies (even by `kill -9`),
+/// so a killed runner does not leave the step's command running. The signal
+/// survives `exec`, so a command the shell execs directly (`sh -c 'psql ...'`)
+/// gets it too; children a compound command forks do not, and are reported on
+/// resume instead. The signal is sent when the spawning thread exits, which is
+/// fine: commands are spawned from the long-lived main thread.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
+    // fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // rollsafe may have died between fork and prctl: then nothing
+            // would ever send the signal, so stop here.
+            if libc::getppid() != parent {
+                libc::_exit(129);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
     if pgid > 1 {

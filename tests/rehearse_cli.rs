@@ -224,6 +224,48 @@ fn group_alive(pgid: i32) -> bool {
 }
 
 #[test]
+fn a_command_dies_with_a_kill_9_of_rehearse() {
+    let dir = TempDir::new().unwrap();
+    let pidfile = dir.path().join("pgid");
+    // The shell execs sleep: the same process, carrying the parent-death signal.
+    let body = format!(
+        r#"
+id = "orphan"
+title = "Orphan"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "nap"
+title = "Sleep"
+command = "echo $$ > {}; exec sleep 300"
+"#,
+        pidfile.display()
+    );
+    let file = write(dir.path(), "orphan.toml", &body);
+    let db = dir.path().join("drills.db");
+    let mut child = command(&db, &[&file, "--live", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let pgid = wait_for_pgid(&pidfile, started);
+    assert!(group_alive(pgid));
+    child.kill().unwrap(); // SIGKILL: no handler of rollsafe's runs.
+    child.wait().unwrap();
+    let gone = Instant::now();
+    while group_alive(pgid) {
+        if gone.elapsed() > Duration::from_secs(10) {
+            // Leave nothing behind for the next test.
+            // SAFETY: plain syscall to a group this test started.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            panic!("the step's command outlived rollsafe by 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn ctrl_c_cancels_the_command_group_and_logs_the_drill_as_interrupted() {
     let dir = TempDir::new().unwrap();
     let pidfile = dir.path().join("pgid");
