@@ -174,3 +174,55 @@ fn three_for_a_damaged_record_with_a_message_naming_the_file() {
         assert!(!err.contains("Conversion error"), "no raw error: {err}");
     }
 }
+
+#[test]
+fn abort_ends_an_unfinished_drill_and_refuses_a_finished_one() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    let pidfile = dir.path().join("started");
+    let playbook = dir.path().join("p.toml");
+    std::fs::write(
+        &playbook,
+        format!(
+            "id = \"stuck\"\ntitle = \"Stuck\"\n[[phases]]\ntitle = \"One\"\n[[phases.steps]]\nid = \"a\"\ntitle = \"A\"\ncommand = \"touch {}; exec sleep 300\"\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    // A CI rehearsal killed mid-step: the drill stays running.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .args(["rehearse", playbook.to_str().unwrap(), "--live", "--yes"])
+        .env("ROLLSAFE_DB", &db)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !pidfile.exists() {
+        assert!(started.elapsed().as_secs() < 20, "the step never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = rollsafe(&db, &["abort", "1"]);
+    assert_eq!(code(&out), 2, "--reason is required");
+    let out = rollsafe(&db, &["abort", "1", "--reason", "  "]);
+    assert_eq!(code(&out), 2, "an empty reason is refused");
+    let out = rollsafe(&db, &["abort", "7", "--reason", "x"]);
+    assert_eq!(code(&out), 4, "no such drill: {}", stderr(&out));
+
+    let out = rollsafe(&db, &["abort", "1", "--reason", "CI runner was killed"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let history = rollsafe(&db, &["history", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "aborted", "{rows}");
+    let report = rollsafe(&db, &["report", "1"]);
+    assert!(
+        String::from_utf8_lossy(&report.stdout).contains("CI runner was killed"),
+        "the reason is in the report"
+    );
+
+    let out = rollsafe(&db, &["abort", "1", "--reason", "again"]);
+    assert_eq!(code(&out), 1, "already aborted: {}", stderr(&out));
+}

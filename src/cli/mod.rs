@@ -11,6 +11,7 @@ use crate::drill::Mode;
 use crate::playbook::Library;
 use crate::store::{self, Store, StoreError};
 
+pub mod abort;
 pub mod check;
 pub mod history;
 pub mod lint;
@@ -44,6 +45,8 @@ Examples:
   rollsafe run ./my-rollback.md --mode live --var DATABASE_URL=postgres://localhost/app
   rollsafe rehearse pg-rehearse-index-concurrently --live --yes
                                            a live drill without the UI, for CI (see rehearse --help)
+  rollsafe abort 12 --reason 'CI runner was killed'
+                                           end an unfinished drill without the UI
   rollsafe check runbooks/*.toml           validate playbooks; every problem with file:line:col
   rollsafe history --json | jq '.[0]'      drills for scripts
   rollsafe plan --deploy canary --engine postgres:15 --tool flyway --change 'rename column users.name to full_name'
@@ -119,6 +122,13 @@ pub enum Command {
     },
     /// Resume an unfinished drill (the most recent one when no id is given).
     Resume { drill: Option<i64> },
+    /// End an unfinished drill as aborted, without the UI (e.g. a CI rehearsal that was killed).
+    Abort {
+        drill: i64,
+        /// Why, as it will read in the log and the report.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// List the playbooks: bundled, yours, and any that do not load.
     List {
         #[arg(long)]
@@ -343,6 +353,7 @@ pub fn store_exit(err: &StoreError) -> i32 {
 pub fn dispatch(cli: &Cli) -> Option<i32> {
     let global = &cli.global;
     Some(match cli.command.as_ref()? {
+        Command::Abort { drill, reason } => abort::abort(global, *drill, reason),
         Command::List { json } => list::list(global, *json),
         Command::Check { files, json } => check::check(global, files, *json),
         Command::Show {
