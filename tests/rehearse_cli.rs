@@ -427,6 +427,43 @@ command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
 }
 
 #[test]
+fn a_dry_run_lists_commands_with_secret_values_masked() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "dry-secret.toml",
+        r#"
+id = "dry-secret"
+title = "Dry secret"
+[variables.API_KEY]
+default = "k-123456"
+description = "an API key"
+[variables.DATABASE_URL]
+default = "postgres://app:hunter2@db/app"
+description = "a URL with a password"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "call"
+title = "Uses both"
+command = "curl -H 'X-Key: ${API_KEY}' x && psql ${DATABASE_URL}"
+"#,
+    );
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        !all.contains("k-123456") && !all.contains("hunter2"),
+        "{all}"
+    );
+    assert!(
+        all.contains("$ curl -H 'X-Key: ********' x && psql postgres://app:********@db/app"),
+        "{all}"
+    );
+}
+
+#[test]
 fn show_output_streams_each_commands_output_under_its_step() {
     let dir = TempDir::new().unwrap();
     let body = r#"

@@ -269,12 +269,12 @@ pub fn dry_listing(loaded: &Loaded, vars: &Vars) -> String {
             step.title
         );
         if let Some(command) = &step.command {
-            for line in vars::substitute(command, vars).lines() {
+            for line in vars::substitute_shown(command, vars).lines() {
                 let _ = writeln!(text, "       $ {line}");
             }
         }
         if let Some(verify) = &step.verify {
-            let lines: Vec<String> = vars::substitute(&verify.command, vars)
+            let lines: Vec<String> = vars::substitute_shown(&verify.command, vars)
                 .lines()
                 .map(str::to_string)
                 .collect();

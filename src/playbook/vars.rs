@@ -56,13 +56,13 @@ impl Vars {
 }
 
 /// A variable's value as it may be shown or logged: whole values of names
-/// that say they are secret (PASSWORD, PWD, SECRET, TOKEN) are masked, and
+/// that say they are secret (PASSWORD, PWD, SECRET, TOKEN, KEY) are masked, and
 /// so is the password in a URL's `user:password@`. Commands still get the
 /// real value.
 pub fn shown_value(name: &str, value: &str) -> String {
     const MASK: &str = "********";
     let upper = name.to_ascii_uppercase();
-    if ["PASSWORD", "PWD", "SECRET", "TOKEN"]
+    if ["PASSWORD", "PWD", "SECRET", "TOKEN", "KEY"]
         .iter()
         .any(|word| upper.contains(word))
     {
@@ -279,6 +279,23 @@ pub fn substitute(text: &str, vars: &Vars) -> String {
             Token::Text(t) => out.push_str(t),
             Token::Escape => out.push_str("${"),
             Token::Var { name, raw } => out.push_str(vars.get(name).unwrap_or(raw)),
+        }
+    }
+    out
+}
+
+/// Like [`substitute`], but with each value as it may be shown
+/// ([`shown_value`]): for listings a person or a CI log reads.
+pub fn substitute_shown(text: &str, vars: &Vars) -> String {
+    let mut out = String::with_capacity(text.len());
+    for token in tokens(text) {
+        match token {
+            Token::Text(t) => out.push_str(t),
+            Token::Escape => out.push_str("${"),
+            Token::Var { name, raw } => match vars.get(name) {
+                Some(value) => out.push_str(&shown_value(name, value)),
+                None => out.push_str(raw),
+            },
         }
     }
     out
