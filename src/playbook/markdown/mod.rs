@@ -1,0 +1,353 @@
+//! Markdown runbooks: the pages teams already keep, loaded as playbooks.
+//!
+//! An ordinary runbook page (headings, checklists, numbered steps, code
+//! blocks, tables, links) loads as it is. HTML comments, which do not show
+//! when the page is rendered, add what Markdown cannot say: ids, timeboxes,
+//! roles, verifications. HTML comments never appear in titles or details.
+//!
+//! # Page structure
+//!
+//! - **Title**: the first `# Heading`. Without one, the title comes from the
+//!   file name (`flush-cache.md` → "Flush cache").
+//! - **Description**: everything above the first phase heading except the
+//!   title, kept as Markdown.
+//! - **Phases**: each `## Heading` starts a phase; its id is the slug of the
+//!   heading (`## Cut over` → `cut-over`). Further `#` headings after the
+//!   title count as phase headings too. A page without phase headings puts
+//!   all its steps in one phase, "Steps", and the text above its first step
+//!   is the description.
+//! - **Steps**: every item of a list directly under a phase is a step:
+//!   `- [ ]` / `- [x]` task lists, `-` / `*` bullets, `1.` numbered lists.
+//!   - *title*: the item's first line as plain text (emphasis and code marks
+//!     dropped, link text kept, one trailing `:` dropped). A hard-wrapped
+//!     line continues the title when it does not end in `.` `!` `?` `:` and
+//!     the next line starts with a lowercase letter.
+//!   - *command*: the first code block directly inside the item (fenced or
+//!     indented, trimmed). Blocks tagged `text`, `txt`, `plain`, `plaintext`,
+//!     `output` or `log` are never commands.
+//!   - *detail*: the rest of the item as Markdown with its indentation
+//!     removed: following lines, nested lists, tables, quotes, other code
+//!     blocks. Nested items belong to the detail; they are not steps.
+//! - **Sub-headings** (`###`, or whichever level comes first below the
+//!   phase heading): if any sub-section of a phase holds a list, every
+//!   sub-section becomes a phase of its own, titled "Phase › Sub-section";
+//!   otherwise each sub-section is one step titled by its heading, with its
+//!   first code block as the command and everything else as its detail.
+//!   Deeper headings are part of the detail.
+//! - **Text outside lists** (prose runbooks):
+//!   - a section with no list and at most one code block is one step titled
+//!     by the section's heading: the text is the detail, the code the command;
+//!   - otherwise each code block is the command of a step that starts at
+//!     the paragraph (or deeper heading) just before it, and is titled by
+//!     that paragraph's first sentence (at most 80 characters); the text
+//!     between the previous step and that paragraph joins the previous step;
+//!   - a code block right after a list is the command of the list's last
+//!     step when that step has none (a fence that was not indented under
+//!     its item); otherwise it joins that step's detail;
+//!   - text after a step joins that step's detail; text before the first
+//!     step of a phase goes at the top of that step's detail.
+//! - Phases that end up with no steps are dropped, unless an annotation
+//!   gives them an id (then the empty phase is reported).
+//! - Step ids are slugs of the titles; repeated ones get `-2`, `-3`, … so a
+//!   plain page always loads. Only ids written in annotations must be unique.
+//!
+//! # Annotations
+//!
+//! `<!-- rollsafe: key=value key="value with spaces" flag -->`, either at the
+//! end of a line that is annotated or on a line of its own:
+//!
+//! - **Playbook** (above the first `##`, or on the `#` title line):
+//!   `id=`, `title=`, `kind=migration|rollback|incident|gameday`,
+//!   `budget=30m`, `tags=a,b`. Without `id=`, the id is the slug of the file
+//!   name, or of the title. A probe (see the TOML `[probe]` table):
+//!   `probe_engine=postgres|mysql probe_url="${DATABASE_URL}"
+//!   probe_statement="UPDATE ..."`, optionally `probe_interval=20ms`,
+//!   `probe_blocked_after=250ms`, `probe_timeout=60s`.
+//! - **Phase** (on the `##` line or right below it): `id=`. When the whole
+//!   section is a single step titled by the heading, the annotation is also
+//!   that step's and takes every step key.
+//! - **Step** (on the item's title line or anywhere inside the item; for a
+//!   prose or sub-heading step, anywhere in its text):
+//!   - `id=`: must be unique;
+//!   - `timebox=90s|5m|1h30m`;
+//!   - `role=dba`;
+//!   - `on_fail=stop|continue|rollback|goto:<step-id>`;
+//!   - `pnr` (or `point_of_no_return`): a point of no return;
+//!   - `rollback="how to undo this step"`.
+//! - **Verification** of a step: `<!-- verify: <command> => <regex> -->`,
+//!   where the output must match the regex; `=> exit N` expects exit code
+//!   N instead; without `=>` the command must exit 0. The last `=>` splits
+//!   command and expectation.
+//!
+//! Unknown keys, bad values and misplaced annotations are reported at the
+//! exact key or value in the comment, all at once.
+//!
+//! ````markdown
+//! <!-- rollsafe: id=pg-upgrade kind=migration budget=45m tags=postgres -->
+//! # Upgrade Postgres
+//!
+//! ## Cut over
+//!
+//! 1. Stop writes <!-- rollsafe: timebox=2m on_fail=goto:restore -->
+//!    ```sh
+//!    kubectl scale deploy/api --replicas=0
+//!    ```
+//! 2. Run pg_upgrade <!-- rollsafe: pnr rollback="restore the snapshot" -->
+//!    ```sh
+//!    pg_upgrade --link
+//!    ```
+//!    <!-- verify: psql -tAc 'show server_version' => ^16\. -->
+//!
+//! ## Roll back
+//!
+//! - [ ] Restore the snapshot <!-- rollsafe: id=restore role=dba -->
+//! ````
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::time::Duration;
+
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
+
+use super::diagnostic::{Diagnostic, Reporter};
+use super::duration::{parse_duration, parse_millis};
+use super::model::{
+    Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step, StepRef,
+    Verification,
+};
+use super::validate::{self, SourceMap, StepSource};
+
+mod annotations;
+mod blocks;
+mod steps;
+#[cfg(test)]
+mod tests;
+
+use annotations::*;
+use blocks::*;
+use steps::*;
+
+/// Prose titles longer than this are shortened.
+const TITLE_MAX: usize = 80;
+/// Fence languages that show output, not something to run.
+const NOT_COMMANDS: [&str; 6] = ["text", "txt", "plain", "plaintext", "output", "log"];
+const STEP_KEYS: [&str; 7] = [
+    "id",
+    "timebox",
+    "role",
+    "on_fail",
+    "pnr",
+    "point_of_no_return",
+    "rollback",
+];
+const PLAYBOOK_KEYS: [&str; 11] = [
+    "id",
+    "title",
+    "kind",
+    "budget",
+    "tags",
+    "probe_engine",
+    "probe_url",
+    "probe_statement",
+    "probe_interval",
+    "probe_blocked_after",
+    "probe_timeout",
+];
+
+/// Parses and validates a Markdown playbook; every problem found comes back at once.
+pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
+    let mut report = Reporter::new(file, text);
+    if text.trim().is_empty() {
+        report.at(
+            0,
+            "empty playbook: the file has no content; start it with a `# Title` line and a list of steps",
+        );
+        return Err(report.into_sorted());
+    }
+    let stem = file_stem(file);
+    let outline = Outline::read(text, &humanize(stem));
+    let mut notes = Annotator {
+        text,
+        report: &mut report,
+    };
+
+    let mut top = PlaybookAttrs::default();
+    for c in &outline.front {
+        notes.apply(c, &mut Target::Playbook(&mut top));
+    }
+    for (c, why) in &outline.orphans {
+        if note_of(text, c).is_some() {
+            notes.report.at(c.span.start, *why);
+        }
+    }
+    for &at in &outline.unclosed {
+        notes
+            .report
+            .at(at, "annotation comment is not closed: end it with -->");
+    }
+
+    // Annotations first, so explicit ids are known before derived ones are made unique.
+    let mut drafts = Vec::with_capacity(outline.phases.len());
+    for phase in &outline.phases {
+        let mut attrs = PhaseAttrs::default();
+        let mut steps: Vec<StepAttrs> = phase.steps.iter().map(|_| StepAttrs::default()).collect();
+        for c in &phase.anns {
+            let shared = if phase.shared {
+                steps.first_mut()
+            } else {
+                None
+            };
+            notes.apply(c, &mut Target::Phase(&mut attrs, shared));
+        }
+        for (step, step_attrs) in phase.steps.iter().zip(steps.iter_mut()) {
+            for c in &step.anns {
+                notes.apply(c, &mut Target::Step(step_attrs));
+            }
+        }
+        // A phase without steps is only kept (and reported) when an annotation names it.
+        if !phase.steps.is_empty() || attrs.id.is_some() {
+            drafts.push((phase, attrs, steps));
+        }
+    }
+
+    let mut step_ids = Unique::new(drafts.iter().flat_map(|(_, _, steps)| {
+        steps
+            .iter()
+            .filter_map(|s| s.id.as_ref().map(|(id, _)| id.clone()))
+    }));
+    let mut phase_ids = Unique::new(drafts.iter().filter_map(|(_, a, _)| a.id.clone()));
+
+    let mut map = SourceMap {
+        playbook: outline.title_at,
+        ..SourceMap::default()
+    };
+    let mut phases = Vec::with_capacity(drafts.len());
+    for (pi, (draft, attrs, step_attrs)) in drafts.into_iter().enumerate() {
+        map.phases.push(draft.at);
+        let mut steps = Vec::with_capacity(draft.steps.len());
+        for (si, (step, a)) in draft.steps.iter().zip(step_attrs).enumerate() {
+            map.steps.insert(
+                StepRef {
+                    phase: pi,
+                    step: si,
+                },
+                StepSource {
+                    id: a.id.as_ref().map_or(step.at, |(_, at)| *at),
+                    on_fail: a.on_fail.as_ref().map(|(_, at)| *at),
+                },
+            );
+            let detail: Vec<&str> = step
+                .detail
+                .iter()
+                .map(|d| d.trim_end())
+                .filter(|d| !d.trim().is_empty())
+                .collect();
+            steps.push(Step {
+                id: match a.id {
+                    Some((id, _)) => id,
+                    None => step_ids.derive(&step.title),
+                },
+                title: step.title.clone(),
+                detail: detail.join("\n\n"),
+                timebox: a.timebox,
+                role: a.role,
+                command: step.command.clone(),
+                verify: a.verify,
+                rollback: a.rollback,
+                point_of_no_return: a.pnr,
+                on_fail: a.on_fail.map(|(f, _)| f).unwrap_or_default(),
+            });
+        }
+        phases.push(Phase {
+            id: attrs.id.unwrap_or_else(|| phase_ids.derive(&draft.title)),
+            title: draft.title.clone(),
+            steps,
+        });
+    }
+
+    let title = top
+        .title
+        .or(outline.title)
+        .unwrap_or_else(|| humanize(stem));
+    let id = top.id.unwrap_or_else(|| {
+        [stem, title.as_str()]
+            .into_iter()
+            .find(|t| t.chars().any(|c| c.is_ascii_alphanumeric()))
+            .map_or_else(|| "playbook".to_string(), validate::slug)
+    });
+    let probe = probe_spec(&top.probe, outline.title_at, &mut report);
+    let playbook = Playbook {
+        id,
+        title,
+        description: outline.description,
+        kind: top.kind.unwrap_or_default(),
+        tags: top.tags.unwrap_or_default(),
+        budget: top.budget,
+        variables: Vec::new(),
+        sources: Vec::new(),
+        phases,
+        probe,
+    };
+    validate::check(&playbook, &map, &mut report);
+    if report.is_clean() {
+        Ok(playbook)
+    } else {
+        Err(report.into_sorted())
+    }
+}
+
+fn options() -> Options {
+    Options::ENABLE_TASKLISTS
+        | Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_GFM
+}
+
+/// "runbooks/pg-failover.md" -> "pg-failover".
+fn file_stem(file: &str) -> &str {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    }
+}
+
+/// "pg-failover" -> "Pg failover".
+fn humanize(stem: &str) -> String {
+    let words = stem
+        .split(['-', '_', ' '])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Untitled runbook".to_string(),
+    }
+}
+
+/// Hands out slugs, adding `-2`, `-3`, … to repeats and to ids taken explicitly.
+struct Unique {
+    used: HashSet<String>,
+}
+
+impl Unique {
+    fn new(explicit: impl Iterator<Item = String>) -> Self {
+        Self {
+            used: explicit.collect(),
+        }
+    }
+
+    fn derive(&mut self, title: &str) -> String {
+        let base = validate::slug(title);
+        let mut id = base.clone();
+        let mut n = 2;
+        while self.used.contains(&id) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        self.used.insert(id.clone());
+        id
+    }
+}

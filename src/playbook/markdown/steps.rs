@@ -1,0 +1,680 @@
+//! The outline: phases and steps found in the page, annotations not yet read.
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// The outline: phases and steps found in the page, annotations not yet read.
+
+#[derive(Debug)]
+pub(super) struct StepDraft {
+    pub(super) title: String,
+    /// Where the step starts: its position when the id is derived.
+    pub(super) at: usize,
+    /// Markdown pieces, joined by blank lines.
+    pub(super) detail: Vec<String>,
+    pub(super) command: Option<String>,
+    pub(super) anns: Vec<Comment>,
+}
+
+impl StepDraft {
+    pub(super) fn new(title: &str, at: usize) -> Self {
+        Self {
+            title: title.to_string(),
+            at,
+            detail: Vec::new(),
+            command: None,
+            anns: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct PhaseDraft {
+    pub(super) title: String,
+    pub(super) at: usize,
+    pub(super) anns: Vec<Comment>,
+    pub(super) steps: Vec<StepDraft>,
+    /// The phase is one step titled by its heading: the heading's
+    /// annotation is the step's too.
+    pub(super) shared: bool,
+}
+
+/// Blocks up to and including a command code block (or the trailing text).
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    pub(super) blocks: Vec<Block>,
+    pub(super) code: Option<Block>,
+}
+
+impl Group {
+    pub(super) fn has_content(&self) -> bool {
+        self.blocks
+            .iter()
+            .any(|b| !(b.quiet || b.kind == Kind::Rule || b.is_command()))
+    }
+}
+
+pub(super) enum Unit {
+    /// Steps from a list's items (`true`) or from sub-headings (`false`).
+    Steps(Vec<StepDraft>, bool),
+    Prose(Vec<Group>),
+}
+
+/// Where a section's heading-titled step gets its title and position.
+pub(super) struct Head {
+    pub(super) title: String,
+    pub(super) at: usize,
+    pub(super) anns: Vec<Comment>,
+}
+
+pub(super) struct Outline<'a> {
+    pub(super) doc: Doc<'a>,
+    pub(super) title: Option<String>,
+    pub(super) title_at: usize,
+    /// Annotations for the playbook itself.
+    pub(super) front: Vec<Comment>,
+    /// Annotations that found no step, and why.
+    pub(super) orphans: Vec<(Comment, &'static str)>,
+    /// `<!-- rollsafe` or `<!-- verify` left as text: the comment never ends.
+    pub(super) unclosed: Vec<usize>,
+    pub(super) description: String,
+    pub(super) phases: Vec<PhaseDraft>,
+    /// Text waiting for the next step, and the heading it came under.
+    pub(super) pending: Vec<Group>,
+    pub(super) pending_head: Option<(String, usize)>,
+    /// Without phase headings, text before the first step is the description.
+    pub(super) intro_is_description: bool,
+}
+
+impl<'a> Outline<'a> {
+    /// `fallback_title` titles a page's only step when the page has no `#` title.
+    pub(super) fn read(text: &'a str, fallback_title: &str) -> Self {
+        let mut doc = Doc::new(text);
+        let mut body = doc.blocks(0..doc.events.len());
+        if body.first().is_some_and(|b| b.kind == Kind::Metadata) {
+            let front_matter = body.remove(0);
+            doc.skip.push(front_matter.span);
+        }
+        let h1 = body
+            .iter()
+            .position(|b| b.kind == Kind::Heading(1))
+            .map(|i| body.remove(i));
+        if let Some(h) = &h1 {
+            doc.skip.push(h.span.clone());
+        }
+        let mut outline = Outline {
+            title: h1
+                .as_ref()
+                .map(|h| doc.heading_text(h))
+                .filter(|t| !t.is_empty()),
+            title_at: h1.as_ref().map_or(0, |h| h.span.start),
+            front: h1
+                .as_ref()
+                .map(|h| doc.comments_of(std::slice::from_ref(h)))
+                .unwrap_or_default(),
+            unclosed: unclosed_notes(&doc),
+            doc,
+            orphans: Vec::new(),
+            description: String::new(),
+            phases: Vec::new(),
+            pending: Vec::new(),
+            pending_head: None,
+            intro_is_description: false,
+        };
+        let title = outline
+            .title
+            .clone()
+            .unwrap_or_else(|| fallback_title.to_string());
+
+        let starts: Vec<usize> = body
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| matches!(b.kind, Kind::Heading(1 | 2)))
+            .map(|(i, _)| i)
+            .collect();
+        if starts.is_empty() {
+            outline.intro_is_description = true;
+            let head = Head {
+                title: title.clone(),
+                at: outline.title_at,
+                anns: Vec::new(),
+            };
+            outline.section(head, "Steps".to_string(), &body, true);
+            outline.description = outline.description.trim().to_string();
+        } else {
+            let preamble = &body[..starts[0]];
+            for b in preamble {
+                let comments = outline.doc.comments_of(std::slice::from_ref(b));
+                if b.kind == Kind::List {
+                    outline.orphan(comments, IN_DESCRIPTION);
+                } else {
+                    outline.front.extend(comments);
+                }
+            }
+            outline.description = outline.render_blocks(preamble, &[]);
+            for (n, &i) in starts.iter().enumerate() {
+                let heading = &body[i];
+                let end = starts.get(n + 1).copied().unwrap_or(body.len());
+                let head = Head {
+                    title: outline.doc.heading_text(heading),
+                    at: heading.span.start,
+                    anns: outline.doc.comments_of(std::slice::from_ref(heading)),
+                };
+                let phase_title = if head.title.is_empty() {
+                    "Untitled phase".to_string()
+                } else {
+                    head.title.clone()
+                };
+                outline.section(head, phase_title, &body[i + 1..end], false);
+            }
+        }
+
+        // A page whose only text is its description: that text is the one step.
+        if outline.phases.iter().all(|p| p.steps.is_empty()) && !outline.description.is_empty() {
+            let mut step = StepDraft::new(&title, outline.title_at);
+            step.detail.push(std::mem::take(&mut outline.description));
+            outline.phases.push(PhaseDraft {
+                title: "Steps".to_string(),
+                at: outline.title_at,
+                anns: Vec::new(),
+                steps: vec![step],
+                shared: false,
+            });
+        }
+        outline
+    }
+
+    /// Markdown of consecutive blocks, without comments, rules and `extra`.
+    pub(super) fn render_blocks(&self, blocks: &[Block], extra: &[Range<usize>]) -> String {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+            return String::new();
+        };
+        let mut cuts: Vec<Range<usize>> = self
+            .doc
+            .comments_of(blocks)
+            .into_iter()
+            .map(|c| c.span)
+            .collect();
+        cuts.extend(
+            blocks
+                .iter()
+                .filter(|b| b.quiet || b.kind == Kind::Rule)
+                .map(|b| b.span.clone()),
+        );
+        cuts.extend(extra.iter().cloned());
+        self.doc.render(first.span.start..last.span.end, &cuts)
+    }
+
+    /// One phase heading and its blocks (or the whole page without phase headings).
+    pub(super) fn section(&mut self, head: Head, phase_title: String, blocks: &[Block], top: bool) {
+        let first_phase = self.phases.len();
+        let (slot, blocks) = self.leading_quiet(blocks);
+        let mut anns = head.anns.clone();
+        if top {
+            self.front.extend(slot);
+        } else {
+            anns.extend(slot);
+        }
+
+        let sub_level = blocks
+            .iter()
+            .filter_map(|b| match b.kind {
+                Kind::Heading(level) => Some(level),
+                _ => None,
+            })
+            .min();
+        let mut head_blocks = blocks;
+        let mut subs: Vec<(&Block, &[Block])> = Vec::new();
+        if let Some(level) = sub_level {
+            let at: Vec<usize> = blocks
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.kind == Kind::Heading(level))
+                .map(|(i, _)| i)
+                .collect();
+            head_blocks = &blocks[..at[0]];
+            for (n, &i) in at.iter().enumerate() {
+                let end = at.get(n + 1).copied().unwrap_or(blocks.len());
+                subs.push((&blocks[i], &blocks[i + 1..end]));
+            }
+        }
+
+        let split = subs.iter().any(|(_, bs)| self.has_list(bs));
+        if !split {
+            let mut units = self.units(head_blocks);
+            for (heading, bs) in &subs {
+                let step = self.heading_step(heading, bs);
+                units.push(Unit::Steps(vec![step], false));
+            }
+            let (steps, shared) = self.chunk(units, &head.title, head.at);
+            self.phases.push(PhaseDraft {
+                title: phase_title,
+                at: head.at,
+                anns,
+                steps,
+                shared,
+            });
+        } else {
+            let units = self.units(head_blocks);
+            let pure_prose = units.iter().all(|u| match u {
+                Unit::Steps(steps, _) => steps.is_empty(),
+                Unit::Prose(groups) => groups.iter().all(|g| g.code.is_none()),
+            });
+            let (steps, shared) = if pure_prose {
+                // An introduction: it goes to the first step below.
+                for unit in units {
+                    if let Unit::Prose(groups) = unit {
+                        for g in groups {
+                            self.pend(g, &head.title, head.at);
+                        }
+                    }
+                }
+                (Vec::new(), false)
+            } else {
+                self.chunk(units, &head.title, head.at)
+            };
+            self.phases.push(PhaseDraft {
+                title: phase_title.clone(),
+                at: head.at,
+                anns,
+                steps,
+                shared,
+            });
+            for (heading, bs) in subs {
+                let sub_title = self.doc.heading_text(heading);
+                let sub_title = if sub_title.is_empty() {
+                    "Untitled".to_string()
+                } else {
+                    sub_title
+                };
+                let (slot, bs) = self.leading_quiet(bs);
+                let mut sub_anns = self.doc.comments_of(std::slice::from_ref(heading));
+                sub_anns.extend(slot);
+                let units = self.units(bs);
+                let (steps, shared) = self.chunk(units, &sub_title, heading.span.start);
+                self.phases.push(PhaseDraft {
+                    title: if top {
+                        sub_title
+                    } else {
+                        format!("{phase_title} › {sub_title}")
+                    },
+                    at: heading.span.start,
+                    anns: sub_anns,
+                    steps,
+                    shared,
+                });
+            }
+        }
+
+        // Text that no step came after.
+        if !self.pending.is_empty() {
+            let groups = std::mem::take(&mut self.pending);
+            let (title, at) = self
+                .pending_head
+                .take()
+                .unwrap_or((head.title.clone(), head.at));
+            if groups.iter().any(Group::has_content) {
+                let blocks: Vec<Block> = groups.into_iter().flat_map(|g| g.blocks).collect();
+                let mut step = StepDraft::new(&title, at);
+                step.detail.push(self.render_blocks(&blocks, &[]));
+                step.anns = self.doc.comments_of(&blocks);
+                let phase = self.phases.len().max(first_phase + 1) - 1;
+                if let Some(p) = self.phases.get_mut(phase) {
+                    p.steps.push(step);
+                }
+            } else {
+                for g in groups {
+                    let comments = self.doc.comments_of(&g.blocks);
+                    self.orphan(comments, NO_STEP);
+                }
+            }
+        }
+    }
+
+    /// Comment-only blocks at the start: the heading's annotations.
+    pub(super) fn leading_quiet<'b>(&self, blocks: &'b [Block]) -> (Vec<Comment>, &'b [Block]) {
+        let n = blocks.iter().take_while(|b| b.quiet).count();
+        (self.doc.comments_of(&blocks[..n]), &blocks[n..])
+    }
+
+    pub(super) fn has_list(&self, blocks: &[Block]) -> bool {
+        blocks.iter().any(|b| b.kind == Kind::List)
+    }
+
+    /// Lists become steps; the blocks between them are grouped at code blocks.
+    pub(super) fn units(&mut self, blocks: &[Block]) -> Vec<Unit> {
+        let mut units = Vec::new();
+        let mut run: Vec<Block> = Vec::new();
+        for b in blocks {
+            if b.kind == Kind::List {
+                if !run.is_empty() {
+                    units.push(Unit::Prose(groups(std::mem::take(&mut run))));
+                }
+                let mut steps = Vec::new();
+                for item in self.doc.blocks(b.inner()) {
+                    match self.item_step(&item) {
+                        Ok(step) => steps.push(step),
+                        Err(comments) => self.orphan(comments, EMPTY_ITEM),
+                    }
+                }
+                units.push(Unit::Steps(steps, true));
+            } else {
+                run.push(b.clone());
+            }
+        }
+        if !run.is_empty() {
+            units.push(Unit::Prose(groups(run)));
+        }
+        units
+    }
+
+    /// Steps from the units of one phase; `true` when the phase is a single
+    /// step titled by its heading.
+    pub(super) fn chunk(
+        &mut self,
+        units: Vec<Unit>,
+        title: &str,
+        at: usize,
+    ) -> (Vec<StepDraft>, bool) {
+        let structured = units
+            .iter()
+            .any(|u| matches!(u, Unit::Steps(steps, _) if !steps.is_empty()));
+        let code_groups: usize = units
+            .iter()
+            .map(|u| match u {
+                Unit::Prose(groups) => groups.iter().filter(|g| g.code.is_some()).count(),
+                Unit::Steps(..) => 0,
+            })
+            .sum();
+
+        if !structured && code_groups <= 1 {
+            let blocks: Vec<Block> = units
+                .into_iter()
+                .flat_map(|u| match u {
+                    Unit::Prose(groups) => groups.into_iter().flat_map(|g| g.blocks).collect(),
+                    Unit::Steps(..) => Vec::new(),
+                })
+                .collect();
+            let code = blocks.iter().find(|b| b.is_command()).cloned();
+            let has_content =
+                code.is_some() || blocks.iter().any(|b| !(b.quiet || b.kind == Kind::Rule));
+            if !has_content {
+                let comments = self.doc.comments_of(&blocks);
+                self.orphan(comments, NO_STEP);
+                return (Vec::new(), false);
+            }
+            let mut step = StepDraft::new(title, at);
+            self.take_pending(&mut step);
+            let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
+            step.detail.push(self.render_blocks(&blocks, &extra));
+            step.command = code.map(|c| self.doc.code_text(&c));
+            step.anns.extend(self.doc.comments_of(&blocks));
+            return (vec![step], true);
+        }
+
+        let mut steps: Vec<StepDraft> = Vec::new();
+        let mut after_list = false;
+        for unit in units {
+            match unit {
+                Unit::Steps(list, is_list) => {
+                    after_list = is_list && !list.is_empty();
+                    for mut step in list {
+                        self.take_pending(&mut step);
+                        steps.push(step);
+                    }
+                }
+                Unit::Prose(groups) => {
+                    for g in groups {
+                        let comments = self.doc.comments_of(&g.blocks);
+                        match (&g.code, g.has_content()) {
+                            (Some(_), true) => {
+                                let mut g = g;
+                                // After a step, its notes run up to the paragraph
+                                // that introduces this code block.
+                                let lead = g.blocks.iter().rposition(|b| {
+                                    matches!(b.kind, Kind::Paragraph | Kind::Heading(_))
+                                });
+                                if let (Some(last), Some(k)) =
+                                    (steps.last_mut(), lead.filter(|&k| k > 0))
+                                {
+                                    let notes = Group {
+                                        blocks: g.blocks.drain(..k).collect(),
+                                        code: None,
+                                    };
+                                    if notes.has_content() {
+                                        last.detail.push(self.render_blocks(&notes.blocks, &[]));
+                                    }
+                                    last.anns.extend(self.doc.comments_of(&notes.blocks));
+                                }
+                                let mut step = self.prose_step(&g, title);
+                                self.take_pending(&mut step);
+                                steps.push(step);
+                            }
+                            (Some(code), false) => {
+                                let command = self.doc.code_text(code);
+                                let rendered = self.render_blocks(&g.blocks, &[]);
+                                match steps.last_mut() {
+                                    Some(last) if after_list && last.command.is_none() => {
+                                        last.command = Some(command);
+                                        last.anns.extend(comments);
+                                    }
+                                    Some(last) => {
+                                        last.detail.push(rendered);
+                                        last.anns.extend(comments);
+                                    }
+                                    None => {
+                                        let mut step = StepDraft::new(title, code.span.start);
+                                        step.command = Some(command);
+                                        step.anns = comments;
+                                        self.take_pending(&mut step);
+                                        steps.push(step);
+                                    }
+                                }
+                            }
+                            (None, content) => {
+                                let rendered = self.render_blocks(&g.blocks, &[]);
+                                match steps.last_mut() {
+                                    Some(last) => {
+                                        if content {
+                                            last.detail.push(rendered);
+                                        }
+                                        last.anns.extend(comments);
+                                    }
+                                    None => self.pend(g, title, at),
+                                }
+                            }
+                        }
+                        after_list = false;
+                    }
+                }
+            }
+        }
+        (steps, false)
+    }
+
+    pub(super) fn orphan(&mut self, comments: Vec<Comment>, why: &'static str) {
+        self.orphans.extend(comments.into_iter().map(|c| (c, why)));
+    }
+
+    pub(super) fn pend(&mut self, group: Group, title: &str, at: usize) {
+        if self.pending_head.is_none() {
+            self.pending_head = Some((title.to_string(), at));
+        }
+        self.pending.push(group);
+    }
+
+    /// Text waiting before the first step: the top of its detail (or the
+    /// description, on a page without phase headings).
+    pub(super) fn take_pending(&mut self, step: &mut StepDraft) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let groups = std::mem::take(&mut self.pending);
+        self.pending_head = None;
+        let blocks: Vec<Block> = groups.into_iter().flat_map(|g| g.blocks).collect();
+        let text = self.render_blocks(&blocks, &[]);
+        let comments = self.doc.comments_of(&blocks);
+        if self.intro_is_description {
+            if !self.description.is_empty() && !text.is_empty() {
+                self.description.push_str("\n\n");
+            }
+            self.description.push_str(&text);
+            self.front.extend(comments);
+        } else {
+            step.detail.insert(0, text);
+            step.anns.extend(comments);
+        }
+    }
+
+    /// A step from text ending in a code block, titled by the text's first line.
+    pub(super) fn prose_step(&self, g: &Group, fallback: &str) -> StepDraft {
+        let lead = g
+            .blocks
+            .iter()
+            .find(|b| matches!(b.kind, Kind::Paragraph | Kind::Heading(_)));
+        let mut cut = None;
+        let mut title = String::new();
+        match lead {
+            Some(b) if b.kind == Kind::Paragraph => {
+                let (ev, _, more) = self.doc.title_line(b.inner());
+                let (line, shortened) = summarize(clean_title(&self.doc.plain(ev)));
+                if !more && !shortened {
+                    cut = Some(b.span.clone());
+                }
+                title = line;
+            }
+            Some(b) => {
+                title = self.doc.heading_text(b);
+                cut = Some(b.span.clone());
+            }
+            None => {}
+        }
+        if title.is_empty() {
+            title = fallback.to_string();
+            cut = None;
+        }
+        let at = g
+            .blocks
+            .iter()
+            .find(|b| !(b.quiet || b.kind == Kind::Rule))
+            .map_or(0, |b| b.span.start);
+        let mut step = StepDraft::new(&title, at);
+        let mut extra: Vec<Range<usize>> = cut.into_iter().collect();
+        if let Some(code) = &g.code {
+            extra.push(code.span.clone());
+            step.command = Some(self.doc.code_text(code));
+        }
+        step.detail.push(self.render_blocks(&g.blocks, &extra));
+        step.anns = self.doc.comments_of(&g.blocks);
+        step
+    }
+
+    /// A list item as a step, or its comments when the item is empty.
+    pub(super) fn item_step(&self, item: &Block) -> Result<StepDraft, Vec<Comment>> {
+        let doc = &self.doc;
+        let children = doc.blocks(item.inner());
+        let comments = doc.comments(item.ev.clone(), item.span.end);
+        let first = children.iter().position(|b| !b.quiet);
+        let run = first.and_then(|i| {
+            let b = &children[i];
+            match b.kind {
+                Kind::Paragraph => Some(b.inner()),
+                Kind::Inline => {
+                    let n = children[i..]
+                        .iter()
+                        .take_while(|c| c.kind == Kind::Inline)
+                        .count();
+                    Some(b.ev.start..children[i + n - 1].ev.end)
+                }
+                _ => None,
+            }
+        });
+        let (mut title, detail_from) = match run {
+            Some(run) => {
+                let (ev, end, _) = doc.title_line(run);
+                (
+                    clean_title(&doc.plain(ev)),
+                    doc.next_line(end.max(item.span.start), item.span.end),
+                )
+            }
+            None => (
+                String::new(),
+                first.map_or(item.span.end, |i| children[i].span.start),
+            ),
+        };
+        let code = children
+            .iter()
+            .find(|b| b.is_command() && !doc.code_text(b).is_empty());
+        let command = code.map(|b| doc.code_text(b));
+        let mut cuts: Vec<Range<usize>> = comments.iter().map(|c| c.span.clone()).collect();
+        cuts.extend(code.map(|b| b.span.clone()));
+        let detail = doc.render(detail_from..item.span.end, &cuts);
+        if title.is_empty() {
+            let source = command.as_deref().unwrap_or(&detail);
+            let line = source
+                .lines()
+                .map(|l| l.trim_matches(|c: char| "#>|*-_`[] \t".contains(c)))
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
+            title = summarize(clean_title(line)).0;
+        }
+        if title.is_empty() && detail.is_empty() && command.is_none() {
+            return Err(comments);
+        }
+        if title.is_empty() {
+            title = "Step".to_string();
+        }
+        Ok(StepDraft {
+            title,
+            at: item.span.start,
+            detail: vec![detail],
+            command,
+            anns: comments,
+        })
+    }
+
+    /// A sub-heading's section as one step.
+    pub(super) fn heading_step(&self, heading: &Block, blocks: &[Block]) -> StepDraft {
+        let title = self.doc.heading_text(heading);
+        let title = if title.is_empty() { "Step" } else { &title };
+        let mut step = StepDraft::new(title, heading.span.start);
+        let code = blocks
+            .iter()
+            .find(|b| b.is_command() && !self.doc.code_text(b).is_empty());
+        let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
+        step.command = code.map(|c| self.doc.code_text(c));
+        step.detail.push(self.render_blocks(blocks, &extra));
+        step.anns = self.doc.comments_of(std::slice::from_ref(heading));
+        step.anns.extend(self.doc.comments_of(blocks));
+        step
+    }
+}
+
+pub(super) const NO_STEP: &str =
+    "annotation is not attached to any step: put it inside a list item, or right under a heading";
+pub(super) const EMPTY_ITEM: &str = "annotation on an empty list item: give the item a title";
+pub(super) const IN_DESCRIPTION: &str =
+    "annotation inside the description: lists above the first `##` heading are not steps";
+
+/// Splits a run of blocks after each command code block.
+pub(super) fn groups(run: Vec<Block>) -> Vec<Group> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    for b in run {
+        let is_code = b.is_command();
+        current.push(b.clone());
+        if is_code {
+            out.push(Group {
+                blocks: std::mem::take(&mut current),
+                code: Some(b),
+            });
+        }
+    }
+    if !current.is_empty() {
+        out.push(Group {
+            blocks: current,
+            code: None,
+        });
+    }
+    out
+}

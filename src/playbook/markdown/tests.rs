@@ -1,0 +1,670 @@
+use super::*;
+
+const ANNOTATED: &str = r#"<!-- rollsafe: id=pg-upgrade kind=migration budget=45m tags=postgres,upgrade -->
+# Upgrade Postgres 15 → 16
+
+Upgrade the primary with **pg_upgrade**, keeping the old cluster for rollback.
+
+## Prepare <!-- rollsafe: id=prep -->
+
+- [ ] Snapshot the volume <!-- rollsafe: id=snapshot timebox=10m role=dba -->
+  ```sh
+  aws ec2 create-snapshot --volume-id ${VOLUME}
+  ```
+  <!-- verify: aws ec2 describe-snapshots --owner self => completed -->
+- [ ] Announce the window in [#ops](https://chat.example.com/ops)
+  <!-- rollsafe: timebox=2m role="incident commander" -->
+
+## Cut over
+
+1. Stop writes <!-- rollsafe: id=stop-writes on_fail=goto:restore -->
+
+   ```sh
+   kubectl scale deploy/api --replicas=0
+   ```
+
+   Wait until connections drain.
+2. Run pg_upgrade <!-- rollsafe: pnr rollback="restore the snapshot" timebox=20m -->
+   ```
+   pg_upgrade --link -b /usr/lib/postgresql/15/bin -B /usr/lib/postgresql/16/bin
+   ```
+   <!-- verify: psql -tAc 'show server_version' => ^16\. -->
+
+## Roll back
+
+- Restore from the snapshot <!-- rollsafe: id=restore on_fail=stop -->
+"#;
+
+const WIKI: &str = r#"# Redis failover
+
+Use this page when the primary Redis node is unhealthy. Owner: [SRE team](https://wiki.example.com/sre).
+
+## Before you start
+
+- [ ] Open the [Redis dashboard](https://grafana.example.com/redis)
+- [x] Tell `#incidents` you are starting
+
+| Host    | Role    |
+|---------|---------|
+| redis-1 | primary |
+| redis-2 | replica |
+
+## Failover
+
+1. Check replication on the replica:
+   ```bash
+   redis-cli -h redis-2 info replication
+   ```
+   `master_link_status` must be `up`.
+2. Promote the *replica*
+   ```bash
+   redis-cli -h redis-2 replicaof no one
+   ```
+3. Point the app at the new primary:
+
+```bash
+kubectl set env deploy/app REDIS_HOST=redis-2
+```
+
+## Verify
+
+Check that writes succeed:
+
+```bash
+redis-cli -h redis-2 set probe 1
+```
+
+Expected output: `OK`.
+
+## Contacts
+
+Page the on-call DBA if anything looks wrong.
+"#;
+
+const BROKEN: &str = "# Broken drill
+
+## Steps
+
+- [ ] First <!-- rollsafe: timebox=5x -->
+- [ ] Second <!-- rollsafe: id=dup -->
+- [ ] Third <!-- rollsafe: id=dup on_fail=goto:nowhere colour=red -->
+";
+
+const ODD: &str = "<!-- rollsafe: kind=deploy budget=soon owner=me -->
+# Odd
+
+- [ ] Check <!-- verify: curl -s localhost => ([ -->
+- [ ] Go <!-- rollsafe: on_fail=explode pnr=maybe -->
+";
+
+const SUBSTEPS: &str = "# Restart the API
+
+Restart pods one zone at a time.
+
+### Drain zone A
+```sh
+kubectl drain -l zone=a
+```
+Watch the error rate.
+
+### Restart pods <!-- rollsafe: timebox=5m -->
+```sh
+kubectl rollout restart deploy/api
+```
+";
+
+const SUBPHASES: &str = "# Deploy
+
+## Rollout
+
+Ship it on a weekday.
+
+### Checks
+- [ ] CI is green
+- [ ] Change approved
+
+### Ship
+```sh
+make deploy
+```
+";
+
+const PROSE: &str = "# Failover
+
+## Promote
+
+Check lag on the replica first:
+
+```sql
+select now() - pg_last_xact_replay_timestamp();
+```
+
+Lag must be under a second.
+
+Then promote it. This takes about thirty seconds.
+
+```sh
+pg_ctl promote -D /var/lib/postgresql/data
+```
+";
+
+const CHECKLIST: &str = "# Rotate TLS certificates
+Rotate the edge certificates before they expire.
+- [ ] Generate a CSR
+- [ ] Upload the certificate
+  ```text
+  OK: uploaded
+  ```
+";
+
+const NO_TITLE: &str = "<!-- rollsafe: kind=incident -->
+Flush the CDN cache when stale assets are served.
+
+```sh
+cdnctl purge --all
+```
+";
+
+fn load(file: &str, text: &str) -> Playbook {
+    parse(file, text).unwrap_or_else(|problems| {
+        let lines: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+        panic!("{file} should load:\n{}", lines.join("\n"))
+    })
+}
+
+fn problems(file: &str, text: &str) -> Vec<(usize, usize, String)> {
+    match parse(file, text) {
+        Ok(p) => panic!("{file} should not load, got {p:#?}"),
+        Err(found) => found
+            .into_iter()
+            .map(|d| (d.line, d.column, d.message))
+            .collect(),
+    }
+}
+
+fn titles(p: &Playbook) -> Vec<(&str, &str)> {
+    p.steps()
+        .map(|(_, phase, step)| (phase.title.as_str(), step.title.as_str()))
+        .collect()
+}
+
+#[test]
+fn annotated_playbook_loads_every_annotation() {
+    let p = load("runbooks/upgrade.md", ANNOTATED);
+    assert_eq!(p.id, "pg-upgrade");
+    assert_eq!(p.title, "Upgrade Postgres 15 → 16");
+    assert_eq!(
+        p.description,
+        "Upgrade the primary with **pg_upgrade**, keeping the old cluster for rollback."
+    );
+    assert_eq!(p.kind, PlaybookKind::Migration);
+    assert_eq!(p.budget, Some(Duration::from_secs(45 * 60)));
+    assert_eq!(p.tags, ["postgres", "upgrade"]);
+    let phase_ids: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+    assert_eq!(phase_ids, ["prep", "cut-over", "roll-back"]);
+    let ids: Vec<&str> = p.steps().map(|(_, _, s)| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "snapshot",
+            "announce-the-window-in-ops",
+            "stop-writes",
+            "run-pg-upgrade",
+            "restore"
+        ]
+    );
+
+    let snapshot = &p.phases[0].steps[0];
+    assert_eq!(snapshot.title, "Snapshot the volume");
+    assert_eq!(snapshot.timebox, Some(Duration::from_secs(600)));
+    assert_eq!(snapshot.role.as_deref(), Some("dba"));
+    assert_eq!(
+        snapshot.command.as_deref(),
+        Some("aws ec2 create-snapshot --volume-id ${VOLUME}")
+    );
+    let verify = snapshot.verify.as_ref().expect("snapshot has a verify");
+    assert_eq!(verify.command, "aws ec2 describe-snapshots --owner self");
+    assert_eq!(verify.expect.regex.as_deref(), Some("completed"));
+    assert_eq!(snapshot.detail, "");
+
+    let announce = &p.phases[0].steps[1];
+    assert_eq!(
+        announce.title, "Announce the window in #ops",
+        "link text kept"
+    );
+    assert_eq!(announce.role.as_deref(), Some("incident commander"));
+    assert_eq!(announce.timebox, Some(Duration::from_secs(120)));
+
+    let stop = &p.phases[1].steps[0];
+    assert_eq!(stop.on_fail, OnFail::Goto("restore".into()));
+    assert_eq!(
+        stop.command.as_deref(),
+        Some("kubectl scale deploy/api --replicas=0")
+    );
+    assert_eq!(stop.detail, "Wait until connections drain.");
+    assert!(!stop.point_of_no_return);
+
+    let upgrade = &p.phases[1].steps[1];
+    assert!(upgrade.point_of_no_return);
+    assert_eq!(upgrade.rollback.as_deref(), Some("restore the snapshot"));
+    assert_eq!(upgrade.timebox, Some(Duration::from_secs(1200)));
+    assert_eq!(
+        upgrade.command.as_deref(),
+        Some("pg_upgrade --link -b /usr/lib/postgresql/15/bin -B /usr/lib/postgresql/16/bin")
+    );
+    let verify = upgrade.verify.as_ref().expect("upgrade has a verify");
+    assert_eq!(verify.command, "psql -tAc 'show server_version'");
+    assert_eq!(verify.expect.regex.as_deref(), Some(r"^16\."));
+    assert_eq!(verify.expect.exit_code, None);
+
+    assert_eq!(p.phases[2].steps[0].on_fail, OnFail::Stop);
+    assert_eq!(p.points_of_no_return(), 1);
+
+    for (_, _, step) in p.steps() {
+        for text in [&step.title, &step.detail] {
+            assert!(
+                !text.contains("<!--") && !text.contains("rollsafe") && !text.contains("verify:"),
+                "annotation leaked into {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plain_wiki_runbook_loads_sensible_steps() {
+    let p = load("wiki/redis-failover.md", WIKI);
+    assert_eq!(p.id, "redis-failover", "id from the file name");
+    assert_eq!(p.title, "Redis failover");
+    assert_eq!(
+        p.description,
+        "Use this page when the primary Redis node is unhealthy. Owner: [SRE team](https://wiki.example.com/sre)."
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Before you start", "Open the Redis dashboard"),
+            ("Before you start", "Tell #incidents you are starting"),
+            ("Failover", "Check replication on the replica"),
+            ("Failover", "Promote the replica"),
+            ("Failover", "Point the app at the new primary"),
+            ("Verify", "Verify"),
+            ("Contacts", "Contacts"),
+        ]
+    );
+    let commands: Vec<Option<&str>> = p.steps().map(|(_, _, s)| s.command.as_deref()).collect();
+    assert_eq!(
+        commands,
+        [
+            None,
+            None,
+            Some("redis-cli -h redis-2 info replication"),
+            Some("redis-cli -h redis-2 replicaof no one"),
+            Some("kubectl set env deploy/app REDIS_HOST=redis-2"),
+            Some("redis-cli -h redis-2 set probe 1"),
+            None,
+        ]
+    );
+    let details: Vec<&str> = p.steps().map(|(_, _, s)| s.detail.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            "",
+            "| Host    | Role    |\n|---------|---------|\n| redis-1 | primary |\n| redis-2 | replica |",
+            "`master_link_status` must be `up`.",
+            "",
+            "",
+            "Check that writes succeed:\n\nExpected output: `OK`.",
+            "Page the on-call DBA if anything looks wrong.",
+        ]
+    );
+    let ids: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+    assert_eq!(ids, ["before-you-start", "failover", "verify", "contacts"]);
+    assert!(
+        p.steps()
+            .all(|(_, _, s)| s.on_fail == OnFail::Stop && s.verify.is_none())
+    );
+
+    let crlf = load("wiki/redis-failover.md", &WIKI.replace('\n', "\r\n"));
+    assert_eq!(crlf, p, "Windows line ends load the same");
+}
+
+#[test]
+fn step_problems_are_reported_together_at_their_position() {
+    let found = problems("broken.md", BROKEN);
+    let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(at, [(5, 36), (7, 31), (7, 43), (7, 56)], "{found:#?}");
+    assert!(
+        found[0].2.starts_with("bad duration \"5x\""),
+        "{}",
+        found[0].2
+    );
+    assert!(
+        found[1].2.starts_with("duplicate step id \"dup\""),
+        "{}",
+        found[1].2
+    );
+    assert_eq!(found[2].2, "on_fail goes to unknown step \"nowhere\"");
+    assert!(
+        found[3].2.starts_with("unknown annotation key `colour`"),
+        "{}",
+        found[3].2
+    );
+}
+
+#[test]
+fn playbook_and_verify_problems_point_into_the_comment() {
+    let found = problems("odd.md", ODD);
+    let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(
+        at,
+        [(1, 21), (1, 35), (1, 40), (4, 47), (5, 33), (5, 45)],
+        "{found:#?}"
+    );
+    assert!(found[0].2.starts_with("unknown kind \"deploy\""));
+    assert!(found[1].2.starts_with("bad duration \"soon\""));
+    assert!(found[2].2.starts_with("unknown annotation key `owner`"));
+    assert!(found[3].2.starts_with("bad verify regex"));
+    assert!(found[4].2.starts_with("bad on_fail \"explode\""));
+    assert!(found[5].2.contains("flag"));
+}
+
+#[test]
+fn misplaced_and_unclosed_annotations_are_reported() {
+    let text = "# T\n<!-- verify: true -->\n\n## A <!-- rollsafe: role=dba -->\n\n- one\n- two\n\n## B\n\n- three <!-- rollsafe: id=x\n\n- <!-- rollsafe: id=y -->\n";
+    let found = problems("t.md", text);
+    let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(at, [(2, 1), (4, 21), (11, 9), (13, 3)], "{found:#?}");
+    assert!(found[0].2.contains("belongs to a step"));
+    assert!(found[1].2.contains("belongs to a step, not to a heading"));
+    assert!(found[2].2.contains("not closed"));
+    assert!(found[3].2.contains("empty list item"));
+}
+
+#[test]
+fn sub_headings_without_lists_are_steps() {
+    let p = load("restart.md", SUBSTEPS);
+    assert_eq!(p.description, "Restart pods one zone at a time.");
+    assert_eq!(p.phases.len(), 1);
+    assert_eq!(p.phases[0].title, "Steps");
+    assert_eq!(
+        titles(&p),
+        [("Steps", "Drain zone A"), ("Steps", "Restart pods")]
+    );
+    let drain = &p.phases[0].steps[0];
+    assert_eq!(drain.command.as_deref(), Some("kubectl drain -l zone=a"));
+    assert_eq!(drain.detail, "Watch the error rate.");
+    let restart = &p.phases[0].steps[1];
+    assert_eq!(
+        restart.command.as_deref(),
+        Some("kubectl rollout restart deploy/api")
+    );
+    assert_eq!(
+        restart.timebox,
+        Some(Duration::from_secs(300)),
+        "annotation on the ### line"
+    );
+}
+
+#[test]
+fn sub_headings_with_lists_are_phases() {
+    let p = load("deploy.md", SUBPHASES);
+    let phases: Vec<(&str, &str)> = p
+        .phases
+        .iter()
+        .map(|ph| (ph.id.as_str(), ph.title.as_str()))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("rollout-checks", "Rollout › Checks"),
+            ("rollout-ship", "Rollout › Ship")
+        ],
+        "the empty \"Rollout\" part is dropped"
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Rollout › Checks", "CI is green"),
+            ("Rollout › Checks", "Change approved"),
+            ("Rollout › Ship", "Ship"),
+        ]
+    );
+    assert_eq!(
+        p.phases[0].steps[0].detail, "Ship it on a weekday.",
+        "phase intro kept"
+    );
+    assert_eq!(p.phases[1].steps[0].command.as_deref(), Some("make deploy"));
+}
+
+#[test]
+fn pages_without_phase_headings_get_one_phase() {
+    let p = load("tls.md", CHECKLIST);
+    assert_eq!(
+        p.description,
+        "Rotate the edge certificates before they expire."
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Steps", "Generate a CSR"),
+            ("Steps", "Upload the certificate")
+        ]
+    );
+    let upload = &p.phases[0].steps[1];
+    assert_eq!(
+        upload.command, None,
+        "```text shows output, it is not a command"
+    );
+    assert_eq!(upload.detail, "```text\nOK: uploaded\n```");
+
+    let p = load("runbooks/flush-cache.md", NO_TITLE);
+    assert_eq!(
+        (p.id.as_str(), p.title.as_str()),
+        ("flush-cache", "Flush cache")
+    );
+    assert_eq!(p.kind, PlaybookKind::Incident);
+    assert_eq!(titles(&p), [("Steps", "Flush cache")]);
+    let step = &p.phases[0].steps[0];
+    assert_eq!(
+        step.detail,
+        "Flush the CDN cache when stale assets are served."
+    );
+    assert_eq!(step.command.as_deref(), Some("cdnctl purge --all"));
+}
+
+#[test]
+fn prose_sections_split_at_code_blocks() {
+    let p = load("failover.md", PROSE);
+    assert_eq!(
+        titles(&p),
+        [
+            ("Promote", "Check lag on the replica first"),
+            ("Promote", "Then promote it")
+        ]
+    );
+    let (lag, promote) = (&p.phases[0].steps[0], &p.phases[0].steps[1]);
+    assert_eq!(
+        lag.command.as_deref(),
+        Some("select now() - pg_last_xact_replay_timestamp();")
+    );
+    assert_eq!(lag.detail, "Lag must be under a second.");
+    assert_eq!(
+        promote.command.as_deref(),
+        Some("pg_ctl promote -D /var/lib/postgresql/data")
+    );
+    assert_eq!(
+        promote.detail,
+        "Then promote it. This takes about thirty seconds."
+    );
+}
+
+#[test]
+fn heading_annotation_covers_a_single_step_section() {
+    let text = "# T\n\n## Promote replica <!-- rollsafe: id=promote timebox=5m pnr -->\n\nRun:\n\n```sh\npg_ctl promote\n```\n";
+    let p = load("t.md", text);
+    assert_eq!(p.phases[0].id, "promote");
+    let step = &p.phases[0].steps[0];
+    assert_eq!(
+        (step.id.as_str(), step.title.as_str()),
+        ("promote", "Promote replica")
+    );
+    assert_eq!(step.timebox, Some(Duration::from_secs(300)));
+    assert!(step.point_of_no_return);
+    assert_eq!(step.detail, "Run:");
+    assert_eq!(step.command.as_deref(), Some("pg_ctl promote"));
+}
+
+#[test]
+fn item_titles_nested_items_and_details() {
+    let text = "# T\n\n## Go\n\n- [ ] Promote the replica once lag is below\n  one second.\n  Then tell the team.\n  - check `pg_stat_replication`\n  - check the [dashboard](https://example.com)\n\n  ```sh\n  pg_ctl promote\n  ```\n\n  ```sh\n  echo second block stays in the detail\n  ```\n- **Bold** and `code`:\n";
+    let p = load("t.md", text);
+    assert_eq!(
+        titles(&p),
+        [
+            ("Go", "Promote the replica once lag is below one second."),
+            ("Go", "Bold and code")
+        ]
+    );
+    let first = &p.phases[0].steps[0];
+    assert_eq!(first.command.as_deref(), Some("pg_ctl promote"));
+    assert_eq!(
+        first.detail,
+        "Then tell the team.\n- check `pg_stat_replication`\n- check the [dashboard](https://example.com)\n\n```sh\necho second block stays in the detail\n```"
+    );
+}
+
+#[test]
+fn derived_ids_are_made_unique_but_explicit_ones_are_kept() {
+    let text = "# Checks\n\n## Again\n\n- Check lag\n- Check lag\n- Check lag <!-- rollsafe: id=check-lag-2 -->\n\n## Again\n\n- y\n";
+    let p = load("checks.md", text);
+    let ids: Vec<&str> = p.steps().map(|(_, _, s)| s.id.as_str()).collect();
+    assert_eq!(ids, ["check-lag", "check-lag-3", "check-lag-2", "y"]);
+    let phases: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
+    assert_eq!(phases, ["again", "again-2"]);
+    assert_eq!(p.id, "checks");
+}
+
+#[test]
+fn lists_above_the_first_phase_are_description() {
+    let text =
+        "# T\n\n- [ ] VPN access\n- [ ] Pager <!-- rollsafe: id=pager -->\n\n## Go\n\n- Do it\n";
+    let found = problems("t.md", text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0, found[0].1), (4, 13));
+    assert!(found[0].2.contains("description"), "{}", found[0].2);
+    let p = load(
+        "t.md",
+        "# T\n\n- [ ] VPN access\n- [ ] Pager\n\n## Go\n\n- Do it\n",
+    );
+    assert_eq!(p.description, "- [ ] VPN access\n- [ ] Pager");
+    assert_eq!(titles(&p), [("Go", "Do it")]);
+}
+
+#[test]
+fn empty_pages_are_reported_at_the_top() {
+    for text in ["", "  \n\n\t\n"] {
+        let found = problems("empty.md", text);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].0, found[0].1), (1, 1));
+        assert!(found[0].2.starts_with("empty playbook"), "{}", found[0].2);
+    }
+    let found = problems("title-only.md", "# Just a title\n");
+    assert_eq!((found[0].0, found[0].1), (1, 1));
+    assert!(found[0].2.starts_with("empty playbook"), "{}", found[0].2);
+    // Only a description: it becomes the one step rather than nothing.
+    let p = load("intro.md", "# Intro\n\nRead this first.\n\n## Later\n");
+    assert_eq!(titles(&p), [("Steps", "Intro")]);
+    assert_eq!(p.phases[0].steps[0].detail, "Read this first.");
+}
+
+/// Deterministic garbage: the loader answers Ok or Err, never panics.
+#[test]
+fn garbage_never_panics() {
+    const PIECES: [&str; 48] = [
+        "#",
+        "# ",
+        "## ",
+        "### ",
+        "#### ",
+        "- ",
+        "- [ ] ",
+        "- [x] ",
+        "1. ",
+        "* ",
+        "```",
+        "```sh\n",
+        "    ",
+        "\n",
+        "\n\n",
+        "<!--",
+        "-->",
+        "<!-- rollsafe: ",
+        "<!-- verify: ",
+        "id=",
+        "timebox=5m",
+        "on_fail=goto:",
+        "pnr",
+        "=>",
+        "\"",
+        "|",
+        "|---|",
+        "> ",
+        "[",
+        "](x)",
+        "*",
+        "`",
+        "!",
+        "<",
+        ">",
+        "é",
+        "日本",
+        "🚀",
+        "\t",
+        " ",
+        "step",
+        "\r\n",
+        "---",
+        "\\",
+        "=",
+        "rollback=\"a b",
+        "kind=",
+        "  ",
+    ];
+    const CHARS: &str = "#-[]*`<>!\n =\"|:x1é日🚀\t\\";
+    let chars: Vec<char> = CHARS.chars().collect();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % bound
+    };
+    for round in 0..600 {
+        let mut text = String::new();
+        let len = next(80);
+        for _ in 0..len {
+            if round % 2 == 0 {
+                text.push_str(PIECES[next(PIECES.len())]);
+            } else {
+                text.push(chars[next(chars.len())]);
+            }
+        }
+        match parse("fuzz.md", &text) {
+            Ok(p) => {
+                assert!(!p.phases.is_empty(), "{text:?}");
+                assert!(p.phases.iter().all(|ph| !ph.steps.is_empty()), "{text:?}");
+                assert!(
+                    p.steps().all(|(_, _, s)| !s.title.trim().is_empty()),
+                    "{text:?}"
+                );
+            }
+            Err(found) => {
+                assert!(!found.is_empty(), "{text:?}");
+                assert!(
+                    found.iter().all(|d| d.line >= 1 && d.column >= 1),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+}
