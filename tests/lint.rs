@@ -369,3 +369,84 @@ fn cli_exit_codes_json_and_stdin() {
     assert_eq!(v["findings"][1]["file"], "<stdin>");
     assert_eq!(v["findings"][1]["lossy_rollback"], true);
 }
+
+fn lint_text(name: &str, text: String, engine: &str) -> rollsafe::lint::Report {
+    let file = rollsafe::lint::SourceFile {
+        name: name.into(),
+        text,
+        direction: rollsafe::lint::Direction::Up,
+    };
+    let mut opts = Options::new(Engine::parse(engine).unwrap());
+    opts.tool = Some("liquibase".into());
+    lint_files(&[file], &opts, &Catalogue::bundled())
+}
+
+#[test]
+fn liquibase_changesets_keep_positions_and_context_at_scale() {
+    // Each changeset is its own unit; positions are the file's, and a table created in an
+    // earlier changeset is found again in the last one.
+    let mut text = String::from("--liquibase formatted sql\n");
+    for i in 0..2_000 {
+        text.push_str(&format!(
+            "--changeset ana:{i}\nCREATE TABLE t{i} (id int);\n--rollback DROP TABLE t{i};\n"
+        ));
+    }
+    text.push_str("--changeset ana:last\nALTER TABLE old_table DROP COLUMN c;\n");
+    let line = text.lines().count();
+    let report = lint_text("big.sql", text, "postgres:16");
+    assert_eq!(report.statements, 4_001);
+    let drops: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-column")
+        .map(|f| (f.line, f.column))
+        .collect();
+    assert_eq!(drops, vec![(line, 23)]);
+    // Rollbacks drop tables created in the run: exempt, so no drop-table finding.
+    assert!(report.findings.iter().all(|f| f.rule != "drop-table"));
+}
+
+#[test]
+fn repeated_findings_are_capped_per_rule_and_file_with_a_closing_count() {
+    let cap = rollsafe::lint::analyze::MAX_FINDINGS_PER_RULE_AND_FILE;
+    let text: String = (0..cap + 30)
+        .map(|i| format!("ALTER TABLE t DROP COLUMN c{i};\n"))
+        .collect();
+    let report = lint_text("many.sql", text, "postgres:16");
+    let drops: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-column")
+        .collect();
+    assert_eq!(drops.len(), cap + 1);
+    let last = drops.last().unwrap();
+    assert_eq!(last.line, cap + 1, "at the first one held back");
+    assert!(
+        last.message.starts_with("30 more [drop-column]"),
+        "{}",
+        last.message
+    );
+}
+
+#[test]
+fn unterminated_comment_is_reported_and_hides_nothing() {
+    let report = lint_text(
+        "open.sql",
+        "SET lock_timeout = '1s';\nDROP TABLE a;\n/* left open\nDROP TABLE b;\n".into(),
+        "postgres:16",
+    );
+    let got: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{}:{} {}", f.line, f.column, f.rule))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "3:1 unterminated",
+            "2:1 drop-table",
+            "4:1 pg-exclusive-lock-held",
+            "4:1 drop-table"
+        ]
+    );
+}

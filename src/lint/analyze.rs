@@ -13,7 +13,7 @@ use super::inputs::{Direction, SourceFile};
 use super::parse::{self, Parsed};
 use super::rules::Catalogue;
 use super::sections::{self, Unit};
-use super::split::Word;
+use super::split::{self, Word};
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
 use mysql::Online;
@@ -24,6 +24,10 @@ mod sqlite;
 
 /// Files parsed together before their analysis (see `parse`).
 const PARSE_BATCH_FILES: usize = 32;
+
+/// Findings of one rule listed per file; past it, one closing finding says how many more there
+/// were (a generated 10,000-statement file must not bury the rest of the run).
+pub const MAX_FINDINGS_PER_RULE_AND_FILE: usize = 100;
 
 /// Lints files in order, carrying context from one to the next.
 pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Report {
@@ -39,6 +43,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         findings: Vec::new(),
         statement_list: Vec::new(),
         retracted: HashSet::new(),
+        per_rule: HashMap::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -137,6 +142,8 @@ struct Context<'a> {
     statement_list: Vec<super::StatementInfo>,
     /// Findings withdrawn by a later statement (indexes into `findings`).
     retracted: HashSet<usize>,
+    /// This file's findings by rule: how many, and the first one held back by the cap.
+    per_rule: HashMap<String, (usize, Option<Finding>)>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -248,6 +255,7 @@ impl<'a> Context<'a> {
             .filter_map(|l| l.split_once("rollsafe:ignore-file").map(|(_, r)| r))
             .flat_map(rule_list)
             .collect();
+        self.per_rule.clear();
         // Liquibase changesets and dbmate sections are units of their own: each has its own
         // transaction (or none) and direction; positions stay those of the file.
         for (unit, statements) in units {
@@ -262,9 +270,28 @@ impl<'a> Context<'a> {
                 timeout_reported: self.file.name == file.name && self.file.timeout_reported,
                 ..FileState::default()
             };
+            for open in split::unterminated(&unit.text, self.kind()) {
+                let at = unit.base + open.offset;
+                let stmt = Stmt {
+                    text: unit.text[open.offset..].lines().next().unwrap_or(""),
+                    start: at,
+                    words: Vec::new(),
+                    cursor: 0,
+                    ignored: Vec::new(),
+                    index: &index,
+                };
+                self.emit(
+                    &stmt,
+                    "unterminated",
+                    None,
+                    at,
+                    format!("{} opened here is never closed: the database rejects the file, or reads the rest of it as part of this {}; rollsafe ended it at the end of its line and checked the rest", open.what, if open.what.contains("comment") { "comment" } else { "string" }),
+                    None,
+                );
+            }
             for parsed in statements {
                 self.statements += 1;
-                self.lint_chunk(&unit.text, parsed, &index);
+                self.lint_chunk(&unit.text, unit.base, parsed, &index);
             }
             // SET lock_timeout holds for the connection, which the tool keeps across units.
             session_timeout = self.file.timeout_session;
@@ -289,6 +316,25 @@ impl<'a> Context<'a> {
                 "BEGIN without COMMIT before the end of the file: the changes are rolled back when the connection closes".into(),
                 None,
             );
+        }
+        self.close_capped();
+    }
+
+    /// One finding per rule that went over the cap in this file, at the first one held back.
+    fn close_capped(&mut self) {
+        let mut capped: Vec<(usize, Finding)> = self
+            .per_rule
+            .drain()
+            .filter_map(|(_, (n, first))| first.map(|f| (n, f)))
+            .collect();
+        capped.sort_by(|a, b| (a.1.line, a.1.column).cmp(&(b.1.line, b.1.column)));
+        for (n, mut f) in capped {
+            let more = n - MAX_FINDINGS_PER_RULE_AND_FILE;
+            f.message = format!(
+                "{more} more [{}] in this file from here on, not listed one by one (the first {MAX_FINDINGS_PER_RULE_AND_FILE} are); this one: {}",
+                f.rule, f.message
+            );
+            self.findings.push(f);
         }
     }
 
@@ -322,7 +368,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn lint_chunk(&mut self, source: &str, parsed: Parsed, index: &LineIndex<'_>) {
+    /// `source` is the unit's text, which starts at byte `base` of the file.
+    fn lint_chunk(&mut self, source: &str, base: usize, parsed: Parsed, index: &LineIndex<'_>) {
         let Parsed {
             chunk,
             words,
@@ -339,14 +386,14 @@ impl<'a> Context<'a> {
             .collect();
         let mut stmt = Stmt {
             text,
-            start: chunk.start,
+            start: base + chunk.start,
             words,
             cursor: 0,
             ignored,
             index,
         };
         let keep = self.opts.statements;
-        let (line, column) = index.position(chunk.start);
+        let (line, column) = index.position(base + chunk.start);
         if keep {
             self.statement_list.push(super::StatementInfo {
                 file: self.file.name.clone(),
@@ -863,7 +910,7 @@ impl<'a> Context<'a> {
             Some(extra) => format!("{extra}; {}", rule.fix),
             None => rule.fix.clone(),
         };
-        self.findings.push(Finding {
+        let finding = Finding {
             file: self.file.name.clone(),
             line,
             column,
@@ -880,7 +927,14 @@ impl<'a> Context<'a> {
             statement: stmt.first_line(),
             source: rule.source.clone(),
             stmt: self.statement_list.len().saturating_sub(1),
-        });
+        };
+        let seen = self.per_rule.entry(rule.id.clone()).or_insert((0, None));
+        seen.0 += 1;
+        if seen.0 > MAX_FINDINGS_PER_RULE_AND_FILE {
+            seen.1.get_or_insert(finding);
+            return;
+        }
+        self.findings.push(finding);
     }
 
     fn check(&mut self, s: &Statement, stmt: &mut Stmt<'_>) {

@@ -43,6 +43,7 @@ pub fn collect(
                 .take()
                 .ok_or_else(|| "standard input (-) given twice".to_string())?;
             let text = read().map_err(|e| format!("cannot read standard input: {e}"))?;
+            too_large("standard input", text.len() as u64)?;
             if out.inferred_tool.is_none() {
                 out.inferred_tool = content_format(&text);
             }
@@ -88,7 +89,26 @@ fn content_format(text: &str) -> Option<(String, String)> {
     super::sections::format_of(text).map(|(t, why)| (t.to_string(), why.to_string()))
 }
 
+/// Largest file lint reads: a migration (even a 10,000-changeset Liquibase changelog, about
+/// 1 MB) is far below it; anything larger is a dump or a mistake, refused rather than read.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn too_large(name: &str, len: u64) -> Result<(), String> {
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name}: {:.1} MB is more than lint reads ({} MB): is it a database dump rather than a migration? Lint the migration files themselves",
+            len as f64 / 1_048_576.0,
+            MAX_FILE_BYTES / 1_048_576
+        ));
+    }
+    Ok(())
+}
+
 fn read(path: &Path, direction: Direction) -> Result<SourceFile, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    too_large(&path.display().to_string(), len)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(SourceFile {
@@ -264,6 +284,18 @@ fn order(root: &Path, files: Vec<PathBuf>) -> Ordered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_over_the_ceiling_are_refused_with_their_name_and_size() {
+        assert!(too_large("a.sql", MAX_FILE_BYTES).is_ok());
+        let err = too_large("dump.sql", MAX_FILE_BYTES + 1).unwrap_err();
+        assert!(err.starts_with("dump.sql: 64.0 MB is more than"), "{err}");
+        let err = collect(
+            &["-".into()],
+            || Ok("x".repeat(MAX_FILE_BYTES as usize + 1)),
+        );
+        assert!(err.unwrap_err().starts_with("standard input:"));
+    }
 
     #[test]
     fn flyway_versions_compare_as_numbers() {
