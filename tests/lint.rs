@@ -450,3 +450,39 @@ fn unterminated_comment_is_reported_and_hides_nothing() {
         ]
     );
 }
+
+#[test]
+fn one_finding_per_drop_statement_and_recreated_views_are_not_drops() {
+    let views: Vec<String> = (0..29).map(|i| format!("v{i}")).collect();
+    let mut sql = format!(
+        "SET lock_timeout = '1s';\nDROP VIEW {};\nDROP TABLE a, b;\n",
+        views.join(", ")
+    );
+    // Re-created in the same unit (the usual way to change a view's columns): not a drop.
+    sql.push_str("DROP VIEW report;\nCREATE VIEW report AS SELECT 1;\n");
+    // Only one of the two re-created: still a drop.
+    sql.push_str("DROP VIEW x, y;\nCREATE OR REPLACE VIEW x AS SELECT 1;\n");
+    let file = rollsafe::lint::SourceFile {
+        name: "v.sql".into(),
+        text: sql,
+        direction: rollsafe::lint::Direction::Up,
+    };
+    let report = lint_files(
+        &[file],
+        &Options::new(Engine::parse("postgres:16").unwrap()),
+        &Catalogue::bundled(),
+    );
+    let got: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.line, f.rule, f.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "2 drop-object: DROP VIEW v0, v1, v2, v3, v4 and 24 more: code still using it fails",
+            "3 drop-table: DROP TABLE a, b deletes the tables and their rows",
+            "6 drop-object: DROP VIEW x, y: code still using it fails",
+        ]
+    );
+}

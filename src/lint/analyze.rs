@@ -123,6 +123,9 @@ struct FileState {
     dropped: HashMap<String, usize>,
     /// Enum labels added with ALTER TYPE … ADD VALUE in the open transaction.
     new_enum_values: Vec<String>,
+    /// drop-object findings on views and routines of this unit (index into `findings`) and the
+    /// names not yet re-created: re-created in the same unit, nothing was dropped for good.
+    recreatable_drops: Vec<(usize, HashSet<String>)>,
 }
 
 struct Context<'a> {
@@ -204,6 +207,20 @@ fn rule_list(text: &str) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// `a, b, c`, or the first five and how many more.
+fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 fn ident(i: &sqlparser::ast::Ident) -> String {
@@ -715,21 +732,49 @@ impl<'a> Context<'a> {
 
     /// DROP VIEW / FUNCTION / TYPE / SEQUENCE / DOMAIN / EXTENSION: no rows, but code (and other
     /// objects) still using it break.
-    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, name: &str) {
+    /// One finding per statement, naming every object it drops.
+    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, names: &[String]) {
         let at = stmt.start;
         let cascade = if stmt.has("CASCADE") {
             ", and CASCADE drops what depends on it"
         } else {
             ""
         };
+        let before = self.findings.len();
         self.emit(
             stmt,
             "drop-object",
             None,
             at,
-            format!("DROP {what} {name}: code still using it fails{cascade}"),
+            format!(
+                "DROP {what} {}: code still using it fails{cascade}",
+                name_list(names)
+            ),
             None,
         );
+        if self.findings.len() > before
+            && matches!(
+                what,
+                "VIEW" | "MATERIALIZED VIEW" | "FUNCTION" | "PROCEDURE"
+            )
+        {
+            self.file
+                .recreatable_drops
+                .push((before, names.iter().cloned().collect()));
+        }
+    }
+
+    /// A view or routine created: a drop of it earlier in this unit is withdrawn once every
+    /// name that drop took is back (the usual way to change a view's columns).
+    fn recreated(&mut self, name: &str) {
+        let retracted = &mut self.retracted;
+        self.file.recreatable_drops.retain_mut(|(i, names)| {
+            names.remove(name);
+            if names.is_empty() {
+                retracted.insert(*i);
+            }
+            !names.is_empty()
+        });
     }
 
     /// DROP COLUMN where the engine can do it in place (PostgreSQL, MySQL/MariaDB).
@@ -1000,36 +1045,49 @@ impl<'a> Context<'a> {
                 object_type, names, ..
             } => match object_type {
                 ObjectType::Table => {
-                    for n in names {
-                        let t = table_name(n);
-                        let at = stmt.start;
-                        self.lock_timeout(stmt, Some(&t), at);
-                        self.access_exclusive(stmt, Some(&t), at);
+                    let all: Vec<String> = names.iter().map(table_name).collect();
+                    // Tables created earlier in the run are new and empty: not a loss.
+                    let existing: Vec<String> = all
+                        .iter()
+                        .filter(|t| !self.new_tables.contains(*t))
+                        .cloned()
+                        .collect();
+                    let at = stmt.start;
+                    let first = existing.first().or(all.first()).cloned();
+                    self.lock_timeout(stmt, first.as_deref(), at);
+                    for t in &existing {
+                        self.access_exclusive(stmt, Some(t), at);
+                    }
+                    if let Some(t) = existing.first() {
                         let before = self.findings.len();
-                        self.emit(
-                            stmt,
-                            "drop-table",
-                            Some(&t),
-                            at,
-                            format!("DROP TABLE {t} deletes the table and its rows"),
-                            None,
-                        );
-                        if self.findings.len() > before {
+                        let message = if existing.len() == 1 {
+                            format!("DROP TABLE {t} deletes the table and its rows")
+                        } else {
+                            format!(
+                                "DROP TABLE {} deletes the tables and their rows",
+                                name_list(&existing)
+                            )
+                        };
+                        self.emit(stmt, "drop-table", Some(t), at, message, None);
+                        if self.findings.len() > before && existing.len() == 1 {
                             self.file.dropped.insert(t.clone(), before);
                         }
-                        self.new_tables.remove(&t);
+                    }
+                    for t in &all {
+                        self.new_tables.remove(t);
                     }
                 }
                 ObjectType::Index if kind == EngineKind::Postgres => {
-                    for n in names {
-                        let i = table_name(n);
-                        if self.new_indexes.contains(&i) {
-                            continue;
-                        }
+                    let existing: Vec<String> = names
+                        .iter()
+                        .map(table_name)
+                        .filter(|i| !self.new_indexes.contains(i))
+                        .collect();
+                    if !existing.is_empty() {
                         let at = stmt.start;
                         self.lock_timeout(stmt, None, at);
                         self.access_exclusive(stmt, None, at);
-                        self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {i} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table"), None);
+                        self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table", name_list(&existing)), None);
                     }
                 }
                 ObjectType::Database => self.drop_database(stmt, names, "DROP DATABASE"),
@@ -1041,9 +1099,8 @@ impl<'a> Context<'a> {
                 | ObjectType::MaterializedView
                 | ObjectType::Sequence
                 | ObjectType::Type => {
-                    for n in names {
-                        self.drop_object(stmt, &object_type.to_string(), &table_name(n));
-                    }
+                    let names: Vec<String> = names.iter().map(table_name).collect();
+                    self.drop_object(stmt, &object_type.to_string(), &names);
                 }
                 _ => {}
             },
@@ -1057,8 +1114,11 @@ impl<'a> Context<'a> {
                     .map(|w| w.upper.clone())
                     .unwrap_or_default();
                 let name = name_after(stmt, &what);
-                self.drop_object(stmt, &what, &name);
+                self.drop_object(stmt, &what, &[name]);
             }
+            Statement::CreateView(cv) => self.recreated(&table_name(&cv.name)),
+            Statement::CreateFunction(cf) => self.recreated(&table_name(&cf.name)),
+            Statement::CreateProcedure { name, .. } => self.recreated(&table_name(name)),
             Statement::AlterView(av) => {
                 if let AlterViewOperation::RenameTo { .. } | AlterViewOperation::SetSchema { .. } =
                     &av.operation
