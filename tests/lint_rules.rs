@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use rollsafe::lint::{Catalogue, Engine, Options, SourceFile, inputs, lint_files};
+use rollsafe::lint::{Catalogue, Engine, Options, Severity, SourceFile, inputs, lint_files};
 
 const RULES: &str = "tests/fixtures/lint/rules";
 
@@ -498,4 +498,29 @@ fn squawk_comparison_table_matches_rollsafe() {
     }
     assert!(rows >= 38, "only {rows} rows parsed");
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn mysql_create_index_without_algorithm_is_info_unless_it_blocks_writes() {
+    let cat = Catalogue::bundled();
+    for engine in ["mysql:8.0.29", "mariadb:10.11"] {
+        let opts = Options::new(Engine::parse(engine).unwrap());
+        let text = "SET SESSION lock_wait_timeout = 5;\nCREATE INDEX i ON users (email);\nCREATE UNIQUE INDEX u ON users (handle);\nALTER TABLE users ADD COLUMN nickname VARCHAR(50);\n";
+        let r = lint_files(&[sql("a.sql", text)], &opts, &cat);
+        let got: Vec<(usize, &str, Severity)> = r
+            .findings
+            .iter()
+            .map(|f| (f.line, f.rule.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "mysql-algorithm-missing", Severity::Info),
+                (3, "mysql-algorithm-missing", Severity::Info),
+                // ALTER TABLE keeps its warning: the fallback to a copy is real there.
+                (4, "mysql-algorithm-missing", Severity::Warning),
+            ],
+            "{engine}"
+        );
+    }
 }

@@ -1036,7 +1036,11 @@ impl<'a> Context<'a> {
                     EngineKind::Mysql | EngineKind::Mariadb => {
                         let at = stmt.start;
                         self.lock_timeout(stmt, Some(&t), at);
+                        let before = self.findings.len();
                         self.mysql_explicit(stmt, &t, &ci.alter_options, Online::Inplace, at);
+                        if !stmt.has("FULLTEXT") && !stmt.has("SPATIAL") {
+                            self.secondary_index_builds_online(before);
+                        }
                     }
                     EngineKind::Sqlite => {}
                 }
