@@ -524,3 +524,49 @@ fn mysql_create_index_without_algorithm_is_info_unless_it_blocks_writes() {
         );
     }
 }
+
+#[test]
+fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    // Added to an existing table (one created in the run would be new and exempt).
+    let history = sql(
+        "1.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE robot ADD COLUMN id int4, ADD COLUMN doc jsonb;\n",
+    );
+    let rules = |text: &str| -> Vec<String> {
+        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
+        r.findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql")
+            .map(|f| f.rule)
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    // Same type (as spelled elsewhere): nothing to report.
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN doc TYPE jsonb;\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN id TYPE integer;\n"
+        ))
+        .is_empty()
+    );
+    // A real change is still a rewrite, and so is USING.
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN id TYPE bigint;\n"
+        )),
+        vec!["pg-alter-column-type-rewrite"]
+    );
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN doc TYPE jsonb USING doc || '{{}}';\n"
+        )),
+        vec!["pg-alter-column-type-rewrite"]
+    );
+}

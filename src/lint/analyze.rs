@@ -1352,11 +1352,22 @@ fn type_parts(t: &str) -> (String, Vec<u32>) {
         Some((b, rest)) => (b.trim().to_string(), rest.trim_end_matches(')').to_string()),
         None => (t.clone(), String::new()),
     };
+    // PostgreSQL's aliases of one type (docs, Data Types, table 8.1), so `int4` → `integer`
+    // compares as the same type.
     let base = match base.as_str() {
-        "character varying" => "varchar".to_string(),
-        "decimal" => "numeric".to_string(),
-        _ => base,
-    };
+        "character varying" => "varchar",
+        "decimal" => "numeric",
+        "int" | "int4" => "integer",
+        "int8" => "bigint",
+        "int2" => "smallint",
+        "bool" => "boolean",
+        "float8" => "double precision",
+        "float4" => "real",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        other => other,
+    }
+    .to_string();
     let args = args
         .split(',')
         .filter_map(|a| a.trim().parse().ok())
