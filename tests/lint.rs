@@ -486,3 +486,125 @@ fn one_finding_per_drop_statement_and_recreated_views_are_not_drops() {
         ]
     );
 }
+
+#[test]
+fn history_files_are_context_only_and_their_tables_are_not_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    std::fs::write(
+        m.join("001_robot.sql"),
+        "CREATE TABLE robot (id int, doc jsonb);\nCREATE INDEX robot_doc ON robot (doc);\nDROP TABLE legacy;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("002_grow.sql"),
+        "SET lock_timeout = '1s';\nALTER TABLE robot ALTER COLUMN id TYPE bigint;\nALTER TABLE robot ALTER COLUMN doc TYPE jsonb;\n",
+    )
+    .unwrap();
+    let folder = m.display().to_string();
+    let lint = |extra: &[&str]| -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args([
+                "lint",
+                "--engine",
+                "postgres:16",
+                "--format",
+                "human",
+                &folder,
+            ])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Without a selection the folder run says it treated every file as new (and misses the
+    // rewrite, since robot looks new).
+    let (_, all) = lint(&[]);
+    assert!(all.contains("all 2 files linted as new"), "{all}");
+    assert!(!all.contains("pg-alter-column-type-rewrite"), "{all}");
+    // --since: 001 is history (its DROP is not reported), robot is an old table, the real
+    // rewrite is reported and the same-type ALTER is not.
+    for extra in [
+        vec!["--since", "2"],
+        vec![m.join("002_grow.sql").to_str().unwrap()],
+    ] {
+        let (code, out) = lint(&extra);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("1 read as history"), "{out}");
+        assert!(out.contains("1 linted as new"), "{out}");
+        assert_eq!(
+            out.matches("[pg-alter-column-type-rewrite]").count(),
+            1,
+            "only the bigint change: {out}"
+        );
+        assert!(out.contains("TYPE bigint from int rewrites"), "{out}");
+        assert!(!out.contains("drop-table"), "{out}");
+    }
+    let (code, out) = lint(&["--since", "x"]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn changed_against_a_git_base_lints_only_the_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let m = root.join("migrations");
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(
+        m.join("001_a.sql"),
+        "CREATE TABLE robot (id int);\nDROP TABLE legacy;\n",
+    )
+    .unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "one"]);
+    git(&["checkout", "-qb", "feature"]);
+    std::fs::write(
+        m.join("002_b.sql"),
+        "SET lock_timeout = '1s';\nALTER TABLE robot DROP COLUMN id;\n",
+    )
+    .unwrap();
+    let run = |base: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args([
+                "lint",
+                "--engine",
+                "postgres:16",
+                "--format",
+                "line",
+                "--changed",
+                "--base",
+                base,
+            ])
+            .arg(&m)
+            .output()
+            .unwrap()
+    };
+    let out = run("main");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 002 is untracked: new; 001 is history, so its DROP TABLE is silent and robot is old.
+    assert!(text.contains("002_b.sql:2:19: warning:"), "{text}");
+    assert!(text.contains("[drop-column]"), "{text}");
+    assert!(!text.contains("001_a.sql"), "{text}");
+    let bad = run("no-such-ref");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--changed: git diff"));
+}

@@ -28,6 +28,9 @@ pub struct Collected {
     pub files: Vec<SourceFile>,
     /// (tool id, why) inferred from the layout, e.g. ("flyway", "V<version>__*.sql").
     pub inferred_tool: Option<(String, String)>,
+    /// Files named on their own that a folder given too already holds: the new ones, the rest
+    /// of the folder is history (read once, in the folder's order).
+    pub named_in_folders: Vec<String>,
 }
 
 /// Reads the paths given on the command line (`-` is standard input).
@@ -37,6 +40,10 @@ pub fn collect(
 ) -> Result<Collected, String> {
     let mut out = Collected::default();
     let mut stdin = Some(stdin);
+    // Canonical paths of files read from folders, and of files named on their own, to read
+    // each once when both are given.
+    let mut folder_files: std::collections::HashMap<PathBuf, String> = Default::default();
+    let mut named: Vec<(PathBuf, String)> = Vec::new();
     for p in paths {
         if p == "-" {
             let read = stdin
@@ -63,6 +70,21 @@ pub fn collect(
                 out.inferred_tool = tool;
             }
             for (file, direction) in ordered {
+                // Named on its own before its folder: keep the folder's order, mark it new.
+                let canon = (!named.is_empty())
+                    .then(|| std::fs::canonicalize(&file).ok())
+                    .flatten();
+                if let Some(name) = canon.and_then(|c| named.iter().find(|(p, _)| *p == c))
+                    && let Some(i) = out.files.iter().position(|f| f.name == name.1)
+                {
+                    let f = out.files.remove(i);
+                    out.named_in_folders.push(f.name.clone());
+                    out.files.push(f);
+                    continue;
+                }
+                if let Ok(c) = std::fs::canonicalize(&file) {
+                    folder_files.insert(c, file.display().to_string());
+                }
                 let f = read(&file, direction)?;
                 if out.inferred_tool.is_none() {
                     out.inferred_tool = content_format(&f.text);
@@ -70,6 +92,14 @@ pub fn collect(
                 out.files.push(f);
             }
         } else if path.is_file() {
+            let canon = std::fs::canonicalize(path).ok();
+            if let Some(seen) = canon.as_ref().and_then(|c| folder_files.get(c)) {
+                out.named_in_folders.push(seen.clone());
+                continue;
+            }
+            if let Some(c) = canon {
+                named.push((c, path.display().to_string()));
+            }
             let direction = direction_of(path);
             let f = read(path, direction)?;
             if out.inferred_tool.is_none() {

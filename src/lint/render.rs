@@ -83,7 +83,27 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
         out.push('\n');
     }
     out.push_str(&summary(report));
+    out.push_str(&history_note(report));
     out
+}
+
+/// Which files were history and which new, so a folder run never silently treats years-old
+/// tables as new and empty.
+pub fn history_note(report: &Report) -> String {
+    let files = report.files.len();
+    if report.history_files > 0 {
+        format!(
+            "{} read as history (schema context only, nothing reported), {} linted as new\n",
+            report.history_files,
+            files - report.history_files
+        )
+    } else if files > 1 {
+        format!(
+            "all {files} files linted as new: a table created in an earlier file counts as new and empty; --since VERSION, --changed or naming the new files reads the others as history\n"
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// What goes before a caret under 1-based character `column` of `line`: spaces, and the
