@@ -23,6 +23,8 @@ pub enum LintFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// GitLab code quality report (JSON), for merge request widgets.
+    Gitlab,
     /// One `file:line:col: severity: message [rule]` line per finding.
     Line,
 }
@@ -322,6 +324,9 @@ pub fn lint_command(global: &Global, args: &LintArgs) -> i32 {
     };
     let text = match format {
         LintFormat::Json => serde_json::to_string_pretty(&report).map(|t| t + "\n"),
+        LintFormat::Gitlab => {
+            serde_json::to_string_pretty(&render::gitlab(&report)).map(|t| t + "\n")
+        }
         LintFormat::Sarif => {
             serde_json::to_string_pretty(&render::sarif(&report, &cat)).map(|t| t + "\n")
         }
