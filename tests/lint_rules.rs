@@ -570,3 +570,35 @@ fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
         vec!["pg-alter-column-type-rewrite"]
     );
 }
+
+#[test]
+fn a_default_calling_a_user_function_is_volatile_unless_declared_otherwise() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    let history = sql(
+        "1.sql",
+        "CREATE FUNCTION make_code() RETURNS text AS $$ SELECT md5(random()::text) $$ LANGUAGE sql;\nCREATE FUNCTION fixed_code() RETURNS text IMMUTABLE AS $$ SELECT 'x' $$ LANGUAGE sql;\n",
+    );
+    let rules = |text: &str| -> Vec<String> {
+        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
+        r.findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql")
+            .map(|f| f.rule)
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE users ADD COLUMN code text NOT NULL DEFAULT make_code();\n"
+        )),
+        vec!["pg-add-column-volatile-default"]
+    );
+    // IMMUTABLE: PostgreSQL 11+ stores the value once, no rewrite.
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE users ADD COLUMN code text NOT NULL DEFAULT fixed_code();\n"
+        ))
+        .is_empty()
+    );
+}

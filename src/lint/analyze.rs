@@ -45,6 +45,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         retracted: HashSet::new(),
         per_rule: HashMap::new(),
         history: false,
+        functions: HashMap::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -154,6 +155,8 @@ struct Context<'a> {
     per_rule: HashMap<String, (usize, Option<Finding>)>,
     /// The file being read is history (`Options::history`): context only.
     history: bool,
+    /// Functions created in the run: name (lower case, without schema) → volatile.
+    functions: HashMap<String, bool>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -1139,7 +1142,19 @@ impl<'a> Context<'a> {
                 self.drop_object(stmt, &what, &[name]);
             }
             Statement::CreateView(cv) => self.recreated(&table_name(&cv.name)),
-            Statement::CreateFunction(cf) => self.recreated(&table_name(&cf.name)),
+            Statement::CreateFunction(cf) => {
+                let name = table_name(&cf.name);
+                // VOLATILE unless declared otherwise (PostgreSQL docs, CREATE FUNCTION).
+                let volatile = !matches!(
+                    cf.behavior,
+                    Some(
+                        sqlparser::ast::FunctionBehavior::Immutable
+                            | sqlparser::ast::FunctionBehavior::Stable
+                    )
+                );
+                self.functions.insert(name.clone(), volatile);
+                self.recreated(&name);
+            }
             Statement::CreateProcedure { name, .. } => self.recreated(&table_name(name)),
             Statement::AlterView(av) => {
                 if let AlterViewOperation::RenameTo { .. } | AlterViewOperation::SetSchema { .. } =

@@ -87,21 +87,35 @@ fn binary_compatible(old: Option<&str>, new: &str) -> Compat {
 }
 
 impl Context<'_> {
+    /// The first volatile function a DEFAULT calls: a known volatile built-in, or a function
+    /// created earlier in the run (or its history) without IMMUTABLE or STABLE, since
+    /// PostgreSQL's default volatility is VOLATILE (docs, CREATE FUNCTION).
     fn volatile_default(&self, expr: &Expr) -> Option<String> {
         let text = expr.to_string().to_ascii_lowercase();
+        let calls = |f: &str| {
+            text.match_indices(f).any(|(i, _)| {
+                let before_ok = i == 0
+                    || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && text.as_bytes()[i - 1] != b'_';
+                text[i + f.len()..].trim_start().starts_with('(') && before_ok
+            })
+        };
         self.cat
             .postgres
             .volatile_functions
             .iter()
-            .find(|f| {
-                text.match_indices(f.as_str()).any(|(i, _)| {
-                    let before_ok = i == 0
-                        || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && text.as_bytes()[i - 1] != b'_';
-                    text[i + f.len()..].trim_start().starts_with('(') && before_ok
-                })
-            })
+            .find(|f| calls(f))
             .cloned()
+            .or_else(|| {
+                let mut user: Vec<&String> = self
+                    .functions
+                    .iter()
+                    .filter(|(_, volatile)| **volatile)
+                    .map(|(name, _)| name)
+                    .collect();
+                user.sort();
+                user.into_iter().find(|f| calls(f)).cloned()
+            })
     }
 
     pub(super) fn alter_pg(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
