@@ -602,3 +602,25 @@ fn a_default_calling_a_user_function_is_volatile_unless_declared_otherwise() {
         .is_empty()
     );
 }
+
+#[test]
+fn an_unknown_alter_table_clause_does_not_hide_the_known_ones() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    let text = "SET lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL, FROBNICATE (x), ADD CONSTRAINT c CHECK (age > 0);\n";
+    let r = lint_files(&[sql("a.sql", text)], &opts, &cat);
+    let got: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(
+        got,
+        vec!["pg-set-not-null", "pg-add-check-validating", "unparsed"],
+        "{:?}",
+        r.findings
+    );
+    let unparsed = r.findings.iter().find(|f| f.rule == "unparsed").unwrap();
+    assert!(
+        unparsed.message.contains("FROBNICATE (x)"),
+        "{}",
+        unparsed.message
+    );
+    assert_eq!(unparsed.line, 2);
+}

@@ -461,7 +461,33 @@ impl<'a> Context<'a> {
                 }
             }
             Err(err) => {
-                if !self.fallback(&mut stmt) {
+                let clauses = (stmt.words.first().is_some_and(|w| w.upper == "ALTER")
+                    && stmt.words.get(1).is_some_and(|w| w.upper == "TABLE"))
+                .then(|| parse::alter_table_clauses(stmt.text, self.kind()))
+                .flatten();
+                if let Some(clauses) = clauses {
+                    // Check the clauses it can read; report the ones it cannot.
+                    let mut failed = Vec::new();
+                    for (clause, result) in clauses {
+                        match result {
+                            Ok(statements) => {
+                                for s in &statements {
+                                    self.check(s, &mut stmt);
+                                }
+                            }
+                            // Its position is in the rebuilt one-clause statement: drop it.
+                            Err(e) => failed.push((
+                                clause,
+                                e.rsplit_once(" at Line: ")
+                                    .map_or(e.clone(), |(what, _)| what.to_string()),
+                            )),
+                        }
+                    }
+                    for (clause, e) in failed {
+                        let short: String = clause.chars().take(60).collect();
+                        self.unparsed(&mut stmt, &format!("clause \"{short}\": {e}"));
+                    }
+                } else if !self.fallback(&mut stmt) {
                     if let Some(info) = self.statement_list.last_mut().filter(|_| keep) {
                         info.parsed = false;
                     }

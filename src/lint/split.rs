@@ -120,6 +120,18 @@ pub fn split(source: &str, engine: EngineKind) -> Vec<Chunk> {
     chunks
 }
 
+/// Offsets of the single-character code bytes of `text` (punctuation outside strings, quoted
+/// names and comments).
+pub fn code_bytes(text: &str, engine: EngineKind) -> Vec<usize> {
+    let mut out = Vec::new();
+    scan(text, engine, |ev| match ev {
+        Event::Code(offset, 1) => out.push(offset),
+        Event::Semicolon(offset) => out.push(offset),
+        _ => {}
+    });
+    out
+}
+
 /// A comment, string or quoted identifier opened at `offset` and never closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unterminated {
