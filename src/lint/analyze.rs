@@ -362,7 +362,7 @@ impl<'a> Context<'a> {
             .drain()
             .filter_map(|(_, (n, first))| first.map(|f| (n, f)))
             .collect();
-        capped.sort_by(|a, b| (a.1.line, a.1.column).cmp(&(b.1.line, b.1.column)));
+        capped.sort_by_key(|a| (a.1.line, a.1.column));
         for (n, mut f) in capped {
             let more = n - MAX_FINDINGS_PER_RULE_AND_FILE;
             f.message = format!(
