@@ -369,3 +369,242 @@ fn cli_exit_codes_json_and_stdin() {
     assert_eq!(v["findings"][1]["file"], "<stdin>");
     assert_eq!(v["findings"][1]["lossy_rollback"], true);
 }
+
+fn lint_text(name: &str, text: String, engine: &str) -> rollsafe::lint::Report {
+    let file = rollsafe::lint::SourceFile {
+        name: name.into(),
+        text,
+        direction: rollsafe::lint::Direction::Up,
+    };
+    let mut opts = Options::new(Engine::parse(engine).unwrap());
+    opts.tool = Some("liquibase".into());
+    lint_files(&[file], &opts, &Catalogue::bundled())
+}
+
+#[test]
+fn liquibase_changesets_keep_positions_and_context_at_scale() {
+    // Each changeset is its own unit; positions are the file's, and a table created in an
+    // earlier changeset is found again in the last one.
+    let mut text = String::from("--liquibase formatted sql\n");
+    for i in 0..2_000 {
+        text.push_str(&format!(
+            "--changeset ana:{i}\nCREATE TABLE t{i} (id int);\n--rollback DROP TABLE t{i};\n"
+        ));
+    }
+    text.push_str("--changeset ana:last\nALTER TABLE old_table DROP COLUMN c;\n");
+    let line = text.lines().count();
+    let report = lint_text("big.sql", text, "postgres:16");
+    assert_eq!(report.statements, 4_001);
+    let drops: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-column")
+        .map(|f| (f.line, f.column))
+        .collect();
+    assert_eq!(drops, vec![(line, 23)]);
+    // Rollbacks drop tables created in the run: exempt, so no drop-table finding.
+    assert!(report.findings.iter().all(|f| f.rule != "drop-table"));
+}
+
+#[test]
+fn repeated_findings_are_capped_per_rule_and_file_with_a_closing_count() {
+    let cap = rollsafe::lint::analyze::MAX_FINDINGS_PER_RULE_AND_FILE;
+    let text: String = (0..cap + 30)
+        .map(|i| format!("ALTER TABLE t DROP COLUMN c{i};\n"))
+        .collect();
+    let report = lint_text("many.sql", text, "postgres:16");
+    let drops: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-column")
+        .collect();
+    assert_eq!(drops.len(), cap + 1);
+    let last = drops.last().unwrap();
+    assert_eq!(last.line, cap + 1, "at the first one held back");
+    assert!(
+        last.message.starts_with("30 more [drop-column]"),
+        "{}",
+        last.message
+    );
+}
+
+#[test]
+fn unterminated_comment_is_reported_and_hides_nothing() {
+    let report = lint_text(
+        "open.sql",
+        "SET lock_timeout = '1s';\nDROP TABLE a;\n/* left open\nDROP TABLE b;\n".into(),
+        "postgres:16",
+    );
+    let got: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{}:{} {}", f.line, f.column, f.rule))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "3:1 unterminated",
+            "2:1 drop-table",
+            "4:1 pg-exclusive-lock-held",
+            "4:1 drop-table"
+        ]
+    );
+}
+
+#[test]
+fn one_finding_per_drop_statement_and_recreated_views_are_not_drops() {
+    let views: Vec<String> = (0..29).map(|i| format!("v{i}")).collect();
+    let mut sql = format!(
+        "SET lock_timeout = '1s';\nDROP VIEW {};\nDROP TABLE a, b;\n",
+        views.join(", ")
+    );
+    // Re-created in the same unit (the usual way to change a view's columns): not a drop.
+    sql.push_str("DROP VIEW report;\nCREATE VIEW report AS SELECT 1;\n");
+    // Only one of the two re-created: still a drop.
+    sql.push_str("DROP VIEW x, y;\nCREATE OR REPLACE VIEW x AS SELECT 1;\n");
+    let file = rollsafe::lint::SourceFile {
+        name: "v.sql".into(),
+        text: sql,
+        direction: rollsafe::lint::Direction::Up,
+    };
+    let report = lint_files(
+        &[file],
+        &Options::new(Engine::parse("postgres:16").unwrap()),
+        &Catalogue::bundled(),
+    );
+    let got: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.line, f.rule, f.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "2 drop-object: DROP VIEW v0, v1, v2, v3, v4 and 24 more: code still using it fails",
+            "3 drop-table: DROP TABLE a, b deletes the tables and their rows",
+            "6 drop-object: DROP VIEW x, y: code still using it fails",
+        ]
+    );
+}
+
+#[test]
+fn history_files_are_context_only_and_their_tables_are_not_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path();
+    std::fs::write(
+        m.join("001_robot.sql"),
+        "CREATE TABLE robot (id int, doc jsonb);\nCREATE INDEX robot_doc ON robot (doc);\nDROP TABLE legacy;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("002_grow.sql"),
+        "SET lock_timeout = '1s';\nALTER TABLE robot ALTER COLUMN id TYPE bigint;\nALTER TABLE robot ALTER COLUMN doc TYPE jsonb;\n",
+    )
+    .unwrap();
+    let folder = m.display().to_string();
+    let lint = |extra: &[&str]| -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args([
+                "lint",
+                "--engine",
+                "postgres:16",
+                "--format",
+                "human",
+                &folder,
+            ])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Without a selection the folder run says it treated every file as new (and misses the
+    // rewrite, since robot looks new).
+    let (_, all) = lint(&[]);
+    assert!(all.contains("all 2 files linted as new"), "{all}");
+    assert!(!all.contains("pg-alter-column-type-rewrite"), "{all}");
+    // --since: 001 is history (its DROP is not reported), robot is an old table, the real
+    // rewrite is reported and the same-type ALTER is not.
+    for extra in [
+        vec!["--since", "2"],
+        vec![m.join("002_grow.sql").to_str().unwrap()],
+    ] {
+        let (code, out) = lint(&extra);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("1 read as history"), "{out}");
+        assert!(out.contains("1 linted as new"), "{out}");
+        assert_eq!(
+            out.matches("[pg-alter-column-type-rewrite]").count(),
+            1,
+            "only the bigint change: {out}"
+        );
+        assert!(out.contains("TYPE bigint from int rewrites"), "{out}");
+        assert!(!out.contains("drop-table"), "{out}");
+    }
+    let (code, out) = lint(&["--since", "x"]);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn changed_against_a_git_base_lints_only_the_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let m = root.join("migrations");
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(
+        m.join("001_a.sql"),
+        "CREATE TABLE robot (id int);\nDROP TABLE legacy;\n",
+    )
+    .unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "one"]);
+    git(&["checkout", "-qb", "feature"]);
+    std::fs::write(
+        m.join("002_b.sql"),
+        "SET lock_timeout = '1s';\nALTER TABLE robot DROP COLUMN id;\n",
+    )
+    .unwrap();
+    let run = |base: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args([
+                "lint",
+                "--engine",
+                "postgres:16",
+                "--format",
+                "line",
+                "--changed",
+                "--base",
+                base,
+            ])
+            .arg(&m)
+            .output()
+            .unwrap()
+    };
+    let out = run("main");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 002 is untracked: new; 001 is history, so its DROP TABLE is silent and robot is old.
+    assert!(text.contains("002_b.sql:2:19: warning:"), "{text}");
+    assert!(text.contains("[drop-column]"), "{text}");
+    assert!(!text.contains("001_a.sql"), "{text}");
+    let bad = run("no-such-ref");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--changed: git diff"));
+}

@@ -288,3 +288,47 @@ fn alembic_sql_output_on_stdin_is_recognised() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn gitlab_code_quality_format() {
+    let path = format!("{DIR}/mixed.sql");
+    let run = || {
+        bin()
+            .args([
+                "lint",
+                "--engine",
+                "postgres:16",
+                "--format",
+                "gitlab",
+                &path,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "exit code follows --fail-on");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let issues = v.as_array().unwrap();
+    assert_eq!(issues.len(), 3);
+    let rename = issues
+        .iter()
+        .find(|i| i["check_name"] == "rename-column")
+        .unwrap();
+    assert_eq!(rename["severity"], "major");
+    assert_eq!(rename["location"]["path"], path.as_str());
+    assert_eq!(rename["location"]["lines"]["begin"], 2);
+    assert!(
+        rename["description"]
+            .as_str()
+            .unwrap()
+            .contains("RENAME COLUMN")
+    );
+    // Fingerprints: 64 hex digits, distinct, and the same on the next run.
+    let prints: std::collections::BTreeSet<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(prints.len(), 3);
+    assert!(prints.iter().all(|p| p.len() == 64));
+    assert_eq!(run().stdout, out.stdout);
+}

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use rollsafe::lint::{Catalogue, Engine, Options, SourceFile, inputs, lint_files};
+use rollsafe::lint::{Catalogue, Engine, Options, Severity, SourceFile, inputs, lint_files};
 
 const RULES: &str = "tests/fixtures/lint/rules";
 
@@ -498,4 +498,129 @@ fn squawk_comparison_table_matches_rollsafe() {
     }
     assert!(rows >= 38, "only {rows} rows parsed");
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn mysql_create_index_without_algorithm_is_info_unless_it_blocks_writes() {
+    let cat = Catalogue::bundled();
+    for engine in ["mysql:8.0.29", "mariadb:10.11"] {
+        let opts = Options::new(Engine::parse(engine).unwrap());
+        let text = "SET SESSION lock_wait_timeout = 5;\nCREATE INDEX i ON users (email);\nCREATE UNIQUE INDEX u ON users (handle);\nALTER TABLE users ADD COLUMN nickname VARCHAR(50);\n";
+        let r = lint_files(&[sql("a.sql", text)], &opts, &cat);
+        let got: Vec<(usize, &str, Severity)> = r
+            .findings
+            .iter()
+            .map(|f| (f.line, f.rule.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "mysql-algorithm-missing", Severity::Info),
+                (3, "mysql-algorithm-missing", Severity::Info),
+                // ALTER TABLE keeps its warning: the fallback to a copy is real there.
+                (4, "mysql-algorithm-missing", Severity::Warning),
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    // Added to an existing table (one created in the run would be new and exempt).
+    let history = sql(
+        "1.sql",
+        "SET lock_timeout = '1s';\nALTER TABLE robot ADD COLUMN id int4, ADD COLUMN doc jsonb;\n",
+    );
+    let rules = |text: &str| -> Vec<String> {
+        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
+        r.findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql")
+            .map(|f| f.rule)
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    // Same type (as spelled elsewhere): nothing to report.
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN doc TYPE jsonb;\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN id TYPE integer;\n"
+        ))
+        .is_empty()
+    );
+    // A real change is still a rewrite, and so is USING.
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN id TYPE bigint;\n"
+        )),
+        vec!["pg-alter-column-type-rewrite"]
+    );
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE robot ALTER COLUMN doc TYPE jsonb USING doc || '{{}}';\n"
+        )),
+        vec!["pg-alter-column-type-rewrite"]
+    );
+}
+
+#[test]
+fn a_default_calling_a_user_function_is_volatile_unless_declared_otherwise() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    let history = sql(
+        "1.sql",
+        "CREATE FUNCTION make_code() RETURNS text AS $$ SELECT md5(random()::text) $$ LANGUAGE sql;\nCREATE FUNCTION fixed_code() RETURNS text IMMUTABLE AS $$ SELECT 'x' $$ LANGUAGE sql;\n",
+    );
+    let rules = |text: &str| -> Vec<String> {
+        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
+        r.findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql")
+            .map(|f| f.rule)
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    assert_eq!(
+        rules(&format!(
+            "{set}ALTER TABLE users ADD COLUMN code text NOT NULL DEFAULT make_code();\n"
+        )),
+        vec!["pg-add-column-volatile-default"]
+    );
+    // IMMUTABLE: PostgreSQL 11+ stores the value once, no rewrite.
+    assert!(
+        rules(&format!(
+            "{set}ALTER TABLE users ADD COLUMN code text NOT NULL DEFAULT fixed_code();\n"
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn an_unknown_alter_table_clause_does_not_hide_the_known_ones() {
+    let cat = Catalogue::bundled();
+    let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    let text = "SET lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL, FROBNICATE (x), ADD CONSTRAINT c CHECK (age > 0);\n";
+    let r = lint_files(&[sql("a.sql", text)], &opts, &cat);
+    let got: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(
+        got,
+        vec!["pg-set-not-null", "pg-add-check-validating", "unparsed"],
+        "{:?}",
+        r.findings
+    );
+    let unparsed = r.findings.iter().find(|f| f.rule == "unparsed").unwrap();
+    assert!(
+        unparsed.message.contains("FROBNICATE (x)"),
+        "{}",
+        unparsed.message
+    );
+    assert_eq!(unparsed.line, 2);
 }

@@ -23,6 +23,8 @@ pub enum LintFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// GitLab code quality report (JSON), for merge request widgets.
+    Gitlab,
     /// One `file:line:col: severity: message [rule]` line per finding.
     Line,
 }
@@ -61,6 +63,29 @@ pub struct LintArgs {
     /// Open the findings in the interactive screen: details, then plan and rehearse from them.
     #[arg(long, conflicts_with_all = ["json", "format"])]
     pub tui: bool,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// Which files are new. The others are history: already applied, replayed as schema context
+/// (tables, columns, indexes, constraints, functions) and reporting nothing. A file named on
+/// its own next to its folder (`lint migrations/ migrations/0042_x.sql`) is new too.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HistoryArgs {
+    /// Lint only files of this version and later, e.g. --since 20240101120000 or --since V42.
+    #[arg(long, value_name = "VERSION", conflicts_with = "changed")]
+    pub since: Option<String>,
+    /// Lint only the files added or changed against --base (git: committed, staged, unstaged and untracked).
+    #[arg(long)]
+    pub changed: bool,
+    /// The git revision --changed compares against.
+    #[arg(
+        long,
+        value_name = "REF",
+        default_value = "origin/main",
+        requires = "changed"
+    )]
+    pub base: String,
 }
 
 impl LintArgs {
@@ -78,6 +103,7 @@ impl LintArgs {
             format: LintFormat::Human,
             json: false,
             tui: false,
+            history: HistoryArgs::default(),
         }
     }
 }
@@ -165,6 +191,7 @@ pub fn prepare(args: &LintArgs, cat: &Catalogue) -> Result<Prepared, String> {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map(|_| s)
     })?;
+    opts.history = history(args, &collected)?;
     let tool_from = match args
         .tool
         .clone()
@@ -203,6 +230,82 @@ pub fn prepare(args: &LintArgs, cat: &Catalogue) -> Result<Prepared, String> {
     })
 }
 
+/// The files replayed as history, from --since, --changed or files named next to their folder.
+fn history(
+    args: &LintArgs,
+    collected: &inputs::Collected,
+) -> Result<std::collections::HashSet<String>, String> {
+    use super::history as h;
+    if let Some(v) = &args.history.since {
+        return h::before_version(&collected.files, v);
+    }
+    if args.history.changed {
+        let first = args.paths.iter().find(|p| *p != "-").map(String::as_str);
+        let changed = git_changed(first.unwrap_or("."), &args.history.base)?;
+        let history = h::all_but(&collected.files, &changed);
+        if history.len() == collected.files.len() {
+            return Err(format!(
+                "--changed: no migration file changed against {}, nothing to lint",
+                args.history.base
+            ));
+        }
+        return Ok(history);
+    }
+    if !collected.named_in_folders.is_empty() {
+        return Ok(h::all_but(&collected.files, &collected.named_in_folders));
+    }
+    Ok(Default::default())
+}
+
+/// Paths (absolute) of files added or changed against `base`: committed since the merge base,
+/// staged, unstaged and untracked.
+fn git_changed(path: &str, base: &str) -> Result<Vec<String>, String> {
+    let dir = std::path::Path::new(path);
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        dir.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+    };
+    let git = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("--changed needs git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "--changed: git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let root = git(&["rev-parse", "--show-toplevel"])?.trim().to_string();
+    let range = format!("{base}...HEAD");
+    let mut names = git(&["diff", "--name-only", "--diff-filter=ACMR", &range])?;
+    names.push_str(&git(&[
+        "diff",
+        "--name-only",
+        "--diff-filter=ACMR",
+        "HEAD",
+    ])?);
+    names.push_str(&git(&[
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "--full-name",
+    ])?);
+    Ok(names
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{root}/{l}"))
+        .collect())
+}
+
 pub fn lint_command(global: &Global, args: &LintArgs) -> i32 {
     let cat = Catalogue::bundled();
     let prepared = match prepare(args, &cat) {
@@ -221,6 +324,9 @@ pub fn lint_command(global: &Global, args: &LintArgs) -> i32 {
     };
     let text = match format {
         LintFormat::Json => serde_json::to_string_pretty(&report).map(|t| t + "\n"),
+        LintFormat::Gitlab => {
+            serde_json::to_string_pretty(&render::gitlab(&report)).map(|t| t + "\n")
+        }
         LintFormat::Sarif => {
             serde_json::to_string_pretty(&render::sarif(&report, &cat)).map(|t| t + "\n")
         }

@@ -13,7 +13,7 @@ use super::inputs::{Direction, SourceFile};
 use super::parse::{self, Parsed};
 use super::rules::Catalogue;
 use super::sections::{self, Unit};
-use super::split::Word;
+use super::split::{self, Word};
 use super::{EngineKind, Finding, Options, Report, Severity};
 use crate::playbook::diagnostic::LineIndex;
 use mysql::Online;
@@ -24,6 +24,10 @@ mod sqlite;
 
 /// Files parsed together before their analysis (see `parse`).
 const PARSE_BATCH_FILES: usize = 32;
+
+/// Findings of one rule listed per file; past it, one closing finding says how many more there
+/// were (a generated 10,000-statement file must not bury the rest of the run).
+pub const MAX_FINDINGS_PER_RULE_AND_FILE: usize = 100;
 
 /// Lints files in order, carrying context from one to the next.
 pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Report {
@@ -39,6 +43,9 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         findings: Vec::new(),
         statement_list: Vec::new(),
         retracted: HashSet::new(),
+        per_rule: HashMap::new(),
+        history: false,
+        functions: HashMap::new(),
         statements: 0,
         unparsed: 0,
         file: FileState::default(),
@@ -74,6 +81,10 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         tool: opts.tool.clone(),
         tool_from: None,
         files: files.iter().map(|f| f.name.clone()).collect(),
+        history_files: files
+            .iter()
+            .filter(|f| opts.history.contains(&f.name))
+            .count(),
         statements: ctx.statements,
         unparsed: ctx.unparsed,
         findings: ctx
@@ -118,6 +129,9 @@ struct FileState {
     dropped: HashMap<String, usize>,
     /// Enum labels added with ALTER TYPE … ADD VALUE in the open transaction.
     new_enum_values: Vec<String>,
+    /// drop-object findings on views and routines of this unit (index into `findings`) and the
+    /// names not yet re-created: re-created in the same unit, nothing was dropped for good.
+    recreatable_drops: Vec<(usize, HashSet<String>)>,
 }
 
 struct Context<'a> {
@@ -137,6 +151,12 @@ struct Context<'a> {
     statement_list: Vec<super::StatementInfo>,
     /// Findings withdrawn by a later statement (indexes into `findings`).
     retracted: HashSet<usize>,
+    /// This file's findings by rule: how many, and the first one held back by the cap.
+    per_rule: HashMap<String, (usize, Option<Finding>)>,
+    /// The file being read is history (`Options::history`): context only.
+    history: bool,
+    /// Functions created in the run: name (lower case, without schema) → volatile.
+    functions: HashMap<String, bool>,
     statements: usize,
     unparsed: usize,
     file: FileState,
@@ -199,6 +219,20 @@ fn rule_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `a, b, c`, or the first five and how many more.
+fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
+}
+
 fn ident(i: &sqlparser::ast::Ident) -> String {
     i.value.to_ascii_lowercase()
 }
@@ -248,6 +282,8 @@ impl<'a> Context<'a> {
             .filter_map(|l| l.split_once("rollsafe:ignore-file").map(|(_, r)| r))
             .flat_map(rule_list)
             .collect();
+        self.per_rule.clear();
+        self.history = self.opts.history.contains(&file.name);
         // Liquibase changesets and dbmate sections are units of their own: each has its own
         // transaction (or none) and direction; positions stay those of the file.
         for (unit, statements) in units {
@@ -262,9 +298,28 @@ impl<'a> Context<'a> {
                 timeout_reported: self.file.name == file.name && self.file.timeout_reported,
                 ..FileState::default()
             };
+            for open in split::unterminated(&unit.text, self.kind()) {
+                let at = unit.base + open.offset;
+                let stmt = Stmt {
+                    text: unit.text[open.offset..].lines().next().unwrap_or(""),
+                    start: at,
+                    words: Vec::new(),
+                    cursor: 0,
+                    ignored: Vec::new(),
+                    index: &index,
+                };
+                self.emit(
+                    &stmt,
+                    "unterminated",
+                    None,
+                    at,
+                    format!("{} opened here is never closed: the database rejects the file, or reads the rest of it as part of this {}; rollsafe ended it at the end of its line and checked the rest", open.what, if open.what.contains("comment") { "comment" } else { "string" }),
+                    None,
+                );
+            }
             for parsed in statements {
                 self.statements += 1;
-                self.lint_chunk(&unit.text, parsed, &index);
+                self.lint_chunk(&unit.text, unit.base, parsed, &index);
             }
             // SET lock_timeout holds for the connection, which the tool keeps across units.
             session_timeout = self.file.timeout_session;
@@ -289,6 +344,32 @@ impl<'a> Context<'a> {
                 "BEGIN without COMMIT before the end of the file: the changes are rolled back when the connection closes".into(),
                 None,
             );
+        }
+        self.close_capped();
+        if self.history {
+            // Applied long ago: what it created has rows by now and is no longer new.
+            self.new_tables.clear();
+            self.new_indexes.clear();
+            self.new_constraints.clear();
+            self.history = false;
+        }
+    }
+
+    /// One finding per rule that went over the cap in this file, at the first one held back.
+    fn close_capped(&mut self) {
+        let mut capped: Vec<(usize, Finding)> = self
+            .per_rule
+            .drain()
+            .filter_map(|(_, (n, first))| first.map(|f| (n, f)))
+            .collect();
+        capped.sort_by_key(|a| (a.1.line, a.1.column));
+        for (n, mut f) in capped {
+            let more = n - MAX_FINDINGS_PER_RULE_AND_FILE;
+            f.message = format!(
+                "{more} more [{}] in this file from here on, not listed one by one (the first {MAX_FINDINGS_PER_RULE_AND_FILE} are); this one: {}",
+                f.rule, f.message
+            );
+            self.findings.push(f);
         }
     }
 
@@ -322,7 +403,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn lint_chunk(&mut self, source: &str, parsed: Parsed, index: &LineIndex<'_>) {
+    /// `source` is the unit's text, which starts at byte `base` of the file.
+    fn lint_chunk(&mut self, source: &str, base: usize, parsed: Parsed, index: &LineIndex<'_>) {
         let Parsed {
             chunk,
             words,
@@ -339,14 +421,14 @@ impl<'a> Context<'a> {
             .collect();
         let mut stmt = Stmt {
             text,
-            start: chunk.start,
+            start: base + chunk.start,
             words,
             cursor: 0,
             ignored,
             index,
         };
         let keep = self.opts.statements;
-        let (line, column) = index.position(chunk.start);
+        let (line, column) = index.position(base + chunk.start);
         if keep {
             self.statement_list.push(super::StatementInfo {
                 file: self.file.name.clone(),
@@ -379,7 +461,33 @@ impl<'a> Context<'a> {
                 }
             }
             Err(err) => {
-                if !self.fallback(&mut stmt) {
+                let clauses = (stmt.words.first().is_some_and(|w| w.upper == "ALTER")
+                    && stmt.words.get(1).is_some_and(|w| w.upper == "TABLE"))
+                .then(|| parse::alter_table_clauses(stmt.text, self.kind()))
+                .flatten();
+                if let Some(clauses) = clauses {
+                    // Check the clauses it can read; report the ones it cannot.
+                    let mut failed = Vec::new();
+                    for (clause, result) in clauses {
+                        match result {
+                            Ok(statements) => {
+                                for s in &statements {
+                                    self.check(s, &mut stmt);
+                                }
+                            }
+                            // Its position is in the rebuilt one-clause statement: drop it.
+                            Err(e) => failed.push((
+                                clause,
+                                e.rsplit_once(" at Line: ")
+                                    .map_or(e.clone(), |(what, _)| what.to_string()),
+                            )),
+                        }
+                    }
+                    for (clause, e) in failed {
+                        let short: String = clause.chars().take(60).collect();
+                        self.unparsed(&mut stmt, &format!("clause \"{short}\": {e}"));
+                    }
+                } else if !self.fallback(&mut stmt) {
                     if let Some(info) = self.statement_list.last_mut().filter(|_| keep) {
                         info.parsed = false;
                     }
@@ -668,21 +776,49 @@ impl<'a> Context<'a> {
 
     /// DROP VIEW / FUNCTION / TYPE / SEQUENCE / DOMAIN / EXTENSION: no rows, but code (and other
     /// objects) still using it break.
-    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, name: &str) {
+    /// One finding per statement, naming every object it drops.
+    fn drop_object(&mut self, stmt: &mut Stmt<'_>, what: &str, names: &[String]) {
         let at = stmt.start;
         let cascade = if stmt.has("CASCADE") {
             ", and CASCADE drops what depends on it"
         } else {
             ""
         };
+        let before = self.findings.len();
         self.emit(
             stmt,
             "drop-object",
             None,
             at,
-            format!("DROP {what} {name}: code still using it fails{cascade}"),
+            format!(
+                "DROP {what} {}: code still using it fails{cascade}",
+                name_list(names)
+            ),
             None,
         );
+        if self.findings.len() > before
+            && matches!(
+                what,
+                "VIEW" | "MATERIALIZED VIEW" | "FUNCTION" | "PROCEDURE"
+            )
+        {
+            self.file
+                .recreatable_drops
+                .push((before, names.iter().cloned().collect()));
+        }
+    }
+
+    /// A view or routine created: a drop of it earlier in this unit is withdrawn once every
+    /// name that drop took is back (the usual way to change a view's columns).
+    fn recreated(&mut self, name: &str) {
+        let retracted = &mut self.retracted;
+        self.file.recreatable_drops.retain_mut(|(i, names)| {
+            names.remove(name);
+            if names.is_empty() {
+                retracted.insert(*i);
+            }
+            !names.is_empty()
+        });
     }
 
     /// DROP COLUMN where the engine can do it in place (PostgreSQL, MySQL/MariaDB).
@@ -834,6 +970,9 @@ impl<'a> Context<'a> {
             debug_assert!(false, "unknown rule {rule_id}");
             return;
         };
+        if self.history {
+            return;
+        }
         if !rule.applies(&self.opts.engine)
             || self.opts.disabled.iter().any(|d| d == rule_id)
             || stmt.ignored.iter().any(|d| d == rule_id || d == "all")
@@ -863,7 +1002,7 @@ impl<'a> Context<'a> {
             Some(extra) => format!("{extra}; {}", rule.fix),
             None => rule.fix.clone(),
         };
-        self.findings.push(Finding {
+        let finding = Finding {
             file: self.file.name.clone(),
             line,
             column,
@@ -880,7 +1019,14 @@ impl<'a> Context<'a> {
             statement: stmt.first_line(),
             source: rule.source.clone(),
             stmt: self.statement_list.len().saturating_sub(1),
-        });
+        };
+        let seen = self.per_rule.entry(rule.id.clone()).or_insert((0, None));
+        seen.0 += 1;
+        if seen.0 > MAX_FINDINGS_PER_RULE_AND_FILE {
+            seen.1.get_or_insert(finding);
+            return;
+        }
+        self.findings.push(finding);
     }
 
     fn check(&mut self, s: &Statement, stmt: &mut Stmt<'_>) {
@@ -937,7 +1083,11 @@ impl<'a> Context<'a> {
                     EngineKind::Mysql | EngineKind::Mariadb => {
                         let at = stmt.start;
                         self.lock_timeout(stmt, Some(&t), at);
+                        let before = self.findings.len();
                         self.mysql_explicit(stmt, &t, &ci.alter_options, Online::Inplace, at);
+                        if !stmt.has("FULLTEXT") && !stmt.has("SPATIAL") {
+                            self.secondary_index_builds_online(before);
+                        }
                     }
                     EngineKind::Sqlite => {}
                 }
@@ -946,36 +1096,49 @@ impl<'a> Context<'a> {
                 object_type, names, ..
             } => match object_type {
                 ObjectType::Table => {
-                    for n in names {
-                        let t = table_name(n);
-                        let at = stmt.start;
-                        self.lock_timeout(stmt, Some(&t), at);
-                        self.access_exclusive(stmt, Some(&t), at);
+                    let all: Vec<String> = names.iter().map(table_name).collect();
+                    // Tables created earlier in the run are new and empty: not a loss.
+                    let existing: Vec<String> = all
+                        .iter()
+                        .filter(|t| !self.new_tables.contains(*t))
+                        .cloned()
+                        .collect();
+                    let at = stmt.start;
+                    let first = existing.first().or(all.first()).cloned();
+                    self.lock_timeout(stmt, first.as_deref(), at);
+                    for t in &existing {
+                        self.access_exclusive(stmt, Some(t), at);
+                    }
+                    if let Some(t) = existing.first() {
                         let before = self.findings.len();
-                        self.emit(
-                            stmt,
-                            "drop-table",
-                            Some(&t),
-                            at,
-                            format!("DROP TABLE {t} deletes the table and its rows"),
-                            None,
-                        );
-                        if self.findings.len() > before {
+                        let message = if existing.len() == 1 {
+                            format!("DROP TABLE {t} deletes the table and its rows")
+                        } else {
+                            format!(
+                                "DROP TABLE {} deletes the tables and their rows",
+                                name_list(&existing)
+                            )
+                        };
+                        self.emit(stmt, "drop-table", Some(t), at, message, None);
+                        if self.findings.len() > before && existing.len() == 1 {
                             self.file.dropped.insert(t.clone(), before);
                         }
-                        self.new_tables.remove(&t);
+                    }
+                    for t in &all {
+                        self.new_tables.remove(t);
                     }
                 }
                 ObjectType::Index if kind == EngineKind::Postgres => {
-                    for n in names {
-                        let i = table_name(n);
-                        if self.new_indexes.contains(&i) {
-                            continue;
-                        }
+                    let existing: Vec<String> = names
+                        .iter()
+                        .map(table_name)
+                        .filter(|i| !self.new_indexes.contains(i))
+                        .collect();
+                    if !existing.is_empty() {
                         let at = stmt.start;
                         self.lock_timeout(stmt, None, at);
                         self.access_exclusive(stmt, None, at);
-                        self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {i} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table"), None);
+                        self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table", name_list(&existing)), None);
                     }
                 }
                 ObjectType::Database => self.drop_database(stmt, names, "DROP DATABASE"),
@@ -987,9 +1150,8 @@ impl<'a> Context<'a> {
                 | ObjectType::MaterializedView
                 | ObjectType::Sequence
                 | ObjectType::Type => {
-                    for n in names {
-                        self.drop_object(stmt, &object_type.to_string(), &table_name(n));
-                    }
+                    let names: Vec<String> = names.iter().map(table_name).collect();
+                    self.drop_object(stmt, &object_type.to_string(), &names);
                 }
                 _ => {}
             },
@@ -1003,8 +1165,23 @@ impl<'a> Context<'a> {
                     .map(|w| w.upper.clone())
                     .unwrap_or_default();
                 let name = name_after(stmt, &what);
-                self.drop_object(stmt, &what, &name);
+                self.drop_object(stmt, &what, &[name]);
             }
+            Statement::CreateView(cv) => self.recreated(&table_name(&cv.name)),
+            Statement::CreateFunction(cf) => {
+                let name = table_name(&cf.name);
+                // VOLATILE unless declared otherwise (PostgreSQL docs, CREATE FUNCTION).
+                let volatile = !matches!(
+                    cf.behavior,
+                    Some(
+                        sqlparser::ast::FunctionBehavior::Immutable
+                            | sqlparser::ast::FunctionBehavior::Stable
+                    )
+                );
+                self.functions.insert(name.clone(), volatile);
+                self.recreated(&name);
+            }
+            Statement::CreateProcedure { name, .. } => self.recreated(&table_name(name)),
             Statement::AlterView(av) => {
                 if let AlterViewOperation::RenameTo { .. } | AlterViewOperation::SetSchema { .. } =
                     &av.operation
@@ -1234,11 +1411,22 @@ fn type_parts(t: &str) -> (String, Vec<u32>) {
         Some((b, rest)) => (b.trim().to_string(), rest.trim_end_matches(')').to_string()),
         None => (t.clone(), String::new()),
     };
+    // PostgreSQL's aliases of one type (docs, Data Types, table 8.1), so `int4` → `integer`
+    // compares as the same type.
     let base = match base.as_str() {
-        "character varying" => "varchar".to_string(),
-        "decimal" => "numeric".to_string(),
-        _ => base,
-    };
+        "character varying" => "varchar",
+        "decimal" => "numeric",
+        "int" | "int4" => "integer",
+        "int8" => "bigint",
+        "int2" => "smallint",
+        "bool" => "boolean",
+        "float8" => "double precision",
+        "float4" => "real",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        other => other,
+    }
+    .to_string();
     let args = args
         .split(',')
         .filter_map(|a| a.trim().parse().ok())

@@ -28,6 +28,9 @@ pub struct Collected {
     pub files: Vec<SourceFile>,
     /// (tool id, why) inferred from the layout, e.g. ("flyway", "V<version>__*.sql").
     pub inferred_tool: Option<(String, String)>,
+    /// Files named on their own that a folder given too already holds: the new ones, the rest
+    /// of the folder is history (read once, in the folder's order).
+    pub named_in_folders: Vec<String>,
 }
 
 /// Reads the paths given on the command line (`-` is standard input).
@@ -37,12 +40,17 @@ pub fn collect(
 ) -> Result<Collected, String> {
     let mut out = Collected::default();
     let mut stdin = Some(stdin);
+    // Canonical paths of files read from folders, and of files named on their own, to read
+    // each once when both are given.
+    let mut folder_files: std::collections::HashMap<PathBuf, String> = Default::default();
+    let mut named: Vec<(PathBuf, String)> = Vec::new();
     for p in paths {
         if p == "-" {
             let read = stdin
                 .take()
                 .ok_or_else(|| "standard input (-) given twice".to_string())?;
             let text = read().map_err(|e| format!("cannot read standard input: {e}"))?;
+            too_large("standard input", text.len() as u64)?;
             if out.inferred_tool.is_none() {
                 out.inferred_tool = content_format(&text);
             }
@@ -62,6 +70,21 @@ pub fn collect(
                 out.inferred_tool = tool;
             }
             for (file, direction) in ordered {
+                // Named on its own before its folder: keep the folder's order, mark it new.
+                let canon = (!named.is_empty())
+                    .then(|| std::fs::canonicalize(&file).ok())
+                    .flatten();
+                if let Some(name) = canon.and_then(|c| named.iter().find(|(p, _)| *p == c))
+                    && let Some(i) = out.files.iter().position(|f| f.name == name.1)
+                {
+                    let f = out.files.remove(i);
+                    out.named_in_folders.push(f.name.clone());
+                    out.files.push(f);
+                    continue;
+                }
+                if let Ok(c) = std::fs::canonicalize(&file) {
+                    folder_files.insert(c, file.display().to_string());
+                }
                 let f = read(&file, direction)?;
                 if out.inferred_tool.is_none() {
                     out.inferred_tool = content_format(&f.text);
@@ -69,6 +92,14 @@ pub fn collect(
                 out.files.push(f);
             }
         } else if path.is_file() {
+            let canon = std::fs::canonicalize(path).ok();
+            if let Some(seen) = canon.as_ref().and_then(|c| folder_files.get(c)) {
+                out.named_in_folders.push(seen.clone());
+                continue;
+            }
+            if let Some(c) = canon {
+                named.push((c, path.display().to_string()));
+            }
             let direction = direction_of(path);
             let f = read(path, direction)?;
             if out.inferred_tool.is_none() {
@@ -88,7 +119,26 @@ fn content_format(text: &str) -> Option<(String, String)> {
     super::sections::format_of(text).map(|(t, why)| (t.to_string(), why.to_string()))
 }
 
+/// Largest file lint reads: a migration (even a 10,000-changeset Liquibase changelog, about
+/// 1 MB) is far below it; anything larger is a dump or a mistake, refused rather than read.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn too_large(name: &str, len: u64) -> Result<(), String> {
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name}: {:.1} MB is more than lint reads ({} MB): is it a database dump rather than a migration? Lint the migration files themselves",
+            len as f64 / 1_048_576.0,
+            MAX_FILE_BYTES / 1_048_576
+        ));
+    }
+    Ok(())
+}
+
 fn read(path: &Path, direction: Direction) -> Result<SourceFile, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    too_large(&path.display().to_string(), len)?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(SourceFile {
@@ -264,6 +314,18 @@ fn order(root: &Path, files: Vec<PathBuf>) -> Ordered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_over_the_ceiling_are_refused_with_their_name_and_size() {
+        assert!(too_large("a.sql", MAX_FILE_BYTES).is_ok());
+        let err = too_large("dump.sql", MAX_FILE_BYTES + 1).unwrap_err();
+        assert!(err.starts_with("dump.sql: 64.0 MB is more than"), "{err}");
+        let err = collect(
+            &["-".into()],
+            || Ok("x".repeat(MAX_FILE_BYTES as usize + 1)),
+        );
+        assert!(err.unwrap_err().starts_with("standard input:"));
+    }
 
     #[test]
     fn flyway_versions_compare_as_numbers() {

@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod changes;
 pub mod config;
+pub mod history;
 pub mod inputs;
 mod parse;
 pub mod render;
@@ -157,6 +158,9 @@ pub struct Options {
     /// Keep every statement with what it changes (`Report::statement_list`), as planning from
     /// the files needs; off for a plain lint, which it would slow by about a sixth.
     pub statements: bool,
+    /// Files (by `SourceFile::name`) already applied: replayed as schema context only, they
+    /// report nothing, and the tables they create are no longer new once each file ends.
+    pub history: std::collections::HashSet<String>,
 }
 
 impl Options {
@@ -168,6 +172,7 @@ impl Options {
             assume_lock_timeout: false,
             disabled: Vec::new(),
             statements: false,
+            history: std::collections::HashSet::new(),
         }
     }
 }
@@ -228,6 +233,8 @@ pub struct Report {
     /// Where the tool came from: "--tool", or the file layout it was inferred from.
     pub tool_from: Option<String>,
     pub files: Vec<String>,
+    /// How many of `files` were replayed as history (context only, nothing reported).
+    pub history_files: usize,
     pub statements: usize,
     pub unparsed: usize,
     pub findings: Vec<Finding>,

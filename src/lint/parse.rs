@@ -44,7 +44,7 @@ pub fn parse_texts(texts: &[&str], engine: EngineKind) -> Vec<Vec<Parsed>> {
     out
 }
 
-fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
+pub(super) fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
     match engine {
         EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
         EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
@@ -89,9 +89,75 @@ fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     blocks.into_iter().flat_map(|(_, r)| r).collect()
 }
 
+/// An ALTER TABLE the parser cannot read as a whole, clause by clause: each top-level clause as
+/// its own `ALTER TABLE name clause`, so one unknown clause does not hide a SET NOT NULL beside
+/// it. `None` when even the first clause cannot be read (the table name is unknown then).
+/// Each item: the clause's text and its statements, or the parser's message.
+pub type Clauses = Vec<(String, Result<Vec<Statement>, String>)>;
+
+pub fn alter_table_clauses(text: &str, engine: EngineKind) -> Option<Clauses> {
+    let parts = top_level_commas(text, engine);
+    if parts.len() < 2 {
+        return None;
+    }
+    let d = dialect(engine);
+    let first = Parser::parse_sql(d.as_ref(), parts[0]).ok()?;
+    let Some(Statement::AlterTable(at)) = first.first() else {
+        return None;
+    };
+    let head = format!("ALTER TABLE {}", at.name);
+    let mut out: Clauses = vec![(parts[0].to_string(), Ok(first))];
+    for clause in &parts[1..] {
+        let sql = format!("{head} {clause}");
+        out.push((
+            clause.trim().to_string(),
+            Parser::parse_sql(d.as_ref(), &sql).map_err(|e| e.to_string()),
+        ));
+    }
+    Some(out)
+}
+
+/// `text` split at commas outside parentheses, strings, quoted names and comments.
+fn top_level_commas(text: &str, engine: EngineKind) -> Vec<&str> {
+    let mut cuts = Vec::new();
+    let mut depth = 0i32;
+    // Words and code events come from the scanner, which already skips strings and comments.
+    for w in split::code_bytes(text, engine) {
+        match text.as_bytes()[w] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b',' if depth == 0 => cuts.push(w),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for c in cuts {
+        out.push(&text[at..c]);
+        at = c + 1;
+    }
+    out.push(&text[at..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alter_table_clauses_keep_the_known_ones() {
+        let sql = "ALTER TABLE public.t ALTER COLUMN a SET NOT NULL, FROBNICATE (x, y), ADD CONSTRAINT c CHECK (a IN (1, 2))";
+        let c = alter_table_clauses(sql, EngineKind::Postgres).unwrap();
+        assert_eq!(c.len(), 3);
+        assert!(c[0].1.is_ok());
+        assert_eq!(c[1].0, "FROBNICATE (x, y)");
+        assert!(c[1].1.is_err());
+        assert!(c[2].1.is_ok(), "{:?}", c[2].1);
+        assert!(
+            alter_table_clauses("ALTER TABLE t FROBNICATE, ADD x int", EngineKind::Postgres)
+                .is_none()
+        );
+    }
 
     #[test]
     fn parallel_map_keeps_the_order() {

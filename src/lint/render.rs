@@ -83,7 +83,27 @@ pub fn human(report: &Report, files: &[SourceFile], color: bool) -> String {
         out.push('\n');
     }
     out.push_str(&summary(report));
+    out.push_str(&history_note(report));
     out
+}
+
+/// Which files were history and which new, so a folder run never silently treats years-old
+/// tables as new and empty.
+pub fn history_note(report: &Report) -> String {
+    let files = report.files.len();
+    if report.history_files > 0 {
+        format!(
+            "{} read as history (schema context only, nothing reported), {} linted as new\n",
+            report.history_files,
+            files - report.history_files
+        )
+    } else if files > 1 {
+        format!(
+            "all {files} files linted as new: a table created in an earlier file counts as new and empty; --since VERSION, --changed or naming the new files reads the others as history\n"
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// What goes before a caret under 1-based character `column` of `line`: spaces, and the
@@ -144,6 +164,40 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// SARIF 2.1.0: one run, the catalogue's rules as `tool.driver.rules`, one result per finding.
+/// GitLab code quality report (`artifacts: reports: codequality`): an array of issues with a
+/// description, check name, severity (info, minor, major, critical, blocker), a fingerprint that
+/// stays the same while the finding does, and a path and line (GitLab docs, "Code Quality",
+/// "Implement a custom tool" / code quality report format).
+pub fn gitlab(report: &Report) -> Value {
+    use sha2::{Digest, Sha256};
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let issues: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            // File, rule and statement, not the line: moving a statement keeps its fingerprint.
+            // Two identical statements in one file are told apart by their order.
+            let key = format!("{}\u{0}{}\u{0}{}", f.file, f.rule, f.statement);
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            let digest = Sha256::digest(format!("{key}\u{0}{n}").as_bytes());
+            let fingerprint: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            json!({
+                "description": f.message,
+                "check_name": f.rule,
+                "fingerprint": fingerprint,
+                "severity": match f.severity {
+                    Severity::Info => "info",
+                    Severity::Warning => "major",
+                    Severity::Error => "critical",
+                },
+                "location": { "path": f.file, "lines": { "begin": f.line } }
+            })
+        })
+        .collect();
+    Value::Array(issues)
+}
+
 pub fn sarif(report: &Report, cat: &Catalogue) -> Value {
     let rules: Vec<Value> = cat
         .rules

@@ -3,8 +3,11 @@
 //! `/* liquibase rollback … */` block as the down side) and dbmate (`-- migrate:up` /
 //! `-- migrate:down` sections, `transaction:false` on the marker line).
 //!
-//! Each unit's text has the length of the file with everything outside the unit blanked
-//! (newlines kept), so byte offsets, lines and columns stay those of the original file.
+//! Each unit's text is the span of the file from its first line to its last, with the lines of
+//! other units inside that span blanked (newlines kept), and `base` is where the span starts in
+//! the file: offset + `base` is a file offset, so lines and columns stay those of the original
+//! file. A unit holds its own span only, so the work grows with the file, not with the file
+//! times its number of changesets (10,000 changesets used to mean 10,000 copies of the file).
 //! Sources: Liquibase docs "Example SQL changelogs" / "SQL changelog attributes"
 //! (runInTransaction defaults to true; `--` may be followed by a space, CORE-1032; `dbms`
 //! takes short names, `all`, `none` and `!name`);
@@ -19,8 +22,10 @@ pub struct Unit {
     pub direction: Direction,
     /// `Some(false)`: the file opts this unit out of the tool's transaction.
     pub transaction: Option<bool>,
-    /// The file's text with everything outside this unit blanked.
+    /// The unit's span of the file, other units' lines inside it blanked.
     pub text: String,
+    /// Byte offset in the file where `text` starts.
+    pub base: usize,
     /// Liquibase `dbms:` of the changeset: the databases it runs on (`all`, `none`, `!h2`).
     pub dbms: Option<String>,
 }
@@ -99,6 +104,7 @@ pub fn units(text: &str, direction: Direction) -> Vec<Unit> {
             direction: alembic_marker(text).unwrap_or(direction),
             transaction: None,
             text: text.to_string(),
+            base: 0,
             dbms: None,
         }]
     }
@@ -133,18 +139,27 @@ fn lines(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-/// A copy of `text` with only the byte ranges in `keep` left; the rest becomes spaces
-/// (a multi-byte character becomes as many spaces as it has bytes), newlines stay.
-fn masked(text: &str, keep: &[(usize, usize)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, ch) in text.char_indices() {
-        if ch == '\n' || keep.iter().any(|&(s, e)| i >= s && i < e) {
-            out.push(ch);
-        } else {
-            out.extend(std::iter::repeat_n(' ', ch.len_utf8()));
+/// The span of `text` from the first kept byte to the last, with only the byte ranges in `keep`
+/// (ascending, not overlapping) left; the rest becomes spaces (a multi-byte character becomes
+/// as many spaces as it has bytes), newlines stay. Returns (span start, span text).
+fn masked(text: &str, keep: &[(usize, usize)]) -> (usize, String) {
+    let (Some(first), Some(last)) = (keep.first(), keep.last()) else {
+        return (0, String::new());
+    };
+    let (base, end) = (first.0, last.1);
+    let mut out = String::with_capacity(end - base);
+    let mut at = base;
+    let blank = |out: &mut String, gap: &str| {
+        out.extend(gap.bytes().map(|b| if b == b'\n' { '\n' } else { ' ' }));
+    };
+    for &(s, e) in keep {
+        if s > at {
+            blank(&mut out, &text[at..s]);
         }
+        out.push_str(&text[s..e]);
+        at = e;
     }
-    out
+    (base, out)
 }
 
 fn liquibase(text: &str) -> Vec<Unit> {
@@ -209,25 +224,29 @@ fn liquibase(text: &str) -> Vec<Unit> {
             set.up.push((at, end));
         }
     }
-    let ups = sets.iter().map(|s| Unit {
-        label: Some(s.label.clone()),
-        direction: Direction::Up,
-        transaction: s.transaction,
-        text: masked(text, &s.up),
-        dbms: s.dbms.clone(),
+    let ups = sets.iter().map(|s| {
+        let (base, unit_text) = masked(text, &s.up);
+        Unit {
+            label: Some(s.label.clone()),
+            direction: Direction::Up,
+            transaction: s.transaction,
+            text: unit_text,
+            base,
+            dbms: s.dbms.clone(),
+        }
     });
     // A rollback undoes the changesets newest first.
-    let downs = sets
-        .iter()
-        .rev()
-        .filter(|s| !s.down.is_empty())
-        .map(|s| Unit {
+    let downs = sets.iter().rev().filter(|s| !s.down.is_empty()).map(|s| {
+        let (base, unit_text) = masked(text, &s.down);
+        Unit {
             label: Some(format!("{} rollback", s.label)),
             direction: Direction::Down,
             transaction: s.transaction,
-            text: masked(text, &s.down),
+            text: unit_text,
+            base,
             dbms: s.dbms.clone(),
-        });
+        }
+    });
     ups.chain(downs).collect()
 }
 
@@ -262,18 +281,22 @@ fn dbmate(text: &str) -> Vec<Unit> {
     sections.sort_by_key(|s| s.0 == Direction::Down);
     sections
         .into_iter()
-        .map(|(direction, transaction, keep)| Unit {
-            label: Some(
-                match direction {
-                    Direction::Up => "migrate:up",
-                    Direction::Down => "migrate:down",
-                }
-                .into(),
-            ),
-            direction,
-            transaction,
-            text: masked(text, &keep),
-            dbms: None,
+        .map(|(direction, transaction, keep)| {
+            let (base, unit_text) = masked(text, &keep);
+            Unit {
+                label: Some(
+                    match direction {
+                        Direction::Up => "migrate:up",
+                        Direction::Down => "migrate:down",
+                    }
+                    .into(),
+                ),
+                direction,
+                transaction,
+                text: unit_text,
+                base,
+                dbms: None,
+            }
         })
         .collect()
 }
@@ -290,12 +313,16 @@ mod tests {
         assert_eq!(u[0].label.as_deref(), Some("changeset ana:1"));
         assert_eq!(u[0].transaction, None);
         assert_eq!(u[1].transaction, Some(false));
-        assert!(u.iter().all(|x| x.text.len() == src.len()));
         assert_eq!(u[0].text.trim(), "CREATE TABLE t (id int);");
+        // Each unit holds only its own span; offset + base is the file offset.
+        assert!(u.iter().all(|x| x.text.len() < src.len()));
+        let at = src.find("CREATE TABLE t").unwrap();
+        assert_eq!(u[0].base, at);
         // The rollback SQL stands where it stands in the file.
         let at = src.find("DROP TABLE t").unwrap();
         assert_eq!(u[2].direction, Direction::Down);
-        assert_eq!(&u[2].text[at..at + 12], "DROP TABLE t");
+        let b = u[2].base;
+        assert_eq!(&u[2].text[at - b..at - b + 12], "DROP TABLE t");
         assert_eq!(u[2].text.trim(), "DROP TABLE t;");
     }
 
@@ -339,7 +366,10 @@ mod tests {
 
     #[test]
     fn masking_keeps_multibyte_offsets() {
-        let m = masked("é;x", &[(2, 4)]);
-        assert_eq!(m, "  ;x");
+        assert_eq!(masked("é;x", &[(2, 4)]), (2, ";x".to_string()));
+        assert_eq!(
+            masked("a\né;x", &[(0, 2), (4, 5)]),
+            (0, "a\n  ;".to_string())
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Splits a migration file into statements with byte offsets, so one statement that the parser
 //! cannot read does not hide the others. Knows quotes, comments, PostgreSQL dollar quoting and
-//! BEGIN … END bodies of triggers and routines (MySQL, SQLite).
+//! BEGIN … END bodies of triggers and routines (MySQL, SQLite). A comment, string or dollar
+//! quote that is never closed is reported (`unterminated`) and ends with its opening line (a
+//! quote at the first `;` on it), so it cannot swallow the statements after it unseen.
 
 use super::EngineKind;
 
@@ -89,6 +91,7 @@ pub fn split(source: &str, engine: EngineKind) -> Vec<Chunk> {
                 }
             }
         }
+        Event::Unterminated(..) => {}
         Event::Semicolon(offset) => {
             if block_mode && depth > 0 {
                 last_code_end = offset + 1;
@@ -117,11 +120,62 @@ pub fn split(source: &str, engine: EngineKind) -> Vec<Chunk> {
     chunks
 }
 
+/// Offsets of the single-character code bytes of `text` (punctuation outside strings, quoted
+/// names and comments).
+pub fn code_bytes(text: &str, engine: EngineKind) -> Vec<usize> {
+    let mut out = Vec::new();
+    scan(text, engine, |ev| match ev {
+        Event::Code(offset, 1) => out.push(offset),
+        Event::Semicolon(offset) => out.push(offset),
+        _ => {}
+    });
+    out
+}
+
+/// A comment, string or quoted identifier opened at `offset` and never closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unterminated {
+    pub offset: usize,
+    /// What was left open, e.g. "/* comment", "quoted string", "dollar quote $body$".
+    pub what: String,
+}
+
+/// Everything in `text` opened and never closed, in order.
+pub fn unterminated(text: &str, engine: EngineKind) -> Vec<Unterminated> {
+    let mut out = Vec::new();
+    scan(text, engine, |ev| {
+        if let Event::Unterminated(offset, what) = ev {
+            out.push(Unterminated { offset, what });
+        }
+    });
+    out
+}
+
 enum Event<'a> {
     /// Code that is not a word: punctuation, a string, a quoted identifier (offset, length).
     Code(usize, usize),
     Word(usize, &'a str),
     Semicolon(usize),
+    /// Opened at this offset and never closed: scanning goes on after the opening line.
+    Unterminated(usize, String),
+}
+
+/// Where a quote opened at `at` and never closed is taken to end: the first `;` on its line,
+/// or the end of the line, the likeliest end of the statement it broke.
+fn quote_end(b: &[u8], at: usize) -> usize {
+    let eol = line_end(b, at);
+    b[at..eol]
+        .iter()
+        .position(|&x| x == b';')
+        .map_or(eol, |p| at + p)
+}
+
+/// Just past the end of the line holding `at` (or the end of the text).
+fn line_end(b: &[u8], at: usize) -> usize {
+    b[at..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| at + p + 1)
 }
 
 fn scan<'a>(text: &'a str, engine: EngineKind, mut emit: impl FnMut(Event<'a>)) {
@@ -143,6 +197,7 @@ fn scan<'a>(text: &'a str, engine: EngineKind, mut emit: impl FnMut(Event<'a>)) 
                 }
             }
             b'/' if i + 1 < n && b[i + 1] == b'*' => {
+                let start = i;
                 let mut level = 1;
                 i += 2;
                 while i < n && level > 0 {
@@ -159,6 +214,10 @@ fn scan<'a>(text: &'a str, engine: EngineKind, mut emit: impl FnMut(Event<'a>)) 
                     } else {
                         i += 1;
                     }
+                }
+                if level > 0 {
+                    emit(Event::Unterminated(start, "/* comment".into()));
+                    i = line_end(b, start);
                 }
             }
             b';' => {
@@ -188,7 +247,17 @@ fn scan<'a>(text: &'a str, engine: EngineKind, mut emit: impl FnMut(Event<'a>)) 
                     }
                     i += 1;
                 }
-                i = (i + 1).min(n);
+                if i >= n {
+                    let what = if c == b'\'' {
+                        "quoted string"
+                    } else {
+                        "quoted identifier"
+                    };
+                    emit(Event::Unterminated(start, what.into()));
+                    i = quote_end(b, start);
+                } else {
+                    i += 1;
+                }
                 emit(Event::Code(start, i - start));
             }
             b'$' if engine == EngineKind::Postgres => {
@@ -201,8 +270,13 @@ fn scan<'a>(text: &'a str, engine: EngineKind, mut emit: impl FnMut(Event<'a>)) 
                 if j < n && b[j] == b'$' {
                     let tag = &text[start..=j];
                     let body = j + 1;
-                    let close = text[body..].find(tag).map(|p| body + p + tag.len());
-                    i = close.unwrap_or(n);
+                    match text[body..].find(tag) {
+                        Some(p) => i = body + p + tag.len(),
+                        None => {
+                            emit(Event::Unterminated(start, format!("dollar quote {tag}")));
+                            i = quote_end(b, start);
+                        }
+                    }
                 } else {
                     i += 1;
                 }
@@ -260,6 +334,34 @@ mod tests {
                 "SELECT 1"
             ]
         );
+    }
+
+    #[test]
+    fn unterminated_comment_or_quote_is_reported_and_swallows_nothing() {
+        let src = "DROP TABLE a; /* oops\nDROP TABLE b;\nDROP TABLE c;";
+        assert_eq!(
+            texts(src, EngineKind::Postgres),
+            vec!["DROP TABLE a", "DROP TABLE b", "DROP TABLE c"]
+        );
+        assert_eq!(
+            unterminated(src, EngineKind::Postgres),
+            vec![Unterminated {
+                offset: 14,
+                what: "/* comment".into()
+            }]
+        );
+        let src = "CREATE FUNCTION f() AS $x$ select 1;\nDROP TABLE b;";
+        let u = unterminated(src, EngineKind::Postgres);
+        assert_eq!(u[0].what, "dollar quote $x$");
+        assert_eq!(texts(src, EngineKind::Postgres)[1], "DROP TABLE b");
+        let src = "SELECT 'it;\nDROP TABLE b;";
+        assert_eq!(unterminated(src, EngineKind::Mysql)[0].offset, 7);
+        assert_eq!(
+            texts(src, EngineKind::Mysql),
+            vec!["SELECT 'it", "DROP TABLE b"]
+        );
+        // Closed ones are not reported.
+        assert!(unterminated("SELECT '/*', $$ x $$; /* a */", EngineKind::Postgres).is_empty());
     }
 
     #[test]

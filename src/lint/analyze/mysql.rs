@@ -87,6 +87,23 @@ fn varchar_extends_within_length_byte(old: &str, new: &str) -> bool {
 }
 
 impl Context<'_> {
+    /// CREATE INDEX of a plain or unique secondary index: InnoDB already builds it in place
+    /// while reads and writes go on when no ALGORITHM is given (MySQL manual, Online DDL
+    /// Operations, "Creating or adding a secondary index": In Place yes, Permits Concurrent DML
+    /// yes; MariaDB: ADD INDEX supports ALGORITHM=INPLACE with LOCK=NONE). A missing ALGORITHM
+    /// there only leaves the default implicit: info, not a warning that fails `--fail-on warning`.
+    /// FULLTEXT and SPATIAL indexes do block writes and keep the rule's severity.
+    pub(super) fn secondary_index_builds_online(&mut self, from: usize) {
+        for f in &mut self.findings[from..] {
+            if f.rule == "mysql-algorithm-missing" {
+                f.severity = super::Severity::Info;
+                f.message.push_str(
+                    " (InnoDB builds a secondary index in place with concurrent reads and writes by default: stating it only makes the default explicit)",
+                );
+            }
+        }
+    }
+
     /// MySQL / MariaDB: the explicit ALGORITHM / LOCK against what the operations allow.
     pub(super) fn mysql_explicit(
         &mut self,

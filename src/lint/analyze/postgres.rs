@@ -65,6 +65,8 @@ fn binary_compatible(old: Option<&str>, new: &str) -> Compat {
     };
     let (ob, oa) = type_parts(old);
     let ok = match (ob.as_str(), nb.as_str()) {
+        // The type it already has: PostgreSQL has nothing to convert and rewrites nothing.
+        (a, b) if a == b && oa == na => true,
         ("varchar", "varchar") => na.is_empty() || (!oa.is_empty() && na[0] >= oa[0]),
         ("varchar", "text") | ("text", "text") | ("citext", "text") | ("text", "citext") => true,
         ("text", "varchar") => na.is_empty(),
@@ -85,21 +87,35 @@ fn binary_compatible(old: Option<&str>, new: &str) -> Compat {
 }
 
 impl Context<'_> {
+    /// The first volatile function a DEFAULT calls: a known volatile built-in, or a function
+    /// created earlier in the run (or its history) without IMMUTABLE or STABLE, since
+    /// PostgreSQL's default volatility is VOLATILE (docs, CREATE FUNCTION).
     fn volatile_default(&self, expr: &Expr) -> Option<String> {
         let text = expr.to_string().to_ascii_lowercase();
+        let calls = |f: &str| {
+            text.match_indices(f).any(|(i, _)| {
+                let before_ok = i == 0
+                    || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && text.as_bytes()[i - 1] != b'_';
+                text[i + f.len()..].trim_start().starts_with('(') && before_ok
+            })
+        };
         self.cat
             .postgres
             .volatile_functions
             .iter()
-            .find(|f| {
-                text.match_indices(f.as_str()).any(|(i, _)| {
-                    let before_ok = i == 0
-                        || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && text.as_bytes()[i - 1] != b'_';
-                    text[i + f.len()..].trim_start().starts_with('(') && before_ok
-                })
-            })
+            .find(|f| calls(f))
             .cloned()
+            .or_else(|| {
+                let mut user: Vec<&String> = self
+                    .functions
+                    .iter()
+                    .filter(|(_, volatile)| **volatile)
+                    .map(|(name, _)| name)
+                    .collect();
+                user.sort();
+                user.into_iter().find(|f| calls(f)).cloned()
+            })
     }
 
     pub(super) fn alter_pg(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
@@ -134,6 +150,10 @@ impl Context<'_> {
                 }
                 AlterTableOperation::AddColumn { column_def, .. } => {
                     let at = stmt.at("ADD");
+                    self.col_types.insert(
+                        (t.to_string(), ident(&column_def.name)),
+                        column_def.data_type.to_string().to_ascii_lowercase(),
+                    );
                     self.add_column_pg(stmt, t, column_def, at);
                 }
                 AlterTableOperation::AddConstraint {
@@ -216,10 +236,17 @@ impl Context<'_> {
                                 self.emit(stmt, "pg-set-not-null", Some(t), at, format!("SET NOT NULL on {t}.{col} scans the table under ACCESS EXCLUSIVE (no validated CHECK ({col} IS NOT NULL) seen before it)"), extra);
                             }
                         }
-                        AlterColumnOperation::SetDataType { data_type, .. } => {
+                        AlterColumnOperation::SetDataType {
+                            data_type, using, ..
+                        } => {
                             let new = data_type.to_string().to_ascii_lowercase();
                             let old = self.col_types.get(&(t.to_string(), col.clone())).cloned();
-                            match binary_compatible(old.as_deref(), &new) {
+                            // USING computes every row again: never assumed free.
+                            let compat = match binary_compatible(old.as_deref(), &new) {
+                                Compat::Yes if using.is_some() => Compat::No,
+                                c => c,
+                            };
+                            match compat {
                                 Compat::Yes => {}
                                 Compat::Unknown => {
                                     let before = self.findings.len();
@@ -370,6 +397,11 @@ mod tests {
             Compat::No
         );
         assert_eq!(binary_compatible(Some("integer"), "bigint"), Compat::No);
+        // Same type, however it is spelled: no rewrite.
+        assert_eq!(binary_compatible(Some("jsonb"), "jsonb"), Compat::Yes);
+        assert_eq!(binary_compatible(Some("int4"), "integer"), Compat::Yes);
+        assert_eq!(binary_compatible(Some("int8"), "bigint"), Compat::Yes);
+        assert_eq!(binary_compatible(Some("jsonb"), "json"), Compat::No);
         assert_eq!(binary_compatible(None, "bigint"), Compat::No);
         assert_eq!(binary_compatible(None, "text"), Compat::Unknown);
     }
