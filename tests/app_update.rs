@@ -454,3 +454,38 @@ fn history_filters_by_status_and_mode_and_opens_stats() {
     app.handle(Action::Back, at(50));
     assert_eq!(total(&app), (2, vec![2, 1]), "back keeps the filter");
 }
+
+#[test]
+fn steps_a_goto_jumped_over_are_never_started_afterwards() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Fail, at(2));
+    type_text(&mut app, "lock timeout", 3);
+    app.handle(Action::Submit, at(4));
+    app.handle(Action::Yes, at(5));
+    assert_eq!(runner(&app).session.drill.active, Some(3));
+    // Passing the goto's target must not wrap back to the step it jumped over.
+    app.handle(Action::Pass, at(6));
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[3].outcome, Some(Outcome::Passed));
+    assert_eq!(drill.steps[2].first_started, None, "{:?}", drill.steps[2]);
+    assert_eq!(drill.active, None);
+}
+
+#[test]
+fn keys_behind_the_too_small_notice_do_nothing_but_leave() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rollsafe::tui::action_for_key;
+    let mut app = started(Mode::Tabletop);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    app.area = Some((30, 8));
+    for c in [' ', 'f', 's', 'b', 'n', 'a', 'F', 'r', 'j', 'p'] {
+        assert_eq!(action_for_key(&app, key(c)), None, "key {c:?}");
+    }
+    assert!(action_for_key(&app, key('q')).is_some());
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(action_for_key(&app, ctrl_c), Some(Action::Interrupt));
+    // Large enough again: space acts.
+    app.area = Some((80, 24));
+    assert_eq!(action_for_key(&app, key(' ')), Some(Action::Pass));
+}

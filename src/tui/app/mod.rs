@@ -158,6 +158,9 @@ pub struct Status {
 }
 
 pub struct App {
+    /// The terminal's size (columns, rows) as last seen; `None` until known.
+    /// Below the smallest layout no screen is visible, so keys do nothing.
+    pub area: Option<(u16, u16)>,
     pub store: Store,
     pub library: Library,
     pub screen: Screen,
@@ -210,6 +213,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Self {
         let mut app = App {
+            area: None,
             now,
             store,
             library,
