@@ -489,3 +489,41 @@ fn keys_behind_the_too_small_notice_do_nothing_but_leave() {
     app.area = Some((80, 24));
     assert_eq!(action_for_key(&app, key(' ')), Some(Action::Pass));
 }
+
+#[test]
+fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
+    let mut app = started(Mode::Tabletop);
+    let id = runner(&app).session.id;
+    let events_before = app.store.events(id).unwrap().len();
+    // Cursor on step 2 while step 0 runs: space passes nothing.
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Pass, at(2));
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("not running"),
+        "{status:?}"
+    );
+    assert_eq!(runner(&app).session.drill.done(), 0);
+    assert_eq!(runner(&app).session.drill.active, Some(0));
+    // Pass the running step, then try to pass it again.
+    app.handle(Action::Top, at(3));
+    app.handle(Action::Pass, at(4));
+    app.handle(Action::Up, at(5));
+    app.handle(Action::Fail, at(6));
+    assert!(
+        app.dialog.is_none(),
+        "no reason prompt for a refused outcome"
+    );
+    let status = app.status.clone().unwrap();
+    assert!(status.text.contains("already passed"), "{status:?}");
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[0].outcome, Some(Outcome::Passed));
+    // The log holds exactly the one pass and the next step's start.
+    let events = app.store.events(id).unwrap();
+    let names: Vec<_> = events[events_before..]
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(names, ["step_passed", "step_started"]);
+}

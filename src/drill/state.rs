@@ -59,6 +59,9 @@ pub struct StepRecord {
     /// Start of the attempt under way, if this is the active step.
     pub open_since: Option<DateTime<Utc>>,
     pub attempts: u32,
+    /// When the latest attempt began (not shifted by pauses): the commands
+    /// run since then are this attempt's.
+    pub attempt_began: Option<DateTime<Utc>>,
     pub pnr_confirmed: bool,
     /// The probe's figures for the latest attempt that recorded them.
     pub probe: Option<crate::probe::ProbeStats>,
@@ -196,6 +199,7 @@ impl Drill {
                     record.reason = None;
                     record.ended_at = None;
                     record.attempts += 1;
+                    record.attempt_began = Some(at);
                     record.open_since = Some(at);
                     self.active = Some(i);
                 }

@@ -139,6 +139,7 @@ impl App {
                     on_fail,
                 });
             }
+            Ok(FollowUp::Refused(why)) => self.error(why),
             Ok(FollowUp::None) => {
                 if kind == PromptKind::AbortReason {
                     self.show_summary();

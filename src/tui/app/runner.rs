@@ -35,6 +35,20 @@ impl App {
         if busy && (changes_outcome || matches!(action, Action::Finish | Action::Back)) {
             return self.info("a command is running: wait for it, or x cancels it");
         }
+        // The drill decides which outcome may end which step; keys only ask.
+        let asked = match action {
+            Action::Pass => Some(Outcome::Passed),
+            Action::Fail => Some(Outcome::Failed),
+            Action::Skip => Some(Outcome::Skipped),
+            Action::Block => Some(Outcome::Blocked),
+            _ => None,
+        };
+        if let Some(outcome) = asked
+            && let Err(why) =
+                crate::drill::lifecycle::may_record(&runner.session.drill, runner.selected, outcome)
+        {
+            return self.error(why.to_string());
+        }
         let result = match action {
             Action::Down => {
                 runner.move_by(1);
