@@ -459,3 +459,76 @@ fn history_filters_by_status_and_mode_and_opens_stats() {
     app.handle(Action::Back, at(50));
     assert_eq!(total(&app), (2, vec![2, 1]), "back keeps the filter");
 }
+
+#[test]
+fn steps_a_goto_jumped_over_are_never_started_afterwards() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Pass, at(1));
+    app.handle(Action::Fail, at(2));
+    type_text(&mut app, "lock timeout", 3);
+    app.handle(Action::Submit, at(4));
+    app.handle(Action::Yes, at(5));
+    assert_eq!(runner(&app).session.drill.active, Some(3));
+    // Passing the goto's target must not wrap back to the step it jumped over.
+    app.handle(Action::Pass, at(6));
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[3].outcome, Some(Outcome::Passed));
+    assert_eq!(drill.steps[2].first_started, None, "{:?}", drill.steps[2]);
+    assert_eq!(drill.active, None);
+}
+
+#[test]
+fn keys_behind_the_too_small_notice_do_nothing_but_leave() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use rollsafe::tui::action_for_key;
+    let mut app = started(Mode::Tabletop);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    app.area = Some((30, 8));
+    for c in [' ', 'f', 's', 'b', 'n', 'a', 'F', 'r', 'j', 'p'] {
+        assert_eq!(action_for_key(&app, key(c)), None, "key {c:?}");
+    }
+    assert!(action_for_key(&app, key('q')).is_some());
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(action_for_key(&app, ctrl_c), Some(Action::Interrupt));
+    // Large enough again: space acts.
+    app.area = Some((80, 24));
+    assert_eq!(action_for_key(&app, key(' ')), Some(Action::Pass));
+}
+
+#[test]
+fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
+    let mut app = started(Mode::Tabletop);
+    let id = runner(&app).session.id;
+    let events_before = app.store.events(id).unwrap().len();
+    // Cursor on step 2 while step 0 runs: space passes nothing.
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Pass, at(2));
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains("not running"),
+        "{status:?}"
+    );
+    assert_eq!(runner(&app).session.drill.done(), 0);
+    assert_eq!(runner(&app).session.drill.active, Some(0));
+    // Pass the running step, then try to pass it again.
+    app.handle(Action::Top, at(3));
+    app.handle(Action::Pass, at(4));
+    app.handle(Action::Up, at(5));
+    app.handle(Action::Fail, at(6));
+    assert!(
+        app.dialog.is_none(),
+        "no reason prompt for a refused outcome"
+    );
+    let status = app.status.clone().unwrap();
+    assert!(status.text.contains("already passed"), "{status:?}");
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[0].outcome, Some(Outcome::Passed));
+    // The log holds exactly the one pass and the next step's start.
+    let events = app.store.events(id).unwrap();
+    let names: Vec<_> = events[events_before..]
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(names, ["step_passed", "step_started"]);
+}

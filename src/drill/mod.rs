@@ -2,6 +2,7 @@
 //! and the state folded from them.
 
 pub mod event;
+pub mod lifecycle;
 pub mod live;
 pub mod session;
 pub mod state;

@@ -59,6 +59,9 @@ pub struct StepRecord {
     /// Start of the attempt under way, if this is the active step.
     pub open_since: Option<DateTime<Utc>>,
     pub attempts: u32,
+    /// When the latest attempt began (not shifted by pauses): the commands
+    /// run since then are this attempt's.
+    pub attempt_began: Option<DateTime<Utc>>,
     pub pnr_confirmed: bool,
     /// The probe's figures for the latest attempt that recorded them.
     pub probe: Option<crate::probe::ProbeStats>,
@@ -196,6 +199,7 @@ impl Drill {
                     record.reason = None;
                     record.ended_at = None;
                     record.attempts += 1;
+                    record.attempt_began = Some(at);
                     record.open_since = Some(at);
                     self.active = Some(i);
                 }
@@ -371,11 +375,11 @@ impl Drill {
         self.steps.iter().filter(|s| s.outcome.is_some()).count()
     }
 
-    /// The first step after `from` (in walking order) that has no outcome yet,
-    /// else the first such step from the top.
+    /// The first step after `from` (in walking order) that has no outcome yet.
+    /// Never one before `from`: steps an on_fail `goto` jumped over stay not
+    /// started (a point of no return among them must not start by itself).
     pub fn next_pending(&self, from: usize) -> Option<usize> {
-        let after = (from + 1..self.steps.len()).find(|&i| self.steps[i].outcome.is_none());
-        after.or_else(|| (0..self.steps.len()).find(|&i| self.steps[i].outcome.is_none()))
+        (from + 1..self.steps.len()).find(|&i| self.steps[i].outcome.is_none())
     }
 
     /// Where the operator should be looking: the active step, else the first pending one.
@@ -634,7 +638,7 @@ point_of_no_return = true
     }
 
     #[test]
-    fn next_pending_wraps_to_the_first_gap() {
+    fn next_pending_never_goes_back_to_steps_jumped_over() {
         let p = playbook();
         let events = vec![
             started(),
@@ -642,7 +646,10 @@ point_of_no_return = true
             ev(2, step(|step| EventKind::StepPassed { step }, "c")),
         ];
         let drill = Drill::fold(&p, &events).unwrap();
-        assert_eq!(drill.next_pending(1), Some(0));
-        assert_eq!(drill.next_pending(2), Some(0));
+        // "a" was jumped over: nothing after "b" or "c" leads back to it.
+        assert_eq!(drill.next_pending(1), None);
+        assert_eq!(drill.next_pending(2), None);
+        let only_b = Drill::fold(&p, &events[..2]).unwrap();
+        assert_eq!(only_b.next_pending(1), Some(2));
     }
 }

@@ -49,6 +49,8 @@ pub fn run(app: &mut App, theme: Theme) -> io::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let mut terminal = ratatui::try_init()?;
+    let size = terminal.size()?;
+    app.area = Some((size.width, size.height));
     let _guard = TerminalGuard;
     let done = Arc::new(AtomicBool::new(false));
     watchdog(Arc::clone(&stop), Arc::clone(&done));
@@ -104,11 +106,14 @@ fn event_loop(
         // Drain what is queued before drawing again, so pasted text or key
         // repeat does not draw a frame per key.
         loop {
-            if let Event::Key(key) = event::read()?
-                && key.is_press()
-                && let Some(action) = action_for_key(app, key)
-            {
-                app.handle(action, Utc::now());
+            match event::read()? {
+                Event::Key(key) if key.is_press() => {
+                    if let Some(action) = action_for_key(app, key) {
+                        app.handle(action, Utc::now());
+                    }
+                }
+                Event::Resize(width, height) => app.area = Some((width, height)),
+                _ => {}
             }
             if app.should_quit || !event::poll(Duration::ZERO)? {
                 break;
@@ -119,6 +124,21 @@ fn event_loop(
 
 /// Which keymap applies depends on what is on top: help, a dialog, a screen.
 pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
+    if app
+        .area
+        .is_some_and(|(w, h)| w < view::MIN_WIDTH || h < view::MIN_HEIGHT)
+    {
+        // Behind the "too small" notice nothing is visible, so no key may
+        // act on it (a space there once passed a live step unseen): only
+        // leaving works.
+        return match keymap::action_for(app.context(), key) {
+            Some(Action::Interrupt | Action::Quit | Action::Back) if app.dialog.is_none() => {
+                keymap::action_for(app.context(), key)
+            }
+            _ if is_ctrl_c(key) => Some(Action::Interrupt),
+            _ => None,
+        };
+    }
     if app.show_help {
         return Some(Action::Dismiss);
     }
@@ -133,4 +153,11 @@ pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
         Some(_) => keymap::confirm_action(key),
         None => keymap::action_for(app.context(), key),
     }
+}
+
+fn is_ctrl_c(key: KeyEvent) -> bool {
+    key.code == crossterm::event::KeyCode::Char('c')
+        && key
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
 }

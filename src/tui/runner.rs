@@ -54,6 +54,8 @@ pub const HEARTBEAT_SECS: i64 = 5;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
     None,
+    /// The drill refused the outcome (see `drill::lifecycle`); nothing was logged.
+    Refused(String),
     /// A failed step's on_fail path to offer.
     OfferOnFail {
         step: String,
@@ -262,6 +264,11 @@ impl RunnerState {
             return Ok(FollowUp::None);
         };
         let id = step.id.clone();
+        if let Err(why) =
+            crate::drill::lifecycle::may_record(&self.session.drill, self.selected, outcome)
+        {
+            return Ok(FollowUp::Refused(why.to_string()));
+        }
         let kind = match outcome {
             Outcome::Passed => EventKind::StepPassed { step: id.clone() },
             Outcome::Failed => EventKind::StepFailed {

@@ -1,0 +1,180 @@
+//! Home: start, resume, open other screens.
+
+use super::*;
+
+impl App {
+    pub(super) fn handle_home(&mut self, action: Action, now: DateTime<Utc>) {
+        let count = self.home_items().len();
+        match action {
+            Action::Down => {
+                self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1))
+            }
+            Action::Up => self.home.selected = self.home.selected.saturating_sub(1),
+            Action::Top => self.home.selected = 0,
+            Action::Bottom => self.home.selected = count.saturating_sub(1),
+            Action::Open => match self.selected_home_item() {
+                Some(HomeItem::Resume(i)) => {
+                    let id = self.home.unfinished[i].id;
+                    self.resume(id, now);
+                }
+                Some(HomeItem::Playbook(_)) => self.start_selected(Mode::Tabletop, now),
+                Some(HomeItem::Broken(i)) => {
+                    let first = self.library.broken[i]
+                        .problems
+                        .first()
+                        .map(|d| d.to_string());
+                    self.error(first.unwrap_or_else(|| "this playbook does not load".into()));
+                }
+                None => {}
+            },
+            Action::OpenHistory => self.open_history(),
+            Action::OpenPlanner => self.open_planner(),
+            Action::OpenLint => {
+                self.dialog = Some(Dialog::Prompt {
+                    kind: PromptKind::LintPath,
+                    input: String::new(),
+                    error: None,
+                })
+            }
+            Action::StartTabletop => self.start_selected(Mode::Tabletop, now),
+            Action::StartLive => self.start_selected(Mode::Live, now),
+            Action::Quit | Action::Back => self.should_quit = true,
+            _ => {}
+        }
+    }
+
+    pub(super) fn start_selected(&mut self, mode: Mode, now: DateTime<Utc>) {
+        match self.selected_home_item() {
+            Some(HomeItem::Playbook(i)) => {
+                let loaded = self.library.playbooks[i].clone();
+                self.request_start(&loaded, mode, now);
+            }
+            Some(HomeItem::Resume(_)) => {
+                self.info("select a playbook to start a new drill; enter resumes this one")
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts a drill the operator asked for: tabletop at once; live only
+    /// after a dialog has shown every variable resolved (value and source)
+    /// and the operator said yes. A missing variable stops it here.
+    pub fn request_start(&mut self, loaded: &Loaded, mode: Mode, now: DateTime<Utc>) {
+        if mode == Mode::Tabletop {
+            return self.start(loaded, mode, now);
+        }
+        let vars = match self.resolve_vars(&loaded.playbook, mode) {
+            Ok(vars) => vars,
+            Err(message) => return self.error(message),
+        };
+        let variables = vars
+            .values
+            .iter()
+            .map(|(name, (value, source))| {
+                (
+                    name.clone(),
+                    vars::shown_value(name, value),
+                    source.label().to_string(),
+                )
+            })
+            .collect();
+        let probe = loaded
+            .playbook
+            .probe
+            .as_ref()
+            .map(|spec| crate::probe::describe(&vars::resolve_probe(spec, &vars)));
+        self.pending_live = Some(Box::new(loaded.clone()));
+        self.dialog = Some(Dialog::StartLive {
+            title: loaded.playbook.title.clone(),
+            variables,
+            probe,
+        });
+    }
+
+    /// Starts a drill of `loaded`. Live drills need every variable resolved first.
+    pub fn start(&mut self, loaded: &Loaded, mode: Mode, now: DateTime<Utc>) {
+        let vars = match self.resolve_vars(&loaded.playbook, mode) {
+            Ok(vars) => vars,
+            Err(message) => return self.error(message),
+        };
+        // A probe that cannot connect stops the drill before anything is logged.
+        let probe = match start_probe(&loaded.playbook, mode, &vars) {
+            Ok(probe) => probe,
+            Err(e) => return self.error(format!("{e}; fix the [probe] table or its variables")),
+        };
+        match Session::start(&mut self.store, loaded, mode, &self.operator, now) {
+            Ok(session) => {
+                self.screen = Screen::Runner(Box::new(
+                    RunnerState::new(session, vars)
+                        .with_history(&self.store)
+                        .with_probe(probe),
+                ));
+                self.info(format!(
+                    "{} drill started and logged; q leaves it resumable",
+                    mode.as_str()
+                ));
+                if let Screen::Runner(runner) = &self.screen
+                    && let Some((drill, _, text)) = runner.follow_ups.first()
+                {
+                    let more = runner.follow_ups.len() - 1;
+                    let more = if more > 0 {
+                        format!(" (+{more} more)")
+                    } else {
+                        String::new()
+                    };
+                    self.status = Some(Status {
+                        text: format!("open follow-up from drill #{drill}: {text}{more}"),
+                        error: false,
+                    });
+                }
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    pub fn resume(&mut self, id: i64, now: DateTime<Utc>) {
+        match Session::reopen(&mut self.store, id, now) {
+            Ok(session) => {
+                let vars = self
+                    .resolve_vars(&session.playbook, session.drill.mode)
+                    .unwrap_or_else(|_| partial_vars(&session.playbook, &self.overrides, self.env));
+                let over = session.drill.status != crate::drill::DrillStatus::Running;
+                let probe = if over {
+                    Ok(None)
+                } else {
+                    start_probe(&session.playbook, session.drill.mode, &vars)
+                };
+                let probe_error = probe.as_ref().err().map(|e| e.to_string());
+                let mut runner = RunnerState::new(session, vars)
+                    .with_history(&self.store)
+                    .with_probe(probe.unwrap_or(None));
+                if let Some(e) = probe_error {
+                    self.error(format!("{e}; the drill goes on without it"));
+                } else if let Some((step, command)) = runner.session.drill.command_in_flight.clone()
+                {
+                    self.error(format!(
+                        "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"
+                    ));
+                } else {
+                    self.info(format!("drill #{id} resumed where it stopped"));
+                }
+                runner.scroll = 0;
+                self.screen = Screen::Runner(Box::new(runner));
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    pub(super) fn resolve_vars(&self, playbook: &Playbook, mode: Mode) -> Result<Vars, String> {
+        match vars::resolve(playbook, &self.overrides, &self.env) {
+            Ok(vars) => Ok(vars),
+            Err(missing) if mode == Mode::Live => Err(missing
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
+            // Tabletop runs nothing: show what is known, leave the rest as written.
+            Err(_) => Ok(partial_vars(playbook, &self.overrides, self.env)),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Runner keys: each asks the runner state, which asks the drill.
+
+use super::*;
+
+impl App {
+    pub(super) fn handle_runner(&mut self, action: Action, now: DateTime<Utc>) {
+        let Screen::Runner(runner) = &mut self.screen else {
+            return;
+        };
+        let over = runner.is_over();
+        let paused = runner.session.drill.is_paused();
+        let busy = runner.command.is_some();
+        let changes_outcome = matches!(
+            action,
+            Action::Pass
+                | Action::Fail
+                | Action::Skip
+                | Action::Block
+                | Action::Open
+                | Action::RunCommand
+                | Action::RunVerify
+        );
+        if over
+            && (changes_outcome
+                || matches!(
+                    action,
+                    Action::Note | Action::TogglePause | Action::Abort | Action::Finish
+                ))
+        {
+            return self.info("this drill has ended; q goes back to Home");
+        }
+        if paused && changes_outcome {
+            return self.info("the drill is paused: p resumes it");
+        }
+        if busy && (changes_outcome || matches!(action, Action::Finish | Action::Back)) {
+            return self.info("a command is running: wait for it, or x cancels it");
+        }
+        // The drill decides which outcome may end which step; keys only ask.
+        let asked = match action {
+            Action::Pass => Some(Outcome::Passed),
+            Action::Fail => Some(Outcome::Failed),
+            Action::Skip => Some(Outcome::Skipped),
+            Action::Block => Some(Outcome::Blocked),
+            _ => None,
+        };
+        if let Some(outcome) = asked
+            && let Err(why) =
+                crate::drill::lifecycle::may_record(&runner.session.drill, runner.selected, outcome)
+        {
+            return self.error(why.to_string());
+        }
+        let result = match action {
+            Action::Down => {
+                runner.move_by(1);
+                Ok(())
+            }
+            Action::Up => {
+                runner.move_by(-1);
+                Ok(())
+            }
+            Action::Top => {
+                runner.select(0);
+                Ok(())
+            }
+            Action::Bottom => {
+                runner.select(usize::MAX);
+                Ok(())
+            }
+            Action::ScrollOutputDown => {
+                runner.scroll = runner.scroll.saturating_add(5);
+                Ok(())
+            }
+            Action::ScrollOutputUp => {
+                runner.scroll = runner.scroll.saturating_sub(5);
+                Ok(())
+            }
+            Action::Open => runner.start_selected(&mut self.store, now),
+            Action::Pass => {
+                if runner.needs_pnr_confirmation() {
+                    let step_title = runner
+                        .selected_step()
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default();
+                    self.dialog = Some(Dialog::CrossPnr {
+                        step_title,
+                        then: AfterPnr::Pass,
+                    });
+                    return;
+                }
+                runner
+                    .record_outcome(&mut self.store, now, Outcome::Passed, String::new())
+                    .map(|_| ())
+            }
+            Action::Fail => return self.open_prompt(PromptKind::FailReason),
+            Action::Skip => return self.open_prompt(PromptKind::SkipReason),
+            Action::Block => return self.open_prompt(PromptKind::BlockReason),
+            Action::Note => return self.open_prompt(PromptKind::Note),
+            Action::Abort => return self.open_prompt(PromptKind::AbortReason),
+            Action::RunCommand | Action::RunVerify => {
+                let purpose = if action == Action::RunCommand {
+                    CommandPurpose::Action
+                } else {
+                    CommandPurpose::Verify
+                };
+                return self.ask_to_run(purpose);
+            }
+            Action::CancelCommand => {
+                if runner.cancel_command() {
+                    self.info("cancelling the command…");
+                } else {
+                    self.info("no command is running; q leaves the drill (it stays resumable)");
+                }
+                return;
+            }
+            Action::TogglePause => runner.toggle_pause(&mut self.store, now),
+            Action::Finish => {
+                let pending = runner.step_count() - runner.session.drill.done();
+                self.dialog = Some(Dialog::Finish { pending });
+                return;
+            }
+            Action::Back | Action::Quit => {
+                // The heartbeat marks when the operator left; the time away
+                // is logged as an interruption when the drill is reopened.
+                let left = runner
+                    .close_probe(&mut self.store, now)
+                    .and_then(|()| runner.heartbeat(&mut self.store, now, true));
+                self.screen = Screen::Home;
+                self.refresh_home();
+                left
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.error(e.to_string());
+        }
+    }
+
+    pub(super) fn open_prompt(&mut self, kind: PromptKind) {
+        self.dialog = Some(Dialog::Prompt {
+            kind,
+            input: String::new(),
+            error: None,
+        });
+    }
+
+    pub(super) fn ask_to_run(&mut self, purpose: CommandPurpose) {
+        let Screen::Runner(runner) = &self.screen else {
+            return;
+        };
+        if runner.mode() == Mode::Tabletop {
+            return self
+                .info("tabletop drill: nothing runs; talk it through, then mark the outcome");
+        }
+        let Some(command) = runner.command_text(purpose) else {
+            let what = match purpose {
+                CommandPurpose::Action => "a command",
+                CommandPurpose::Verify => "a verification",
+            };
+            return self.info(format!("this step has no {what} to run"));
+        };
+        if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
+            let step_title = runner
+                .selected_step()
+                .map(|s| s.title.clone())
+                .unwrap_or_default();
+            self.dialog = Some(Dialog::CrossPnr {
+                step_title,
+                then: AfterPnr::Run(purpose, command),
+            });
+        } else {
+            self.dialog = Some(Dialog::RunCommand { purpose, command });
+        }
+    }
+}
