@@ -235,7 +235,7 @@ fn history(
     args: &LintArgs,
     collected: &inputs::Collected,
 ) -> Result<std::collections::HashSet<String>, String> {
-    use super::history as h;
+    use crate::lint::history as h;
     if let Some(v) = &args.history.since {
         return h::before_version(&collected.files, v);
     }
