@@ -9,6 +9,7 @@ pub mod from_sql;
 pub mod history;
 pub mod intake;
 pub mod knowledge;
+pub mod lock;
 pub mod plan;
 pub mod recommend;
 pub mod render;

@@ -10,6 +10,7 @@ use super::checklist::{self, Section};
 use super::classify::{self, IncidentMatch};
 use super::intake::{Change, Intake};
 use super::knowledge::{DeployModel, Engine, EngineSpec, Knowledge, PHASES, RollbackClass, Tool};
+use super::lock::{self, LockStrategy};
 use super::recommend::{self, Recommendation};
 use crate::playbook::duration::format_duration;
 use crate::playbook::model::Variable;
@@ -259,8 +260,11 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
         &mut p,
         "nullability",
         format!("{tc}_NULLABILITY"),
-        Some("NULL"),
-        format!("NULL or NOT NULL (plus DEFAULT) as {table}.{column} has it now"),
+        // No default: assuming NULL would silently drop NOT NULL, the default and UNSIGNED.
+        None,
+        format!(
+            "NULL or NOT NULL (plus DEFAULT) as {table}.{column} has it now; read it from the schema, there is no safe default"
+        ),
     );
     let base = if column.is_empty() {
         table.clone()
@@ -329,12 +333,6 @@ fn sql_reverse(text: &str) -> Option<String> {
     Some(t.to_string())
 }
 
-fn retry_wrap(cmd: &str, lock_error: &str) -> String {
-    format!(
-        "rc=1\nfor attempt in 1 2 3 4 5 6; do\n  if out=$({cmd} 2>&1); then\n    echo \"$out\"; rc=0; break\n  fi\n  echo \"$out\"\n  case \"$out\" in\n    *\"{lock_error}\"*) echo \"lock timeout: retry $attempt\"; sleep $((attempt * 5)) ;;\n    *) break ;;\n  esac\ndone\nexit $rc"
-    )
-}
-
 fn exec_cmd(engine: &Engine, statements: &[String]) -> String {
     const SEG: &str = " -c \"{sql}\"";
     if let Some(pos) = engine.exec.find(SEG) {
@@ -362,18 +360,31 @@ fn query_cmd(engine: &Engine, sql: &str) -> String {
 }
 
 fn session(engine: &Engine, statement_timeout: &str) -> Vec<String> {
-    engine
-        .session
-        .iter()
-        .map(|s| {
-            s.replace("{lock_timeout_s}", &engine.lock_timeout_s.to_string())
-                .replace(
-                    "{lock_timeout_ms}",
-                    &(engine.lock_timeout_s * 1000).to_string(),
-                )
-                .replace("{statement_timeout}", statement_timeout)
-        })
-        .collect()
+    lock::session(engine, LockStrategy::Brief, statement_timeout)
+}
+
+/// What the blockers check guards against, in the engine's own terms.
+fn blockers_detail(engine: &Engine) -> String {
+    if engine.family == "sqlite" {
+        return format!(
+            "SQLite allows one writer at a time and cannot list other connections' transactions. The check takes the write lock for a moment (BEGIN IMMEDIATE, waiting up to {} ms) and releases it: if it fails with \"{}\", a writer holds the database and every DDL step would fail the same way.",
+            engine.lock_timeout_s * 1000,
+            engine.lock_error
+        );
+    }
+    format!(
+        "A DDL statement that waits for a lock blocks every query queued behind it. Brief-lock DDL steps set `{}` and retry on lock timeouts; a long transaction now means those retries will keep failing.",
+        session(engine, "…").join("; ")
+    )
+}
+
+/// Tool prose names files by their parts; outside one file the parts are placeholders a
+/// reader fills, written `<version>` so no template marker leaks into the plan.
+fn tool_prose(text: &str) -> String {
+    text.replace("{version}", "<version>")
+        .replace("{slug}", "<slug>")
+        .replace("{table}", "<table>")
+        .replace("{phase}", "<phase>")
 }
 
 /// Builds the plan. Errors name the input that cannot be planned and why.
@@ -504,15 +515,20 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         step: step(
             "prep-blockers",
             "No long-running transactions on the database",
-            &format!(
-                "A DDL statement that waits for a lock blocks every query queued behind it. Each DDL step sets `{}` and retries on lock timeouts; a long transaction now means those retries will keep failing.",
-                session(engine, "…").join("; ")
-            ),
+            &blockers_detail(engine),
             check,
             "dba",
             None,
             (!engine.blockers_query.is_empty()).then(|| {
-                verify(engine, &engine.blockers_query, Some(if engine.family == "sqlite" { "^ok$" } else { "^0$" }))
+                verify(
+                    engine,
+                    &engine.blockers_query,
+                    Some(if engine.family == "sqlite" {
+                        "^ok$"
+                    } else {
+                        "^0$"
+                    }),
+                )
             }),
         ),
         meta_own: RollbackClass::Lossless,
@@ -552,11 +568,11 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
             &format!("Know how {} applies, splits and repairs this change", tool.name),
             &format!(
                 "- Transactions: {}\n- Opting out of the transaction: {}\n- Expand / contract split: {}\n- Down migrations: {}\n- Repair after a failed run: {}{}",
-                tool.tx,
-                tool.no_tx,
-                tool.split,
-                tool.down_note,
-                tool.repair,
+                tool_prose(&tool.tx),
+                tool_prose(&tool.no_tx),
+                tool_prose(&tool.split),
+                tool_prose(&tool.down_note),
+                tool_prose(&tool.repair),
                 if tool.has_lock { String::new() } else { "\n- No migration lock: run it from one job, never from every instance at start-up.".to_string() }
             ),
             check,
@@ -749,7 +765,8 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                     } else {
                         format!("{}s", timebox.as_secs())
                     };
-                    let sess = session(engine, &st);
+                    let strategy = lock::strategy(engine, &stmts);
+                    let sess = lock::session(engine, strategy, &st);
                     let mut all = sess.clone();
                     all.extend(stmts.iter().cloned());
                     let direct = exec_cmd(engine, &all).replace(
@@ -882,26 +899,26 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                             tool.name
                         ));
                     } else {
-                        let has_st = engine
-                            .session
-                            .iter()
-                            .any(|s| s.contains("{statement_timeout}"));
+                        let has_st = strategy == LockStrategy::Concurrent
+                            || engine
+                                .session
+                                .iter()
+                                .any(|s| s.contains("{statement_timeout}"));
                         detail.push_str(&format!(
-                            "\n\nLock timeout {}s with retries on \"{}\"{}.",
-                            engine.lock_timeout_s,
-                            engine.lock_error,
-                            if has_st {
-                                format!("; statement timeout {st}")
-                            } else {
-                                String::new()
-                            }
+                            "\n\n{}",
+                            lock::describe(engine, strategy, has_st.then_some(st.as_str()))
                         ));
                     }
                     (
                         Some(if online {
                             cmd
                         } else {
-                            retry_wrap(&cmd, &engine.lock_error)
+                            lock::guard(
+                                strategy,
+                                &cmd,
+                                &engine.lock_error,
+                                &query_cmd(engine, lock::SNAPSHOT_QUERY),
+                            )
                         }),
                         s.verify
                             .as_ref()
