@@ -13,6 +13,7 @@ pub mod lock;
 pub mod plan;
 pub mod recommend;
 pub mod render;
+pub mod version_gate;
 
 pub use intake::{Intake, RawIntake};
 pub use knowledge::Knowledge;

@@ -480,10 +480,18 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
 
     // Prepare: generic engine preflight.
     let check = minutes_up(k.timebox.check_s);
-    let version_expect = match engine.family.as_str() {
-        "sqlserver" => None,
-        _ => Some(format!("^{}", regex::escape(&intake.engine.version))),
-    };
+    // The statements' own version needs (e.g. CHECK on MySQL >= 8.0.16) raise the gate.
+    let planned_sql: Vec<String> = intake
+        .changes
+        .iter()
+        .filter_map(|c| k.operation(&c.op))
+        .flat_map(|op| op.step.iter().filter(|s| ctx.matches(&s.engines)))
+        .flat_map(|s| s.sql.iter().cloned())
+        .collect();
+    let floors = super::version_gate::floors(engine, &intake.engine.version, &planned_sql);
+    for f in &floors {
+        sources.insert(format!("version floor {}: {}", f.min, f.source));
+    }
     let notes_md: String = engine_notes
         .iter()
         .map(|(t, _)| format!("\n\n- {t}"))
@@ -494,15 +502,20 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
             "prep-version",
             &format!("Confirm {} {} is what production runs", engine.name, intake.engine.version),
             &format!(
-                "The statements below are chosen for {} {}{}. A different version or edition changes which operations lock, rewrite or are instant.{notes_md}",
+                "The statements below are chosen for {} {}{}. A different version or edition changes which operations lock, rewrite or are instant. The check prints ok only inside that range.{}{notes_md}",
                 engine.name,
                 intake.engine.version,
-                intake.engine.edition.as_deref().map(|e| format!(" ({e} edition)")).unwrap_or_default()
+                intake.engine.edition.as_deref().map(|e| format!(" ({e} edition)")).unwrap_or_default(),
+                super::version_gate::describe(&intake.engine.version, &floors)
             ),
             check,
             "dba",
             None,
-            Some(verify(engine, &engine.version_query, version_expect.as_deref())),
+            Some(verify(
+                engine,
+                &super::version_gate::query(engine, &intake.engine.version, intake.engine.edition.as_deref(), &floors),
+                Some("^ok$"),
+            )),
         ),
         meta_own: RollbackClass::Lossless,
         pnr: false,
