@@ -282,3 +282,55 @@ fn mariadb_version_gate_is_numeric_and_not_mysql() {
     let (ok, out) = passes(verify_of(&p, "prep-version"), &env);
     assert!(!ok && out.contains("MariaDB"), "{out}");
 }
+
+/// Pattern 7: the backfill is bounded by the primary key captured before it starts. A
+/// trigger plays the old release, inserting a NULL row for every row the backfill fills;
+/// an unbounded `WHERE status IS NULL` loop would chase those forever (here: until the cap).
+#[test]
+fn sqlite_backfill_is_bounded_by_the_captured_max_id() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = sqlite_db(
+        &dir,
+        "CREATE TABLE orders(id INTEGER PRIMARY KEY, status TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+         INSERT INTO orders(status) SELECT NULL FROM n;
+         CREATE TRIGGER old_release AFTER UPDATE OF status ON orders
+         WHEN (SELECT count(*) FROM orders) < 20000
+         BEGIN INSERT INTO orders(status) VALUES (NULL); END;",
+    );
+    let p = make("sqlite", "3", "backfill orders.status");
+    let (_, _, step) = p
+        .playbook
+        .steps()
+        .find(|(_, _, s)| s.id == "c1-backfill-run")
+        .expect("a backfill step");
+    let cmd = step.command.as_deref().unwrap();
+    let out = Command::new("timeout")
+        .args(["60", "sh", "-c", cmd])
+        .envs([
+            ("SQLITE_DB", db.as_str()),
+            ("ORDERS_PK", "id"),
+            ("ORDERS_STATUS_VALUE", "'done'"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("bounded to id <= 2500"), "{text}");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let count = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(
+        count("SELECT count(*) FROM orders WHERE id <= 2500 AND status IS NULL"),
+        0
+    );
+    // The old release's rows are left for N+1: the loop did not chase them.
+    assert_eq!(
+        count("SELECT count(*) FROM orders WHERE id > 2500 AND status IS NOT NULL"),
+        0
+    );
+    assert!(count("SELECT count(*) FROM orders WHERE id > 2500") > 0);
+}

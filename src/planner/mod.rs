@@ -2,6 +2,7 @@
 //! roll-forward verdict and rehearsal checklist. No terminal code here; the
 //! CLI (`rollsafe plan`) and the TUI wizard share it.
 
+pub mod backfill;
 pub mod checklist;
 pub mod classify;
 pub mod cli;

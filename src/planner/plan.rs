@@ -746,23 +746,15 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                 ),
                 "cmd" => (s.cmd.as_ref().map(|c| fill(c, &p)), None, "dba"),
                 "backfill" => {
-                    let q = engine
-                        .backfill
-                        .replace("{set}", &fill(s.backfill_set.as_deref().unwrap_or(""), &p))
-                        .replace(
-                            "{where}",
-                            &fill(s.backfill_where.as_deref().unwrap_or(""), &p),
-                        )
-                        .replace("{batch}", &engine.batch.to_string());
-                    let q = fill(&q, &p);
-                    let cmd = format!(
-                        "while :; do\n  n=$({}) || exit 1\n  n=$(printf '%s' \"$n\" | tr -d '[:space:]')\n  echo \"batch: $n rows\"\n  [ \"${{n:-0}}\" -eq 0 ] && break\n  sleep 0.2\ndone",
-                        query_cmd(engine, &q)
+                    let (cmd, how) = super::backfill::command(
+                        engine,
+                        &|sql| query_cmd(engine, sql),
+                        &fill("{table}", &p),
+                        &fill("{pk}", &p),
+                        &fill(s.backfill_set.as_deref().unwrap_or(""), &p),
+                        &fill(s.backfill_where.as_deref().unwrap_or(""), &p),
                     );
-                    detail.push_str(&format!(
-                        "\n\nBatches of {} rows with a pause; safe to stop and re-run.",
-                        group(engine.batch)
-                    ));
+                    detail.push_str(&format!("\n\n{how}"));
                     (
                         Some(cmd),
                         s.verify
