@@ -289,3 +289,32 @@ fn unknown_facts_are_variables_without_an_unsafe_default() {
         }
     }
 }
+
+/// Pattern 8: MariaDB is not MySQL. No step of a MariaDB plan carries a MySQL version
+/// fact (a "mysql>=8.0" spec once matched MariaDB 10.x by family), and no step applies twice.
+#[test]
+fn mysql_version_facts_do_not_leak_into_mariadb_plans() {
+    let k = k();
+    let mysql_fact = regex::Regex::new(r"MySQL 8\.0\.\d+|from 8\.0\.\d+|before 8\.0\.\d+").unwrap();
+    let mut leaks = std::collections::BTreeSet::new();
+    for (what, p) in every_plan(&k) {
+        if !what.contains(" mariadb:") {
+            continue;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (_, _, s) in p.playbook.steps() {
+            assert!(seen.insert(s.id.clone()), "{what}: step {} twice", s.id);
+            for t in [s.title.as_str(), s.detail.as_str()] {
+                if let Some(m) = mysql_fact.find(t) {
+                    let op = what.split(' ').next().unwrap_or("");
+                    leaks.insert(format!("{op} {}: \"{}\"", s.id, m.as_str()));
+                }
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "MySQL facts in MariaDB plans:\n{}",
+        leaks.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}

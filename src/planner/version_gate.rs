@@ -32,6 +32,12 @@ pub fn floors(engine: &Engine, version: &str, statements: &[String]) -> Vec<Floo
             source: "https://dev.mysql.com/doc/refman/8.0/en/create-table-check-constraints.html"
                 .into(),
         }),
+        "mysql" if any(" DROP COLUMN ") && any("ALGORITHM=INSTANT") => out.push(Floor {
+            min: "8.0.29".into(),
+            why: "ALGORITHM=INSTANT for DROP COLUMN arrives in MySQL 8.0.29".into(),
+            source: "https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html"
+                .into(),
+        }),
         "sqlite" if any(" DROP COLUMN ") => out.push(Floor {
             min: "3.35.0".into(),
             why: "ALTER TABLE DROP COLUMN arrives in SQLite 3.35.0".into(),
