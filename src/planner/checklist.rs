@@ -60,26 +60,27 @@ pub(crate) fn checklist(
         title: "Rehearsal".into(),
         items: rehearsal,
     });
-    let sess: Vec<String> = engine
-        .session
-        .iter()
-        .map(|s| {
-            s.replace("{lock_timeout_s}", &engine.lock_timeout_s.to_string())
-                .replace(
-                    "{lock_timeout_ms}",
-                    &(engine.lock_timeout_s * 1000).to_string(),
-                )
-                .replace("{statement_timeout}", "15s")
-        })
-        .collect();
+    // One source for the session settings: the same strategy the steps use.
+    let sess = super::lock::session(engine, super::lock::LockStrategy::Brief, "15s");
+    let concurrent = engine.family == "postgres"
+        && playbook.steps().any(|(_, _, s)| {
+            s.detail.contains("CONCURRENTLY ")
+                || s.command
+                    .as_deref()
+                    .is_some_and(|c| c.contains(" CONCURRENTLY "))
+        });
     sections.push(Section {
         title: "Timeouts".into(),
         items: vec![
-            if sess.is_empty() {
-                format!("{}: the client waits {} s for the database lock (.timeout); there is no statement timeout", engine.name, engine.lock_timeout_s)
-            } else {
-                format!("Every DDL session sets: {}", sess.join("; "))
-            },
+            format!(
+                "Every brief-lock DDL session sets: {}{}",
+                sess.join("; "),
+                if concurrent {
+                    "; concurrent index builds instead set lock_timeout = 0 and a statement timeout sized to the build, and start only when no transaction is older than 5 minutes"
+                } else {
+                    ""
+                }
+            ),
             "Prove it in staging: hold a lock on the table, run the first DDL step, and see it fail with the lock timeout and retry".into(),
             "If the migration connects through a pooler (PgBouncer transaction mode, ProxySQL), set the timeouts on the role or connect directly".into(),
         ],

@@ -123,15 +123,107 @@ pub fn pattern_regex(pattern: &str) -> Result<(Regex, Vec<String>), String> {
         .map_err(|e| format!("pattern \"{pattern}\" is not a valid regex: {e}"))
 }
 
-/// Parses one `--change` phrase against every operation pattern.
+/// Words that are column attributes, not part of a type: a `{type}` holding one of them
+/// means the phrase carries a constraint the pattern would silently drop or misplace.
+const ATTRIBUTE_WORDS: [&str; 16] = [
+    "not",
+    "null",
+    "default",
+    "primary",
+    "key",
+    "unique",
+    "references",
+    "check",
+    "constraint",
+    "generated",
+    "collate",
+    "auto_increment",
+    "identity",
+    "first",
+    "after",
+    "and",
+];
+
+/// A `{type}` must be a bare SQL type (`text`, `varchar(20)`, `numeric(10, 2)`,
+/// `int unsigned`, `timestamp with time zone`, `text[]`); anything else is refused.
+pub fn check_type(ty: &str) -> Result<(), String> {
+    let mut depth = 0i32;
+    let mut outside = String::new();
+    for ch in ty.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => outside.push(ch),
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(format!("\"{ty}\" has an unbalanced ')'"));
+        }
+    }
+    if depth != 0 {
+        return Err(format!("\"{ty}\" has an unclosed '('"));
+    }
+    let outside = outside.replace("[]", " ");
+    for word in outside.split_whitespace() {
+        let lower = word.to_ascii_lowercase();
+        if ATTRIBUTE_WORDS.contains(&lower.as_str()) {
+            return Err(format!(
+                "\"{ty}\" is not a bare type: \"{word}\" is a column attribute, and this form would drop it"
+            ));
+        }
+        if !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("\"{ty}\" is not a SQL type (\"{word}\")"));
+        }
+    }
+    Ok(())
+}
+
+/// A `{default}` must be a constant the engine stores in the catalog: a number, a
+/// single-quoted string, true or false. Expressions (now(), gen_random_uuid()) rewrite
+/// the table or differ per row, and NULL contradicts NOT NULL: both are refused.
+pub fn check_default(d: &str) -> Result<(), String> {
+    let t = d.trim();
+    let number = !t.is_empty()
+        && t.trim_start_matches(['-', '+'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
+        && t.chars().any(|c| c.is_ascii_digit());
+    let quoted = t.len() >= 2
+        && t.starts_with('\'')
+        && t.ends_with('\'')
+        && !t[1..t.len() - 1].replace("''", "").contains('\'');
+    let boolean = matches!(t.to_ascii_lowercase().as_str(), "true" | "false");
+    if number || quoted || boolean {
+        Ok(())
+    } else {
+        Err(format!(
+            "default \"{t}\" is not a constant (a number, a 'quoted string', true or false); for an expression default add the column nullable, backfill it, then \"set not null on TABLE.COLUMN\""
+        ))
+    }
+}
+
+fn check_params(params: &BTreeMap<String, String>) -> Result<(), String> {
+    if let Some(t) = params.get("type") {
+        check_type(t)?;
+    }
+    if let Some(d) = params.get("default") {
+        check_default(d)?;
+    }
+    Ok(())
+}
+
+/// Parses one `--change` phrase against every operation pattern. A phrase that matches a
+/// pattern only by stuffing attributes into `{type}` or an expression into `{default}` is not
+/// accepted by that pattern; when no pattern takes it, the error says why each near match failed.
 pub fn parse_change(k: &Knowledge, text: &str) -> Result<Change, String> {
+    let mut near: Vec<String> = Vec::new();
     for op in &k.operations {
         for pattern in &op.patterns {
             let Ok((re, names)) = pattern_regex(pattern) else {
                 continue;
             };
             if let Some(caps) = re.captures(text) {
-                let params = names
+                let params: BTreeMap<String, String> = names
                     .iter()
                     .enumerate()
                     .filter_map(|(i, n)| {
@@ -139,6 +231,10 @@ pub fn parse_change(k: &Knowledge, text: &str) -> Result<Change, String> {
                             .map(|m| (n.clone(), m.as_str().trim().to_string()))
                     })
                     .collect();
+                if let Err(why) = check_params(&params) {
+                    near.push(format!("  \"{pattern}\" does not fit: {why}"));
+                    continue;
+                }
                 return Ok(Change {
                     text: text.trim().to_string(),
                     op: op.id.clone(),
@@ -153,8 +249,13 @@ pub fn parse_change(k: &Knowledge, text: &str) -> Result<Change, String> {
         .iter()
         .flat_map(|o| o.patterns.iter().map(|p| format!("  {p}")))
         .collect();
+    let why = if near.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}", near.join("\n"))
+    };
     Err(format!(
-        "cannot read the change \"{text}\"; accepted forms:\n{}",
+        "cannot read the change \"{text}\"{why}\naccepted forms:\n{}",
         accepted.join("\n")
     ))
 }

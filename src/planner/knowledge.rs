@@ -356,7 +356,11 @@ impl EngineSpec {
 
     /// Does this spec cover the engine at this version and edition?
     pub fn matches(&self, engine: &Engine, version: &str, edition: Option<&str>) -> bool {
-        if self.name != engine.id && self.name != engine.family {
+        // A version bound is one engine's numbering: "mysql>=8.0" says nothing about
+        // MariaDB 10.x, so a bounded spec matches the engine id only; a bare family name
+        // ("mysql") still covers the family.
+        let by_family = self.bounds.is_empty() && self.name == engine.family;
+        if self.name != engine.id && !by_family {
             return false;
         }
         if let Some(want) = &self.edition

@@ -2,15 +2,18 @@
 //! roll-forward verdict and rehearsal checklist. No terminal code here; the
 //! CLI (`rollsafe plan`) and the TUI wizard share it.
 
+pub mod backfill;
 pub mod checklist;
 pub mod classify;
 pub mod from_sql;
 pub mod history;
 pub mod intake;
 pub mod knowledge;
+pub mod lock;
 pub mod plan;
 pub mod recommend;
 pub mod render;
+pub mod version_gate;
 
 pub use intake::{Intake, RawIntake};
 pub use knowledge::Knowledge;

@@ -10,6 +10,7 @@ use super::checklist::{self, Section};
 use super::classify::{self, IncidentMatch};
 use super::intake::{Change, Intake};
 use super::knowledge::{DeployModel, Engine, EngineSpec, Knowledge, PHASES, RollbackClass, Tool};
+use super::lock::{self, LockStrategy};
 use super::recommend::{self, Recommendation};
 use crate::playbook::duration::format_duration;
 use crate::playbook::model::Variable;
@@ -259,8 +260,11 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
         &mut p,
         "nullability",
         format!("{tc}_NULLABILITY"),
-        Some("NULL"),
-        format!("NULL or NOT NULL (plus DEFAULT) as {table}.{column} has it now"),
+        // No default: assuming NULL would silently drop NOT NULL, the default and UNSIGNED.
+        None,
+        format!(
+            "NULL or NOT NULL (plus DEFAULT) as {table}.{column} has it now; read it from the schema, there is no safe default"
+        ),
     );
     let base = if column.is_empty() {
         table.clone()
@@ -329,12 +333,6 @@ fn sql_reverse(text: &str) -> Option<String> {
     Some(t.to_string())
 }
 
-fn retry_wrap(cmd: &str, lock_error: &str) -> String {
-    format!(
-        "rc=1\nfor attempt in 1 2 3 4 5 6; do\n  if out=$({cmd} 2>&1); then\n    echo \"$out\"; rc=0; break\n  fi\n  echo \"$out\"\n  case \"$out\" in\n    *\"{lock_error}\"*) echo \"lock timeout: retry $attempt\"; sleep $((attempt * 5)) ;;\n    *) break ;;\n  esac\ndone\nexit $rc"
-    )
-}
-
 fn exec_cmd(engine: &Engine, statements: &[String]) -> String {
     const SEG: &str = " -c \"{sql}\"";
     if let Some(pos) = engine.exec.find(SEG) {
@@ -362,18 +360,31 @@ fn query_cmd(engine: &Engine, sql: &str) -> String {
 }
 
 fn session(engine: &Engine, statement_timeout: &str) -> Vec<String> {
-    engine
-        .session
-        .iter()
-        .map(|s| {
-            s.replace("{lock_timeout_s}", &engine.lock_timeout_s.to_string())
-                .replace(
-                    "{lock_timeout_ms}",
-                    &(engine.lock_timeout_s * 1000).to_string(),
-                )
-                .replace("{statement_timeout}", statement_timeout)
-        })
-        .collect()
+    lock::session(engine, LockStrategy::Brief, statement_timeout)
+}
+
+/// What the blockers check guards against, in the engine's own terms.
+fn blockers_detail(engine: &Engine) -> String {
+    if engine.family == "sqlite" {
+        return format!(
+            "SQLite allows one writer at a time and cannot list other connections' transactions. The check takes the write lock for a moment (BEGIN IMMEDIATE, waiting up to {} ms) and releases it: if it fails with \"{}\", a writer holds the database and every DDL step would fail the same way.",
+            engine.lock_timeout_s * 1000,
+            engine.lock_error
+        );
+    }
+    format!(
+        "A DDL statement that waits for a lock blocks every query queued behind it. Brief-lock DDL steps set `{}` and retry on lock timeouts; a long transaction now means those retries will keep failing.",
+        session(engine, "…").join("; ")
+    )
+}
+
+/// Tool prose names files by their parts; outside one file the parts are placeholders a
+/// reader fills, written `<version>` so no template marker leaks into the plan.
+fn tool_prose(text: &str) -> String {
+    text.replace("{version}", "<version>")
+        .replace("{slug}", "<slug>")
+        .replace("{table}", "<table>")
+        .replace("{phase}", "<phase>")
 }
 
 /// Builds the plan. Errors name the input that cannot be planned and why.
@@ -469,10 +480,18 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
 
     // Prepare: generic engine preflight.
     let check = minutes_up(k.timebox.check_s);
-    let version_expect = match engine.family.as_str() {
-        "sqlserver" => None,
-        _ => Some(format!("^{}", regex::escape(&intake.engine.version))),
-    };
+    // The statements' own version needs (e.g. CHECK on MySQL >= 8.0.16) raise the gate.
+    let planned_sql: Vec<String> = intake
+        .changes
+        .iter()
+        .filter_map(|c| k.operation(&c.op))
+        .flat_map(|op| op.step.iter().filter(|s| ctx.matches(&s.engines)))
+        .flat_map(|s| s.sql.iter().cloned())
+        .collect();
+    let floors = super::version_gate::floors(engine, &intake.engine.version, &planned_sql);
+    for f in &floors {
+        sources.insert(format!("version floor {}: {}", f.min, f.source));
+    }
     let notes_md: String = engine_notes
         .iter()
         .map(|(t, _)| format!("\n\n- {t}"))
@@ -483,15 +502,20 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
             "prep-version",
             &format!("Confirm {} {} is what production runs", engine.name, intake.engine.version),
             &format!(
-                "The statements below are chosen for {} {}{}. A different version or edition changes which operations lock, rewrite or are instant.{notes_md}",
+                "The statements below are chosen for {} {}{}. A different version or edition changes which operations lock, rewrite or are instant. The check prints ok only inside that range.{}{notes_md}",
                 engine.name,
                 intake.engine.version,
-                intake.engine.edition.as_deref().map(|e| format!(" ({e} edition)")).unwrap_or_default()
+                intake.engine.edition.as_deref().map(|e| format!(" ({e} edition)")).unwrap_or_default(),
+                super::version_gate::describe(&intake.engine.version, &floors)
             ),
             check,
             "dba",
             None,
-            Some(verify(engine, &engine.version_query, version_expect.as_deref())),
+            Some(verify(
+                engine,
+                &super::version_gate::query(engine, &intake.engine.version, intake.engine.edition.as_deref(), &floors),
+                Some("^ok$"),
+            )),
         ),
         meta_own: RollbackClass::Lossless,
         pnr: false,
@@ -504,15 +528,20 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         step: step(
             "prep-blockers",
             "No long-running transactions on the database",
-            &format!(
-                "A DDL statement that waits for a lock blocks every query queued behind it. Each DDL step sets `{}` and retries on lock timeouts; a long transaction now means those retries will keep failing.",
-                session(engine, "…").join("; ")
-            ),
+            &blockers_detail(engine),
             check,
             "dba",
             None,
             (!engine.blockers_query.is_empty()).then(|| {
-                verify(engine, &engine.blockers_query, Some(if engine.family == "sqlite" { "^ok$" } else { "^0$" }))
+                verify(
+                    engine,
+                    &engine.blockers_query,
+                    Some(if engine.family == "sqlite" {
+                        "^ok$"
+                    } else {
+                        "^0$"
+                    }),
+                )
             }),
         ),
         meta_own: RollbackClass::Lossless,
@@ -552,11 +581,11 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
             &format!("Know how {} applies, splits and repairs this change", tool.name),
             &format!(
                 "- Transactions: {}\n- Opting out of the transaction: {}\n- Expand / contract split: {}\n- Down migrations: {}\n- Repair after a failed run: {}{}",
-                tool.tx,
-                tool.no_tx,
-                tool.split,
-                tool.down_note,
-                tool.repair,
+                tool_prose(&tool.tx),
+                tool_prose(&tool.no_tx),
+                tool_prose(&tool.split),
+                tool_prose(&tool.down_note),
+                tool_prose(&tool.repair),
                 if tool.has_lock { String::new() } else { "\n- No migration lock: run it from one job, never from every instance at start-up.".to_string() }
             ),
             check,
@@ -717,23 +746,15 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                 ),
                 "cmd" => (s.cmd.as_ref().map(|c| fill(c, &p)), None, "dba"),
                 "backfill" => {
-                    let q = engine
-                        .backfill
-                        .replace("{set}", &fill(s.backfill_set.as_deref().unwrap_or(""), &p))
-                        .replace(
-                            "{where}",
-                            &fill(s.backfill_where.as_deref().unwrap_or(""), &p),
-                        )
-                        .replace("{batch}", &engine.batch.to_string());
-                    let q = fill(&q, &p);
-                    let cmd = format!(
-                        "while :; do\n  n=$({}) || exit 1\n  n=$(printf '%s' \"$n\" | tr -d '[:space:]')\n  echo \"batch: $n rows\"\n  [ \"${{n:-0}}\" -eq 0 ] && break\n  sleep 0.2\ndone",
-                        query_cmd(engine, &q)
+                    let (cmd, how) = super::backfill::command(
+                        engine,
+                        &|sql| query_cmd(engine, sql),
+                        &fill("{table}", &p),
+                        &fill("{pk}", &p),
+                        &fill(s.backfill_set.as_deref().unwrap_or(""), &p),
+                        &fill(s.backfill_where.as_deref().unwrap_or(""), &p),
                     );
-                    detail.push_str(&format!(
-                        "\n\nBatches of {} rows with a pause; safe to stop and re-run.",
-                        group(engine.batch)
-                    ));
+                    detail.push_str(&format!("\n\n{how}"));
                     (
                         Some(cmd),
                         s.verify
@@ -749,7 +770,8 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                     } else {
                         format!("{}s", timebox.as_secs())
                     };
-                    let sess = session(engine, &st);
+                    let strategy = lock::strategy(engine, &stmts);
+                    let sess = lock::session(engine, strategy, &st);
                     let mut all = sess.clone();
                     all.extend(stmts.iter().cloned());
                     let direct = exec_cmd(engine, &all).replace(
@@ -882,26 +904,26 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                             tool.name
                         ));
                     } else {
-                        let has_st = engine
-                            .session
-                            .iter()
-                            .any(|s| s.contains("{statement_timeout}"));
+                        let has_st = strategy == LockStrategy::Concurrent
+                            || engine
+                                .session
+                                .iter()
+                                .any(|s| s.contains("{statement_timeout}"));
                         detail.push_str(&format!(
-                            "\n\nLock timeout {}s with retries on \"{}\"{}.",
-                            engine.lock_timeout_s,
-                            engine.lock_error,
-                            if has_st {
-                                format!("; statement timeout {st}")
-                            } else {
-                                String::new()
-                            }
+                            "\n\n{}",
+                            lock::describe(engine, strategy, has_st.then_some(st.as_str()))
                         ));
                     }
                     (
                         Some(if online {
                             cmd
                         } else {
-                            retry_wrap(&cmd, &engine.lock_error)
+                            lock::guard(
+                                strategy,
+                                &cmd,
+                                &engine.lock_error,
+                                &query_cmd(engine, lock::SNAPSHOT_QUERY),
+                            )
                         }),
                         s.verify
                             .as_ref()
