@@ -757,11 +757,19 @@ impl Knowledge {
                     err(
                         cf,
                         format!("{sat}.kind"),
-                        format!("unknown kind \"{}\" (one of {})", sig.kind, SIGNAL_KINDS.join(", ")),
+                        format!(
+                            "unknown kind \"{}\" (one of {})",
+                            sig.kind,
+                            SIGNAL_KINDS.join(", ")
+                        ),
                     );
                 }
                 if !sig.weight.is_finite() || sig.weight == 0.0 {
-                    err(cf, format!("{sat}.weight"), "weight must be a non-zero number".into());
+                    err(
+                        cf,
+                        format!("{sat}.weight"),
+                        "weight must be a non-zero number".into(),
+                    );
                 }
                 for (j, w) in sig.words.iter().enumerate() {
                     if w.trim().is_empty() || w.to_lowercase() != *w {

@@ -93,10 +93,18 @@ pub fn matched_acts(
 fn act_on(act: &str, cat: &str, t: &Target, main: &mut Playbook, rollback: &mut Playbook) {
     match act {
         "lock-timeout" => lock_timeout(cat, t, main),
-        "online-build" => online_build(t, main),
+        "online-build" => online_build(cat, t, main),
         "throttle-backfill" => throttle_backfill(t, main),
-        "no-down-path" => strip_rollback(rollback, &down_words(), "down migrations lost data before"),
-        "no-paid-undo" => strip_rollback(rollback, &["undo"], "the tool's undo was not available"),
+        "no-down-path" => {
+            let why = "down migrations lost data before";
+            strip_rollback(rollback, DOWN_FORMS, why);
+            strip_rollback(main, DOWN_FORMS, why);
+        }
+        "no-paid-undo" => {
+            let why = "the tool's undo was not available in the edition used";
+            strip_rollback(rollback, UNDO_FORMS, why);
+            strip_rollback(main, UNDO_FORMS, why);
+        }
         "old-code-smoke" => set_command(
             main,
             cat,
@@ -111,7 +119,13 @@ fn act_on(act: &str, cat: &str, t: &Target, main: &mut Playbook, rollback: &mut 
         "pooler-safe-timeouts" => direct_connection(t, main),
         "repair-rehearsal" => {
             let repair = t.tool.repair.clone();
-            set_command(main, cat, &format!("# after leaving staging in a failed state:\n{repair}"));
+            set_command(
+                main,
+                cat,
+                &format!(
+                    "# leave staging in a failed state (kill the migration mid-step), then repair as the tool documents it:\n# {repair}\n${{REPAIR_CMD:?write the exact repair command for the version left dirty}}"
+                ),
+            );
         }
         "time-restore" => time_restore(cat, t, main),
         "verify-backup" => verify_backup(cat, t, main),
@@ -120,7 +134,7 @@ fn act_on(act: &str, cat: &str, t: &Target, main: &mut Playbook, rollback: &mut 
             cat,
             "rollsafe rehearse \"${ROLLBACK_PLAYBOOK:?path of the exported rollback playbook}\" --json",
         ),
-        "db-default" => db_default(main),
+        "db-default" => db_default(cat, t, main),
         "single-runner" => single_runner(cat, t, main),
         "cast-compare" => cast_compare(t, main),
         "capacity-check" => capacity_check(cat, t, main),
@@ -185,7 +199,9 @@ fn lock_timeout(cat: &str, t: &Target, pb: &mut Playbook) {
             "# staging only: a held lock must make the ALTER give up, not queue\n{blockers}\n{hold} &\nsleep 1\nstart=$(date +%s)\nif {alter} 2>err.txt; then echo 'ALTER did not wait: rehearsal invalid'; exit 1; fi\ngrep -q 'lock timeout' err.txt || {{ cat err.txt; exit 1; }}\n[ $(( $(date +%s) - start )) -le 5 ] || {{ echo 'the timeout took too long'; exit 1; }}\nwait\necho 'lock timeout fired; the blocker is released'"
         )
     } else if t.my() {
-        let hold = t.query(&format!("LOCK TABLES {table} READ; SELECT SLEEP(30); UNLOCK TABLES"));
+        let hold = t.query(&format!(
+            "LOCK TABLES {table} READ; SELECT SLEEP(30); UNLOCK TABLES"
+        ));
         let alter = t.query(&format!(
             "SET SESSION lock_wait_timeout = 2; ALTER TABLE {table} ADD COLUMN rollsafe_probe int"
         ));
@@ -199,8 +215,28 @@ fn lock_timeout(cat: &str, t: &Target, pb: &mut Playbook) {
     set_command(pb, cat, &cmd);
 }
 
-fn online_build(t: &Target, pb: &mut Playbook) {
+fn online_build(cat: &str, t: &Target, pb: &mut Playbook) {
     let re = Regex::new(r"(?i)\bcreate\s+(unique\s+)?index\s+(?:concurrently\s+)?").unwrap();
+    // The window a build needs is its time on a production-sized copy, measured, not guessed.
+    let first = pb
+        .steps()
+        .filter_map(|(_, _, s)| s.command.clone())
+        .find(|c| re.is_match(c) || c.to_lowercase().contains("add index"));
+    let check = if t.pg() {
+        format!(
+            "# during the build: it must not hold writes (phase, blocks done)
+{}",
+            t.query("SELECT phase, blocks_done, blocks_total FROM pg_stat_progress_create_index")
+        )
+    } else if let Some(c) = first {
+        format!(
+            "# on a production-sized staging copy: the time printed is the window this build needs
+time {c}"
+        )
+    } else {
+        "# time each index build on a production-sized staging copy; schedule it in a window longer than that".into()
+    };
+    set_command(pb, cat, &check);
     for s in steps_mut(pb) {
         let Some(c) = s.command.clone() else { continue };
         if !re.is_match(&c) {
@@ -209,12 +245,16 @@ fn online_build(t: &Target, pb: &mut Playbook) {
         if t.pg() {
             let new = re
                 .replace_all(&c, |m: &regex::Captures| {
-                    format!("CREATE {}INDEX CONCURRENTLY ", m.get(1).map_or("", |u| u.as_str()).to_uppercase())
+                    format!(
+                        "CREATE {}INDEX CONCURRENTLY ",
+                        m.get(1).map_or("", |u| u.as_str()).to_uppercase()
+                    )
                 })
                 .into_owned();
             s.command = Some(new);
         } else if t.my() {
-            let end = Regex::new(r#"(?i)(create\s+(?:unique\s+)?index\s+[^"]*?\))(\s*["';])"#).unwrap();
+            let end =
+                Regex::new(r#"(?i)(create\s+(?:unique\s+)?index\s+[^"]*?\))(\s*["';])"#).unwrap();
             s.command = Some(
                 end.replace_all(&c, "$1 ALGORITHM=INPLACE LOCK=NONE$2")
                     .into_owned(),
@@ -228,7 +268,9 @@ fn online_build(t: &Target, pb: &mut Playbook) {
 fn throttle_backfill(t: &Target, pb: &mut Playbook) {
     let limit = Regex::new(r"(?i)\b(LIMIT|TOP \()\s*(\d+)").unwrap();
     let lag = if t.pg() {
-        t.query("SELECT COALESCE(max(EXTRACT(EPOCH FROM replay_lag)), 0)::int FROM pg_stat_replication")
+        t.query(
+            "SELECT COALESCE(max(EXTRACT(EPOCH FROM replay_lag)), 0)::int FROM pg_stat_replication",
+        )
     } else {
         "${REPLICA_LAG_CMD:-echo 0}".into()
     };
@@ -253,19 +295,15 @@ fn throttle_backfill(t: &Target, pb: &mut Playbook) {
     }
 }
 
-fn down_words() -> Vec<&'static str> {
-    vec!["down", "undo", "downgrade", "migrate:rollback", "rollback", "revert"]
-}
+/// Command forms that run a migration tool's down/undo.
+const DOWN_FORMS: &str = r"(?i)(flyway\s+undo|\bmigrate\b[^\n]*\sdown\b|\bdowngrade\b|db:rollback|migrate:rollback|migrate:down|rollback-count|rollbackcount|\.down\.sql|\bundo\b[^\n]*\bU\d)";
+const UNDO_FORMS: &str = r"(?i)(flyway\s+undo|\bundo\s+-|\bU\d+__)";
 
-/// Takes tool-driven down/undo commands out of the rollback path.
-fn strip_rollback(rollback: &mut Playbook, words: &[&str], why: &str) {
-    let alt = words
-        .iter()
-        .map(|w| regex::escape(w))
-        .collect::<Vec<_>>()
-        .join("|");
-    let re = Regex::new(&format!(r"(?i)(^|[\s:-])({alt})(\s|$)")).unwrap();
-    for s in steps_mut(rollback) {
+/// Takes tool-driven down/undo commands out of the rollback path, and tells every lossy step's
+/// rollback note that its way back is the backup or a roll forward.
+fn strip_rollback(pb: &mut Playbook, forms: &str, why: &str) {
+    let re = Regex::new(forms).unwrap();
+    for s in steps_mut(pb) {
         if let Some(c) = &s.command
             && re.is_match(c)
         {
@@ -274,11 +312,25 @@ fn strip_rollback(rollback: &mut Playbook, words: &[&str], why: &str) {
             ));
             s.command = None;
         }
+        if let Some(note) = &s.rollback {
+            if re.is_match(note) {
+                s.rollback = Some(format!(
+                    "Not a rollback path ({why}): restore the pre-change backup or roll forward. Was: {note}"
+                ));
+            } else if note.starts_with("[lossy]") {
+                s.rollback = Some(format!(
+                    "{note}. Not through the tool's down/undo ({why}): restore the pre-change backup or roll forward."
+                ));
+            }
+        }
     }
 }
 
 fn idempotent(cat: &str, t: &Target, pb: &mut Playbook) {
-    let idx = Regex::new(r"(?i)\b(create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?)(if\s+not\s+exists\s+)?").unwrap();
+    let idx = Regex::new(
+        r"(?i)\b(create\s+(?:unique\s+)?index\s+(?:concurrently\s+)?)(if\s+not\s+exists\s+)?",
+    )
+    .unwrap();
     let col = Regex::new(r"(?i)\b(add\s+column\s+)(if\s+not\s+exists\s+)?").unwrap();
     for s in steps_mut(pb) {
         let Some(c) = s.command.clone() else { continue };
@@ -295,7 +347,9 @@ fn idempotent(cat: &str, t: &Target, pb: &mut Playbook) {
         set_command(
             pb,
             cat,
-            &format!("# an INVALID index left by a failed concurrent build must be dropped before the retry\ninvalid=$({q})\n[ -z \"$invalid\" ] || {{ echo \"INVALID: $invalid (DROP INDEX CONCURRENTLY it)\"; exit 1; }}"),
+            &format!(
+                "# an INVALID index left by a failed concurrent build must be dropped before the retry\ninvalid=$({q})\n[ -z \"$invalid\" ] || {{ echo \"INVALID: $invalid (DROP INDEX CONCURRENTLY it)\"; exit 1; }}"
+            ),
         );
     }
 }
@@ -324,7 +378,8 @@ fn time_restore(cat: &str, t: &Target, pb: &mut Playbook) {
             t.engine.id
         )
     } else {
-        "time ${RESTORE_CMD:?set the restore command of the latest backup into a scratch instance}".into()
+        "time ${RESTORE_CMD:?set the restore command of the latest backup into a scratch instance}"
+            .into()
     };
     set_command(pb, cat, &cmd);
 }
@@ -343,18 +398,32 @@ fn verify_backup(cat: &str, t: &Target, pb: &mut Playbook) {
     set_command(pb, cat, &cmd);
 }
 
-fn db_default(pb: &mut Playbook) {
-    let re = Regex::new(r"(?i)(add\s+column\s+[^,;]*?)\s+not\s+null").unwrap();
+fn db_default(cat: &str, t: &Target, pb: &mut Playbook) {
+    // Whatever the statements say, prove no NOT NULL column of the table lacks a database default.
+    if let Some(table) = first_table(pb).filter(|_| t.pg() || t.my()) {
+        let bare = table.rsplit('.').next().unwrap_or(&table).to_string();
+        let q = t.query(&format!(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = '{bare}' AND is_nullable = 'NO' AND column_default IS NULL AND column_name NOT IN (SELECT column_name FROM information_schema.key_column_usage WHERE table_name = '{bare}')"
+        ));
+        set_command(
+            pb,
+            cat,
+            &format!(
+                "# after the expand step: a NOT NULL column without a database default breaks inserts from release N\nn=$({q})\n[ \"${{n:-0}}\" -eq 0 ] || {{ echo \"$n NOT NULL columns of {bare} have no database default\"; exit 1; }}"
+            ),
+        );
+    }
+    let re = Regex::new(r#"(?i)(add\s+column\s+[^,;"]*?)\s+not\s+null([^,;"]*)"#).unwrap();
     for s in steps_mut(pb) {
         let Some(c) = s.command.clone() else { continue };
         let mut changed = false;
         let new = re
             .replace_all(&c, |m: &regex::Captures| {
-                if m[1].to_lowercase().contains("default") {
+                if m[0].to_lowercase().contains("default") {
                     m[0].to_string()
                 } else {
                     changed = true;
-                    m[1].to_string()
+                    format!("{}{}", &m[1], &m[2])
                 }
             })
             .into_owned();
@@ -376,7 +445,9 @@ fn single_runner(cat: &str, t: &Target, pb: &mut Playbook) {
     set_command(
         pb,
         cat,
-        &format!("# migrate-on-boot is off for this release; no other migration session may be running\nn=$({q})\n[ \"${{n:-0}}\" -eq 0 ] || {{ echo \"$n other migration sessions\"; exit 1; }}"),
+        &format!(
+            "# migrate-on-boot is off for this release; no other migration session may be running\nn=$({q})\n[ \"${{n:-0}}\" -eq 0 ] || {{ echo \"$n other migration sessions\"; exit 1; }}"
+        ),
     );
 }
 
@@ -390,6 +461,15 @@ fn cast_compare(t: &Target, pb: &mut Playbook) {
             }
         }
     }
+    let upd =
+        Regex::new(r"(?i)update\s+([\w.]+)\s+\w*\s*set\s+\w+\s*=\s*(\w+)::([\w()]+)").unwrap();
+    for (_, _, s) in pb.steps() {
+        if let Some(c) = &s.command {
+            for m in upd.captures_iter(c) {
+                found.push((m[1].to_string(), m[2].to_string(), m[3].to_string()));
+            }
+        }
+    }
     for (table, col, ty) in found {
         let q = t.query(&format!(
             "SELECT count(*) FROM {table} WHERE {col}::text IS DISTINCT FROM ({col}::{ty})::text"
@@ -397,7 +477,9 @@ fn cast_compare(t: &Target, pb: &mut Playbook) {
         set_command(
             pb,
             "type-change-loss",
-            &format!("# rows whose {col} would not survive the cast to {ty}\nn=$({q})\n[ \"${{n:-0}}\" -eq 0 ] || {{ echo \"$n rows change under the cast\"; exit 1; }}"),
+            &format!(
+                "# rows whose {col} would not survive the cast to {ty}\nn=$({q})\n[ \"${{n:-0}}\" -eq 0 ] || {{ echo \"$n rows change under the cast\"; exit 1; }}"
+            ),
         );
     }
 }
@@ -406,7 +488,9 @@ fn capacity_check(cat: &str, t: &Target, pb: &mut Playbook) {
     let cmd = if t.pg() {
         let seq = t.query("SELECT sequencename, round(100.0 * last_value / max_value) AS pct FROM pg_sequences WHERE last_value IS NOT NULL ORDER BY pct DESC LIMIT 5");
         let xid = t.query("SELECT max(age(datfrozenxid)) FROM pg_database");
-        format!("{seq}\nage=$({xid})\n[ \"$age\" -lt 1000000000 ] || {{ echo \"transaction ID age $age: vacuum before the change\"; exit 1; }}")
+        format!(
+            "{seq}\nage=$({xid})\n[ \"$age\" -lt 1000000000 ] || {{ echo \"transaction ID age $age: vacuum before the change\"; exit 1; }}"
+        )
     } else if t.my() {
         t.query("SELECT table_name, auto_increment FROM information_schema.tables WHERE table_schema = DATABASE() AND auto_increment IS NOT NULL ORDER BY auto_increment DESC LIMIT 5")
     } else {
@@ -426,6 +510,8 @@ fn target_guard(cat: &str, t: &Target, pb: &mut Playbook) {
     set_command(
         pb,
         cat,
-        &format!("got=$({q})\n[ \"$got\" = \"${{EXPECTED_TARGET:?set database@host of the intended target}}\" ] || {{ echo \"connected to $got, not the intended target\"; exit 1; }}"),
+        &format!(
+            "got=$({q})\n[ \"$got\" = \"${{EXPECTED_TARGET:?set database@host of the intended target}}\" ] || {{ echo \"connected to $got, not the intended target\"; exit 1; }}"
+        ),
     );
 }

@@ -68,7 +68,9 @@ impl Account {
     /// Every occurrence of `phrase` (see `Signal::words` for its syntax).
     pub fn find(&self, phrase: &str, reading: &Reading) -> Vec<Hit> {
         let parts: Vec<&str> = phrase.split_whitespace().collect();
-        let own_negation = parts.iter().any(|p| reading.negators.iter().any(|n| n == p));
+        let own_negation = parts
+            .iter()
+            .any(|p| reading.negators.iter().any(|n| n == p));
         let mut hits = Vec::new();
         for clause in &self.clauses {
             for start in 0..clause.len() {
@@ -85,9 +87,7 @@ impl Account {
                             .iter()
                             .any(|w| reading.negators.contains(w)));
                 let hyp_before = &clause[start.saturating_sub(reading.hypothetical_window)..start];
-                let hypothetical = hyp_before
-                    .iter()
-                    .any(|w| reading.hypothetical.contains(w));
+                let hypothetical = hyp_before.iter().any(|w| reading.hypothetical.contains(w));
                 hits.push(Hit {
                     found: inside.join(" "),
                     negated,
@@ -118,8 +118,9 @@ fn match_at(clause: &[String], start: usize, parts: &[&str]) -> Option<usize> {
             return go(clause, at, rest, true);
         }
         let span = if gap { GAP + 1 } else { 1 };
-        (at..(at + span).min(clause.len()))
-            .find_map(|i| word_matches(first, &clause[i]).then(|| go(clause, i + 1, rest, false))?)
+        (at..(at + span).min(clause.len())).find_map(|i| {
+            word_matches(first, &clause[i]).then(|| go(clause, i + 1, rest, false))?
+        })
     }
     if parts.first().is_none_or(|p| *p == "..") {
         return None;
@@ -189,7 +190,10 @@ mod tests {
         assert!(a.find("data .. lost", &r)[0].negated);
         let a = Account::read("The index was not built concurrently.", &r);
         let h = a.find("not .. concurrently", &r);
-        assert!(!h[0].negated, "a phrase that names its negation is evidence");
+        assert!(
+            !h[0].negated,
+            "a phrase that names its negation is evidence"
+        );
         assert!(a.find("queue* .. behind", &r).is_empty());
     }
 
