@@ -217,6 +217,7 @@ fn lock_timeout(cat: &str, t: &Target, pb: &mut Playbook) {
 
 fn online_build(cat: &str, t: &Target, pb: &mut Playbook) {
     let re = Regex::new(r"(?i)\bcreate\s+(unique\s+)?index\s+(?:concurrently\s+)?").unwrap();
+    let end = Regex::new(r#"(?i)(create\s+(?:unique\s+)?index\s+[^"]*?\))(\s*["';])"#).unwrap();
     // The window a build needs is its time on a production-sized copy, measured, not guessed.
     let first = pb
         .steps()
@@ -253,8 +254,6 @@ time {c}"
                 .into_owned();
             s.command = Some(new);
         } else if t.my() {
-            let end =
-                Regex::new(r#"(?i)(create\s+(?:unique\s+)?index\s+[^"]*?\))(\s*["';])"#).unwrap();
             s.command = Some(
                 end.replace_all(&c, "$1 ALGORITHM=INPLACE LOCK=NONE$2")
                     .into_owned(),
