@@ -43,6 +43,16 @@ impl Target<'_> {
     fn my(&self) -> bool {
         matches!(self.engine.id.as_str(), "mysql" | "mariadb")
     }
+    /// The query command for PostgreSQL or MySQL/MariaDB, else `other` as it stands.
+    fn query_by_engine(&self, pg: &str, my: &str, other: &str) -> String {
+        if self.pg() {
+            self.query(pg)
+        } else if self.my() {
+            self.query(my)
+        } else {
+            other.to_string()
+        }
+    }
     /// A query command for this engine, the same shape as the plan's own.
     fn query(&self, sql: &str) -> String {
         self.engine
@@ -434,13 +444,11 @@ fn db_default(cat: &str, t: &Target, pb: &mut Playbook) {
 }
 
 fn single_runner(cat: &str, t: &Target, pb: &mut Playbook) {
-    let q = if t.pg() {
-        t.query("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (query ILIKE '%schema_migrations%' OR query ILIKE '%flyway_schema_history%' OR query ILIKE '%ALTER TABLE%')")
-    } else if t.my() {
-        t.query("SELECT count(*) FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND (info LIKE '%schema_migrations%' OR info LIKE '%ALTER TABLE%')")
-    } else {
-        "echo 0".into()
-    };
+    let q = t.query_by_engine(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (query ILIKE '%schema_migrations%' OR query ILIKE '%flyway_schema_history%' OR query ILIKE '%ALTER TABLE%')",
+        "SELECT count(*) FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND (info LIKE '%schema_migrations%' OR info LIKE '%ALTER TABLE%')",
+        "echo 0",
+    );
     set_command(
         pb,
         cat,
@@ -499,13 +507,11 @@ fn capacity_check(cat: &str, t: &Target, pb: &mut Playbook) {
 }
 
 fn target_guard(cat: &str, t: &Target, pb: &mut Playbook) {
-    let q = if t.pg() {
-        t.query("SELECT current_database() || '@' || coalesce(host(inet_server_addr()), 'local')")
-    } else if t.my() {
-        t.query("SELECT CONCAT(DATABASE(), '@', @@hostname)")
-    } else {
-        "echo \"${SQLITE_DB:-unknown}\"".into()
-    };
+    let q = t.query_by_engine(
+        "SELECT current_database() || '@' || coalesce(host(inet_server_addr()), 'local')",
+        "SELECT CONCAT(DATABASE(), '@', @@hostname)",
+        "echo \"${SQLITE_DB:-unknown}\"",
+    );
     set_command(
         pb,
         cat,
