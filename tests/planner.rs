@@ -262,13 +262,19 @@ fn incidents_classify_with_the_words_that_matched() {
         "ALTER waited on a lock and took the site down",
     );
     assert_eq!(m[0].category, "lock-queue");
-    assert_eq!(m[0].words, vec!["waited on a lock", "took the site down"]);
+    assert!(
+        m[0].words.contains(&"waited on a lock".to_string()),
+        "{:?}",
+        m[0].words
+    );
+    assert!(m[0].confidence > 0.5, "{}", m[0].confidence);
     let m = rollsafe::planner::classify::classify_one(&k, "PgBouncer dropped our SET lock_timeout");
     let ids: Vec<_> = m.iter().map(|c| c.category.as_str()).collect();
-    assert!(
-        ids.contains(&"pooler-settings") && ids.contains(&"lock-queue"),
-        "{ids:?}"
-    );
+    // A pooler that lost a setting is not a lock queue: nothing here waited behind anything.
+    assert_eq!(ids, vec!["pooler-settings"]);
+    let m =
+        rollsafe::planner::classify::classify_one(&k, "We did not lose data; nothing was dirty.");
+    assert!(m.is_empty(), "negated accounts match nothing: {m:?}");
     assert!(rollsafe::planner::classify::classify_one(&k, "the deadlocked unblocker").is_empty());
 }
 

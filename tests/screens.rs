@@ -375,3 +375,15 @@ fn live_start_dialog_says_what_the_probe_will_run() {
     app.request_start(&loaded, Mode::Live, at(0));
     assert_snapshot!(draw(&app, 100, 24, 0));
 }
+
+#[test]
+fn plan_wizard_asks_for_detail_when_an_incident_matches_nothing() {
+    let mut app = wizard_app();
+    for _ in 0..5 {
+        app.handle(Action::Down, at(0));
+    }
+    for c in "the deploy went badly".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 100, 24, 0));
+}

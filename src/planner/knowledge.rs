@@ -243,7 +243,16 @@ pub struct MitigationStep {
 pub struct Category {
     pub id: String,
     pub name: String,
-    pub keywords: Vec<String>,
+    /// Kinds of evidence that must all be present (e.g. a mechanism, not only a topic).
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Score needed to match; `reading.threshold` when absent.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(rename = "signal")]
+    pub signals: Vec<Signal>,
+    /// What the mitigation does to the plan's commands (see `planner::incident::act`).
+    pub act: String,
     pub effect: String,
     pub mitigation: String,
     pub checklist: String,
@@ -252,9 +261,41 @@ pub struct Category {
     pub step: Option<MitigationStep>,
 }
 
+/// One kind of evidence a category looks for, worth `weight` once however often it occurs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signal {
+    /// `operation`, `mechanism`, `consequence` or `tool`.
+    pub kind: String,
+    pub weight: f64,
+    /// Phrases: lowercase words; `word*` matches a prefix, `..` skips up to four words.
+    pub words: Vec<String>,
+}
+
+pub const SIGNAL_KINDS: [&str; 4] = ["operation", "mechanism", "consequence", "tool"];
+
+/// How accounts are read: negation, hypotheticals, the match threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    pub threshold: f64,
+    /// Words that deny a phrase when they stand shortly before it in the same clause.
+    pub negators: Vec<String>,
+    pub negation_window: usize,
+    /// Words that make a phrase a plan or a possibility rather than what happened.
+    pub hypothetical: Vec<String>,
+    pub hypothetical_window: usize,
+    pub hypothetical_factor: f64,
+    /// Words that end a clause (besides punctuation).
+    pub clause_breaks: Vec<String>,
+    /// What the wizard asks when an account matches nothing.
+    pub ask: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IncidentsFile {
+    reading: Reading,
     category: Vec<Category>,
 }
 
@@ -413,6 +454,7 @@ pub struct Knowledge {
     pub models: Vec<DeployModel>,
     pub operations: Vec<Operation>,
     pub categories: Vec<Category>,
+    pub reading: Reading,
 }
 
 fn parse_file<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, KnowledgeError> {
@@ -483,6 +525,7 @@ impl Knowledge {
             models: models.model,
             operations: ops.operation,
             categories: cats.category,
+            reading: cats.reading,
         };
         let names = [ef, tf, mf, of, cf];
         k.validate(&names, &mut errors);
@@ -709,17 +752,54 @@ impl Knowledge {
             if c.source.trim().is_empty() {
                 err(cf, format!("{at}.source"), "empty source".into());
             }
-            if c.keywords.is_empty() {
-                err(cf, format!("{at}.keywords"), "no keywords".into());
+            if c.signals.is_empty() {
+                err(cf, format!("{at}.signal"), "no signals".into());
             }
-            for (i, w) in c.keywords.iter().enumerate() {
-                if w.trim().is_empty() || w.to_lowercase() != *w {
+            for (i, sig) in c.signals.iter().enumerate() {
+                let sat = format!("{at}.signal[{i}]");
+                if !SIGNAL_KINDS.contains(&sig.kind.as_str()) {
                     err(
                         cf,
-                        format!("{at}.keywords[{i}]"),
-                        "keywords are lowercase and non-empty".into(),
+                        format!("{sat}.kind"),
+                        format!(
+                            "unknown kind \"{}\" (one of {})",
+                            sig.kind,
+                            SIGNAL_KINDS.join(", ")
+                        ),
                     );
                 }
+                if !sig.weight.is_finite() || sig.weight == 0.0 {
+                    err(
+                        cf,
+                        format!("{sat}.weight"),
+                        "weight must be a non-zero number".into(),
+                    );
+                }
+                for (j, w) in sig.words.iter().enumerate() {
+                    if w.trim().is_empty() || w.to_lowercase() != *w {
+                        err(
+                            cf,
+                            format!("{sat}.words[{j}]"),
+                            "phrases are lowercase and non-empty".into(),
+                        );
+                    }
+                }
+            }
+            for n in &c.needs {
+                if !c.signals.iter().any(|s| &s.kind == n) {
+                    err(
+                        cf,
+                        format!("{at}.needs"),
+                        format!("needs \"{n}\" but has no signal of that kind"),
+                    );
+                }
+            }
+            if !super::incident::act::ACTS.contains(&c.act.as_str()) {
+                err(
+                    cf,
+                    format!("{at}.act"),
+                    format!("unknown act \"{}\"", c.act),
+                );
             }
             if !["", "distrust_down", "require_rehearsal", "restore_slow"]
                 .contains(&c.effect.as_str())

@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod classify;
 pub mod from_sql;
 pub mod history;
+pub mod incident;
 pub mod intake;
 pub mod knowledge;
 pub mod lock;

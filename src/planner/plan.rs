@@ -51,6 +51,8 @@ pub struct Plan {
     pub unsourced: Vec<String>,
     /// Tables whose row count was assumed (no --rows).
     pub assumed_rows: Vec<String>,
+    /// What to ask about an incident account that matched no category.
+    pub ask: String,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -1200,7 +1202,15 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         recommendation.verdict,
         recommendation.window_summary()
     );
-    let rollback_playbook = rollback_playbook(&playbook, &metas, intake);
+    let mut rollback_playbook = rollback_playbook(&playbook, &metas, intake);
+    // Hook for issue 14: matched incident categories change the commands they mitigate.
+    let acts = super::incident::act::matched_acts(k, &incidents);
+    super::incident::act::apply(
+        &acts,
+        &super::incident::act::Target { engine, tool },
+        &mut playbook,
+        &mut rollback_playbook,
+    );
     Ok(Plan {
         intake: intake.clone(),
         playbook,
@@ -1213,6 +1223,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         sources: sources.into_iter().collect(),
         unsourced,
         assumed_rows,
+        ask: k.reading.ask.clone(),
     })
 }
 

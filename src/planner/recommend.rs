@@ -317,8 +317,8 @@ pub(crate) fn recommend(
             why(
                 InputRef::Incident(m.number - 1),
                 format!(
-                    "because incident {} matched no known failure category, it adds no mitigation: review it by hand",
-                    m.number
+                    "because incident {} matched no known failure category, it adds no mitigation: review it by hand. {}",
+                    m.number, ctx.k.reading.ask
                 ),
             );
         }
@@ -330,14 +330,9 @@ pub(crate) fn recommend(
             why(
                 InputRef::Incident(m.number - 1),
                 format!(
-                    "because incident {} matched {} (words: {}), {}",
+                    "because incident {} matched {}, {}",
                     m.number,
-                    cm.name,
-                    cm.words
-                        .iter()
-                        .map(|w| format!("\"{w}\""))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    cm.reasoning(),
                     cat.map(|c| lower_first(&c.mitigation)).unwrap_or_default()
                 ),
             );

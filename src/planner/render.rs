@@ -73,19 +73,14 @@ pub fn markdown(plan: &Plan) -> String {
         for m in &plan.incidents {
             let _ = writeln!(o, "{}. \"{}\"", m.number, m.text);
             if m.categories.is_empty() {
-                let _ = writeln!(o, "   - no known category matched");
-            }
-            for c in &m.categories {
                 let _ = writeln!(
                     o,
-                    "   - {} ← {}",
-                    c.name,
-                    c.words
-                        .iter()
-                        .map(|w| format!("\"{w}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "   - no known category matched; {}",
+                    lower_ask(&plan.ask)
                 );
+            }
+            for c in &m.categories {
+                let _ = writeln!(o, "   - {}", c.reasoning());
             }
         }
     }
@@ -213,4 +208,11 @@ pub fn toml(plan: &Plan, rollback: bool) -> String {
 
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn lower_ask(ask: &str) -> String {
+    let mut c = ask.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
 }

@@ -119,13 +119,28 @@ fn render_form(frame: &mut Frame, area: Rect, app: &App, wizard: &WizardState, t
         if slot::INCIDENTS.contains(&index)
             && let Some(knowledge) = &app.knowledge
         {
-            for m in wizard.incident_matches(knowledge, index) {
-                let words = m
-                    .words
-                    .iter()
-                    .map(|w| format!("\"{w}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+            let matches = wizard.incident_matches(knowledge, index);
+            if matches.is_empty() && !wizard.fields[index].value.trim().is_empty() {
+                lines.push(Line::styled(
+                    truncate(
+                        &format!(
+                            "{:>w$}→ no known category; {}",
+                            "",
+                            knowledge.reading.ask,
+                            w = label_width + 2
+                        ),
+                        area.width as usize,
+                    ),
+                    theme.dim(),
+                ));
+            }
+            for m in matches {
+                let words = format!("{:.0}%: ", m.confidence * 100.0)
+                    + &m.words
+                        .iter()
+                        .map(|w| format!("\"{w}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                 lines.push(Line::styled(
                     truncate(
                         &format!(
