@@ -27,6 +27,7 @@ pub struct Cases {
 pub struct Seed {
     pub sqlite: String,
     pub postgres: String,
+    pub mariadb: String,
 }
 
 #[derive(Deserialize)]
@@ -71,13 +72,20 @@ pub struct Figures {
     pub targets: usize,
 }
 
-/// A database the case owns: a SQLite file or a fresh PostgreSQL database.
+/// A database the case owns: a SQLite file, a fresh PostgreSQL database, or
+/// the MariaDB test database.
 pub enum Db {
     Sqlite(PathBuf),
     Postgres {
         admin: String,
         url: String,
         name: String,
+    },
+    /// The test user may only use its one database: the seed drops and
+    /// recreates the case's tables there.
+    Mariadb {
+        cnf: PathBuf,
+        database: String,
     },
 }
 
@@ -93,11 +101,16 @@ impl Db {
             Db::Postgres { url, .. } => Command::new("psql")
                 .args([url, "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
                 .output(),
+            Db::Mariadb { cnf, database } => Command::new("mariadb")
+                .arg(format!("--defaults-extra-file={}", cnf.display()))
+                .args([database, "-N", "-B", "-e", sql])
+                .output(),
         }
         .expect("the database client runs");
         // sqlite3 can exit 0 after an error in some modes; trust stderr too.
         if out.status.success() && !text(&out.stderr).contains("Error") {
-            Ok(text(&out.stdout).trim().to_string())
+            // One separator for every client, so targets read alike.
+            Ok(text(&out.stdout).trim().replace('\t', "|"))
         } else {
             Err(format!("{}{}", text(&out.stderr), text(&out.stdout)))
         }
@@ -107,6 +120,10 @@ impl Db {
         match self {
             Db::Sqlite(path) => vec![format!("SQLITE_DB={}", path.display())],
             Db::Postgres { url, .. } => vec![format!("DATABASE_URL={url}")],
+            Db::Mariadb { cnf, database } => vec![
+                format!("MYSQL_CNF={}", cnf.display()),
+                format!("DB_NAME={database}"),
+            ],
         }
     }
 }
@@ -124,8 +141,30 @@ impl Drop for Db {
 
 /// Makes and seeds the case's database.
 pub fn seeded(case: &Case, seeds: &Seed, dir: &Path, n: usize) -> Db {
-    let db = if case.engine == "sqlite" {
+    let family = case.engine.split(':').next().unwrap();
+    let db = if family == "sqlite" {
         Db::Sqlite(dir.join("app.db"))
+    } else if family == "mariadb" {
+        let host = server_env("ROLLSAFE_TEST_MYSQL_HOST").expect("MariaDB server");
+        let setting = |name: &str| {
+            std::env::var(format!("ROLLSAFE_TEST_MYSQL_{name}"))
+                .unwrap_or_else(|_| panic!("ROLLSAFE_TEST_MYSQL_{name} is set with the host"))
+        };
+        let cnf = dir.join("my.cnf");
+        std::fs::write(
+            &cnf,
+            format!(
+                "[client]\nhost={host}\nport={}\nuser={}\npassword={}\n",
+                setting("PORT"),
+                setting("USER"),
+                setting("PASSWORD")
+            ),
+        )
+        .unwrap();
+        Db::Mariadb {
+            cnf,
+            database: setting("DATABASE"),
+        }
     } else {
         let admin = server_env("ROLLSAFE_TEST_PG_URL").expect("PostgreSQL server");
         let name = format!("compat_{}_{n}", std::process::id());
@@ -142,10 +181,10 @@ pub fn seeded(case: &Case, seeds: &Seed, dir: &Path, n: usize) -> Db {
             name,
         }
     };
-    let seed = if case.engine == "sqlite" {
-        &seeds.sqlite
-    } else {
-        &seeds.postgres
+    let seed = match family {
+        "sqlite" => &seeds.sqlite,
+        "mariadb" => &seeds.mariadb,
+        _ => &seeds.postgres,
     };
     db.exec(seed)
         .unwrap_or_else(|e| panic!("{}: seed: {e}", case.name));
