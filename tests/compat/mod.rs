@@ -106,7 +106,9 @@ impl Db {
                 .args([database, "-N", "-B", "-e", sql])
                 .output(),
         }
-        .expect("the database client runs");
+        .unwrap_or_else(|e| {
+            panic!("the database client (sqlite3, psql or mariadb) does not run: {e}; install it")
+        });
         // sqlite3 can exit 0 after an error in some modes; trust stderr too.
         if out.status.success() && !text(&out.stderr).contains("Error") {
             // One separator for every client, so targets read alike.
