@@ -238,6 +238,8 @@ pub fn run(case: &Case, seeds: &Seed, n: usize) -> Result<Figures, String> {
             .args(["--live", "--yes", "--json", "--db"])
             .arg(dir.path().join("drills.db"))
             .env("ROLLSAFE_PLAYBOOKS", dir.path().join("none"))
+            // Plan steps write files (dumps, kept copies) where they run.
+            .current_dir(dir.path())
             .env("NO_COLOR", "1");
         for v in &vars {
             cmd.args(["--var", v]);
