@@ -319,6 +319,12 @@ fn point_of_no_return_is_crossed_only_after_yes() {
     );
     assert_eq!(selected_row(&screen).mark, '☐');
 
+    // An outcome goes only on the running step: start this one first.
+    t.key("Enter");
+    wait_rows(&t, "the point-of-no-return step running", |rows| {
+        rows.iter()
+            .any(|r| title_matches(&r.title, &playbook.steps[pnr].title) && r.mark == '▶')
+    });
     t.key("Space");
     let screen = t.wait_until("the point-of-no-return dialog", |s| {
         boxed(s, PNR_DIALOG).is_some()
@@ -343,8 +349,8 @@ fn point_of_no_return_is_crossed_only_after_yes() {
     );
     let row = selected_row(&screen);
     assert!(
-        title_matches(&row.title, &playbook.steps[pnr].title) && row.mark == '☐',
-        "still not passed:\n{screen}"
+        title_matches(&row.title, &playbook.steps[pnr].title) && row.mark == '▶',
+        "still running, not passed:\n{screen}"
     );
     assert_eq!(as_i64(&t.only_drill(), "passed"), 0);
 

@@ -275,7 +275,10 @@ time {c}"
 }
 
 fn throttle_backfill(t: &Target, pb: &mut Playbook) {
-    let limit = Regex::new(r"(?i)\b(LIMIT|TOP \()\s*(\d+)").unwrap();
+    // The planner's backfill loop (planner/backfill.rs) starts from `batch=N` and, where the
+    // engine's lag query is one number, already halves and pauses on lag. A past incident of the
+    // migration's own load halves the starting batch, and adds a lag pause where the loop has none.
+    let start = Regex::new(r"(?m)^batch=(\d+)$").unwrap();
     let lag = if t.pg() {
         t.query(
             "SELECT COALESCE(max(EXTRACT(EPOCH FROM replay_lag)), 0)::int FROM pg_stat_replication",
@@ -285,22 +288,27 @@ fn throttle_backfill(t: &Target, pb: &mut Playbook) {
     };
     for s in steps_mut(pb) {
         let Some(c) = s.command.clone() else { continue };
-        if !(c.starts_with("while :; do") && c.contains("batch: $n rows")) {
+        if !c.contains("batch: $n rows") {
             continue;
         }
-        let halved = limit
-            .replace_all(&c, |m: &regex::Captures| {
-                let n: u64 = m[2].parse().unwrap_or(1000);
-                format!("{} {}", &m[1], (n / 2).max(1))
+        let mut changed = start
+            .replace(&c, |m: &regex::Captures| {
+                let n: u64 = m[1].parse().unwrap_or(1000);
+                format!("batch={}", (n / 2).max(1))
             })
             .into_owned();
-        let throttled = halved.replacen(
-            "  sleep 0.2\n",
-            &format!("  lag=$({lag})\n  while [ \"${{lag:-0}}\" -gt 10 ]; do echo \"replica lag ${{lag}}s: pausing\"; sleep 5; lag=$({lag}); done\n  sleep 0.5\n"),
-            1,
-        );
-        s.command = Some(throttled);
-        s.detail.push_str("\n\nPast incident (the migration's own load): half-size batches, and the loop pauses while replica lag is above 10 s.");
+        if !changed.contains("replica lag") {
+            changed = changed.replacen(
+                "  sleep 0.2\n",
+                &format!("  lag=$({lag})\n  while [ \"${{lag:-0}}\" -gt 10 ]; do echo \"replica lag ${{lag}}s: pausing\"; sleep 5; lag=$({lag}); done\n  sleep 0.5\n"),
+                1,
+            );
+        }
+        if changed == c {
+            continue;
+        }
+        s.command = Some(changed);
+        s.detail.push_str("\n\nPast incident (the migration's own load): the loop starts from half-size batches and pauses while replica lag is above 10 s.");
     }
 }
 
