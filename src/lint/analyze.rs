@@ -172,7 +172,20 @@ struct Stmt<'s> {
     index: &'s LineIndex<'s>,
 }
 
-impl Stmt<'_> {
+impl<'s> Stmt<'s> {
+    /// A statement known only by its text and place (no words, no ignore comments): for
+    /// findings about the file's shape rather than a parsed statement.
+    fn bare(text: &'s str, start: usize, index: &'s LineIndex<'s>) -> Self {
+        Stmt {
+            text,
+            start,
+            words: Vec::new(),
+            cursor: 0,
+            ignored: Vec::new(),
+            index,
+        }
+    }
+
     /// Absolute offset of the next occurrence of `word` (alternatives split by `|`) at or after
     /// the cursor; moves the cursor past it. The statement start when not found.
     fn at(&mut self, word: &str) -> usize {
@@ -300,14 +313,11 @@ impl<'a> Context<'a> {
             };
             for open in split::unterminated(&unit.text, self.kind()) {
                 let at = unit.base + open.offset;
-                let stmt = Stmt {
-                    text: unit.text[open.offset..].lines().next().unwrap_or(""),
-                    start: at,
-                    words: Vec::new(),
-                    cursor: 0,
-                    ignored: Vec::new(),
-                    index: &index,
-                };
+                let stmt = Stmt::bare(
+                    unit.text[open.offset..].lines().next().unwrap_or(""),
+                    at,
+                    &index,
+                );
                 self.emit(
                     &stmt,
                     "unterminated",
@@ -328,14 +338,7 @@ impl<'a> Context<'a> {
             && !self.file.implicit_tx
         {
             let text = &file.text[start..end];
-            let stmt = Stmt {
-                text,
-                start,
-                words: Vec::new(),
-                cursor: 0,
-                ignored: Vec::new(),
-                index: &index,
-            };
+            let stmt = Stmt::bare(text, start, &index);
             self.emit(
                 &stmt,
                 "unclosed-transaction",

@@ -77,14 +77,7 @@ impl App {
             Action::Open => runner.start_selected(&mut self.store, now),
             Action::Pass => {
                 if runner.needs_pnr_confirmation() {
-                    let step_title = runner
-                        .selected_step()
-                        .map(|s| s.title.clone())
-                        .unwrap_or_default();
-                    self.dialog = Some(Dialog::CrossPnr {
-                        step_title,
-                        then: AfterPnr::Pass,
-                    });
+                    self.dialog = Some(cross_pnr(runner, AfterPnr::Pass));
                     return;
                 }
                 runner
@@ -159,16 +152,18 @@ impl App {
             return self.info(format!("this step has no {what} to run"));
         };
         if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
-            let step_title = runner
-                .selected_step()
-                .map(|s| s.title.clone())
-                .unwrap_or_default();
-            self.dialog = Some(Dialog::CrossPnr {
-                step_title,
-                then: AfterPnr::Run(purpose, command),
-            });
+            self.dialog = Some(cross_pnr(runner, AfterPnr::Run(purpose, command)));
         } else {
             self.dialog = Some(Dialog::RunCommand { purpose, command });
         }
     }
+}
+
+/// The point-of-no-return dialog for the selected step, and what to do once it is crossed.
+fn cross_pnr(runner: &RunnerState, then: AfterPnr) -> Dialog {
+    let step_title = runner
+        .selected_step()
+        .map(|s| s.title.clone())
+        .unwrap_or_default();
+    Dialog::CrossPnr { step_title, then }
 }
