@@ -525,23 +525,26 @@ fn mysql_create_index_without_algorithm_is_info_unless_it_blocks_writes() {
     }
 }
 
-#[test]
-fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
+/// The rules reported for `text` (as `2.sql`, PostgreSQL 16) when `history` came before it.
+fn rules_after(history: &SourceFile, text: &str) -> Vec<String> {
     let cat = Catalogue::bundled();
     let opts = Options::new(Engine::parse("postgres:16").unwrap());
+    let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
+    r.findings
+        .into_iter()
+        .filter(|f| f.file == "2.sql")
+        .map(|f| f.rule)
+        .collect()
+}
+
+#[test]
+fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
     // Added to an existing table (one created in the run would be new and exempt).
     let history = sql(
         "1.sql",
         "SET lock_timeout = '1s';\nALTER TABLE robot ADD COLUMN id int4, ADD COLUMN doc jsonb;\n",
     );
-    let rules = |text: &str| -> Vec<String> {
-        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
-        r.findings
-            .into_iter()
-            .filter(|f| f.file == "2.sql")
-            .map(|f| f.rule)
-            .collect()
-    };
+    let rules = |text: &str| rules_after(&history, text);
     let set = "SET lock_timeout = '1s';\n";
     // Same type (as spelled elsewhere): nothing to report.
     assert!(
@@ -573,20 +576,11 @@ fn altering_a_column_to_the_type_it_already_has_is_not_a_rewrite() {
 
 #[test]
 fn a_default_calling_a_user_function_is_volatile_unless_declared_otherwise() {
-    let cat = Catalogue::bundled();
-    let opts = Options::new(Engine::parse("postgres:16").unwrap());
     let history = sql(
         "1.sql",
         "CREATE FUNCTION make_code() RETURNS text AS $$ SELECT md5(random()::text) $$ LANGUAGE sql;\nCREATE FUNCTION fixed_code() RETURNS text IMMUTABLE AS $$ SELECT 'x' $$ LANGUAGE sql;\n",
     );
-    let rules = |text: &str| -> Vec<String> {
-        let r = lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat);
-        r.findings
-            .into_iter()
-            .filter(|f| f.file == "2.sql")
-            .map(|f| f.rule)
-            .collect()
-    };
+    let rules = |text: &str| rules_after(&history, text);
     let set = "SET lock_timeout = '1s';\n";
     assert_eq!(
         rules(&format!(

@@ -1,6 +1,9 @@
 //! Planner: knowledge base loading, intake parsing, classification, and
 //! properties over every (engine, tool, deployment model, operation).
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use chrono::{TimeZone, Utc};
 use rollsafe::drill::{EventKind, Mode, Session};
 use rollsafe::planner::intake::{Change, EngineChoice, parse_change, parse_engine};
@@ -283,16 +286,7 @@ fn sample_changes(k: &Knowledge) -> Vec<Change> {
     k.operations
         .iter()
         .map(|op| {
-            let text = op.patterns[0]
-                .replace("{table}", "orders")
-                .replace("{column}", "status")
-                .replace("{type}", "bigint")
-                .replace("{new}", "state")
-                .replace("{ref_table}", "customers")
-                .replace("{ref_column}", "id")
-                .replace("{expr}", "total >= 0")
-                .replace("{default}", "0")
-                .replace("{value}", "shipped");
+            let text = samples::wording(&op.patterns[0], "status", "bigint");
             parse_change(k, &text).unwrap_or_else(|e| panic!("{}: {e}", op.id))
         })
         .collect()

@@ -2,6 +2,9 @@
 //! refused (pattern 6), no emitted text carries an empty or unfilled template (pattern 3),
 //! and unknowns are declared variables without unsafe defaults.
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use chrono::{TimeZone, Utc};
 use rollsafe::planner::intake::{Change, EngineChoice, parse_change};
 use rollsafe::planner::knowledge::Knowledge;
@@ -185,16 +188,7 @@ fn every_plan(k: &Knowledge) -> Vec<(String, rollsafe::planner::Plan)> {
         })
         .collect();
     for op in &k.operations {
-        let text = op.patterns[0]
-            .replace("{table}", "orders")
-            .replace("{column}", "status")
-            .replace("{type}", "bigint")
-            .replace("{new}", "state")
-            .replace("{ref_table}", "customers")
-            .replace("{ref_column}", "id")
-            .replace("{expr}", "total >= 0")
-            .replace("{default}", "0")
-            .replace("{value}", "shipped");
+        let text = samples::wording(&op.patterns[0], "status", "bigint");
         let change = parse_change(k, &text).unwrap();
         for e in &engines {
             for tool in &k.tools {

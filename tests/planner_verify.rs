@@ -3,6 +3,9 @@
 //! must pass on the server it names and fail on another. SQLite always; PostgreSQL and
 //! MariaDB when ROLLSAFE_TEST_PG_URL / ROLLSAFE_TEST_MYSQL_* are set (required under CI=true).
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::process::Command;
 
 use chrono::{TimeZone, Utc};
@@ -146,16 +149,7 @@ fn sqlite_change_verifies_fail_where_their_claim_is_false() {
         } else {
             "status"
         };
-        let text = op.patterns[0]
-            .replace("{table}", "orders")
-            .replace("{column}", column)
-            .replace("{type}", "integer")
-            .replace("{new}", "state")
-            .replace("{ref_table}", "customers")
-            .replace("{ref_column}", "id")
-            .replace("{expr}", "total >= 0")
-            .replace("{default}", "0")
-            .replace("{value}", "shipped");
+        let text = samples::wording(&op.patterns[0], column, "integer");
         let Ok(c) = parse_change(&k, &text) else {
             continue;
         };
