@@ -532,3 +532,114 @@ fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
         .collect();
     assert_eq!(names, ["step_passed", "step_started"]);
 }
+
+#[test]
+fn a_refused_outcome_is_recorded_only_by_an_override_with_a_reason() {
+    let mut app = started(Mode::Tabletop);
+    let id = runner(&app).session.id;
+    let events_before = app.store.events(id).unwrap().len();
+    // `!` with nothing refused does nothing.
+    app.handle(Action::Override, at(1));
+    assert!(app.dialog.is_none());
+    // Step 1 is not running: space is refused, `!` asks why.
+    app.handle(Action::Down, at(2));
+    app.handle(Action::Pass, at(3));
+    let status = app.status.clone().unwrap();
+    assert!(status.error && status.text.contains("! records it anyway"));
+    app.handle(Action::Override, at(4));
+    assert!(matches!(app.dialog, Some(Dialog::Prompt { .. })));
+    app.handle(Action::Submit, at(5));
+    assert!(
+        matches!(&app.dialog, Some(Dialog::Prompt { error: Some(_), .. })),
+        "an empty reason is refused"
+    );
+    assert_eq!(runner(&app).session.drill.done(), 0, "nothing recorded yet");
+    type_text(&mut app, "done by hand before the drill", 6);
+    app.handle(Action::Submit, at(7));
+    assert!(app.dialog.is_none(), "{:?}", app.status);
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[1].outcome, Some(Outcome::Passed));
+    assert_eq!(
+        drill.steps[1]
+            .deviation
+            .as_ref()
+            .map(|d| d.refused.as_str()),
+        Some("not_running")
+    );
+    assert_eq!(drill.active, Some(0), "the running step keeps running");
+    // The log holds the deviation and the pass, nothing else.
+    let events = app.store.events(id).unwrap();
+    let names: Vec<_> = events[events_before..]
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(names, ["deviation", "step_passed"]);
+    // A resumed drill shows the same deviation.
+    let again = rollsafe::drill::Session::resume(&app.store, id).unwrap();
+    assert_eq!(again.drill.deviations.len(), 1);
+    assert_eq!(
+        again.drill.deviations[0].reason,
+        "done by hand before the drill"
+    );
+    let journal = rollsafe::report::journal(&again);
+    assert_eq!(journal.overrides.len(), 1);
+    assert!(
+        journal
+            .deviations
+            .iter()
+            .any(|d| d.starts_with("override:")),
+        "{:?}",
+        journal.deviations
+    );
+}
+
+#[test]
+fn an_override_needs_the_refusal_on_the_same_step() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Down, at(1));
+    app.handle(Action::Pass, at(2));
+    // The cursor moved on: `!` no longer refers to that refusal.
+    app.handle(Action::Down, at(3));
+    app.handle(Action::Override, at(4));
+    assert!(app.dialog.is_none());
+    assert!(
+        app.status
+            .clone()
+            .unwrap()
+            .text
+            .contains("nothing to override")
+    );
+}
+
+#[test]
+fn undo_takes_back_the_latest_outcome_once_and_logs_it() {
+    let mut app = started(Mode::Tabletop);
+    let id = runner(&app).session.id;
+    app.handle(Action::Undo, at(1));
+    assert!(app.dialog.is_none(), "nothing to undo before an outcome");
+    app.handle(Action::Pass, at(10));
+    assert_eq!(runner(&app).session.drill.active, Some(1));
+    app.handle(Action::Undo, at(11));
+    assert!(matches!(app.dialog, Some(Dialog::Prompt { .. })));
+    type_text(&mut app, "passed the wrong step", 12);
+    app.handle(Action::Submit, at(13));
+    let drill = &runner(&app).session.drill;
+    assert_eq!(drill.steps[0].outcome, None);
+    assert_eq!(drill.active, Some(0), "the step runs again");
+    assert_eq!(runner(&app).selected, 0);
+    // Once only: the outcome before it is not undoable.
+    app.handle(Action::Undo, at(14));
+    assert!(app.dialog.is_none());
+    // Both the pass and its undo stay in the log.
+    let names: Vec<_> = app
+        .store
+        .events(id)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert!(names.contains(&"step_passed"));
+    assert_eq!(names.last(), Some(&"outcome_undone"));
+    let row = app.store.drill(id).unwrap();
+    assert_eq!(row.passed, 0, "the summary row follows the undo");
+}

@@ -71,6 +71,8 @@ fn journal_carries_status_deviation_and_per_step_times() {
         vec![
             "“Set lock timeout” took 1:30 against a timebox of 1:00",
             "“Add column full_name” failed: lock timeout",
+            "“Drop column name” was never run",
+            "“Restore from backup” was never run",
         ]
     );
     assert_eq!(j.start, "2027-01-15T08:00:00Z");

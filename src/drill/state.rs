@@ -63,8 +63,21 @@ pub struct StepRecord {
     /// run since then are this attempt's.
     pub attempt_began: Option<DateTime<Utc>>,
     pub pnr_confirmed: bool,
+    /// Why the current outcome was recorded although the lifecycle refused
+    /// it (an override), if it was.
+    pub deviation: Option<DeviationRecord>,
     /// The probe's figures for the latest attempt that recorded them.
     pub probe: Option<crate::probe::ProbeStats>,
+}
+
+/// An outcome recorded over the lifecycle's refusal, with the operator's reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviationRecord {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub outcome: String,
+    pub refused: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +126,12 @@ pub struct Drill {
     /// A command that was started and has not reported back (crash or still running).
     pub command_in_flight: Option<(String, String)>,
     pub last_event_at: DateTime<Utc>,
+    /// Every override, in order; the log keeps them even when undone.
+    pub deviations: Vec<DeviationRecord>,
+    /// Outcomes taken back with undo, in order (step id, when).
+    pub undone: Vec<(String, DateTime<Utc>)>,
+    /// The step whose outcome was recorded last and may still be undone.
+    pub last_outcome: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -169,6 +188,9 @@ impl Drill {
             commands: Vec::new(),
             command_in_flight: None,
             last_event_at: first.at,
+            deviations: Vec::new(),
+            undone: Vec::new(),
+            last_outcome: None,
         };
         for event in rest {
             drill.apply(event);
@@ -198,6 +220,7 @@ impl Drill {
                     record.outcome = None;
                     record.reason = None;
                     record.ended_at = None;
+                    record.deviation = None;
                     record.attempts += 1;
                     record.attempt_began = Some(at);
                     record.open_since = Some(at);
@@ -280,7 +303,47 @@ impl Drill {
                 self.end(at);
                 self.status = DrillStatus::Completed;
             }
+            EventKind::Deviation {
+                step,
+                outcome,
+                refused,
+                reason,
+            } => {
+                let record = DeviationRecord {
+                    at,
+                    step: step.clone(),
+                    outcome: outcome.clone(),
+                    refused: refused.clone(),
+                    reason: reason.clone(),
+                };
+                if let Some(i) = self.step_index(step) {
+                    self.steps[i].deviation = Some(record.clone());
+                }
+                self.deviations.push(record);
+            }
+            EventKind::OutcomeUndone { step, .. } => self.undo_outcome(step, at),
         }
+    }
+
+    /// The step's outcome is taken back and it runs again, as a new stretch
+    /// of its current attempt; whatever step was open meanwhile is closed.
+    fn undo_outcome(&mut self, step: &str, at: DateTime<Utc>) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        if self.steps[i].outcome.is_none() {
+            return;
+        }
+        self.close_active(at);
+        let record = &mut self.steps[i];
+        record.outcome = None;
+        record.reason = None;
+        record.ended_at = None;
+        record.deviation = None;
+        record.open_since = Some(at);
+        self.active = Some(i);
+        self.last_outcome = None;
+        self.undone.push((step.to_string(), at));
     }
 
     fn resume_at(&mut self, at: DateTime<Utc>) {
@@ -320,6 +383,7 @@ impl Drill {
         record.outcome = Some(outcome);
         record.reason = reason.cloned();
         record.ended_at = Some(at);
+        self.last_outcome = Some(i);
     }
 
     /// Closes the open attempt, counting its time up to `at` minus any pause in progress.

@@ -55,7 +55,12 @@ pub fn deviations(session: &Session) -> Vec<String> {
                 step.title,
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             )),
-            _ => {}
+            Some(Outcome::Passed) => {}
+            // A step nobody ran is a deviation whatever else went well.
+            None if drill.active == Some(index) => {
+                found.push(format!("“{}” was still running", step.title))
+            }
+            None => found.push(format!("“{}” was never run", step.title)),
         }
         let spent = drill.step_elapsed(index, end);
         if let Some(timebox) = step.timebox.filter(|t| spent > *t) {
@@ -66,6 +71,22 @@ pub fn deviations(session: &Session) -> Vec<String> {
                 format_clock(timebox)
             ));
         }
+    }
+    for d in &drill.deviations {
+        let title = session
+            .playbook
+            .find_step(&d.step)
+            .and_then(|at| session.playbook.step(at))
+            .map_or(d.step.as_str(), |s| s.title.as_str());
+        found.push(format!(
+            "override: “{title}” marked {} although {}; reason: {}",
+            d.outcome,
+            crate::drill::lifecycle::describe_refused(&d.refused),
+            d.reason
+        ));
+    }
+    for (step, _) in &drill.undone {
+        found.push(format!("undo: the outcome of `{step}` was taken back"));
     }
     if let Some(budget) = session.playbook.budget {
         let total = drill.elapsed(end);
@@ -101,6 +122,8 @@ pub struct Journal {
     pub duration: f64,
     pub budget: Option<f64>,
     pub steps: Vec<JournalStep>,
+    /// Outcomes recorded over the lifecycle's refusal, each with its reason.
+    pub overrides: Vec<JournalOverride>,
     pub notes: Vec<JournalNote>,
     pub follow_ups: Vec<JournalNote>,
 }
@@ -134,6 +157,16 @@ pub struct JournalRun {
     pub cancelled: bool,
     pub truncated: bool,
     pub output: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalOverride {
+    pub at: String,
+    pub step: String,
+    pub outcome: String,
+    /// not_running | would_overwrite | command_failed | verification_failed
+    pub refused: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,6 +245,17 @@ pub fn journal(session: &Session) -> Journal {
         duration: drill.elapsed(end).as_secs_f64(),
         budget: session.playbook.budget.map(|b| b.as_secs_f64()),
         steps,
+        overrides: drill
+            .deviations
+            .iter()
+            .map(|d| JournalOverride {
+                at: iso(d.at),
+                step: d.step.clone(),
+                outcome: d.outcome.clone(),
+                refused: d.refused.clone(),
+                reason: d.reason.clone(),
+            })
+            .collect(),
         notes: drill.notes.iter().map(note).collect(),
         follow_ups: drill
             .notes
@@ -514,5 +558,20 @@ pub fn timeline_line(event: &Event) -> Option<String> {
         ),
         EventKind::Aborted { reason } => format!("**aborted**: {reason}"),
         EventKind::Finished => "finished".into(),
+        EventKind::Deviation {
+            step,
+            outcome,
+            refused,
+            reason,
+        } => format!(
+            "**override** `{step}` marked {outcome} although {}: {reason}",
+            crate::drill::lifecycle::describe_refused(refused)
+        ),
+        EventKind::OutcomeUndone { step, reason } if reason.is_empty() => {
+            format!("undid the outcome of `{step}`")
+        }
+        EventKind::OutcomeUndone { step, reason } => {
+            format!("undid the outcome of `{step}`: {reason}")
+        }
     })
 }

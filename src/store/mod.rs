@@ -345,6 +345,13 @@ impl Store {
     /// `after` is the state with the event applied; callers show it only once
     /// this returns `Ok`.
     pub fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
+        self.append_all(drill_id, &[(event, after)])
+    }
+
+    /// Appends several events, each with the state after it, in one
+    /// transaction: all of them are in the log, or none is (an override's
+    /// deviation never lands without its outcome).
+    pub fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -357,15 +364,18 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| classify(&path, e))?;
-        let Some(last) = seq else {
+        let Some(mut last) = seq else {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
-        insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
         let derived = self.schema == MIGRATIONS.len();
-        if derived {
-            update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+        for (event, after) in events {
+            last += 1;
+            insert_event(&tx, drill_id, last, event).map_err(|e| classify(&path, e))?;
+            if derived {
+                update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+            }
+            write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
-        write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(())
     }
@@ -993,7 +1003,8 @@ fn update_step_result(
         | EventKind::StepPassed { step }
         | EventKind::StepFailed { step, .. }
         | EventKind::StepSkipped { step, .. }
-        | EventKind::StepBlocked { step, .. } => step,
+        | EventKind::StepBlocked { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => step,
         _ => return Ok(()),
     };
     let Some(index) = after.step_index(step) else {
@@ -1034,7 +1045,9 @@ fn step_of(kind: &EventKind) -> Option<&str> {
         | EventKind::PointOfNoReturnConfirmed { step }
         | EventKind::CommandStarted { step, .. }
         | EventKind::CommandRun { step, .. }
-        | EventKind::ProbeStats { step, .. } => Some(step),
+        | EventKind::ProbeStats { step, .. }
+        | EventKind::Deviation { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => Some(step),
         EventKind::Note { step, .. } => step.as_deref(),
         _ => None,
     }

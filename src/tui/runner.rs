@@ -41,6 +41,8 @@ pub struct RunnerState {
     pub probe: Option<Probe>,
     /// What the probe shows now; refreshed on each tick (set directly in tests).
     pub probe_view: Option<LiveView>,
+    /// The outcome the drill refused last, on which step: what `!` overrides.
+    pub refused: Option<(usize, Outcome)>,
 }
 
 /// Latencies kept for the live sparkline.
@@ -77,6 +79,7 @@ impl RunnerState {
             follow_ups: Vec::new(),
             probe: None,
             probe_view: None,
+            refused: None,
         }
     }
 
@@ -292,6 +295,85 @@ impl RunnerState {
             });
         }
         self.advance(store, now)?;
+        Ok(FollowUp::None)
+    }
+
+    /// Records an outcome the lifecycle refuses, with the operator's reason:
+    /// a deviation and the outcome, in one transaction. A step that was
+    /// running and now has its outcome hands over to the next pending step;
+    /// an override on another step leaves the running one running.
+    pub fn record_override(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        outcome: Outcome,
+        reason: String,
+    ) -> Result<FollowUp, StoreError> {
+        self.refused = None;
+        let Some(step) = self.selected_step().cloned() else {
+            return Ok(FollowUp::None);
+        };
+        let kinds = match crate::drill::lifecycle::override_events(
+            &self.session.drill,
+            self.selected,
+            outcome,
+            &reason,
+        ) {
+            Ok(kinds) => kinds,
+            Err(why) => return Ok(FollowUp::Refused(why.to_string())),
+        };
+        let was_active = self.session.drill.active == Some(self.selected);
+        if was_active && let Some(probe) = self.probe.as_mut() {
+            let stats = probe.window_end();
+            self.session.record(
+                store,
+                now,
+                EventKind::ProbeStats {
+                    step: step.id.clone(),
+                    stats,
+                },
+            )?;
+        }
+        self.session.record_all(store, now, kinds)?;
+        if outcome == Outcome::Failed {
+            return Ok(FollowUp::OfferOnFail {
+                step: step.id,
+                on_fail: step.on_fail.clone(),
+            });
+        }
+        if self.session.drill.active.is_none() {
+            self.advance(store, now)?;
+        }
+        Ok(FollowUp::None)
+    }
+
+    /// Takes back the latest outcome: the step runs again and is selected.
+    pub fn undo_last(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Result<FollowUp, StoreError> {
+        let Some(index) = crate::drill::lifecycle::may_undo(&self.session.drill) else {
+            return Ok(FollowUp::Refused(
+                "nothing to undo: only the latest outcome can be taken back, once".into(),
+            ));
+        };
+        let step = self.session.drill.steps[index].id.clone();
+        if let Some(active) = self.session.drill.active
+            && let Some(probe) = self.probe.as_mut()
+        {
+            let stats = probe.window_end();
+            let open = self.session.drill.steps[active].id.clone();
+            self.session
+                .record(store, now, EventKind::ProbeStats { step: open, stats })?;
+        }
+        self.session
+            .record(store, now, EventKind::OutcomeUndone { step, reason })?;
+        self.select(index);
+        if let Some(probe) = self.probe.as_mut() {
+            probe.window_start();
+        }
         Ok(FollowUp::None)
     }
 

@@ -83,6 +83,10 @@ pub enum PromptKind {
     SkipReason,
     BlockReason,
     AbortReason,
+    /// Why record a refused outcome anyway (logged as a deviation).
+    OverrideReason(Outcome),
+    /// Why take back the latest outcome (optional).
+    UndoReason,
     /// Home: which migration to lint.
     LintPath,
 }
@@ -95,6 +99,12 @@ impl PromptKind {
             PromptKind::SkipReason => "Why skip this step?",
             PromptKind::BlockReason => "What blocks this step?",
             PromptKind::AbortReason => "Why abort the drill?",
+            PromptKind::OverrideReason(_) => {
+                "The drill refused this outcome. Why record it anyway? (logged as a deviation)"
+            }
+            PromptKind::UndoReason => {
+                "Undo the latest outcome? The step runs again; both stay in the log. Why? (optional)"
+            }
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
@@ -108,12 +118,17 @@ impl PromptKind {
             PromptKind::SkipReason => " Skip step ",
             PromptKind::BlockReason => " Block step ",
             PromptKind::AbortReason => " Abort drill ",
+            PromptKind::OverrideReason(Outcome::Passed) => " Override: pass ",
+            PromptKind::OverrideReason(Outcome::Failed) => " Override: fail ",
+            PromptKind::OverrideReason(Outcome::Skipped) => " Override: skip ",
+            PromptKind::OverrideReason(Outcome::Blocked) => " Override: block ",
+            PromptKind::UndoReason => " Undo outcome ",
             PromptKind::LintPath => " Lint a migration ",
         }
     }
 
     fn required(&self) -> bool {
-        !matches!(self, PromptKind::FailReason)
+        !matches!(self, PromptKind::FailReason | PromptKind::UndoReason)
     }
 }
 

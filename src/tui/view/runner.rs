@@ -211,6 +211,16 @@ pub fn spark_level(latency: Duration, blocked_after: Duration) -> usize {
 /// The mark of a step in the list: what happened to it.
 pub fn step_mark(drill: &Drill, index: usize) -> (&'static str, MarkKind) {
     let record = &drill.steps[index];
+    // An outcome recorded over the lifecycle's refusal is marked as such.
+    if record.deviation.is_some() {
+        return match record.outcome {
+            Some(Outcome::Passed) => ("✔!", MarkKind::Warn),
+            Some(Outcome::Failed) => ("✘!", MarkKind::Bad),
+            Some(Outcome::Skipped) => ("↷!", MarkKind::Warn),
+            Some(Outcome::Blocked) => ("⊘!", MarkKind::Bad),
+            None => ("▶", MarkKind::Active),
+        };
+    }
     match record.outcome {
         Some(Outcome::Passed) => ("✔", MarkKind::Good),
         Some(Outcome::Failed) => ("✘", MarkKind::Bad),
@@ -408,6 +418,16 @@ fn render_detail(
             "not started: enter starts its clock",
             theme.dim(),
         )),
+    }
+    if let Some(d) = &record.deviation {
+        lines.push(Line::styled(
+            format!(
+                "! override: recorded although {}; reason: {}",
+                crate::drill::lifecycle::describe_refused(&d.refused),
+                d.reason
+            ),
+            theme.warn(),
+        ));
     }
     for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
         lines.push(Line::styled(
