@@ -427,6 +427,76 @@ command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
 }
 
 #[test]
+fn secret_values_substituted_into_commands_and_printed_never_reach_the_log_file() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "leak.toml",
+        r#"
+id = "leak"
+title = "Leak"
+[variables.API_TOKEN]
+description = "substituted into the command text"
+[variables.DATABASE_URL]
+description = "a URL with a password"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "print-them"
+title = "Prints both"
+command = "echo token=${API_TOKEN}; echo url=${DATABASE_URL}; echo pw-again=$(printf pa55; printf word-x) >&2"
+[phases.steps.verify]
+command = "echo ${API_TOKEN}"
+regex = "tok-"
+"#,
+    );
+    let db = dir.path().join("drills.db");
+    let out = run(
+        &db,
+        &[
+            &file,
+            "--live",
+            "--yes",
+            "--json",
+            "--var",
+            "API_TOKEN=tok-5ecret-value",
+            "--var",
+            "DATABASE_URL=postgres://app:pa55word-x@db:5432/app",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let summary = json(&out);
+    let (session, _) = logged(&db, summary["drill_id"].as_i64().unwrap());
+    // The command ran with the real values: the verification saw the token.
+    assert_eq!(session.drill.steps[0].outcome, Some(Outcome::Passed));
+    let run = &session.drill.commands[0];
+    assert!(run.command.contains("token=********"), "{}", run.command);
+    assert!(run.output.contains("token=********"), "{}", run.output);
+    assert!(
+        run.output.contains("url=postgres://app:********@db"),
+        "{}",
+        run.output
+    );
+    assert!(run.output.contains("pw-again=********"), "{}", run.output);
+    // Nowhere in the file: not in events, not in derived tables, not in the WAL.
+    drop(session);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("drills.db")
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            let raw = String::from_utf8_lossy(&bytes);
+            assert!(!raw.contains("tok-5ecret-value"), "{}", path.display());
+            assert!(!raw.contains("pa55word-x"), "{}", path.display());
+        }
+    }
+}
+
+#[test]
 fn a_dry_run_lists_commands_with_secret_values_masked() {
     let dir = TempDir::new().unwrap();
     let file = write(

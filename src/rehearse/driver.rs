@@ -460,7 +460,10 @@ impl<'a> Driver<'a> {
             .iter()
             .filter_map(|(i, id)| {
                 let note = self.step_at(*i).rollback.as_deref()?;
-                Some(format!("{id}: {}", vars::substitute(note, &self.vars)))
+                Some(format!(
+                    "{id}: {}",
+                    vars::substitute_shown(note, &self.vars)
+                ))
             })
             .collect();
         let text = if notes.is_empty() {
