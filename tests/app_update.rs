@@ -239,6 +239,7 @@ fn a_live_drill_with_a_missing_variable_does_not_start() {
         runner(&app)
             .command_text(rollsafe::drill::CommandPurpose::Action)
             .unwrap()
+            .unwrap()
             .contains("${DATABASE_URL}")
     );
 }

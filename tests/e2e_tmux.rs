@@ -761,3 +761,82 @@ fn closing_the_terminal_ends_rollsafe() {
     // Everything was logged before the terminal went away.
     assert_eq!(t.only_drill()["status"], "running");
 }
+
+const LEFTOVER_PLAYBOOK: &str = r#"
+id = "e2e-leftover"
+title = "A command that outlives its shell"
+kind = "gameday"
+
+[[phases]]
+title = "Only phase"
+
+[[phases.steps]]
+id = "nap"
+title = "Sleep in a compound command"
+command = "sleep 300; true"
+"#;
+
+/// Issue 11 item 10: `kill -9` of the TUI while a step's command runs. The
+/// shell dies with rollsafe, but the `sleep` it forked runs on in the
+/// command's process group. On resume the runner says it is still running,
+/// with its command line, and `x` stops it (and logs that it did).
+#[test]
+fn a_command_left_running_by_kill_9_is_shown_on_resume_and_x_stops_it() {
+    let mut t = Tmux::new("leftover");
+    std::fs::write(t.playbooks.join("e2e-leftover.toml"), LEFTOVER_PLAYBOOK)
+        .expect("write the playbook");
+    t.start_rollsafe("live", 110, 30, &["run", "e2e-leftover", "--mode", "live"]);
+    t.wait_for("Start a live drill of");
+    t.key("y");
+    t.wait_until("the live runner", |s| {
+        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
+    });
+    let pid = t.pane_pid();
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
+    t.wait_for("command running");
+    wait_for_condition("the command's shell to start", || !children(pid).is_empty());
+    let pgid = children(pid)[0] as i32;
+    wait_for_condition("the sleep to be forked", || {
+        !pgrep("sleep 300", "sleep").is_empty()
+    });
+
+    signal(pid, libc::SIGKILL);
+    wait_for_condition("rollsafe to die from kill -9", || !alive(pid));
+    // The sleep survives in the command's group.
+    assert!(
+        matches!(
+            rollsafe::exec::leftover(pgid),
+            rollsafe::exec::Leftover::Alive { .. }
+        ),
+        "the forked sleep should outlive rollsafe"
+    );
+
+    t.start_rollsafe("again", 110, 30, &["resume"]);
+    let screen = t.wait_for("STILL RUNNING");
+    assert!(
+        screen_has(&t, &format!("process group {pgid}")) && screen.contains("sleep"),
+        "the resumed runner names the group and its command:\n{}",
+        t.screen_joined()
+    );
+    t.key("x");
+    t.wait_for("stopped process group");
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone,
+        "x stopped every process of the group"
+    );
+    t.key("q");
+    t.wait_until("Home", |s| s.contains("Resume (1 unfinished)"));
+    let report = t.rollsafe_cli(&["report", "1"]);
+    assert!(
+        report.contains(&format!("stopped process group {pgid}")),
+        "the stop is in the log:\n{report}"
+    );
+}
+
+/// Whether the screen, with wrapped lines joined, contains `text`.
+fn screen_has(t: &Tmux, text: &str) -> bool {
+    t.screen_joined().contains(text)
+}

@@ -366,10 +366,6 @@ command = "echo $$ > {}; sleep 30"
     let pgid = wait_for_pgid(&pidfile, started);
     child.kill().unwrap(); // SIGKILL: no handler, no cleanup
     child.wait().unwrap();
-    // Nothing can stop the command when rollsafe itself is killed: it is in
-    // its own process group. Stop it here so the test leaves nothing behind.
-    // SAFETY: plain syscall on the group our command created.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
 
     let mut store = rollsafe::store::Store::open(&db).unwrap();
     let id = store.list_drills(1, 0).unwrap()[0].id;
@@ -378,6 +374,20 @@ command = "echo $$ > {}; sleep 30"
     let (step, command) = session.drill.command_in_flight.clone().unwrap();
     assert_eq!(step, "nap");
     assert!(command.ends_with("sleep 30"), "{command}");
+    // The log knows the command's process group; the shell died with
+    // rollsafe (parent-death signal) but the `sleep` it forked runs on, and
+    // a later run can see it and stop it.
+    assert_eq!(session.drill.command_in_flight_pgid, Some(pgid));
+    let seen = rollsafe::exec::leftover(pgid);
+    assert!(
+        matches!(&seen, rollsafe::exec::Leftover::Alive { cmdline: Some(c) } if c.contains("sleep 30")),
+        "{seen:?}"
+    );
+    assert!(rollsafe::exec::stop_leftover(pgid, Duration::from_secs(3)));
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone
+    );
     assert_eq!(kinds(&events).last(), Some(&"command_started"));
     // Reopening it logs the gap as an interruption, as for any drill.
     let reopened = rollsafe::drill::Session::reopen(&mut store, id, chrono::Utc::now()).unwrap();
@@ -574,5 +584,42 @@ command = "for i in 1 2 3; do echo \"row batch $i\"; done"
         !text(&quiet.stdout).contains("row batch"),
         "{}",
         text(&quiet.stdout)
+    );
+}
+
+#[test]
+fn a_value_from_the_environment_is_data_not_code() {
+    let dir = TempDir::new().unwrap();
+    let pwned = dir.path().join("pwned");
+    let file = write(
+        dir.path(),
+        "inject.toml",
+        r#"
+id = "inject"
+title = "Inject"
+[variables.TABLE]
+description = "a table name"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "count"
+title = "Uses the value unquoted, double-quoted and single-quoted"
+command = "printf '%s|' ${TABLE} \"${TABLE}\" '${TABLE}'"
+"#,
+    );
+    let hostile = format!(
+        "orders; touch {} #'\"$(touch {})",
+        pwned.display(),
+        pwned.display()
+    );
+    let var = format!("TABLE={hostile}");
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file, "--live", "--yes", "--json", "--var", &var]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!pwned.exists(), "the value ran as code");
+    let (session, _) = logged(&db, json(&out)["drill_id"].as_i64().unwrap());
+    assert_eq!(
+        session.drill.commands[0].output,
+        format!("{hostile}|{hostile}|{hostile}|")
     );
 }

@@ -90,6 +90,10 @@ pub enum EventKind {
         step: String,
         purpose: CommandPurpose,
         command: String,
+        /// The command's process group, so a later run can tell whether a
+        /// command left behind by a crash still runs (absent in older logs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<i32>,
     },
     CommandRun {
         step: String,

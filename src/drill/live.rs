@@ -46,27 +46,43 @@ pub fn start(
     // The log is evidence that may be shared: secrets never reach it.
     let secrets = vars::secret_values(vars);
     let logged = vars::mask_secrets(&command, &secrets);
-    session.record(
-        store,
-        now,
-        EventKind::CommandStarted {
-            step: step.to_string(),
-            purpose,
-            command: logged.clone(),
-        },
-    )?;
+    // Spawned first so its process group is in the log; if the log write
+    // fails, dropping `running` kills the group, so nothing runs unlogged.
+    // A crash between the two is covered by the parent-death signal.
     match Running::spawn(&command, &vars.env_pairs()) {
-        Ok(running) => Ok(Ok(StepCommand {
-            running,
-            step: step.to_string(),
-            purpose,
-            command,
-            secrets,
-        })),
+        Ok(running) => {
+            session.record(
+                store,
+                now,
+                EventKind::CommandStarted {
+                    step: step.to_string(),
+                    purpose,
+                    command: logged,
+                    pgid: Some(running.pgid()),
+                },
+            )?;
+            Ok(Ok(StepCommand {
+                running,
+                step: step.to_string(),
+                purpose,
+                command,
+                secrets,
+            }))
+        }
         Err(err) => {
-            // The start is logged; so is the failure to spawn.
+            // The attempt is logged, and so is the failure to spawn.
             let message =
                 vars::mask_secrets(&format!("could not start the command: {err}"), &secrets);
+            session.record(
+                store,
+                now,
+                EventKind::CommandStarted {
+                    step: step.to_string(),
+                    purpose,
+                    command: logged.clone(),
+                    pgid: None,
+                },
+            )?;
             session.record(
                 store,
                 now,

@@ -125,6 +125,8 @@ pub struct Drill {
     pub commands: Vec<CommandRecord>,
     /// A command that was started and has not reported back (crash or still running).
     pub command_in_flight: Option<(String, String)>,
+    /// The process group of that command, when the log has it.
+    pub command_in_flight_pgid: Option<i32>,
     pub last_event_at: DateTime<Utc>,
     /// Every override, in order; the log keeps them even when undone.
     pub deviations: Vec<DeviationRecord>,
@@ -187,6 +189,7 @@ impl Drill {
             notes: Vec::new(),
             commands: Vec::new(),
             command_in_flight: None,
+            command_in_flight_pgid: None,
             last_event_at: first.at,
             deviations: Vec::new(),
             undone: Vec::new(),
@@ -247,8 +250,14 @@ impl Drill {
                 step: step.clone(),
                 text: text.clone(),
             }),
-            EventKind::CommandStarted { step, command, .. } => {
+            EventKind::CommandStarted {
+                step,
+                command,
+                pgid,
+                ..
+            } => {
                 self.command_in_flight = Some((step.clone(), command.clone()));
+                self.command_in_flight_pgid = *pgid;
             }
             EventKind::CommandRun {
                 step,
@@ -262,6 +271,7 @@ impl Drill {
                 passed,
             } => {
                 self.command_in_flight = None;
+                self.command_in_flight_pgid = None;
                 self.commands.push(CommandRecord {
                     at,
                     step: step.clone(),
@@ -648,10 +658,12 @@ point_of_no_return = true
                     step: "a".into(),
                     purpose: crate::drill::CommandPurpose::Action,
                     command: "true".into(),
+                    pgid: Some(4242),
                 },
             ),
         ];
         let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.command_in_flight_pgid, Some(4242));
         assert_eq!(drill.notes_for("a").count(), 1);
         assert!(
             drill.command_in_flight.is_some(),

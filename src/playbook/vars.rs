@@ -5,8 +5,9 @@
 //! `$${` is written to get a literal `${` past rollsafe (the shell then sees
 //! `${`). Text is scanned left to right.
 //!
-//! Values are substituted verbatim, not shell-quoted: a value containing
-//! spaces or `;` is interpreted by the shell like the rest of the command.
+//! [`substitute`] puts values in verbatim, for prose; commands that run go
+//! through [`super::shell::substitute_quoted`], which quotes each value for
+//! its place in the shell text so that a value is never read as code.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -235,7 +236,7 @@ pub fn resolve(
 }
 
 /// One piece of scanned text.
-enum Token<'a> {
+pub(crate) enum Token<'a> {
     Text(&'a str),
     /// `$${`, which stands for a literal `${`.
     Escape,
@@ -247,7 +248,7 @@ enum Token<'a> {
 }
 
 /// Splits `text` into literal text, escapes and variable references.
-fn tokens(text: &str) -> Vec<Token<'_>> {
+pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut literal_start = 0;

@@ -342,7 +342,12 @@ impl<'a> Driver<'a> {
         }
         for (purpose, text) in commands {
             let Some(text) = text else { continue };
-            let command = vars::substitute(text, &self.vars);
+            // Values are quoted for their place in the shell text; one that
+            // cannot be made safe fails the step before anything runs.
+            let command = match crate::playbook::shell::substitute_quoted(text, &self.vars) {
+                Ok(command) => command,
+                Err(why) => return Ok(StepResult::Failed(why.to_string())),
+            };
             match self.run_command(step, purpose, command)? {
                 StepResult::Passed => {}
                 other => return Ok(other),

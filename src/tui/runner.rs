@@ -43,6 +43,9 @@ pub struct RunnerState {
     pub probe_view: Option<LiveView>,
     /// The outcome the drill refused last, on which step: what `!` overrides.
     pub refused: Option<(usize, Outcome)>,
+    /// The process group of a command a crash left running, found on
+    /// resume: what `x` stops.
+    pub leftover: Option<i32>,
 }
 
 /// Latencies kept for the live sparkline.
@@ -80,6 +83,7 @@ impl RunnerState {
             probe: None,
             probe_view: None,
             refused: None,
+            leftover: None,
         }
     }
 
@@ -233,9 +237,15 @@ impl RunnerState {
         self.scroll = 0;
     }
 
-    /// The command as it will run: variables substituted.
+    /// Prose with the variables' values, as written (for detail and notes).
     pub fn resolved(&self, text: &str) -> String {
         vars::substitute(text, &self.vars)
+    }
+
+    /// A command as it will run: each value quoted for its place in the
+    /// shell text; a value that cannot be quoted safely is refused.
+    pub fn runnable(&self, text: &str) -> Result<String, crate::playbook::shell::QuoteError> {
+        crate::playbook::shell::substitute_quoted(text, &self.vars)
     }
 
     /// Starts (or restarts) the selected step's clock.
@@ -457,14 +467,18 @@ impl RunnerState {
         self.record(store, now, EventKind::Aborted { reason })
     }
 
-    /// The exact text that would run for the selected step, if it has one.
-    pub fn command_text(&self, purpose: CommandPurpose) -> Option<String> {
+    /// The exact text that would run for the selected step, if it has one,
+    /// or why its values cannot be put into it safely.
+    pub fn command_text(
+        &self,
+        purpose: CommandPurpose,
+    ) -> Option<Result<String, crate::playbook::shell::QuoteError>> {
         let step = self.selected_step()?;
         let raw = match purpose {
             CommandPurpose::Action => step.command.as_deref()?,
             CommandPurpose::Verify => &step.verify.as_ref()?.command,
         };
-        Some(self.resolved(raw))
+        Some(self.runnable(raw))
     }
 
     /// Runs a confirmed command: logs that it started, then spawns it.
@@ -497,6 +511,29 @@ impl RunnerState {
                 cancel_requested: false,
             });
         }))
+    }
+
+    /// Stops a process group a crash left running and notes it in the log.
+    pub fn stop_leftover(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        pgid: i32,
+    ) -> Result<bool, StoreError> {
+        let stopped = crate::exec::stop_leftover(pgid, std::time::Duration::from_secs(3));
+        let step = self
+            .session
+            .drill
+            .command_in_flight
+            .as_ref()
+            .map(|(s, _)| s.clone());
+        let text = if stopped {
+            format!("stopped process group {pgid}: its command was left running by a crash")
+        } else {
+            format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
+        };
+        self.record(store, now, EventKind::Note { step, text })?;
+        Ok(stopped)
     }
 
     pub fn cancel_command(&mut self) -> bool {

@@ -129,6 +129,16 @@ impl App {
             Action::CancelCommand => {
                 if runner.cancel_command() {
                     self.info("cancelling the command…");
+                } else if let Some(pgid) = runner.leftover.take() {
+                    return match runner.stop_leftover(&mut self.store, now, pgid) {
+                        Ok(true) => self.info(format!(
+                            "stopped process group {pgid}, left running by the crash (logged)"
+                        )),
+                        Ok(false) => self.error(format!(
+                            "process group {pgid} did not stop even on SIGKILL: check it with ps -g {pgid}"
+                        )),
+                        Err(e) => self.error(e.to_string()),
+                    };
                 } else {
                     self.info("no command is running; q leaves the drill (it stays resumable)");
                 }
@@ -179,6 +189,10 @@ impl App {
                 CommandPurpose::Verify => "a verification",
             };
             return self.info(format!("this step has no {what} to run"));
+        };
+        let command = match command {
+            Ok(command) => command,
+            Err(why) => return self.error(why.to_string()),
         };
         if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
             self.dialog = Some(cross_pnr(runner, AfterPnr::Run(purpose, command)));

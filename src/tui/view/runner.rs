@@ -419,6 +419,16 @@ fn render_detail(
             theme.dim(),
         )),
     }
+    if let (Some(pgid), Some((in_flight, _))) = (runner.leftover, &drill.command_in_flight)
+        && *in_flight == step.id
+    {
+        lines.push(Line::styled(
+            format!(
+                "⚠ its command is still running from before the crash (process group {pgid}): x stops it"
+            ),
+            theme.bad(),
+        ));
+    }
     if let Some(d) = &record.deviation {
         lines.push(Line::styled(
             format!(
@@ -489,7 +499,10 @@ fn render_detail(
             Span::styled("command", theme.accent()),
             Span::styled(run_hint, theme.dim()),
         ]));
-        lines.extend(shell_lines(&runner.resolved(command), theme));
+        let shown = runner
+            .runnable(command)
+            .unwrap_or_else(|_| runner.resolved(command));
+        lines.extend(shell_lines(&shown, theme));
     }
     if let Some(verify) = &step.verify {
         let run_hint = if runner.mode() == Mode::Live {
@@ -504,7 +517,10 @@ fn render_detail(
                 theme.dim(),
             ),
         ]));
-        lines.extend(shell_lines(&runner.resolved(&verify.command), theme));
+        let shown = runner
+            .runnable(&verify.command)
+            .unwrap_or_else(|_| runner.resolved(&verify.command));
+        lines.extend(shell_lines(&shown, theme));
     }
     if let Some(rollback) = &step.rollback {
         lines.push(Line::styled("rollback", theme.accent()));
