@@ -623,3 +623,105 @@ command = "printf '%s|' ${TABLE} \"${TABLE}\" '${TABLE}'"
         format!("{hostile}|{hostile}|{hostile}|")
     );
 }
+
+#[test]
+fn resume_carries_a_killed_drill_on_headless_after_stopping_its_leftover() {
+    let dir = TempDir::new().unwrap();
+    let pidfile = dir.path().join("pgid");
+    let marker = dir.path().join("first-run");
+    let body = format!(
+        r#"
+id = "again"
+title = "Again"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "nap"
+title = "Sleeps on its first run only"
+command = "if [ -e {marker} ]; then echo second-run; else touch {marker}; echo $$ > {pid}; sleep 30; true; fi"
+[[phases.steps]]
+id = "after"
+title = "Runs after the resume"
+command = "echo after"
+"#,
+        marker = marker.display(),
+        pid = pidfile.display()
+    );
+    let file = write(dir.path(), "again.toml", &body);
+    let db = dir.path().join("drills.db");
+    let mut child = command(&db, &[&file, "--live", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pgid = wait_for_pgid(&pidfile, Instant::now());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = rollsafe::store::Store::open(&db)
+        .unwrap()
+        .list_drills(1, 0)
+        .unwrap()[0]
+        .id;
+    let id_text = id.to_string();
+
+    // The forked sleep still runs: resume refuses until told to stop it.
+    let out = run(&db, &["--resume", &id_text, "--live", "--yes"]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("process group {pgid}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(matches!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Alive { .. }
+    ));
+
+    let out = run(
+        &db,
+        &[
+            "--resume",
+            &id_text,
+            "--live",
+            "--yes",
+            "--stop-leftover",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone
+    );
+    assert!(text(&out.stderr).contains(&format!("drill #{id} resumed")));
+    let (session, events) = logged(&db, id);
+    assert_eq!(session.drill.status, DrillStatus::Completed);
+    assert_eq!(session.drill.steps[0].outcome, Some(Outcome::Passed));
+    assert_eq!(
+        session.drill.steps[0].attempts, 2,
+        "the cut-off attempt stays in the log"
+    );
+    assert_eq!(session.drill.steps[1].outcome, Some(Outcome::Passed));
+    let names = kinds(&events);
+    assert!(names.contains(&"interrupted"), "{names:?}");
+    assert!(
+        session
+            .drill
+            .notes
+            .iter()
+            .any(|n| n.text.contains(&format!("stopped process group {pgid}"))),
+        "{:?}",
+        session.drill.notes
+    );
+    assert!(
+        outputs(&events, "nap")
+            .iter()
+            .any(|o| o.contains("second-run"))
+    );
+
+    // Finished now: nothing to resume (1); an unknown drill is 4.
+    let out = run(&db, &["--resume", &id_text, "--live", "--yes"]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("already completed"));
+    let out = run(&db, &["--resume", "999", "--live", "--yes"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
+}

@@ -137,10 +137,15 @@ impl<'a> Driver<'a> {
     /// Runs the drill to its end. A store error stops it at once: whatever
     /// is running is killed (by dropping it) and the drill stays resumable.
     pub fn run(&mut self) -> Result<Ending, StoreError> {
-        if self.session.drill.steps.is_empty() {
+        // A new drill starts at its first step; a resumed one at the step it
+        // stopped in, or else the first without an outcome.
+        let drill = &self.session.drill;
+        let start = drill
+            .active
+            .or_else(|| drill.steps.iter().position(|s| s.outcome.is_none()));
+        let Some(mut index) = start else {
             return self.finish();
-        }
-        let mut index = 0;
+        };
         let mut gotos = 0;
         loop {
             if let Some(signal) = self.pending_signal() {
