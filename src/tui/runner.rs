@@ -413,6 +413,17 @@ impl RunnerState {
         Ok(())
     }
 
+    /// A note on a given step (or the drill), not the selected one.
+    pub fn note_on(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        step: Option<String>,
+        text: String,
+    ) -> Result<(), StoreError> {
+        self.record(store, now, EventKind::Note { step, text })
+    }
+
     pub fn add_note(
         &mut self,
         store: &mut Store,

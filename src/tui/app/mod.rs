@@ -406,9 +406,31 @@ impl App {
     }
 
     /// Called when the app is about to exit: the heartbeat marks the moment.
+    /// A running command is cancelled and waited for (its group gets
+    /// SIGTERM, then SIGKILL after 2 s), so its result and a note saying
+    /// why are in the log, as `rehearse` leaves them.
     pub fn leave(&mut self, now: DateTime<Utc>) {
+        if self.command_running() {
+            if let Screen::Runner(runner) = &mut self.screen {
+                runner.cancel_command();
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while self.command_running() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                self.tick(Utc::now());
+            }
+            if let Screen::Runner(runner) = &mut self.screen {
+                let step = runner.session.drill.commands.last().map(|c| c.step.clone());
+                let _ = runner.note_on(
+                    &mut self.store,
+                    Utc::now(),
+                    step,
+                    "rollsafe was closed while the command ran: it was cancelled, and the drill stays resumable"
+                        .to_string(),
+                );
+            }
+        }
         if let Screen::Runner(runner) = &mut self.screen {
-            runner.cancel_command();
             let _ = runner.close_probe(&mut self.store, now);
             let _ = runner.heartbeat(&mut self.store, now, true);
         }

@@ -608,10 +608,19 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
             good: None,
         });
     }
-    let last = runner.session.drill.commands_for(step).last()?;
-    let what = match last.purpose {
-        CommandPurpose::Action => "command",
-        CommandPurpose::Verify => "verify",
+    let drill = &runner.session.drill;
+    let last = drill.commands_for(step).last()?;
+    // A result from before the step's current attempt (say, before a crash
+    // or a restart) is shown as such, never as the current one.
+    let current = drill
+        .step_index(step)
+        .and_then(|i| drill.steps[i].attempt_began)
+        .is_none_or(|began| last.at >= began);
+    let what = match (last.purpose, current) {
+        (CommandPurpose::Action, true) => "command",
+        (CommandPurpose::Verify, true) => "verify",
+        (CommandPurpose::Action, false) => "previous attempt's command",
+        (CommandPurpose::Verify, false) => "previous attempt's verify",
     };
     let result = match (last.cancelled, last.exit_code) {
         (true, _) => "cancelled".to_string(),
@@ -675,7 +684,12 @@ fn render_output(
         .map(|l| Line::raw((*l).to_string()))
         .collect();
     let lines = if lines.is_empty() {
-        vec![Line::styled("(no output yet)", theme.dim())]
+        let empty = if output.running {
+            "(no output yet)"
+        } else {
+            "(no output)"
+        };
+        vec![Line::styled(empty, theme.dim())]
     } else {
         lines
     };
