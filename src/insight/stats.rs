@@ -153,8 +153,13 @@ pub struct StepStats {
 }
 
 impl StepStats {
+    /// Runs that failed. A blocked step did not fail (something outside it
+    /// stopped it), so it has its own rate, as in `--json`.
     pub fn failure_rate(&self) -> f64 {
-        ratio(self.failed + self.blocked, self.runs)
+        ratio(self.failed, self.runs)
+    }
+    pub fn blocked_rate(&self) -> f64 {
+        ratio(self.blocked, self.runs)
     }
     pub fn skip_rate(&self) -> f64 {
         ratio(self.skipped, self.runs)
@@ -365,6 +370,7 @@ mod tests {
             sample(3, "backfill", Outcome::Skipped, 1),
             sample(4, "backfill", Outcome::Passed, 200),
             sample(1, "announce", Outcome::Passed, 5),
+            sample(2, "announce", Outcome::Blocked, 5),
         ];
         let stats = playbook_stats(
             "p",
@@ -381,7 +387,16 @@ mod tests {
         assert_eq!(backfill.median, Some(Duration::from_secs(200)));
         assert_eq!(backfill.p90, Some(Duration::from_secs(300)));
         assert!((backfill.failure_rate() - 0.25).abs() < 1e-9);
+        assert_eq!(backfill.blocked_rate(), 0.0);
         assert!((backfill.skip_rate() - 0.25).abs() < 1e-9);
+        // A blocked step is not a failed one.
+        let announce = stats
+            .steps
+            .iter()
+            .find(|s| s.step_id == "announce")
+            .unwrap();
+        assert_eq!(announce.failure_rate(), 0.0);
+        assert!((announce.blocked_rate() - 0.5).abs() < 1e-9);
         assert_eq!(stats.changed_since_last_drill, None);
     }
 

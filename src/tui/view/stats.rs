@@ -94,7 +94,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     frame.render_widget(Paragraph::new(Line::from(outcomes)), marks);
 
     let width = body.width.saturating_sub(2) as usize;
-    let name_width = width.saturating_sub(44).max(10);
+    let name_width = width.saturating_sub(52).max(10);
     let mut lines = Vec::new();
     for rec in &stats.insight.recommendations {
         let style = match rec.severity {
@@ -118,8 +118,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     }
     lines.push(Line::styled(
         format!(
-            "{:<name_width$} {:>5} {:>8} {:>8} {:>7} {:>7}",
-            "step", "runs", "median", "p90", "failed", "skipped"
+            "{:<name_width$} {:>5} {:>8} {:>8} {:>7} {:>7} {:>7}",
+            "step", "runs", "median", "p90", "failed", "blocked", "skipped"
         ),
         theme.dim(),
     ));
@@ -132,12 +132,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
         };
         lines.push(Line::styled(
             format!(
-                "{:<name_width$} {:>5} {:>8} {:>8} {:>6.0}% {:>6.0}%",
+                "{:<name_width$} {:>5} {:>8} {:>8} {:>6.0}% {:>6.0}% {:>6.0}%",
                 truncate(&step.step_id, name_width),
                 step.runs,
                 clock(step.median),
                 clock(step.p90),
                 fail * 100.0,
+                step.blocked_rate() * 100.0,
                 step.skip_rate() * 100.0
             ),
             style,
