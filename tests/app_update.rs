@@ -446,6 +446,8 @@ fn history_filters_by_status_and_mode_and_opens_stats() {
     assert_eq!(total(&app), (1, vec![3]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed
     assert_eq!(total(&app), (1, vec![1]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed with failures
+    assert_eq!(total(&app), (0, vec![]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // aborted
     assert_eq!(total(&app), (1, vec![2]));
     app.handle(Action::ClearFilters, at(50));
@@ -643,4 +645,39 @@ fn undo_takes_back_the_latest_outcome_once_and_logs_it() {
     assert_eq!(names.last(), Some(&"outcome_undone"));
     let row = app.store.drill(id).unwrap();
     assert_eq!(row.passed, 0, "the summary row follows the undo");
+}
+
+#[test]
+fn a_drill_with_a_failed_step_is_completed_with_failures_everywhere() {
+    use rollsafe::drill::RunStatus;
+    use rollsafe::store::DrillFilter;
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Fail, at(1));
+    type_text(&mut app, "lock timeout", 2);
+    app.handle(Action::Submit, at(3));
+    app.handle(Action::Dismiss, at(4)); // no on_fail jump
+    app.handle(Action::Finish, at(5));
+    app.handle(Action::Yes, at(6));
+    let id = match &app.screen {
+        Screen::Summary(s) => s.session.id,
+        _ => panic!("not the summary: {:?}", app.status),
+    };
+    let row = app.store.drill(id).unwrap();
+    assert_eq!(row.status, "completed", "what the log stores");
+    assert_eq!(row.run_status(), RunStatus::CompletedWithFailures);
+    let session = rollsafe::drill::Session::resume(&app.store, id).unwrap();
+    assert_eq!(
+        rollsafe::report::journal(&session).status,
+        "completed_with_failures"
+    );
+    let only = |code: &str| {
+        app.store
+            .count_drills_where(&DrillFilter {
+                status: Some(code.to_string()),
+                ..DrillFilter::default()
+            })
+            .unwrap()
+    };
+    assert_eq!(only("completed"), 0, "a failed drill is not 'completed'");
+    assert_eq!(only("completed_with_failures"), 1);
 }

@@ -326,7 +326,8 @@ command = "true"
         "{:?}",
         session.drill.notes
     );
-    assert_eq!(rollsafe::report::journal_status(&session), "interrupted");
+    // Not ended: resumable, in the one status vocabulary.
+    assert_eq!(rollsafe::report::journal_status(&session), "running");
     let cancelled = events.iter().any(|e| {
         matches!(&e.kind, EventKind::CommandRun { step, cancelled: true, passed: false, .. } if step == "nap")
     });

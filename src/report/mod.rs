@@ -11,23 +11,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::drill::{CommandPurpose, DrillStatus, Event, EventKind, Outcome, Session};
+use crate::drill::{CommandPurpose, Event, EventKind, Outcome, Session};
 use crate::playbook::duration::format_clock;
 use crate::probe::{ProbeStats, format_latency};
 
-/// The drill's end state in journal terms.
+/// Where the drill stands, in the vocabulary of every screen and of
+/// `history --json` ([`crate::drill::RunStatus`]).
 pub fn journal_status(session: &Session) -> &'static str {
-    let drill = &session.drill;
-    match drill.status {
-        DrillStatus::Running => "interrupted",
-        DrillStatus::Aborted => "aborted",
-        DrillStatus::Completed
-            if drill.count(Outcome::Failed) + drill.count(Outcome::Blocked) > 0 =>
-        {
-            "failed"
-        }
-        DrillStatus::Completed => "completed",
-    }
+    crate::drill::RunStatus::of_drill(&session.drill).code()
 }
 
 /// Whether the drill left the happy path: any step failed, blocked or skipped,
@@ -289,7 +280,7 @@ pub fn markdown(session: &Session, events: &[Event]) -> String {
     let _ = writeln!(
         out,
         "- **Status:** {}{}",
-        j.status,
+        crate::drill::RunStatus::parse(&j.status).map_or(j.status.as_str(), |s| s.label()),
         if j.deviated {
             " (deviated from the plan)"
         } else {
@@ -502,7 +493,7 @@ fn improvement_plan(j: &Journal) -> Vec<String> {
             ));
         }
     }
-    if j.status == "interrupted" {
+    if j.status == "running" {
         items.push("The drill did not end: resume it or abort it with a reason, so the record is complete.".into());
     }
     if items.is_empty() {

@@ -82,6 +82,13 @@ pub struct DrillRow {
     pub active_ms: i64,
 }
 
+impl DrillRow {
+    /// Where the drill stands, in the vocabulary every screen uses.
+    pub fn run_status(&self) -> crate::drill::RunStatus {
+        crate::drill::RunStatus::of(&self.status, self.failed, self.blocked)
+    }
+}
+
 /// The playbook text a drill was started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -821,8 +828,12 @@ pub struct DrillFilter {
 }
 
 /// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+/// ?3 is a [`crate::drill::RunStatus`] code: "completed" means without a
+/// failed or blocked step, as everywhere else.
 const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
-     AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR started_at >= ?4)";
+     AND (?3 IS NULL OR (CASE WHEN status = 'completed' AND (failed > 0 OR blocked > 0)
+                              THEN 'completed_with_failures' ELSE status END) = ?3)
+     AND (?4 IS NULL OR started_at >= ?4)";
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
