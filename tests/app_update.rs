@@ -377,15 +377,39 @@ fn history_pages_through_drills_and_opens_a_summary() {
 }
 
 #[test]
-fn home_knows_readiness_after_a_passed_drill() {
+fn home_knows_readiness_after_a_passed_live_drill_not_a_tabletop_one() {
+    // A 60-second tabletop click-through proves people know the steps, not
+    // that they work: readiness stays 0 and says why.
     let mut app = started(Mode::Tabletop);
     app.handle(Action::Finish, at(60));
     app.handle(Action::Yes, at(61));
     app.handle(Action::Back, at(62));
     let insight = &app.home.insights["fixture-drill"];
     assert_eq!(insight.stats.drills, 1);
-    assert_eq!(insight.stats.succeeded, 1);
+    assert_eq!(insight.readiness, 0);
+    assert!(
+        insight
+            .recommendations
+            .iter()
+            .any(|r| r.why.contains("no live drill of it has succeeded")),
+        "{:?}",
+        insight.recommendations
+    );
+    assert_eq!(
+        insight.stats.median_total, None,
+        "a tabletop drill times nothing"
+    );
+    app.start(&loaded(), Mode::Live, at(100));
+    app.handle(Action::Finish, at(160));
+    app.handle(Action::Yes, at(161));
+    app.handle(Action::Back, at(162));
+    let insight = &app.home.insights["fixture-drill"];
     assert_eq!(insight.readiness, 100);
+    assert_eq!(
+        insight.stats.median_total,
+        Some(std::time::Duration::from_secs(61)),
+        "started at 100, finished at 161"
+    );
 }
 
 #[test]
@@ -398,7 +422,7 @@ fn the_next_drill_opens_with_the_previous_drills_follow_ups() {
     app.handle(Action::Finish, at(10));
     app.handle(Action::Yes, at(10));
     app.handle(Action::Back, at(11));
-    app.start(&loaded(), Mode::Tabletop, at(20));
+    app.start(&loaded(), Mode::Live, at(20));
     let r = runner(&app);
     assert_eq!(
         r.follow_ups,
@@ -413,11 +437,9 @@ fn the_next_drill_opens_with_the_previous_drills_follow_ups() {
         status.text,
         "open follow-up from drill #1: TODO: raise lock_timeout"
     );
-    // Its history: the first step took 9 s in drill #1.
-    assert_eq!(
-        r.history["set-timeouts"].median,
-        Some(std::time::Duration::from_secs(9))
-    );
+    // Drill #1 was a tabletop drill: its 9 s time no step (only live drills do).
+    assert_eq!(r.history["set-timeouts"].median, None);
+    assert_eq!(r.history["set-timeouts"].passed, 1);
 }
 
 #[test]

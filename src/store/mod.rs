@@ -688,7 +688,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT duration_ms FROM step_results
-                 WHERE playbook_id = ?1 AND step_id = ?2 AND outcome = ?3 ORDER BY duration_ms",
+                 WHERE playbook_id = ?1 AND step_id = ?2 AND live = 1 AND outcome = ?3
+                 ORDER BY duration_ms",
             )
             .map_err(|e| classify(path, e))?;
         for d in &mut out {
@@ -739,7 +740,8 @@ impl Store {
         let mut durations = self
             .conn
             .prepare_cached(&format!(
-                "SELECT active_ms FROM drills WHERE playbook_id = ?1 AND {SUCCEEDED} ORDER BY active_ms"
+                "SELECT active_ms FROM drills
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED} ORDER BY active_ms"
             ))
             .map_err(|e| classify(path, e))?;
         let success_durations = durations
@@ -753,7 +755,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT id, coalesce(ended_at, last_event_at) FROM drills
-                 WHERE playbook_id = ?1 AND {SUCCEEDED}
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED}
                  ORDER BY started_at DESC, id DESC LIMIT 1"
             ))
             .map_err(|e| classify(path, e))?
@@ -845,7 +847,7 @@ const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, st
 /// `drills_outcomes` index answers it in `active_ms` order.
 const SUCCEEDED: &str = "(status = 'completed' AND failed = 0 AND blocked = 0)";
 
-const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at";
+const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at, live";
 
 /// A stored outcome, read without allocating (this runs once per result).
 fn outcome_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Outcome> {
@@ -864,6 +866,7 @@ fn sample_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::insight::St
         outcome: outcome_at(r, 2)?,
         duration: Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
         drill_started_at: from_ms(r.get(4)?),
+        live: r.get(5)?,
     })
 }
 
@@ -1025,8 +1028,8 @@ fn update_step_result(
         Some(outcome) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO step_results
-                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at, live)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 drill_id,
@@ -1035,7 +1038,8 @@ fn update_step_result(
                 ms(after.started_at),
                 outcome.as_str(),
                 after.step_elapsed(index, event.at).as_millis() as i64,
-                ms(event.at)
+                ms(event.at),
+                after.mode == Mode::Live
             ])?;
         }
         None => {

@@ -262,7 +262,12 @@ fn playbook_detail<'a>(
             let s = &insight.stats;
             let median = s
                 .median_total
-                .map(|d| format!(" · median {}", crate::playbook::duration::format_clock(d)))
+                .map(|d| {
+                    format!(
+                        " · live median {}",
+                        crate::playbook::duration::format_clock(d)
+                    )
+                })
                 .unwrap_or_default();
             lines.push(Line::styled(
                 format!(

@@ -30,8 +30,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     let s = &stats.insight.stats;
     let clock = |d: Option<Duration>| d.map(format_clock).unwrap_or_else(|| "–".into());
     let last_success = match (s.last_success, s.last_success_at) {
-        (Some(id), Some(at)) => format!("last success #{id} {}", super::home::ago(app.now, at)),
-        _ => "never passed".into(),
+        (Some(id), Some(at)) => format!("live success #{id} {}", super::home::ago(app.now, at)),
+        _ => "no live success".into(),
     };
     let changed = match s.changed_since_last_drill {
         Some(true) => " · changed since its last drill",
@@ -42,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
             Line::styled(format!(" Stats · {} ({})", stats.title, s.playbook_id), theme.title()),
             Line::styled(
                 format!(
-                    " {} drills · {:.0}% passed · median {} · p90 {} · readiness {}/100 · {last_success}{changed}",
+                    " {} drills · {:.0}% passed · live median {} · p90 {} · readiness {}/100 · {last_success}{changed}",
                     s.drills,
                     s.success_rate() * 100.0,
                     clock(s.median_total),
@@ -119,7 +119,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     lines.push(Line::styled(
         format!(
             "{:<name_width$} {:>5} {:>8} {:>8} {:>7} {:>7} {:>7}",
-            "step", "runs", "median", "p90", "failed", "blocked", "skipped"
+            "step", "runs", "live med", "p90", "failed", "blocked", "skipped"
         ),
         theme.dim(),
     ));
