@@ -518,3 +518,27 @@ fn resume_interrupted_by_sigterm_exits_143_and_stays_resumable() {
     assert_eq!(out.status.code(), Some(143));
     assert_eq!(status_of(&db, 1), "running");
 }
+
+#[test]
+fn a_listing_cut_short_by_its_reader_ends_quietly_not_with_a_panic() {
+    let dir = TempDir::new().unwrap();
+    let sql = dir.path().join("big.sql");
+    let text: String = (0..3000)
+        .map(|i| format!("ALTER TABLE t{i} DROP COLUMN c{i};\n"))
+        .collect();
+    std::fs::write(&sql, text).unwrap();
+    // More than a pipe buffer of findings, read by nobody: the write fails.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .args(["lint", sql.to_str().unwrap(), "--engine", "postgres:16"])
+        .env("ROLLSAFE_DB", dir.path().join("drills.db"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
