@@ -104,6 +104,7 @@ fn space_on_a_step_that_is_not_running_records_nothing_without_an_override() {
 
     // The override: an empty reason is refused, a reason records it.
     t.key("f");
+    t.wait_for("refused (! records it anyway): this step already passed");
     t.key("!");
     t.wait_for("Override: fail");
     t.key("Enter");
@@ -160,8 +161,9 @@ fn a_step_whose_live_command_failed_passes_only_with_an_override() {
     t.key("y");
     t.wait_for("command failed (exit 4)");
     t.key("Space");
-    // (At 100 columns the status line cuts its "! records it anyway" hint.)
-    let screen = t.wait_for("its command failed in this attempt");
+    // The override hint leads the status line, so it shows even when the
+    // refusal is cut at the screen's edge.
+    let screen = t.wait_for("refused (! records it anyway): its command failed");
     assert_eq!(marks(&screen)[0], '▶', "{screen}");
     assert_eq!(passed_in_log(&t), 0);
 

@@ -54,7 +54,8 @@ impl App {
                 Ok(()) => runner.refused = None,
                 Err(why) => {
                     runner.refused = Some((runner.selected, outcome));
-                    return self.error(format!("{why} · ! records it anyway, with a reason"));
+                    // The hint comes first: a narrow status line cuts the end.
+                    return self.error(format!("refused (! records it anyway): {why}"));
                 }
             }
         }
