@@ -17,17 +17,28 @@ fn main() -> ExitCode {
 }
 
 fn interactive(cli: &Cli) -> i32 {
+    let global = &cli.global;
+    // The log comes first: a locked or unusable log exits 3 (README) with
+    // or without a terminal. `run` and `resume` write at once, so they
+    // also need the write lock, which another program may hold.
+    let store = match global.open_store_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if matches!(
+        cli.command,
+        Some(Command::Run { .. } | Command::Resume { .. })
+    ) && let Err(e) = store.check_writable()
+    {
+        eprintln!("rollsafe: {e}");
+        return cli::store_exit(&e);
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "rollsafe: the interactive app needs a terminal; for scripts use list, check, show or history (see --help)"
         );
         return exit::USAGE;
     }
-    let global = &cli.global;
-    let store = match global.open_store_or_exit() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     let library = global.library();
     let now = Utc::now();
     let mut app = App::new(store, library, global.operator(), global.overrides(), now);

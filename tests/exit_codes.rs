@@ -226,3 +226,151 @@ fn abort_ends_an_unfinished_drill_and_refuses_a_finished_one() {
     let out = rollsafe(&db, &["abort", "1", "--reason", "again"]);
     assert_eq!(code(&out), 1, "already aborted: {}", stderr(&out));
 }
+
+// Contract drift (issue 11 item 13): the README's exit 3 holds for a locked
+// log, a damaged page and a full disk, and a log on read-only media reads.
+
+fn tiny_playbook(dir: &Path) -> std::path::PathBuf {
+    let playbook = dir.join("tiny.toml");
+    std::fs::write(
+        &playbook,
+        "id = \"tiny\"\ntitle = \"Tiny\"\n[[phases]]\ntitle = \"One\"\n[[phases.steps]]\nid = \"a\"\ntitle = \"A\"\ncommand = \"true\"\n",
+    )
+    .unwrap();
+    playbook
+}
+
+fn log_with_drills(dir: &Path, drills: usize) -> std::path::PathBuf {
+    let db = dir.join("drills.db");
+    let playbook = tiny_playbook(dir);
+    for _ in 0..drills {
+        let out = rollsafe(
+            &db,
+            &["rehearse", playbook.to_str().unwrap(), "--live", "--yes"],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // Everything into the main file, so a page can be damaged on purpose.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    db
+}
+
+#[test]
+fn three_from_run_and_resume_for_a_locked_log_even_without_a_terminal() {
+    let dir = TempDir::new().unwrap();
+    let db = log_with_drills(dir.path(), 1);
+    let playbook = dir.path().join("tiny.toml");
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // No terminal here (output is captured): the log is checked first.
+    for args in [&["run", playbook.to_str().unwrap()][..], &["resume"]] {
+        let out = rollsafe(&db, args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    }
+    holder.execute_batch("ROLLBACK").unwrap();
+    let out = rollsafe(&db, &["run", playbook.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "unlocked: no terminal: {}", stderr(&out));
+}
+
+#[test]
+fn three_with_a_clear_message_for_a_damaged_page() {
+    let dir = TempDir::new().unwrap();
+    let db = log_with_drills(dir.path(), 6);
+    // Damage the drills table's root page (page 2): before, history listed
+    // what it could still read and exited 0.
+    let root: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = 'drills'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = (root as usize - 1) * 4096 + 8;
+    bytes[at..at + 3000].fill(0xff);
+    std::fs::write(&db, bytes).unwrap();
+    for args in [
+        &["history"][..],
+        &["history", "--json"],
+        &["stats"],
+        &["report", "1"],
+    ] {
+        let out = rollsafe(&db, args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("damaged page"), "{args:?}: {err}");
+        assert!(err.contains(db.to_str().unwrap()), "{args:?}: {err}");
+        assert!(!err.contains("Conversion error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn three_and_no_empty_file_when_the_disk_is_full() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("drills.db");
+    let playbook = tiny_playbook(dir.path());
+    // A file-size limit of 0 makes every write fail as a full disk would;
+    // SIGXFSZ is ignored so the write returns an error instead. stderr is
+    // a pipe, which the limit does not cover.
+    for limit in ["0", "4"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {limit}; exec '{}' rehearse '{}' --live --yes",
+                env!("CARGO_BIN_EXE_rollsafe"),
+                playbook.display()
+            ))
+            .env("ROLLSAFE_DB", &db)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 3, "limit {limit}: {}", stderr(&out));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("drills.db"))
+            .collect();
+        assert!(left.is_empty(), "limit {limit}: left {left:?}");
+    }
+}
+
+#[test]
+fn a_log_on_read_only_media_can_still_be_read() {
+    // A read-only bind mount needs a private mount namespace (root, or a
+    // user namespace); CI runs as root.
+    let probe = Command::new("unshare").args(["-m", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: unshare -m is not available here");
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    let db = log_with_drills(&media, 2);
+    let bin = env!("CARGO_BIN_EXE_rollsafe");
+    let m = media.display();
+    let script = format!(
+        "mount --bind '{m}' '{m}' && mount -o remount,ro,bind '{m}' || exit 99
+         touch '{m}/x' 2>/dev/null && exit 98
+         '{bin}' history || exit 1
+         '{bin}' report 2 || exit 2
+         '{bin}' rehearse '{m}/tiny.toml' --live --yes; echo \"rehearse=$?\""
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("ROLLSAFE_DB", &db)
+        .env("ROLLSAFE_PLAYBOOKS", dir.path().join("none"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
+    assert!(text.contains("tiny"), "history lists the drills: {text}");
+    assert!(text.contains("Tiny"), "the report: {text}");
+    // Writing still fails, with exit 3 and a message.
+    assert!(text.contains("rehearse=3"), "{text}\n{}", stderr(&out));
+}
