@@ -6,7 +6,10 @@ use rollsafe::lint::EngineKind;
 use rollsafe::planner::schema::{IndexKind, Schema, from_dump};
 
 fn read(file: &str, engine: EngineKind) -> Schema {
-    let path = format!("{}/tests/fixtures/schema/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/schema/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     from_dump(&std::fs::read_to_string(path).unwrap(), engine).unwrap()
 }
 
@@ -25,7 +28,10 @@ fn check(s: &Schema, p: &str, types: [&str; 3], default_new: &str) {
     let memo = s.column(&orders, "memo").unwrap();
     assert!(!memo.not_null);
     assert_eq!(memo.default, None);
-    assert_eq!(s.column(&orders, "customer_id").unwrap().data_type, types[2]);
+    assert_eq!(
+        s.column(&orders, "customer_id").unwrap().data_type,
+        types[2]
+    );
     assert!(s.column(&orders, "id").unwrap().not_null);
 
     let mut on_status: Vec<(IndexKind, Option<&str>)> = s
@@ -36,7 +42,10 @@ fn check(s: &Schema, p: &str, types: [&str; 3], default_new: &str) {
     on_status.sort_by_key(|(k, _)| *k as u8);
     assert_eq!(on_status.len(), 2, "{on_status:?}");
     assert_eq!(on_status[0].0, IndexKind::Unique);
-    assert_eq!(on_status[1], (IndexKind::Plain, Some(&*format!("{p}orders_status_idx"))));
+    assert_eq!(
+        on_status[1],
+        (IndexKind::Plain, Some(&*format!("{p}orders_status_idx")))
+    );
     assert!(
         s.indexes_on(&orders, "id")
             .iter()
@@ -95,7 +104,12 @@ fn postgres_schema_only_dump() {
 #[test]
 fn mariadb_no_data_dump() {
     let s = read("mariadb.sql", EngineKind::Mariadb);
-    check(&s, "s10_", ["VARCHAR(64)", "INT(11)", "BIGINT(20)"], "'new'");
+    check(
+        &s,
+        "s10_",
+        ["VARCHAR(64)", "INT(11)", "BIGINT(20)"],
+        "'new'",
+    );
     // The placeholder view mariadb-dump writes first is replaced by the real one.
     assert_eq!(s.views.len(), 1);
     assert!(s.views[0].definition.contains("<> 'closed'"));

@@ -144,8 +144,7 @@ impl Schema {
         self.views
             .iter()
             .filter(|v| {
-                mentions(&v.definition, table)
-                    && column.is_none_or(|c| mentions(&v.definition, c))
+                mentions(&v.definition, table) && column.is_none_or(|c| mentions(&v.definition, c))
             })
             .collect()
     }
@@ -376,7 +375,11 @@ fn add_constraint(t: &mut Table, c: &TableConstraint) {
             table: t.name.clone(),
             columns: fk.columns.iter().map(|i| i.value.clone()).collect(),
             ref_table: name_of(&fk.foreign_table),
-            ref_columns: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
+            ref_columns: fk
+                .referred_columns
+                .iter()
+                .map(|i| i.value.clone())
+                .collect(),
         }),
         _ => {}
     }
@@ -494,11 +497,20 @@ mod tests {
 
     #[test]
     fn a_table_statement_that_does_not_parse_is_refused_not_skipped() {
-        let err = from_dump("CREATE TABLE t (id bigint NOT NULL,, );", EngineKind::Postgres)
-            .unwrap_err();
+        let err = from_dump(
+            "CREATE TABLE t (id bigint NOT NULL,, );",
+            EngineKind::Postgres,
+        )
+        .unwrap_err();
         assert!(err.contains("CREATE TABLE t"), "{err}");
         // Other statements a dump holds are skipped.
-        assert!(from_dump("SET x = 1; COMMENT ON TABLE t IS 'a';", EngineKind::Postgres).is_ok());
+        assert!(
+            from_dump(
+                "SET x = 1; COMMENT ON TABLE t IS 'a';",
+                EngineKind::Postgres
+            )
+            .is_ok()
+        );
     }
 
     #[test]
