@@ -269,10 +269,11 @@ fn statement_end(s: &str, delim: &str) -> Option<usize> {
                     }
                 }
             }
-            _ if s[i..].starts_with(delim) => {
-                if !trigger_body || upper[..i].trim_end().ends_with("END") {
-                    return Some(i);
-                }
+            // Bytes, not str slices: `i` may sit inside a multi-byte character.
+            _ if b[i..].starts_with(delim.as_bytes())
+                && (!trigger_body || upper.as_bytes()[..i].trim_ascii_end().ends_with(b"END")) =>
+            {
+                return Some(i);
             }
             _ => {}
         }
@@ -493,6 +494,7 @@ mod tests {
         let lite = "CREATE TRIGGER t AFTER INSERT ON o BEGIN UPDATE o SET a = 1; DELETE FROM x; END;\nCREATE INDEX i ON o(a);";
         assert_eq!(statements(lite).len(), 2);
         assert_eq!(statements("SELECT ';'; SELECT 2;").len(), 2);
+        assert_eq!(statements("CREATE TABLE é (ü int); SELECT 2;").len(), 2);
     }
 
     #[test]
