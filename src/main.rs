@@ -12,6 +12,29 @@ use rollsafe::tui::{self, app::App, theme::Theme};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only print stop quietly when their reader goes away
+    // (`rollsafe history | head`), as Unix tools do, instead of a panic
+    // with exit 101. rehearse keeps SIGPIPE ignored: a closed pipe must
+    // not cut a live drill short.
+    if matches!(
+        cli.command,
+        Some(
+            Command::List { .. }
+                | Command::Check { .. }
+                | Command::Show { .. }
+                | Command::History { .. }
+                | Command::Paths
+                | Command::Report { .. }
+                | Command::Stats { .. }
+                | Command::Plan(_)
+        )
+    ) || matches!(&cli.command, Some(Command::Lint(args)) if !args.tui)
+    {
+        // SAFETY: called before any thread starts; restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = cli::dispatch(&cli).unwrap_or_else(|| interactive(&cli));
     ExitCode::from(code.clamp(0, 255) as u8)
 }
