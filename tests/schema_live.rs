@@ -67,3 +67,46 @@ fn postgres_url() {
             .contains("mariadb-dump")
     );
 }
+
+#[test]
+fn mariadb_url() {
+    let Ok(host) = std::env::var("ROLLSAFE_TEST_MYSQL_HOST") else {
+        assert!(std::env::var("CI").is_err(), "CI must provide MariaDB");
+        eprintln!("skipped: ROLLSAFE_TEST_MYSQL_HOST not set");
+        return;
+    };
+    let v = |k: &str| std::env::var(format!("ROLLSAFE_TEST_MYSQL_{k}")).unwrap();
+    let (port, user, pw, db) = (v("PORT"), v("USER"), v("PASSWORD"), v("DATABASE"));
+    // The test user has one shared database: own table names, no view (the dump of the
+    // whole database would see other runs' views).
+    let seed = "DROP TABLE IF EXISTS sl_orders, sl_customers;
+CREATE TABLE sl_customers (id bigint PRIMARY KEY, email varchar(99) NOT NULL UNIQUE) ENGINE=InnoDB;
+CREATE TABLE sl_orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL,
+  status varchar(64) NOT NULL DEFAULT 'new', UNIQUE KEY sl_status_key (status),
+  FOREIGN KEY (customer_id) REFERENCES sl_customers (id)) ENGINE=InnoDB;
+INSERT INTO sl_customers VALUES (1, 'a'), (2, 'b');
+INSERT INTO sl_orders VALUES (1, 1, 's1'), (2, 1, 's2'), (3, 2, 's3');
+ANALYZE TABLE sl_customers, sl_orders;";
+    let sql = |q: &str| {
+        let ok = Command::new("mariadb")
+            .args(["-h", &host, "-P", &port, "-u", &user, &db, "-e", q])
+            .env("MYSQL_PWD", &pw)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{q}");
+    };
+    sql(seed);
+    let read = from_live(&format!("mysql://{user}:{pw}@{host}:{port}/{db}"));
+    sql("DROP TABLE sl_orders, sl_customers");
+    let (s, _) = read.unwrap();
+    let status = s.column("sl_orders", "status").unwrap();
+    assert!(status.not_null);
+    assert_eq!(status.default.as_deref(), Some("'new'"));
+    assert_eq!(s.fks_in("sl_customers").len(), 1);
+    assert!(
+        s.indexes_on("sl_orders", "status")
+            .iter()
+            .any(|i| i.kind == IndexKind::Unique)
+    );
+    assert_eq!(s.table("sl_orders").unwrap().rows, Some(3));
+}
