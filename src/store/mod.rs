@@ -82,6 +82,13 @@ pub struct DrillRow {
     pub active_ms: i64,
 }
 
+impl DrillRow {
+    /// Where the drill stands, in the vocabulary every screen uses.
+    pub fn run_status(&self) -> crate::drill::RunStatus {
+        crate::drill::RunStatus::of(&self.status, self.failed, self.blocked)
+    }
+}
+
 /// The playbook text a drill was started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -345,6 +352,13 @@ impl Store {
     /// `after` is the state with the event applied; callers show it only once
     /// this returns `Ok`.
     pub fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
+        self.append_all(drill_id, &[(event, after)])
+    }
+
+    /// Appends several events, each with the state after it, in one
+    /// transaction: all of them are in the log, or none is (an override's
+    /// deviation never lands without its outcome).
+    pub fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -357,15 +371,18 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| classify(&path, e))?;
-        let Some(last) = seq else {
+        let Some(mut last) = seq else {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
-        insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
         let derived = self.schema == MIGRATIONS.len();
-        if derived {
-            update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+        for (event, after) in events {
+            last += 1;
+            insert_event(&tx, drill_id, last, event).map_err(|e| classify(&path, e))?;
+            if derived {
+                update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+            }
+            write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
-        write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(())
     }
@@ -671,7 +688,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT duration_ms FROM step_results
-                 WHERE playbook_id = ?1 AND step_id = ?2 AND outcome = ?3 ORDER BY duration_ms",
+                 WHERE playbook_id = ?1 AND step_id = ?2 AND live = 1 AND outcome = ?3
+                 ORDER BY duration_ms",
             )
             .map_err(|e| classify(path, e))?;
         for d in &mut out {
@@ -722,7 +740,8 @@ impl Store {
         let mut durations = self
             .conn
             .prepare_cached(&format!(
-                "SELECT active_ms FROM drills WHERE playbook_id = ?1 AND {SUCCEEDED} ORDER BY active_ms"
+                "SELECT active_ms FROM drills
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED} ORDER BY active_ms"
             ))
             .map_err(|e| classify(path, e))?;
         let success_durations = durations
@@ -736,7 +755,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT id, coalesce(ended_at, last_event_at) FROM drills
-                 WHERE playbook_id = ?1 AND {SUCCEEDED}
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED}
                  ORDER BY started_at DESC, id DESC LIMIT 1"
             ))
             .map_err(|e| classify(path, e))?
@@ -811,8 +830,12 @@ pub struct DrillFilter {
 }
 
 /// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+/// ?3 is a [`crate::drill::RunStatus`] code: "completed" means without a
+/// failed or blocked step, as everywhere else.
 const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
-     AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR started_at >= ?4)";
+     AND (?3 IS NULL OR (CASE WHEN status = 'completed' AND (failed > 0 OR blocked > 0)
+                              THEN 'completed_with_failures' ELSE status END) = ?3)
+     AND (?4 IS NULL OR started_at >= ?4)";
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
@@ -824,7 +847,7 @@ const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, st
 /// `drills_outcomes` index answers it in `active_ms` order.
 const SUCCEEDED: &str = "(status = 'completed' AND failed = 0 AND blocked = 0)";
 
-const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at";
+const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at, live";
 
 /// A stored outcome, read without allocating (this runs once per result).
 fn outcome_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Outcome> {
@@ -843,6 +866,7 @@ fn sample_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::insight::St
         outcome: outcome_at(r, 2)?,
         duration: Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
         drill_started_at: from_ms(r.get(4)?),
+        live: r.get(5)?,
     })
 }
 
@@ -993,7 +1017,8 @@ fn update_step_result(
         | EventKind::StepPassed { step }
         | EventKind::StepFailed { step, .. }
         | EventKind::StepSkipped { step, .. }
-        | EventKind::StepBlocked { step, .. } => step,
+        | EventKind::StepBlocked { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => step,
         _ => return Ok(()),
     };
     let Some(index) = after.step_index(step) else {
@@ -1003,8 +1028,8 @@ fn update_step_result(
         Some(outcome) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO step_results
-                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at, live)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 drill_id,
@@ -1013,7 +1038,8 @@ fn update_step_result(
                 ms(after.started_at),
                 outcome.as_str(),
                 after.step_elapsed(index, event.at).as_millis() as i64,
-                ms(event.at)
+                ms(event.at),
+                after.mode == Mode::Live
             ])?;
         }
         None => {
@@ -1034,7 +1060,9 @@ fn step_of(kind: &EventKind) -> Option<&str> {
         | EventKind::PointOfNoReturnConfirmed { step }
         | EventKind::CommandStarted { step, .. }
         | EventKind::CommandRun { step, .. }
-        | EventKind::ProbeStats { step, .. } => Some(step),
+        | EventKind::ProbeStats { step, .. }
+        | EventKind::Deviation { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => Some(step),
         EventKind::Note { step, .. } => step.as_deref(),
         _ => None,
     }
