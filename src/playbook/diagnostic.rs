@@ -159,9 +159,16 @@ mod tests {
         }
         let found = report.into_sorted();
         assert_eq!(found.len(), MAX_PROBLEMS + 1);
-        assert_eq!(found[MAX_PROBLEMS - 1].message, format!("problem {}", MAX_PROBLEMS - 1));
+        assert_eq!(
+            found[MAX_PROBLEMS - 1].message,
+            format!("problem {}", MAX_PROBLEMS - 1)
+        );
         let last = &found[MAX_PROBLEMS];
-        assert!(last.message.starts_with("7 more problems not shown"), "{}", last.message);
+        assert!(
+            last.message.starts_with("7 more problems not shown"),
+            "{}",
+            last.message
+        );
         assert_eq!((last.line, last.column), (1, MAX_PROBLEMS + 1));
     }
 }

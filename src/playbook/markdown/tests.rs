@@ -675,7 +675,11 @@ fn an_annotation_of_many_bad_keys_reports_the_first_hundred_and_a_count() {
     let text = format!("# T\n\n## S\n\n1. Step <!-- rollsafe:{keys} -->\n");
     let found = problems("p.md", &text);
     assert_eq!(found.len(), super::super::diagnostic::MAX_PROBLEMS + 1);
-    assert!(found[0].2.contains("unknown annotation key `k0`"), "{:?}", found[0]);
+    assert!(
+        found[0].2.contains("unknown annotation key `k0`"),
+        "{:?}",
+        found[0]
+    );
     let last = &found.last().unwrap().2;
     assert!(last.starts_with("4900 more problems not shown"), "{last}");
 }
@@ -693,5 +697,9 @@ fn a_file_past_the_size_ceiling_is_refused_before_parsing() {
     let text = "x".repeat(crate::playbook::MAX_BYTES + 1);
     let found = crate::playbook::parse("big.md", &text).unwrap_err();
     assert_eq!(found.len(), 1);
-    assert!(found[0].message.contains("too large"), "{}", found[0].message);
+    assert!(
+        found[0].message.contains("too large"),
+        "{}",
+        found[0].message
+    );
 }
