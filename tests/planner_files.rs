@@ -9,14 +9,22 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rollsafe")
 }
 
-fn plan_files(dir: &Path, tool: &str, engine: &str, change: &str, next: Option<&str>) -> (i32, String) {
+fn plan_files(
+    dir: &Path,
+    tool: &str,
+    engine: &str,
+    change: &str,
+    next: Option<&str>,
+) -> (i32, String) {
     let db = dir.join(".rollsafe.db");
     let mut cmd = Command::new(bin());
-    cmd.args(["plan", "--deploy", "rolling", "--engine", engine, "--tool", tool])
-        .args(["--change", change, "--files"])
-        .arg(dir)
-        .env("ROLLSAFE_DB", &db)
-        .env("NO_COLOR", "1");
+    cmd.args([
+        "plan", "--deploy", "rolling", "--engine", engine, "--tool", tool,
+    ])
+    .args(["--change", change, "--files"])
+    .arg(dir)
+    .env("ROLLSAFE_DB", &db)
+    .env("NO_COLOR", "1");
     if let Some(v) = next {
         cmd.args(["--next-version", v]);
     }
@@ -69,10 +77,16 @@ fn versions_follow_the_history_and_a_collision_writes_nothing() {
     assert_eq!(code, 0, "{err}");
     let first = listing(&d);
     assert!(!first.is_empty());
-    assert!(first.iter().all(|f| f.starts_with("db/migrations/004")), "{first:?}");
+    assert!(
+        first.iter().all(|f| f.starts_with("db/migrations/004")),
+        "{first:?}"
+    );
     // Every up file has its down file.
     for f in first.iter().filter(|f| f.ends_with(".up.sql")) {
-        assert!(first.contains(&f.replace(".up.sql", ".down.sql")), "{f} without down");
+        assert!(
+            first.contains(&f.replace(".up.sql", ".down.sql")),
+            "{f} without down"
+        );
     }
     assert!(first.iter().any(|f| f.starts_with("db/migrations/0042_")));
     // The same numbers again collide: refused, and nothing new is written.
@@ -117,12 +131,18 @@ fn concurrent_index_files_opt_out_of_the_transaction_in_each_tools_own_way() {
             .iter()
             .filter(|f| read(&d, f).contains("CONCURRENTLY") && read(&d, f).contains(marker))
             .collect();
-        assert!(!with.is_empty(), "{tool}: no CONCURRENTLY file with {marker:?} in {files:?}");
+        assert!(
+            !with.is_empty(),
+            "{tool}: no CONCURRENTLY file with {marker:?} in {files:?}"
+        );
         // Files without a non-transactional statement keep the tool's transaction.
         for f in &files {
             let t = read(&d, f);
             if !t.contains("CONCURRENTLY") {
-                assert!(!t.contains(marker), "{tool}: {f} opts out without need:\n{t}");
+                assert!(
+                    !t.contains(marker),
+                    "{tool}: {f} opts out without need:\n{t}"
+                );
             }
         }
     }
@@ -152,16 +172,29 @@ fn alembic_revisions_chain_and_parse_as_python() {
         let t = read(&d, f);
         let rev = f.trim_start_matches("alembic/versions/")[..4].to_string();
         assert!(t.contains(&format!("revision = \"{rev}\"")), "{f}:\n{t}");
-        assert!(t.contains(&format!("down_revision = {prev}\n")), "{f} after {prev}:\n{t}");
-        assert!(t.contains("def upgrade():") && t.contains("def downgrade():"), "{t}");
+        assert!(
+            t.contains(&format!("down_revision = {prev}\n")),
+            "{f} after {prev}:\n{t}"
+        );
+        assert!(
+            t.contains("def upgrade():") && t.contains("def downgrade():"),
+            "{t}"
+        );
         prev = format!("\"{rev}\"");
         // Python parses it (no alembic needed to compile).
         let out = Command::new("python3")
-            .args(["-c", "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')"])
+            .args([
+                "-c",
+                "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')",
+            ])
             .arg(d.join(f))
             .output()
             .expect("python3");
-        assert!(out.status.success(), "{f}: {}\n{t}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{f}: {}\n{t}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(files[0].starts_with("alembic/versions/0007_"), "{files:?}");
 }
@@ -175,15 +208,27 @@ fn knex_and_rails_files_have_the_tools_shape() {
         let t = read(&d, &f);
         assert!(t.contains("exports.up = async function (knex) {"), "{t}");
         assert!(t.contains("exports.down = async function (knex) {"), "{t}");
-        let out = Command::new("node").arg("--check").arg(d.join(&f)).output().expect("node");
-        assert!(out.status.success(), "{f}: {}\n{t}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("node")
+            .arg("--check")
+            .arg(d.join(&f))
+            .output()
+            .expect("node");
+        assert!(
+            out.status.success(),
+            "{f}: {}\n{t}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let d = tmp("rails");
     let (code, err) = plan_files(&d, "rails", "postgres:15", RENAME, Some("20261205120000"));
     assert_eq!(code, 0, "{err}");
     for f in listing(&d) {
         // Rails loads db/migrate/<version>_<name>.rb and expects class <Name>.
-        let name = Path::new(&f).file_stem().unwrap().to_string_lossy().into_owned();
+        let name = Path::new(&f)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let (version, snake) = name.split_once('_').unwrap();
         assert_eq!(version.len(), 14, "{f}");
         let class: String = snake
@@ -191,7 +236,13 @@ fn knex_and_rails_files_have_the_tools_shape() {
             .map(|w| w[..1].to_uppercase() + &w[1..])
             .collect();
         let t = read(&d, &f);
-        assert!(t.starts_with(&format!("class {class} < ActiveRecord::Migration[")), "{f}:\n{t}");
-        assert!(t.contains("  def up\n") && t.contains("  def down\n"), "{t}");
+        assert!(
+            t.starts_with(&format!("class {class} < ActiveRecord::Migration[")),
+            "{f}:\n{t}"
+        );
+        assert!(
+            t.contains("  def up\n") && t.contains("  def down\n"),
+            "{t}"
+        );
     }
 }

@@ -41,7 +41,9 @@ impl Numbering {
                 "--next-version {text:?}: give the next migration number in digits, e.g. 0042 or 20261205120000"
             ));
         }
-        let next = t.parse::<u64>().map_err(|e| format!("--next-version: {e}"))?;
+        let next = t
+            .parse::<u64>()
+            .map_err(|e| format!("--next-version: {e}"))?;
         Ok(Numbering {
             next,
             width: t.len(),
@@ -85,7 +87,11 @@ pub fn files(tool: &Tool, unit: &Unit) -> Vec<MigrationFile> {
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
-            None => stmts.iter().map(|q| format!("{q};")).collect::<Vec<_>>().join("\n"),
+            None => stmts
+                .iter()
+                .map(|q| format!("{q};"))
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     };
     let mut up = wrap(unit.up);
@@ -121,7 +127,10 @@ pub fn files(tool: &Tool, unit: &Unit) -> Vec<MigrationFile> {
             .map(|p| format!("\"{p}\""))
             .unwrap_or_else(|| "None".into()),
     );
-    v.insert("class".into(), class_name(v.get("slug").map(String::as_str).unwrap_or("")));
+    v.insert(
+        "class".into(),
+        class_name(v.get("slug").map(String::as_str).unwrap_or("")),
+    );
     let blocks = [("up", up.as_str()), ("down", down.as_str())];
     let mut out = vec![MigrationFile {
         path: fill(tool.module_path.as_deref().unwrap_or(&tool.file), &v),
@@ -160,7 +169,11 @@ fn class_name(slug: &str) -> String {
 /// Fills a template; a block placeholder alone on its line is replaced by the block with
 /// that line's indentation on every line (Python and Ruby bodies), and a line that is only
 /// an empty `{no_tx}` disappears.
-fn fill_blocks(template: &str, blocks: &[(&str, &str)], values: &BTreeMap<String, String>) -> String {
+fn fill_blocks(
+    template: &str,
+    blocks: &[(&str, &str)],
+    values: &BTreeMap<String, String>,
+) -> String {
     let mut out: Vec<String> = Vec::new();
     for line in template.split('\n') {
         let trimmed = line.trim();
@@ -170,7 +183,11 @@ fn fill_blocks(template: &str, blocks: &[(&str, &str)], values: &BTreeMap<String
             .find(|(name, _)| trimmed == format!("{{{name}}}"))
         {
             for b in body.split('\n') {
-                out.push(if b.is_empty() { String::new() } else { format!("{indent}{b}") });
+                out.push(if b.is_empty() {
+                    String::new()
+                } else {
+                    format!("{indent}{b}")
+                });
             }
             continue;
         }

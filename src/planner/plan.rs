@@ -831,8 +831,7 @@ pub fn plan_numbered(
                         let mut v = p.clone();
                         for (gi, group) in groups.iter().enumerate() {
                             version_counter += 1;
-                            let version =
-                                numbering.format(numbering.next + version_counter - 1);
+                            let version = numbering.format(numbering.next + version_counter - 1);
                             let fslug = if groups.len() > 1 {
                                 format!("{base_slug}_{}", gi + 1)
                             } else {
