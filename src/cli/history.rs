@@ -3,7 +3,7 @@
 use super::{Global, exit, print_json};
 
 pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
-    let store = match global.open_store_or_exit() {
+    let store = match global.open_checked_store_or_exit() {
         Ok(s) => s,
         Err(code) => return code,
     };

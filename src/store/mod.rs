@@ -160,7 +160,8 @@ impl Store {
                 private_mode(parent, 0o700, &mut tightened);
             }
         }
-        if !path.exists() {
+        let created = !path.exists();
+        if created {
             // Create the file 0600 ourselves so SQLite never makes it under a
             // lax umask; the log holds commands and their output.
             create_private(path).map_err(|e| StoreError::Open {
@@ -169,10 +170,86 @@ impl Store {
             })?;
         }
         private_mode(path, 0o600, &mut tightened);
-        let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
-        let mut store = Self::setup(conn, label)?;
+        let opened = Connection::open(path)
+            .map_err(|e| classify(&label, e))
+            .and_then(|conn| Self::setup(conn, label.clone()));
+        let mut store = match opened {
+            Ok(store) => store,
+            Err(e) if created => {
+                // A log we could not even set up (a full disk, a file-size
+                // limit) is not left behind as an empty or partial file.
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(name));
+                }
+                return Err(e);
+            }
+            // Read-only media: the log can still be read (history, report);
+            // a write then fails with a clear error.
+            Err(e @ StoreError::Open { .. }) => Self::open_read_only(path, &label).ok_or(e)?,
+            Err(e) => return Err(e),
+        };
         store.tightened = tightened;
         Ok(store)
+    }
+
+    /// Opens an existing log that cannot be written (read-only media), as
+    /// long as its schema is the one this build knows (nothing to migrate).
+    fn open_read_only(path: &Path, label: &str) -> Option<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        // `immutable` is the fallback for a WAL log whose -shm cannot be made
+        // next to it: SQLite then reads the main file as it stands.
+        for query in ["mode=ro", "immutable=1"] {
+            let uri = format!("file:{}?{query}", uri_path(path));
+            let Ok(conn) = Connection::open_with_flags(&uri, flags) else {
+                continue;
+            };
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            let mut store = Store {
+                conn,
+                path: label.to_string(),
+                schema: 0,
+                tightened: Vec::new(),
+            };
+            match store.schema_version() {
+                Ok(v) if v == MIGRATIONS.len() => {
+                    store.schema = v;
+                    return Some(store);
+                }
+                _ => continue,
+            }
+        }
+        None
+    }
+
+    /// Fails with `Locked` when another program holds the log's write lock
+    /// (after the busy timeout), before anything is shown or run.
+    pub fn check_writable(&self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// A full consistency check of the file (every page), for the commands
+    /// that list from it: a damaged page must not read as fewer drills.
+    pub fn check_pages(&self) -> Result<()> {
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!(
+                    "damaged page: {}",
+                    verdict.replace("*** in database main ***", "").trim()
+                ),
+            })
+        }
     }
 
     /// Files whose permissions `open` narrowed, each as a sentence for the operator.
@@ -1176,6 +1253,18 @@ fn step_of(kind: &EventKind) -> Option<&str> {
 }
 
 /// Creates an empty file readable by its owner only (O_EXCL: never clobbers).
+/// `path` for a `file:` URI: the characters URIs reserve are escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new()
