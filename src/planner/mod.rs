@@ -16,6 +16,7 @@ pub mod plan;
 pub mod recommend;
 pub mod render;
 pub mod schema;
+pub mod schema_live;
 pub mod version_gate;
 
 pub use intake::{Intake, RawIntake};
