@@ -125,10 +125,31 @@ fn the_summary_home_reads_gives_what_the_whole_history_gives() {
         let rows = store.drills_of(&id).unwrap();
         let samples = store.step_samples(&id).unwrap();
         let hash = loaded.map(|l| rollsafe::playbook::content_hash(&l.source));
-        let follow_ups = match recommend::previous_drill(&rows) {
-            Some(p) => recommend::follow_ups(p.id, &store.events(p.id).unwrap()),
-            None => vec![],
-        };
+        // Every follow-up of every drill stays open until closed (none is
+        // here), oldest note first.
+        let mut noted: Vec<(
+            chrono::DateTime<chrono::Utc>,
+            i64,
+            usize,
+            (i64, String, String),
+        )> = Vec::new();
+        for row in &rows {
+            let events = store.events(row.id).unwrap();
+            let todo = recommend::follow_ups(row.id, &events);
+            let times = events.iter().filter_map(|e| match &e.kind {
+                rollsafe::drill::EventKind::Note { text, .. }
+                    if rollsafe::report::is_follow_up(text) =>
+                {
+                    Some(e.at)
+                }
+                _ => None,
+            });
+            for (n, (at, f)) in times.zip(todo).enumerate() {
+                noted.push((at, row.id, n, f));
+            }
+        }
+        noted.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        let follow_ups: Vec<(i64, String, String)> = noted.into_iter().map(|n| n.3).collect();
         let stats = insight::playbook_stats(
             &id,
             &DrillFacts::from_rows(&rows),
