@@ -10,6 +10,9 @@ use rollsafe::insight::{self, Depth, DrillFacts, SampleWindow, StepDistribution,
 use rollsafe::playbook::{Library, Loaded};
 use rollsafe::store::Store;
 
+/// A follow-up as noted: when, in which drill, its place there, and what it says.
+type Noted = (DateTime<Utc>, i64, usize, (i64, String, String));
+
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
 }
@@ -127,12 +130,7 @@ fn the_summary_home_reads_gives_what_the_whole_history_gives() {
         let hash = loaded.map(|l| rollsafe::playbook::content_hash(&l.source));
         // Every follow-up of every drill stays open until closed (none is
         // here), oldest note first.
-        let mut noted: Vec<(
-            chrono::DateTime<chrono::Utc>,
-            i64,
-            usize,
-            (i64, String, String),
-        )> = Vec::new();
+        let mut noted: Vec<Noted> = Vec::new();
         for row in &rows {
             let events = store.events(row.id).unwrap();
             let todo = recommend::follow_ups(row.id, &events);
@@ -148,7 +146,7 @@ fn the_summary_home_reads_gives_what_the_whole_history_gives() {
                 noted.push((at, row.id, n, f));
             }
         }
-        noted.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        noted.sort_by_key(|n| (n.0, n.1, n.2));
         let follow_ups: Vec<(i64, String, String)> = noted.into_iter().map(|n| n.3).collect();
         let stats = insight::playbook_stats(
             &id,
