@@ -841,6 +841,26 @@ fn screen_has(t: &Tmux, text: &str) -> bool {
     t.screen_joined().contains(text)
 }
 
+/// Its own ids and sleep, so tests running beside it cannot be mistaken for it.
+const SIGTERM_PLAYBOOK: &str = r#"
+id = "e2e-sigterm"
+title = "SIGTERM mid-command"
+kind = "gameday"
+
+[[phases]]
+title = "Only phase"
+
+[[phases.steps]]
+id = "say-hello"
+title = "Say hello and exit 3"
+command = "echo hello-from-step; exit 3"
+
+[[phases.steps]]
+id = "slow"
+title = "Sleep for a while"
+command = "sleep 37"
+"#;
+
 /// Issue 11 item 9: SIGTERM while a step's command runs in the TUI. The
 /// command is cancelled and waited for, its result and a note are logged
 /// (as `rehearse` does), the terminal comes back, and on resume the output
@@ -848,12 +868,13 @@ fn screen_has(t: &Tmux, text: &str) -> bool {
 #[test]
 fn sigterm_during_a_command_logs_its_cancellation_and_resume_shows_it() {
     let mut t = Tmux::new("sigterm-cmd");
-    std::fs::write(t.playbooks.join("e2e-live.toml"), LIVE_PLAYBOOK).expect("write the playbook");
+    std::fs::write(t.playbooks.join("e2e-sigterm.toml"), SIGTERM_PLAYBOOK)
+        .expect("write the playbook");
     t.start_rollsafe_in_shell(
         "live",
         110,
         30,
-        &["run", "e2e-live", "--mode", "live"],
+        &["run", "e2e-sigterm", "--mode", "live"],
         "exec sleep 600",
     );
     t.wait_for("Start a live drill of");
@@ -872,9 +893,9 @@ fn sigterm_during_a_command_logs_its_cancellation_and_resume_shows_it() {
     t.wait_for("Live: confirm the exact command");
     t.key("y");
     t.wait_for("command running");
-    let pids = pgrep("sleep 30", "sleep");
+    let pids = pgrep("sleep 37", "sleep");
     assert_eq!(pids.len(), 1, "one sleep runs");
-    let rollsafe = pgrep("e2e-live", "rollsafe");
+    let rollsafe = pgrep("e2e-sigterm", "rollsafe");
     assert_eq!(rollsafe.len(), 1, "one rollsafe runs");
     signal(rollsafe[0], libc::SIGTERM);
     wait_for_condition("rollsafe to leave after SIGTERM", || !alive(rollsafe[0]));
