@@ -236,20 +236,12 @@ fn prepare_resume(
             );
             return Err(exit::INVALID);
         }
-        let stopped = crate::exec::stop_leftover(pgid, Duration::from_secs(3));
-        let text = if stopped {
-            format!("stopped process group {pgid}: its command was left running by a crash")
-        } else {
-            format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
-        };
-        record_or_exit(
-            store,
-            session,
-            EventKind::Note {
-                step: Some(step),
-                text,
-            },
-        )?;
+        let stopped =
+            crate::drill::live::stop_leftover(session, store, Utc::now(), pgid, Some(step))
+                .map_err(|e| {
+                    eprintln!("rollsafe: {e}");
+                    exit::DATABASE
+                })?;
         if !stopped {
             eprintln!("rollsafe: process group {pgid} did not stop; check it with ps -g {pgid}");
             return Err(exit::INVALID);

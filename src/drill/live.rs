@@ -103,6 +103,25 @@ pub fn start(
     }
 }
 
+/// Stops a process group a crash left running (SIGTERM, then SIGKILL after
+/// 3 s) and notes on `step` whether it stopped. Returns whether it did.
+pub fn stop_leftover(
+    session: &mut Session,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    pgid: i32,
+    step: Option<String>,
+) -> Result<bool, StoreError> {
+    let stopped = exec::stop_leftover(pgid, std::time::Duration::from_secs(3));
+    let text = if stopped {
+        format!("stopped process group {pgid}: its command was left running by a crash")
+    } else {
+        format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
+    };
+    session.record(store, now, EventKind::Note { step, text })?;
+    Ok(stopped)
+}
+
 /// Judges a command that has exited and logs `CommandRun` with its output.
 pub fn conclude(
     session: &mut Session,

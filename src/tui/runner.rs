@@ -555,20 +555,13 @@ impl RunnerState {
         now: DateTime<Utc>,
         pgid: i32,
     ) -> Result<bool, StoreError> {
-        let stopped = crate::exec::stop_leftover(pgid, std::time::Duration::from_secs(3));
         let step = self
             .session
             .drill
             .command_in_flight
             .as_ref()
             .map(|(s, _)| s.clone());
-        let text = if stopped {
-            format!("stopped process group {pgid}: its command was left running by a crash")
-        } else {
-            format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
-        };
-        self.record(store, now, EventKind::Note { step, text })?;
-        Ok(stopped)
+        live::stop_leftover(&mut self.session, store, now, pgid, step)
     }
 
     pub fn cancel_command(&mut self) -> bool {
