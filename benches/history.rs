@@ -235,6 +235,7 @@ fn drill_events(
                     step: step.clone(),
                     purpose: CommandPurpose::Action,
                     command: command.clone(),
+                    pgid: None,
                 },
             );
             let took = *typical / 2;

@@ -204,6 +204,11 @@ impl Running {
 
     /// Asks the command to stop: SIGTERM to its process group now, SIGKILL
     /// from [`Running::poll`] after [`KILL_AFTER`]. Returns at once.
+    /// The command's process group id, as logged so a later run can find it.
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
     pub fn cancel(&mut self) {
         if self.finished || self.cancelled {
             return;
@@ -414,6 +419,89 @@ fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
+
+/// A process group left behind by an earlier run of rollsafe, as far as
+/// the system can tell now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftover {
+    /// No process is in that group any more.
+    Gone,
+    /// Some process is in that group: its leader's command line, if readable.
+    /// The id may have been reused after a reboot, so it is shown to the
+    /// operator, who decides.
+    Alive { cmdline: Option<String> },
+}
+
+/// Whether any process is in process group `pgid`.
+pub fn leftover(pgid: i32) -> Leftover {
+    if pgid <= 1 {
+        return Leftover::Gone;
+    }
+    // SAFETY: signal 0 only checks that the group exists and may be signalled.
+    let rc = unsafe { libc::kill(-pgid, 0) };
+    let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !alive {
+        return Leftover::Gone;
+    }
+    match group_member(pgid) {
+        Some(pid) => Leftover::Alive {
+            cmdline: cmdline_of(pid),
+        },
+        // Only zombies left: nothing runs.
+        None if std::path::Path::new("/proc/self/stat").exists() => Leftover::Gone,
+        None => Leftover::Alive { cmdline: None },
+    }
+}
+
+/// A live process in group `pgid`: the leader if it is still there (the
+/// shell may be gone while the commands it forked run on).
+fn group_member(pgid: i32) -> Option<i32> {
+    let in_group = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parens.
+        let after = &stat[stat.rfind(')')? + 1..];
+        let mut fields = after.split_whitespace();
+        let state = fields.next()?;
+        let pgrp: i32 = fields.nth(1)?.parse().ok()?;
+        Some(pgrp == pgid && state != "Z")
+    };
+    if in_group(pgid) == Some(true) {
+        return Some(pgid);
+    }
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| in_group(*pid) == Some(true))
+}
+
+fn cmdline_of(pid: i32) -> Option<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .ok()
+        .map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter(|part| !part.is_empty())
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|c| !c.is_empty())
+}
+
+/// Stops a leftover process group: SIGTERM, then SIGKILL after `grace` if
+/// any member is still there. Returns whether the group is gone.
+pub fn stop_leftover(pgid: i32, grace: Duration) -> bool {
+    kill_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if leftover(pgid) == Leftover::Gone {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill_group(pgid, libc::SIGKILL);
+    std::thread::sleep(Duration::from_millis(100));
+    leftover(pgid) == Leftover::Gone
+}
 
 fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
     if pgid > 1 {

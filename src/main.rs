@@ -12,22 +12,56 @@ use rollsafe::tui::{self, app::App, theme::Theme};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that only print stop quietly when their reader goes away
+    // (`rollsafe history | head`), as Unix tools do, instead of a panic
+    // with exit 101. rehearse keeps SIGPIPE ignored: a closed pipe must
+    // not cut a live drill short.
+    if matches!(
+        cli.command,
+        Some(
+            Command::List { .. }
+                | Command::Check { .. }
+                | Command::Show { .. }
+                | Command::History { .. }
+                | Command::Paths
+                | Command::Report { .. }
+                | Command::Stats { .. }
+                | Command::Plan(_)
+        )
+    ) || matches!(&cli.command, Some(Command::Lint(args)) if !args.tui)
+    {
+        // SAFETY: called before any thread starts; restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = cli::dispatch(&cli).unwrap_or_else(|| interactive(&cli));
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
 fn interactive(cli: &Cli) -> i32 {
+    let global = &cli.global;
+    // The log comes first: a locked or unusable log exits 3 (README) with
+    // or without a terminal. `run` and `resume` write at once, so they
+    // also need the write lock, which another program may hold.
+    let store = match global.open_store_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if matches!(
+        cli.command,
+        Some(Command::Run { .. } | Command::Resume { .. })
+    ) && let Err(e) = store.check_writable()
+    {
+        eprintln!("rollsafe: {e}");
+        return cli::store_exit(&e);
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "rollsafe: the interactive app needs a terminal; for scripts use list, check, show or history (see --help)"
         );
         return exit::USAGE;
     }
-    let global = &cli.global;
-    let store = match global.open_store_or_exit() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     let library = global.library();
     let now = Utc::now();
     let mut app = App::new(store, library, global.operator(), global.overrides(), now);

@@ -105,7 +105,7 @@ fn two_drills_then_their_history_and_report() {
         .expect("drill 1 listed");
     assert!(first < second, "newest first:\n{screen}");
     assert!(
-        screen.contains("aborted") && screen.contains("passed"),
+        screen.contains("aborted") && screen.contains("✔ completed"),
         "{screen}"
     );
     t.key("Enter");

@@ -790,4 +790,150 @@ fn slash_filters_home_and_esc_clears_it() {
     let screen = t.wait_for("blue-green-cutover");
     assert!(!screen.contains("/rename"), "{screen}");
     assert!(!t.pane_dead(), "esc clears the filter before it quits:\n{screen}");
+
+const LEFTOVER_PLAYBOOK: &str = r#"
+id = "e2e-leftover"
+title = "A command that outlives its shell"
+kind = "gameday"
+
+[[phases]]
+title = "Only phase"
+
+[[phases.steps]]
+id = "nap"
+title = "Sleep in a compound command"
+command = "sleep 300; true"
+"#;
+
+/// Issue 11 item 10: `kill -9` of the TUI while a step's command runs. The
+/// shell dies with rollsafe, but the `sleep` it forked runs on in the
+/// command's process group. On resume the runner says it is still running,
+/// with its command line, and `x` stops it (and logs that it did).
+#[test]
+fn a_command_left_running_by_kill_9_is_shown_on_resume_and_x_stops_it() {
+    let mut t = Tmux::new("leftover");
+    std::fs::write(t.playbooks.join("e2e-leftover.toml"), LEFTOVER_PLAYBOOK)
+        .expect("write the playbook");
+    t.start_rollsafe("live", 110, 30, &["run", "e2e-leftover", "--mode", "live"]);
+    t.wait_for("Start a live drill of");
+    t.key("y");
+    t.wait_until("the live runner", |s| {
+        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
+    });
+    let pid = t.pane_pid();
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
+    t.wait_for("command running");
+    wait_for_condition("the command's shell to start", || !children(pid).is_empty());
+    let pgid = children(pid)[0] as i32;
+    wait_for_condition("the sleep to be forked", || {
+        !pgrep("sleep 300", "sleep").is_empty()
+    });
+
+    signal(pid, libc::SIGKILL);
+    wait_for_condition("rollsafe to die from kill -9", || !alive(pid));
+    // The sleep survives in the command's group.
+    assert!(
+        matches!(
+            rollsafe::exec::leftover(pgid),
+            rollsafe::exec::Leftover::Alive { .. }
+        ),
+        "the forked sleep should outlive rollsafe"
+    );
+
+    t.start_rollsafe("again", 110, 30, &["resume"]);
+    let screen = t.wait_for("STILL RUNNING");
+    assert!(
+        screen_has(&t, &format!("process group {pgid}")) && screen.contains("sleep"),
+        "the resumed runner names the group and its command:\n{}",
+        t.screen_joined()
+    );
+    t.key("x");
+    t.wait_for("stopped process group");
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone,
+        "x stopped every process of the group"
+    );
+    t.key("q");
+    t.wait_until("Home", |s| s.contains("Resume (1 unfinished)"));
+    let report = t.rollsafe_cli(&["report", "1"]);
+    assert!(
+        report.contains(&format!("stopped process group {pgid}")),
+        "the stop is in the log:\n{report}"
+    );
+}
+
+/// Whether the screen, with wrapped lines joined, contains `text`.
+fn screen_has(t: &Tmux, text: &str) -> bool {
+    t.screen_joined().contains(text)
+}
+
+/// Issue 11 item 9: SIGTERM while a step's command runs in the TUI. The
+/// command is cancelled and waited for, its result and a note are logged
+/// (as `rehearse` does), the terminal comes back, and on resume the output
+/// pane shows that cancelled run, not an older result as if it were current.
+#[test]
+fn sigterm_during_a_command_logs_its_cancellation_and_resume_shows_it() {
+    let mut t = Tmux::new("sigterm-cmd");
+    std::fs::write(t.playbooks.join("e2e-live.toml"), LIVE_PLAYBOOK).expect("write the playbook");
+    t.start_rollsafe_in_shell(
+        "live",
+        110,
+        30,
+        &["run", "e2e-live", "--mode", "live"],
+        "exec sleep 600",
+    );
+    t.wait_for("Start a live drill of");
+    t.key("y");
+    t.wait_until("the live runner", |s| {
+        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
+    });
+    // Step 1 runs to its end first, so an older result exists for the pane.
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
+    t.wait_for("command failed (exit 3)");
+    t.key("j");
+    t.key("Enter");
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
+    t.wait_for("command running");
+    let pids = pgrep("sleep 30", "sleep");
+    assert_eq!(pids.len(), 1, "one sleep runs");
+    let rollsafe = pgrep("e2e-live", "rollsafe");
+    assert_eq!(rollsafe.len(), 1, "one rollsafe runs");
+    signal(rollsafe[0], libc::SIGTERM);
+    wait_for_condition("rollsafe to leave after SIGTERM", || !alive(rollsafe[0]));
+    wait_for_condition("the command to be stopped with it", || !alive(pids[0]));
+
+    let report = t.rollsafe_cli(&["report", "1", "--format", "json"]);
+    let journal: serde_json::Value = serde_json::from_str(&report).expect("json report");
+    let slow = &journal["steps"][1];
+    assert_eq!(slow["id"], "slow");
+    let runs = slow["output"].as_array().expect("the step's runs");
+    assert_eq!(runs.len(), 1, "{slow:#}");
+    assert_eq!(runs[0]["cancelled"], true, "{slow:#}");
+    assert!(
+        journal["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("closed while the command ran")),
+        "{journal:#}"
+    );
+
+    t.start_rollsafe("again", 110, 30, &["resume"]);
+    let screen = t.wait_until("the resumed runner on the cancelled step", |s| {
+        boxed(s, "command: cancelled").is_some()
+    });
+    assert!(
+        !screen.contains("command: exit 3"),
+        "the first step's result is not shown as this step's:\n{screen}"
+    );
 }

@@ -496,9 +496,9 @@ fn history_makes_the_rollback_viable_stale_or_too_slow() {
     );
     let first = rollback.playbook.steps().next().unwrap().2.id.clone();
     // A drill starting `days` before now that works `mins` minutes, its first step failing or not.
-    let drill = |store: &mut Store, days: i64, mins: i64, fails: bool| {
+    let drill_in = |store: &mut Store, mode: Mode, days: i64, mins: i64, fails: bool| {
         let t0 = now() - chrono::Duration::days(days);
-        let mut s = Session::start(store, &rollback, Mode::Tabletop, "ana", t0).unwrap();
+        let mut s = Session::start(store, &rollback, mode, "ana", t0).unwrap();
         let step = first.clone();
         s.record(store, t0, EventKind::StepStarted { step: step.clone() })
             .unwrap();
@@ -514,6 +514,9 @@ fn history_makes_the_rollback_viable_stale_or_too_slow() {
         s.record(store, end, outcome).unwrap();
         s.record(store, end, EventKind::Finished).unwrap();
     };
+    let drill = |store: &mut Store, days: i64, mins: i64, fails: bool| {
+        drill_in(store, Mode::Live, days, mins, fails)
+    };
     let verdict = |store: &Store| {
         let history = PlanHistory::read(store, &none.playbook.id, now()).unwrap();
         plan(&intake, &k, &history).unwrap().recommendation
@@ -526,6 +529,16 @@ fn history_makes_the_rollback_viable_stale_or_too_slow() {
         never.rollback_status.contains("never rehearsed"),
         "{}",
         never.rollback_status
+    );
+
+    // A tabletop drill proves people know the steps, not that the rollback works.
+    drill_in(&mut store, Mode::Tabletop, 4, 1, false);
+    let talked = verdict(&store);
+    assert!(!talked.rollback_viable, "{}", talked.verdict);
+    assert!(
+        talked.rollback_status.contains("never rehearsed live"),
+        "{}",
+        talked.rollback_status
     );
 
     drill(&mut store, 3, 10, false);

@@ -326,7 +326,8 @@ command = "true"
         "{:?}",
         session.drill.notes
     );
-    assert_eq!(rollsafe::report::journal_status(&session), "interrupted");
+    // Not ended: resumable, in the one status vocabulary.
+    assert_eq!(rollsafe::report::journal_status(&session), "running");
     let cancelled = events.iter().any(|e| {
         matches!(&e.kind, EventKind::CommandRun { step, cancelled: true, passed: false, .. } if step == "nap")
     });
@@ -366,10 +367,6 @@ command = "echo $$ > {}; sleep 30"
     let pgid = wait_for_pgid(&pidfile, started);
     child.kill().unwrap(); // SIGKILL: no handler, no cleanup
     child.wait().unwrap();
-    // Nothing can stop the command when rollsafe itself is killed: it is in
-    // its own process group. Stop it here so the test leaves nothing behind.
-    // SAFETY: plain syscall on the group our command created.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
 
     let mut store = rollsafe::store::Store::open(&db).unwrap();
     let id = store.list_drills(1, 0).unwrap()[0].id;
@@ -378,6 +375,20 @@ command = "echo $$ > {}; sleep 30"
     let (step, command) = session.drill.command_in_flight.clone().unwrap();
     assert_eq!(step, "nap");
     assert!(command.ends_with("sleep 30"), "{command}");
+    // The log knows the command's process group; the shell died with
+    // rollsafe (parent-death signal) but the `sleep` it forked runs on, and
+    // a later run can see it and stop it.
+    assert_eq!(session.drill.command_in_flight_pgid, Some(pgid));
+    let seen = rollsafe::exec::leftover(pgid);
+    assert!(
+        matches!(&seen, rollsafe::exec::Leftover::Alive { cmdline: Some(c) } if c.contains("sleep 30")),
+        "{seen:?}"
+    );
+    assert!(rollsafe::exec::stop_leftover(pgid, Duration::from_secs(3)));
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone
+    );
     assert_eq!(kinds(&events).last(), Some(&"command_started"));
     // Reopening it logs the gap as an interruption, as for any drill.
     let reopened = rollsafe::drill::Session::reopen(&mut store, id, chrono::Utc::now()).unwrap();
@@ -424,6 +435,76 @@ command = 'test "$DB_PASSWORD" = "$(printf hunter; printf 2)"'
             .iter()
             .all(|n| !n.text.contains("hunter2"))
     );
+}
+
+#[test]
+fn secret_values_substituted_into_commands_and_printed_never_reach_the_log_file() {
+    let dir = TempDir::new().unwrap();
+    let file = write(
+        dir.path(),
+        "leak.toml",
+        r#"
+id = "leak"
+title = "Leak"
+[variables.API_TOKEN]
+description = "substituted into the command text"
+[variables.DATABASE_URL]
+description = "a URL with a password"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "print-them"
+title = "Prints both"
+command = "echo token=${API_TOKEN}; echo url=${DATABASE_URL}; echo pw-again=$(printf pa55; printf word-x) >&2"
+[phases.steps.verify]
+command = "echo ${API_TOKEN}"
+regex = "tok-"
+"#,
+    );
+    let db = dir.path().join("drills.db");
+    let out = run(
+        &db,
+        &[
+            &file,
+            "--live",
+            "--yes",
+            "--json",
+            "--var",
+            "API_TOKEN=tok-5ecret-value",
+            "--var",
+            "DATABASE_URL=postgres://app:pa55word-x@db:5432/app",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let summary = json(&out);
+    let (session, _) = logged(&db, summary["drill_id"].as_i64().unwrap());
+    // The command ran with the real values: the verification saw the token.
+    assert_eq!(session.drill.steps[0].outcome, Some(Outcome::Passed));
+    let run = &session.drill.commands[0];
+    assert!(run.command.contains("token=********"), "{}", run.command);
+    assert!(run.output.contains("token=********"), "{}", run.output);
+    assert!(
+        run.output.contains("url=postgres://app:********@db"),
+        "{}",
+        run.output
+    );
+    assert!(run.output.contains("pw-again=********"), "{}", run.output);
+    // Nowhere in the file: not in events, not in derived tables, not in the WAL.
+    drop(session);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("drills.db")
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            let raw = String::from_utf8_lossy(&bytes);
+            assert!(!raw.contains("tok-5ecret-value"), "{}", path.display());
+            assert!(!raw.contains("pa55word-x"), "{}", path.display());
+        }
+    }
 }
 
 #[test]
@@ -505,4 +586,143 @@ command = "for i in 1 2 3; do echo \"row batch $i\"; done"
         "{}",
         text(&quiet.stdout)
     );
+}
+
+#[test]
+fn a_value_from_the_environment_is_data_not_code() {
+    let dir = TempDir::new().unwrap();
+    let pwned = dir.path().join("pwned");
+    let file = write(
+        dir.path(),
+        "inject.toml",
+        r#"
+id = "inject"
+title = "Inject"
+[variables.TABLE]
+description = "a table name"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "count"
+title = "Uses the value unquoted, double-quoted and single-quoted"
+command = "printf '%s|' ${TABLE} \"${TABLE}\" '${TABLE}'"
+"#,
+    );
+    let hostile = format!(
+        "orders; touch {} #'\"$(touch {})",
+        pwned.display(),
+        pwned.display()
+    );
+    let var = format!("TABLE={hostile}");
+    let db = dir.path().join("drills.db");
+    let out = run(&db, &[&file, "--live", "--yes", "--json", "--var", &var]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!pwned.exists(), "the value ran as code");
+    let (session, _) = logged(&db, json(&out)["drill_id"].as_i64().unwrap());
+    assert_eq!(
+        session.drill.commands[0].output,
+        format!("{hostile}|{hostile}|{hostile}|")
+    );
+}
+
+#[test]
+fn resume_carries_a_killed_drill_on_headless_after_stopping_its_leftover() {
+    let dir = TempDir::new().unwrap();
+    let pidfile = dir.path().join("pgid");
+    let marker = dir.path().join("first-run");
+    let body = format!(
+        r#"
+id = "again"
+title = "Again"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "nap"
+title = "Sleeps on its first run only"
+command = "if [ -e {marker} ]; then echo second-run; else touch {marker}; echo $$ > {pid}; sleep 30; true; fi"
+[[phases.steps]]
+id = "after"
+title = "Runs after the resume"
+command = "echo after"
+"#,
+        marker = marker.display(),
+        pid = pidfile.display()
+    );
+    let file = write(dir.path(), "again.toml", &body);
+    let db = dir.path().join("drills.db");
+    let mut child = command(&db, &[&file, "--live", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pgid = wait_for_pgid(&pidfile, Instant::now());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = rollsafe::store::Store::open(&db)
+        .unwrap()
+        .list_drills(1, 0)
+        .unwrap()[0]
+        .id;
+    let id_text = id.to_string();
+
+    // The forked sleep still runs: resume refuses until told to stop it.
+    let out = run(&db, &["--resume", &id_text, "--live", "--yes"]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("process group {pgid}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(matches!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Alive { .. }
+    ));
+
+    let out = run(
+        &db,
+        &[
+            "--resume",
+            &id_text,
+            "--live",
+            "--yes",
+            "--stop-leftover",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        rollsafe::exec::leftover(pgid),
+        rollsafe::exec::Leftover::Gone
+    );
+    assert!(text(&out.stderr).contains(&format!("drill #{id} resumed")));
+    let (session, events) = logged(&db, id);
+    assert_eq!(session.drill.status, DrillStatus::Completed);
+    assert_eq!(session.drill.steps[0].outcome, Some(Outcome::Passed));
+    assert_eq!(
+        session.drill.steps[0].attempts, 2,
+        "the cut-off attempt stays in the log"
+    );
+    assert_eq!(session.drill.steps[1].outcome, Some(Outcome::Passed));
+    let names = kinds(&events);
+    assert!(names.contains(&"interrupted"), "{names:?}");
+    assert!(
+        session
+            .drill
+            .notes
+            .iter()
+            .any(|n| n.text.contains(&format!("stopped process group {pgid}"))),
+        "{:?}",
+        session.drill.notes
+    );
+    assert!(
+        outputs(&events, "nap")
+            .iter()
+            .any(|o| o.contains("second-run"))
+    );
+
+    // Finished now: nothing to resume (1); an unknown drill is 4.
+    let out = run(&db, &["--resume", &id_text, "--live", "--yes"]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("already completed"));
+    let out = run(&db, &["--resume", "999", "--live", "--yes"]);
+    assert_eq!(code(&out), 4, "{}", text(&out.stderr));
 }

@@ -64,13 +64,15 @@ fn drill_with_a_failure() -> (Store, Session) {
 fn journal_carries_status_deviation_and_per_step_times() {
     let (_, session) = drill_with_a_failure();
     let j = report::journal(&session);
-    assert_eq!(j.status, "failed");
+    assert_eq!(j.status, "completed_with_failures");
     assert!(j.deviated);
     assert_eq!(
         j.deviations,
         vec![
             "“Set lock timeout” took 1:30 against a timebox of 1:00",
             "“Add column full_name” failed: lock timeout",
+            "“Drop column name” was never run",
+            "“Restore from backup” was never run",
         ]
     );
     assert_eq!(j.start, "2027-01-15T08:00:00Z");
@@ -87,10 +89,21 @@ fn journal_carries_status_deviation_and_per_step_times() {
 }
 
 #[test]
-fn an_unfinished_drill_reports_as_interrupted() {
+fn an_unfinished_drill_reports_as_running_with_its_steps_not_run() {
     let mut store = Store::open_in_memory().unwrap();
     let session = Session::start(&mut store, &loaded(), Mode::Live, "ana", at(0)).unwrap();
-    assert_eq!(report::journal(&session).status, "interrupted");
+    let journal = report::journal(&session);
+    assert_eq!(journal.status, "running");
+    // Never "no deviations" for a drill that has not ended.
+    assert!(journal.deviated, "{:?}", journal.deviations);
+    assert!(
+        journal
+            .deviations
+            .iter()
+            .any(|d| d.ends_with("was still running")),
+        "{:?}",
+        journal.deviations
+    );
 }
 
 #[test]

@@ -286,7 +286,9 @@ fn playbook_stats_with_trend_and_recommendations() {
         .enumerate()
     {
         let t0 = i as i64 * 86_400;
-        app.start(&loaded(), Mode::Tabletop, at(t0));
+        // Two tabletop drills, then live ones: only live drills time steps.
+        let mode = if i < 2 { Mode::Tabletop } else { Mode::Live };
+        app.start(&loaded(), mode, at(t0));
         app.handle(Action::Pass, at(t0 + 40 + i as i64 * 5));
         if *fail {
             app.handle(Action::Fail, at(t0 + 100));

@@ -617,3 +617,38 @@ fn a_damaged_record_is_reported_as_a_corrupt_log_naming_the_file() {
     assert!(text.contains(path.to_str().unwrap()), "{text}");
     assert!(text.contains("not a readable SQLite database"), "{text}");
 }
+
+#[test]
+fn upgrading_to_version_7_marks_step_results_of_live_drills_as_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let loaded = bundled("pg-rename-column");
+    let (live, tabletop) = {
+        let mut old = Store::create_at_version(&path, 6).unwrap();
+        let live = Session::start(&mut old, &loaded, Mode::Live, "ana", at(0))
+            .unwrap()
+            .id;
+        let tabletop = Session::start(&mut old, &loaded, Mode::Tabletop, "ana", at(100))
+            .unwrap()
+            .id;
+        (live, tabletop)
+    };
+    // Version 6 step results, as that rollsafe wrote them.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for id in [live, tabletop] {
+            conn.execute(
+                "INSERT INTO step_results (drill_id, step_id, playbook_id, drill_started_at,
+                     outcome, duration_ms, ended_at) VALUES (?1, 's', 'pg-rename-column', 0, 'passed', 5000, 5000)",
+                [id],
+            )
+            .unwrap();
+        }
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+    let samples = store.step_samples("pg-rename-column").unwrap();
+    let live_of = |id: i64| samples.iter().find(|s| s.drill_id == id).unwrap().live;
+    assert!(live_of(live));
+    assert!(!live_of(tabletop));
+}

@@ -272,6 +272,18 @@ impl Global {
         Ok(store)
     }
 
+    /// Opens the drill log and checks every page of it, for the commands
+    /// that list or summarise the whole log (a damaged page must exit 3,
+    /// not read as fewer drills).
+    pub fn open_checked_store_or_exit(&self) -> Result<Store, i32> {
+        let store = self.open_store_or_exit()?;
+        if let Err(e) = store.check_pages() {
+            eprintln!("rollsafe: {e}");
+            return Err(exit::DATABASE);
+        }
+        Ok(store)
+    }
+
     /// Opens the drill log; on failure says why on stderr and gives the exit code.
     pub fn open_store_or_exit(&self) -> Result<Store, i32> {
         self.open_store().map_err(|(code, message)| {

@@ -49,15 +49,20 @@ stops the drill before anything is logged (exit 5).
 
 Ctrl-C, SIGTERM or SIGHUP cancel the running command (its process group gets
 SIGTERM, then SIGKILL after 2 s), log its result and a note \"interrupted by
-...\", and leave the drill unfinished (interrupted): resume it from the app's
-Home screen, or abort it there with a reason.
+...\", and leave the drill unfinished (interrupted): carry it on with
+`rollsafe rehearse --resume ID --live --yes` (from the step it stopped in, with
+the playbook as it was run), resume it in the app, or end it with
+`rollsafe abort ID --reason ...`. If a command of the stopped drill is still
+running (a kill -9 leaves what a compound command forked), --resume refuses
+(exit 1) unless --stop-leftover stops it first.
 
 Exit codes:
   0    the drill passed: finished with no failed step
-  1    the drill failed (a step failed) or was aborted by an on_fail
+  1    the drill failed (a step failed) or was aborted by an on_fail; with
+       --resume: the drill is finished, tabletop, or has a command still running
   2    bad arguments, or --live without --yes
   3    the drill log cannot be opened or written
-  4    no playbook with that id or path
+  4    no playbook with that id or path; with --resume: no such drill
   5    the playbook does not load, a variable it uses has no value, or its
        probe cannot connect
   128+N  interrupted by signal N (130: Ctrl-C, 143: SIGTERM)
@@ -72,7 +77,16 @@ Examples:
 #[command(after_help = AFTER_HELP)]
 pub struct RehearseArgs {
     /// A bundled or user playbook id, or a path to a .toml or .md file.
-    pub playbook: String,
+    #[arg(required_unless_present = "resume")]
+    pub playbook: Option<String>,
+    /// Carry on an unfinished live drill from its log (the playbook as it was
+    /// run), from the step it stopped at, instead of starting a new one.
+    #[arg(long, value_name = "DRILL", conflicts_with = "playbook")]
+    pub resume: Option<i64>,
+    /// With --resume: stop a command the crash left running (its process
+    /// group) before going on, instead of refusing.
+    #[arg(long, requires = "resume")]
+    pub stop_leftover: bool,
     /// Run the commands for real and log the drill. Without it: list what would run.
     #[arg(long)]
     pub live: bool,
@@ -92,18 +106,27 @@ fn process_env(name: &str) -> Option<String> {
 }
 
 pub fn rehearse_command(global: &Global, args: &RehearseArgs) -> i32 {
-    let library = global.library();
-    let loaded = match library.resolve(&args.playbook) {
-        Ok(loaded) => loaded,
-        Err(broken) => {
-            for p in &broken.problems {
-                eprintln!("rollsafe: {p}");
+    let (loaded, resume) = match (&args.playbook, args.resume) {
+        (_, Some(id)) => match resumable(global, id) {
+            Ok(loaded) => (loaded, Some(id)),
+            Err(code) => return code,
+        },
+        (Some(name), None) => match global.library().resolve(name) {
+            Ok(loaded) => (loaded, None),
+            Err(broken) => {
+                for p in &broken.problems {
+                    eprintln!("rollsafe: {p}");
+                }
+                return if std::path::Path::new(name).exists() {
+                    exit::UNRUNNABLE
+                } else {
+                    exit::NOT_FOUND
+                };
             }
-            return if std::path::Path::new(&args.playbook).exists() {
-                exit::UNRUNNABLE
-            } else {
-                exit::NOT_FOUND
-            };
+        },
+        (None, None) => {
+            eprintln!("rollsafe: name a playbook, or --resume DRILL");
+            return exit::USAGE;
         }
     };
     let vars = match vars::resolve(&loaded.playbook, &global.overrides(), &process_env) {
@@ -149,13 +172,112 @@ pub fn rehearse_command(global: &Global, args: &RehearseArgs) -> i32 {
         );
         return exit::USAGE;
     }
-    run_live(global, args, &loaded, vars, out)
+    run_live(global, args, &loaded, resume, vars, out)
+}
+
+/// The playbook of drill `id` as it was run, if the drill can be carried on
+/// headless: it exists, is unfinished, and is live (a tabletop drill would
+/// otherwise start running commands nobody meant to run).
+fn resumable(global: &Global, id: i64) -> Result<Loaded, i32> {
+    let store = global.open_store_or_exit()?;
+    let session = match Session::resume(&store, id) {
+        Ok(s) => s,
+        Err(crate::drill::SessionError::Store(crate::store::StoreError::NoSuchDrill(_))) => {
+            eprintln!("rollsafe: no drill #{id} in the log");
+            return Err(exit::NOT_FOUND);
+        }
+        Err(e) => {
+            eprintln!("rollsafe: {e}");
+            return Err(exit::DATABASE);
+        }
+    };
+    let drill = &session.drill;
+    if drill.status != crate::drill::DrillStatus::Running {
+        eprintln!(
+            "rollsafe: drill #{id} is already {}; nothing to resume",
+            drill.status.as_str()
+        );
+        return Err(exit::INVALID);
+    }
+    if drill.mode != Mode::Live {
+        eprintln!(
+            "rollsafe: drill #{id} is a tabletop drill: rehearse runs commands, so it resumes live drills only; resume it in the app (rollsafe resume {id})"
+        );
+        return Err(exit::INVALID);
+    }
+    let snapshot = store.snapshot(id).map_err(|e| {
+        eprintln!("rollsafe: {e}");
+        exit::DATABASE
+    })?;
+    Ok(Loaded {
+        playbook: session.playbook,
+        origin: crate::playbook::Origin::File(snapshot.source_name),
+        source: snapshot.text,
+    })
+}
+
+/// Before a resumed drill goes on: a command the crash left running is
+/// stopped (with --stop-leftover) or the resume is refused; the cut-off
+/// attempt is closed by a fresh start of its step.
+fn prepare_resume(
+    store: &mut crate::store::Store,
+    session: &mut Session,
+    stop_leftover: bool,
+) -> Result<(), i32> {
+    if let (Some(pgid), Some((step, _))) = (
+        session.drill.command_in_flight_pgid,
+        session.drill.command_in_flight.clone(),
+    ) && let crate::exec::Leftover::Alive { cmdline } = crate::exec::leftover(pgid)
+    {
+        let what = cmdline.unwrap_or_else(|| "command line unreadable".into());
+        if !stop_leftover {
+            eprintln!(
+                "rollsafe: the command of step {step} is still running (process group {pgid}: {what}); add --stop-leftover to stop it first, or wait for it"
+            );
+            return Err(exit::INVALID);
+        }
+        let stopped = crate::exec::stop_leftover(pgid, Duration::from_secs(3));
+        let text = if stopped {
+            format!("stopped process group {pgid}: its command was left running by a crash")
+        } else {
+            format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
+        };
+        record_or_exit(
+            store,
+            session,
+            EventKind::Note {
+                step: Some(step),
+                text,
+            },
+        )?;
+        if !stopped {
+            eprintln!("rollsafe: process group {pgid} did not stop; check it with ps -g {pgid}");
+            return Err(exit::INVALID);
+        }
+    }
+    if let Some(active) = session.drill.active {
+        let step = session.drill.steps[active].id.clone();
+        record_or_exit(store, session, EventKind::StepStarted { step })?;
+    }
+    Ok(())
+}
+
+fn record_or_exit(
+    store: &mut crate::store::Store,
+    session: &mut Session,
+    kind: EventKind,
+) -> Result<(), i32> {
+    session.record(store, Utc::now(), kind).map_err(|e| {
+        eprintln!("rollsafe: {e}");
+        exit::DATABASE
+    })
 }
 
 fn run_live(
     global: &Global,
     args: &RehearseArgs,
     loaded: &Loaded,
+    resume: Option<i64>,
     vars: Vars,
     mut out: Box<dyn Write>,
 ) -> i32 {
@@ -186,15 +308,30 @@ fn run_live(
         Some(name) => format!("{OPERATOR} ({name})"),
         None => OPERATOR.to_string(),
     };
-    let mut session = match Session::start(&mut store, loaded, Mode::Live, &operator, Utc::now()) {
+    let started = match resume {
+        // Reopening logs the time rollsafe was away as an interruption.
+        Some(id) => Session::reopen(&mut store, id, Utc::now()),
+        None => Session::start(&mut store, loaded, Mode::Live, &operator, Utc::now()),
+    };
+    let mut session = match started {
         Ok(s) => s,
         Err(e) => {
             eprintln!("rollsafe: {e}");
             return exit::DATABASE;
         }
     };
+    if resume.is_some()
+        && let Err(code) = prepare_resume(&mut store, &mut session, args.stop_leftover)
+    {
+        return code;
+    }
+    let how = if resume.is_some() {
+        format!("rehearse --resume {} --live --yes ({operator})", session.id)
+    } else {
+        "rehearse --live --yes".to_string()
+    };
     let note = format!(
-        "rehearse --live --yes; variables:\n{}",
+        "{how}; variables:\n{}",
         summary::variable_lines(&vars).trim_end()
     );
     if let Err(e) = session.record(
@@ -208,7 +345,17 @@ fn run_live(
         eprintln!("rollsafe: {e}");
         return exit::DATABASE;
     }
-    let _ = writeln!(out, "drill #{} started (live, {operator})", session.id);
+    if resume.is_some() {
+        let done = session.drill.done();
+        let _ = writeln!(
+            out,
+            "drill #{} resumed (live, {operator}): {done} of {} steps already have an outcome",
+            session.id,
+            loaded.playbook.step_count()
+        );
+    } else {
+        let _ = writeln!(out, "drill #{} started (live, {operator})", session.id);
+    }
     let total = loaded.playbook.step_count();
     let mut progress = Progress {
         out,

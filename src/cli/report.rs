@@ -8,7 +8,7 @@ pub fn report(
     format: ReportFormat,
     out: Option<&std::path::Path>,
 ) -> i32 {
-    let store = match global.open_store_or_exit() {
+    let store = match global.open_checked_store_or_exit() {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -3,7 +3,7 @@
 use super::{Global, exit, print_json, store_exit};
 
 pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
-    let store = match global.open_store_or_exit() {
+    let store = match global.open_checked_store_or_exit() {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -72,7 +72,7 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
     {
         let s = &record.stats;
         println!(
-            "{}: {} drills ({} completed, {} aborted, {} running) · {:.0}% succeeded · median {} · p90 {} · readiness {}/100{}",
+            "{}: {} drills ({} completed, {} aborted, {} running) · {:.0}% succeeded · live median {} · p90 {} · readiness {}/100 (live drills){}",
             s.playbook_id,
             s.drills,
             s.completed,
@@ -90,12 +90,13 @@ pub fn stats(global: &Global, playbook: Option<&str>, json: bool) -> i32 {
         );
         for step in &s.steps {
             println!(
-                "  {:<40} runs {:>3} · median {:>7} · p90 {:>7} · failed {:>3.0}% · skipped {:>3.0}%",
+                "  {:<40} runs {:>3} · live median {:>7} · p90 {:>7} · failed {:>3.0}% · blocked {:>3.0}% · skipped {:>3.0}%",
                 step.step_id,
                 step.runs,
                 fmt(step.median),
                 fmt(step.p90),
                 step.failure_rate() * 100.0,
+                step.blocked_rate() * 100.0,
                 step.skip_rate() * 100.0
             );
         }

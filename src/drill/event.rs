@@ -90,6 +90,10 @@ pub enum EventKind {
         step: String,
         purpose: CommandPurpose,
         command: String,
+        /// The command's process group, so a later run can tell whether a
+        /// command left behind by a crash still runs (absent in older logs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<i32>,
     },
     CommandRun {
         step: String,
@@ -121,6 +125,20 @@ pub enum EventKind {
         reason: String,
     },
     Finished,
+    /// The operator recorded an outcome the step's lifecycle refused
+    /// (`refused` says why it was refused), giving `reason`. Always written
+    /// in the same transaction as, and just before, that outcome.
+    Deviation {
+        step: String,
+        outcome: String,
+        refused: String,
+        reason: String,
+    },
+    /// The latest outcome of `step` was taken back: the step runs again.
+    OutcomeUndone {
+        step: String,
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -143,6 +161,8 @@ impl EventKind {
             EventKind::Interrupted { .. } => "interrupted",
             EventKind::Aborted { .. } => "aborted",
             EventKind::Finished => "finished",
+            EventKind::Deviation { .. } => "deviation",
+            EventKind::OutcomeUndone { .. } => "outcome_undone",
         }
     }
 }

@@ -11,9 +11,12 @@
 //! | has outcome   | yes (new attempt)| no: it would overwrite the outcome    |
 //!
 //! Refusals say why and what to do, so nothing is logged that did not happen.
-//! (Overriding a refusal with a logged reason is not built yet.)
+//! Every refusal may be overridden, but only with a reason: the outcome is
+//! then logged together with a `Deviation` event ([`override_events`]), and
+//! summaries, reports and stats show it as one. Undo takes back the latest
+//! outcome only, as an `OutcomeUndone` event ([`may_undo`]); the log keeps both.
 
-use super::event::CommandPurpose;
+use super::event::{CommandPurpose, EventKind};
 use super::state::{Drill, Outcome};
 
 /// Where a step is in its lifecycle.
@@ -30,6 +33,96 @@ pub enum Refusal {
     NotRunning,
     WouldOverwrite(Outcome),
     CommandFailed(CommandPurpose),
+}
+
+impl Refusal {
+    /// A short, stable code stored in the deviation event.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotRunning => "not_running",
+            Refusal::WouldOverwrite(_) => "would_overwrite",
+            Refusal::CommandFailed(CommandPurpose::Action) => "command_failed",
+            Refusal::CommandFailed(CommandPurpose::Verify) => "verification_failed",
+        }
+    }
+}
+
+/// What a stored refusal code means, for summaries and reports.
+pub fn describe_refused(code: &str) -> &'static str {
+    match code {
+        "not_running" => "the step was not running",
+        "would_overwrite" => "it replaced an earlier outcome",
+        "command_failed" => "its command had failed",
+        "verification_failed" => "its verification had failed",
+        _ => "the lifecycle refused it",
+    }
+}
+
+/// Why an override could not be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverrideError {
+    /// The outcome is allowed: record it normally, no override needed.
+    NotNeeded,
+    /// An override must say why.
+    NoReason,
+}
+
+impl std::fmt::Display for OverrideError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OverrideError::NotNeeded => write!(f, "no override is needed: record it as usual"),
+            OverrideError::NoReason => write!(f, "an override needs a reason"),
+        }
+    }
+}
+
+/// The events that record `outcome` on step `index` over the lifecycle's
+/// refusal: a `Deviation` with the reason, then the outcome itself (the
+/// reason doubles as the outcome's reason for fail, skip and block).
+pub fn override_events(
+    drill: &Drill,
+    index: usize,
+    outcome: Outcome,
+    reason: &str,
+) -> Result<Vec<EventKind>, OverrideError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(OverrideError::NoReason);
+    }
+    let refusal = match may_record(drill, index, outcome) {
+        Ok(()) => return Err(OverrideError::NotNeeded),
+        Err(refusal) => refusal,
+    };
+    let Some(step) = drill.steps.get(index).map(|s| s.id.clone()) else {
+        return Err(OverrideError::NotNeeded);
+    };
+    Ok(vec![
+        EventKind::Deviation {
+            step: step.clone(),
+            outcome: outcome.as_str().to_string(),
+            refused: refusal.code().to_string(),
+            reason: reason.to_string(),
+        },
+        outcome_event(step, outcome, reason.to_string()),
+    ])
+}
+
+/// The event that records `outcome` for `step`.
+pub fn outcome_event(step: String, outcome: Outcome, reason: String) -> EventKind {
+    match outcome {
+        Outcome::Passed => EventKind::StepPassed { step },
+        Outcome::Failed => EventKind::StepFailed { step, reason },
+        Outcome::Skipped => EventKind::StepSkipped { step, reason },
+        Outcome::Blocked => EventKind::StepBlocked { step, reason },
+    }
+}
+
+/// The step whose latest outcome may be taken back now, if any: only the
+/// most recent outcome, and only while no later step has one.
+pub fn may_undo(drill: &Drill) -> Option<usize> {
+    let index = drill.last_outcome?;
+    drill.steps.get(index)?.outcome?;
+    Some(index)
 }
 
 impl std::fmt::Display for Refusal {
@@ -204,5 +297,61 @@ mod tests {
         assert_eq!(may_record(&rerun, 0, Outcome::Passed), Ok(()));
         let new_attempt = fold(vec![started("a"), run(false), started("a")]);
         assert_eq!(may_record(&new_attempt, 0, Outcome::Passed), Ok(()));
+    }
+
+    #[test]
+    fn an_override_needs_a_reason_and_a_refusal() {
+        let drill = fold(vec![started("a"), run(false)]);
+        assert_eq!(
+            override_events(&drill, 0, Outcome::Passed, "  "),
+            Err(OverrideError::NoReason)
+        );
+        assert_eq!(
+            override_events(&drill, 0, Outcome::Failed, "why"),
+            Err(OverrideError::NotNeeded),
+            "an allowed outcome is recorded as usual"
+        );
+        let events = override_events(&drill, 0, Outcome::Passed, " checked by hand ").unwrap();
+        assert_eq!(
+            events[0],
+            EventKind::Deviation {
+                step: "a".into(),
+                outcome: "passed".into(),
+                refused: "command_failed".into(),
+                reason: "checked by hand".into(),
+            }
+        );
+        assert_eq!(events[1], EventKind::StepPassed { step: "a".into() });
+        let mut kinds = vec![started("a"), run(false)];
+        kinds.extend(events);
+        let after = fold(kinds);
+        assert_eq!(after.steps[0].outcome, Some(Outcome::Passed));
+        assert!(after.steps[0].deviation.is_some());
+        assert_eq!(after.deviations.len(), 1);
+    }
+
+    #[test]
+    fn undo_reopens_only_the_latest_outcome() {
+        let drill = fold(vec![started("a")]);
+        assert_eq!(may_undo(&drill), None);
+        let passed = fold(vec![
+            started("a"),
+            EventKind::StepPassed { step: "a".into() },
+            started("b"),
+        ]);
+        assert_eq!(may_undo(&passed), Some(0));
+        let undone = fold(vec![
+            started("a"),
+            EventKind::StepPassed { step: "a".into() },
+            started("b"),
+            EventKind::OutcomeUndone {
+                step: "a".into(),
+                reason: String::new(),
+            },
+        ]);
+        assert_eq!(state(&undone, 0), StepState::Running);
+        assert_eq!(state(&undone, 1), StepState::NotStarted);
+        assert_eq!(may_undo(&undone), None, "once only");
+        assert_eq!(undone.undone.len(), 1);
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::event::{CommandPurpose, EventKind, cap_output};
 use super::session::Session;
 use crate::exec::{self, ExitReport, Running};
-use crate::playbook::vars::Vars;
+use crate::playbook::vars::{self, Vars};
 use crate::store::{Store, StoreError};
 
 /// A command that was logged as started and is running.
@@ -18,6 +18,8 @@ pub struct StepCommand {
     pub purpose: CommandPurpose,
     /// The command exactly as it runs (variables substituted).
     pub command: String,
+    /// Secret values to mask in what is logged of it.
+    pub secrets: Vec<String>,
 }
 
 /// How a finished command is judged.
@@ -41,32 +43,53 @@ pub fn start(
     command: String,
     vars: &Vars,
 ) -> Result<Result<StepCommand, String>, StoreError> {
-    session.record(
-        store,
-        now,
-        EventKind::CommandStarted {
-            step: step.to_string(),
-            purpose,
-            command: command.clone(),
-        },
-    )?;
+    // The log is evidence that may be shared: secrets never reach it.
+    let secrets = vars::secret_values(vars);
+    let logged = vars::mask_secrets(&command, &secrets);
+    // Spawned first so its process group is in the log; if the log write
+    // fails, dropping `running` kills the group, so nothing runs unlogged.
+    // A crash between the two is covered by the parent-death signal.
     match Running::spawn(&command, &vars.env_pairs()) {
-        Ok(running) => Ok(Ok(StepCommand {
-            running,
-            step: step.to_string(),
-            purpose,
-            command,
-        })),
+        Ok(running) => {
+            session.record(
+                store,
+                now,
+                EventKind::CommandStarted {
+                    step: step.to_string(),
+                    purpose,
+                    command: logged,
+                    pgid: Some(running.pgid()),
+                },
+            )?;
+            Ok(Ok(StepCommand {
+                running,
+                step: step.to_string(),
+                purpose,
+                command,
+                secrets,
+            }))
+        }
         Err(err) => {
-            // The start is logged; so is the failure to spawn.
-            let message = format!("could not start the command: {err}");
+            // The attempt is logged, and so is the failure to spawn.
+            let message =
+                vars::mask_secrets(&format!("could not start the command: {err}"), &secrets);
+            session.record(
+                store,
+                now,
+                EventKind::CommandStarted {
+                    step: step.to_string(),
+                    purpose,
+                    command: logged.clone(),
+                    pgid: None,
+                },
+            )?;
             session.record(
                 store,
                 now,
                 EventKind::CommandRun {
                     step: step.to_string(),
                     purpose,
-                    command,
+                    command: logged,
                     exit_code: None,
                     duration_ms: 0,
                     output: message.clone(),
@@ -89,15 +112,17 @@ pub fn conclude(
     exit: &ExitReport,
 ) -> Result<Verdict, StoreError> {
     let full = finished.running.output().to_string();
-    let (output, truncated) = cap_output(&full);
+    // Judged on the real output; logged masked.
     let verdict = judge(session, &finished, exit, &full);
+    let (output, truncated) = cap_output(&vars::mask_secrets(&full, &finished.secrets));
+    let command = vars::mask_secrets(&finished.command, &finished.secrets);
     session.record(
         store,
         now,
         EventKind::CommandRun {
             step: finished.step,
             purpose: finished.purpose,
-            command: finished.command,
+            command,
             exit_code: exit.exit_code,
             duration_ms: exit.duration.as_millis() as u64,
             output,

@@ -6,7 +6,9 @@ pub mod lifecycle;
 pub mod live;
 pub mod session;
 pub mod state;
+pub mod status;
 
 pub use event::{CommandPurpose, Event, EventKind, Mode};
 pub use session::{Session, SessionError};
 pub use state::{Drill, DrillStatus, Outcome};
+pub use status::RunStatus;

@@ -108,6 +108,26 @@ impl Session {
         Ok(session)
     }
 
+    /// Commits several events in one transaction, then applies them: all or none.
+    pub fn record_all(
+        &mut self,
+        store: &mut Store,
+        at: DateTime<Utc>,
+        kinds: Vec<EventKind>,
+    ) -> Result<(), StoreError> {
+        let events: Vec<Event> = kinds.into_iter().map(|k| Event::new(at, k)).collect();
+        let mut after = self.drill.clone();
+        let mut states = Vec::with_capacity(events.len());
+        for event in &events {
+            after.apply(event);
+            states.push(after.clone());
+        }
+        let pairs: Vec<(&Event, &Drill)> = events.iter().zip(states.iter()).collect();
+        store.append_all(self.id, &pairs)?;
+        self.drill = after;
+        Ok(())
+    }
+
     /// Commits one event, then applies it. On error the state is unchanged.
     pub fn record(
         &mut self,

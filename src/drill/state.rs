@@ -63,8 +63,21 @@ pub struct StepRecord {
     /// run since then are this attempt's.
     pub attempt_began: Option<DateTime<Utc>>,
     pub pnr_confirmed: bool,
+    /// Why the current outcome was recorded although the lifecycle refused
+    /// it (an override), if it was.
+    pub deviation: Option<DeviationRecord>,
     /// The probe's figures for the latest attempt that recorded them.
     pub probe: Option<crate::probe::ProbeStats>,
+}
+
+/// An outcome recorded over the lifecycle's refusal, with the operator's reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviationRecord {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub outcome: String,
+    pub refused: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +125,15 @@ pub struct Drill {
     pub commands: Vec<CommandRecord>,
     /// A command that was started and has not reported back (crash or still running).
     pub command_in_flight: Option<(String, String)>,
+    /// The process group of that command, when the log has it.
+    pub command_in_flight_pgid: Option<i32>,
     pub last_event_at: DateTime<Utc>,
+    /// Every override, in order; the log keeps them even when undone.
+    pub deviations: Vec<DeviationRecord>,
+    /// Outcomes taken back with undo, in order (step id, when).
+    pub undone: Vec<(String, DateTime<Utc>)>,
+    /// The step whose outcome was recorded last and may still be undone.
+    pub last_outcome: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -168,7 +189,11 @@ impl Drill {
             notes: Vec::new(),
             commands: Vec::new(),
             command_in_flight: None,
+            command_in_flight_pgid: None,
             last_event_at: first.at,
+            deviations: Vec::new(),
+            undone: Vec::new(),
+            last_outcome: None,
         };
         for event in rest {
             drill.apply(event);
@@ -198,6 +223,7 @@ impl Drill {
                     record.outcome = None;
                     record.reason = None;
                     record.ended_at = None;
+                    record.deviation = None;
                     record.attempts += 1;
                     record.attempt_began = Some(at);
                     record.open_since = Some(at);
@@ -224,8 +250,14 @@ impl Drill {
                 step: step.clone(),
                 text: text.clone(),
             }),
-            EventKind::CommandStarted { step, command, .. } => {
+            EventKind::CommandStarted {
+                step,
+                command,
+                pgid,
+                ..
+            } => {
                 self.command_in_flight = Some((step.clone(), command.clone()));
+                self.command_in_flight_pgid = *pgid;
             }
             EventKind::CommandRun {
                 step,
@@ -239,6 +271,7 @@ impl Drill {
                 passed,
             } => {
                 self.command_in_flight = None;
+                self.command_in_flight_pgid = None;
                 self.commands.push(CommandRecord {
                     at,
                     step: step.clone(),
@@ -280,7 +313,47 @@ impl Drill {
                 self.end(at);
                 self.status = DrillStatus::Completed;
             }
+            EventKind::Deviation {
+                step,
+                outcome,
+                refused,
+                reason,
+            } => {
+                let record = DeviationRecord {
+                    at,
+                    step: step.clone(),
+                    outcome: outcome.clone(),
+                    refused: refused.clone(),
+                    reason: reason.clone(),
+                };
+                if let Some(i) = self.step_index(step) {
+                    self.steps[i].deviation = Some(record.clone());
+                }
+                self.deviations.push(record);
+            }
+            EventKind::OutcomeUndone { step, .. } => self.undo_outcome(step, at),
         }
+    }
+
+    /// The step's outcome is taken back and it runs again, as a new stretch
+    /// of its current attempt; whatever step was open meanwhile is closed.
+    fn undo_outcome(&mut self, step: &str, at: DateTime<Utc>) {
+        let Some(i) = self.step_index(step) else {
+            return;
+        };
+        if self.steps[i].outcome.is_none() {
+            return;
+        }
+        self.close_active(at);
+        let record = &mut self.steps[i];
+        record.outcome = None;
+        record.reason = None;
+        record.ended_at = None;
+        record.deviation = None;
+        record.open_since = Some(at);
+        self.active = Some(i);
+        self.last_outcome = None;
+        self.undone.push((step.to_string(), at));
     }
 
     fn resume_at(&mut self, at: DateTime<Utc>) {
@@ -320,6 +393,7 @@ impl Drill {
         record.outcome = Some(outcome);
         record.reason = reason.cloned();
         record.ended_at = Some(at);
+        self.last_outcome = Some(i);
     }
 
     /// Closes the open attempt, counting its time up to `at` minus any pause in progress.
@@ -584,10 +658,12 @@ point_of_no_return = true
                     step: "a".into(),
                     purpose: crate::drill::CommandPurpose::Action,
                     command: "true".into(),
+                    pgid: Some(4242),
                 },
             ),
         ];
         let drill = Drill::fold(&p, &events).unwrap();
+        assert_eq!(drill.command_in_flight_pgid, Some(4242));
         assert_eq!(drill.notes_for("a").count(), 1);
         assert!(
             drill.command_in_flight.is_some(),

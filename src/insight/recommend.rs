@@ -187,7 +187,7 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
                 Severity::Warn,
                 None,
                 format!(
-                    "readiness {score}/100: last successful drill #{drill} was {} days ago; rehearse it again",
+                    "readiness {score}/100: last successful live drill #{drill} was {} days ago; rehearse it again",
                     (now - at).num_days()
                 ),
                 vec![drill],
@@ -199,10 +199,15 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
                     .take(EVIDENCE_MAX)
                     .map(|d| d.id)
                     .collect();
+                let tabletop_ok = drills
+                    .iter()
+                    .any(|d| d.mode == crate::drill::Mode::Tabletop && succeeded(d));
                 let why = if tried.is_empty() {
                     "readiness 0/100: never rehearsed".to_string()
+                } else if tabletop_ok {
+                    "readiness 0/100: no live drill of it has succeeded yet; tabletop drills show the steps are known, not that they work or how long they take".to_string()
                 } else {
-                    "readiness 0/100: no drill of it has succeeded yet".to_string()
+                    "readiness 0/100: no live drill of it has succeeded yet".to_string()
                 };
                 push(
                     RecommendationKind::Readiness,
@@ -218,14 +223,31 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
     // Rollback and restore paths.
     if is_restore_path(id, input.playbook) {
         let not_viable = "rollback not viable until rehearsed";
-        match drills.iter().find(|d| d.status != "running") {
-            None => push(
-                RecommendationKind::RollbackNotViable,
-                Severity::Critical,
-                None,
-                format!("{not_viable}: never rehearsed"),
-                vec![],
-            ),
+        // Only a live drill proves a rollback works and how long it takes.
+        let live = |d: &&&DrillRow| d.status != "running" && d.mode == crate::drill::Mode::Live;
+        match drills.iter().find(live) {
+            None => {
+                let tabletop: Vec<i64> = drills
+                    .iter()
+                    .filter(|d| d.status != "running")
+                    .take(EVIDENCE_MAX)
+                    .map(|d| d.id)
+                    .collect();
+                let why = if tabletop.is_empty() {
+                    format!("{not_viable}: never rehearsed")
+                } else {
+                    format!(
+                        "{not_viable}: never rehearsed live (tabletop drills show the steps are known, not that the rollback works)"
+                    )
+                };
+                push(
+                    RecommendationKind::RollbackNotViable,
+                    Severity::Critical,
+                    None,
+                    why,
+                    tabletop,
+                )
+            }
             Some(last) if !succeeded(last) => push(
                 RecommendationKind::RollbackNotViable,
                 Severity::Critical,
@@ -318,11 +340,12 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
             );
         }
 
-        // Duration regressed against its median.
+        // Duration regressed against its median (live runs only: a tabletop
+        // click-through times nothing).
         let timed: Vec<&StepSample> = samples
             .iter()
             .copied()
-            .filter(|s| s.outcome != Outcome::Skipped)
+            .filter(|s| s.outcome != Outcome::Skipped && s.live)
             .collect();
         if let Some((last, earlier)) = timed.split_first()
             && earlier.len() >= REGRESSION_MIN_BASELINE
@@ -433,7 +456,8 @@ mod tests {
             id,
             playbook_id: "p".into(),
             playbook_title: "P".into(),
-            mode: Mode::Tabletop,
+            // Live: only live drills count as evidence of duration and rollback.
+            mode: Mode::Live,
             operator: "ana".into(),
             status: status.into(),
             content_hash: "h".into(),
@@ -456,6 +480,7 @@ mod tests {
             outcome,
             duration: Duration::from_millis(ms),
             drill_started_at: at(drill * DAY),
+            live: true,
         }
     }
 
@@ -550,7 +575,31 @@ mod tests {
         let r = run(None, &failed, &[], None, &[], at(2 * DAY));
         let r = of(&r, RecommendationKind::Readiness);
         assert_eq!(r[0].evidence, vec![4, 3], "newest first");
-        assert!(r[0].why.contains("no drill of it has succeeded"));
+        assert!(r[0].why.contains("no live drill of it has succeeded"));
+    }
+
+    #[test]
+    fn tabletop_drills_prove_neither_readiness_nor_a_rollback() {
+        let mut tabletop = row(1, "completed", 0, 0, 7);
+        tabletop.mode = Mode::Tabletop;
+        let drills = vec![tabletop];
+        let pb = playbook("rollback-x", PlaybookKind::Rollback, Some(3600));
+        let r = run(Some(&pb), &drills, &[], None, &[], at(DAY));
+        let readiness = of(&r, RecommendationKind::Readiness);
+        assert!(
+            readiness[0]
+                .why
+                .starts_with("readiness 0/100: no live drill"),
+            "{}",
+            readiness[0].why
+        );
+        let rollback = of(&r, RecommendationKind::RollbackNotViable);
+        assert!(
+            rollback[0].why.contains("never rehearsed live"),
+            "{}",
+            rollback[0].why
+        );
+        assert_eq!(rollback[0].evidence, vec![1]);
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct StepSample {
     pub duration: Duration,
     /// When its drill started: the order "newest first" means.
     pub drill_started_at: DateTime<Utc>,
+    /// From a live drill. Only those time a step: a tabletop click-through
+    /// shows people know it, not how long it takes.
+    pub live: bool,
 }
 
 /// One step's results over every drill: counts by outcome, and the sorted
@@ -32,7 +35,7 @@ pub struct StepDistribution {
     pub failed: usize,
     pub skipped: usize,
     pub blocked: usize,
-    /// Durations of the passed, failed and blocked runs, ascending.
+    /// Durations of the passed, failed and blocked runs of live drills, ascending.
     pub done: Vec<Duration>,
 }
 
@@ -53,7 +56,7 @@ impl StepDistribution {
                 Outcome::Skipped => d.skipped += 1,
                 Outcome::Blocked => d.blocked += 1,
             }
-            if s.outcome != Outcome::Skipped {
+            if s.outcome != Outcome::Skipped && s.live {
                 d.done.push(s.duration);
             }
         }
@@ -88,9 +91,9 @@ pub struct DrillCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrillFacts {
     pub counts: DrillCounts,
-    /// Active times of the successful drills, sorted ascending.
+    /// Active times of the successful live drills, sorted ascending.
     pub success_durations: Vec<Duration>,
-    /// The newest successful drill and when it ended.
+    /// The newest successful live drill and when it ended.
     pub last_success: Option<(i64, DateTime<Utc>)>,
     /// The content hash of the newest drill.
     pub latest_hash: Option<String>,
@@ -99,9 +102,11 @@ pub struct DrillFacts {
 impl DrillFacts {
     pub fn from_rows(drills: &[DrillRow]) -> Self {
         let count = |f: &dyn Fn(&DrillRow) -> bool| drills.iter().filter(|d| f(d)).count();
+        // Durations and the last success count live drills only.
+        let live_success = |d: &&DrillRow| succeeded(d) && d.mode == crate::drill::Mode::Live;
         let mut success_durations: Vec<Duration> = drills
             .iter()
-            .filter(|d| succeeded(d))
+            .filter(live_success)
             .map(|d| Duration::from_millis(d.active_ms.max(0) as u64))
             .collect();
         success_durations.sort_unstable();
@@ -116,7 +121,7 @@ impl DrillFacts {
             success_durations,
             last_success: drills
                 .iter()
-                .filter(|d| succeeded(d))
+                .filter(live_success)
                 .max_by_key(|d| (d.started_at, d.id))
                 .map(|d| (d.id, d.ended_at.unwrap_or(d.last_event_at))),
             latest_hash: drills
@@ -153,8 +158,13 @@ pub struct StepStats {
 }
 
 impl StepStats {
+    /// Runs that failed. A blocked step did not fail (something outside it
+    /// stopped it), so it has its own rate, as in `--json`.
     pub fn failure_rate(&self) -> f64 {
-        ratio(self.failed + self.blocked, self.runs)
+        ratio(self.failed, self.runs)
+    }
+    pub fn blocked_rate(&self) -> f64 {
+        ratio(self.blocked, self.runs)
     }
     pub fn skip_rate(&self) -> f64 {
         ratio(self.skipped, self.runs)
@@ -285,7 +295,7 @@ mod tests {
             id,
             playbook_id: "p".into(),
             playbook_title: "P".into(),
-            mode: Mode::Tabletop,
+            mode: Mode::Live,
             operator: "ana".into(),
             status: status.into(),
             content_hash: hash.into(),
@@ -308,6 +318,7 @@ mod tests {
             outcome,
             duration: Duration::from_secs(s),
             drill_started_at: at(drill * 1000),
+            live: true,
         }
     }
 
@@ -365,6 +376,7 @@ mod tests {
             sample(3, "backfill", Outcome::Skipped, 1),
             sample(4, "backfill", Outcome::Passed, 200),
             sample(1, "announce", Outcome::Passed, 5),
+            sample(2, "announce", Outcome::Blocked, 5),
         ];
         let stats = playbook_stats(
             "p",
@@ -381,7 +393,16 @@ mod tests {
         assert_eq!(backfill.median, Some(Duration::from_secs(200)));
         assert_eq!(backfill.p90, Some(Duration::from_secs(300)));
         assert!((backfill.failure_rate() - 0.25).abs() < 1e-9);
+        assert_eq!(backfill.blocked_rate(), 0.0);
         assert!((backfill.skip_rate() - 0.25).abs() < 1e-9);
+        // A blocked step is not a failed one.
+        let announce = stats
+            .steps
+            .iter()
+            .find(|s| s.step_id == "announce")
+            .unwrap();
+        assert_eq!(announce.failure_rate(), 0.0);
+        assert!((announce.blocked_rate() - 0.5).abs() < 1e-9);
         assert_eq!(stats.changed_since_last_drill, None);
     }
 

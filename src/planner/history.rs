@@ -68,7 +68,16 @@ impl PlanHistory {
     ) -> Self {
         PlanHistory {
             now,
-            rollback: insight::recommend::previous_drill(&rollback.drills).map(Rehearsal::of),
+            // Only a live drill shows the rollback works and how long it takes.
+            rollback: insight::recommend::previous_drill(
+                &rollback
+                    .drills
+                    .iter()
+                    .filter(|d| d.mode == crate::drill::Mode::Live)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+            .map(Rehearsal::of),
             rollback_not_viable: rollback
                 .recommendations
                 .iter()

@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod markdown;
 pub mod model;
+pub mod shell;
 pub mod toml_format;
 pub mod validate;
 pub mod vars;

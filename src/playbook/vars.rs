@@ -5,8 +5,9 @@
 //! `$${` is written to get a literal `${` past rollsafe (the shell then sees
 //! `${`). Text is scanned left to right.
 //!
-//! Values are substituted verbatim, not shell-quoted: a value containing
-//! spaces or `;` is interpreted by the shell like the rest of the command.
+//! [`substitute`] puts values in verbatim, for prose; commands that run go
+//! through [`super::shell::substitute_quoted`], which quotes each value for
+//! its place in the shell text so that a value is never read as code.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -60,27 +61,69 @@ impl Vars {
 /// so is the password in a URL's `user:password@`. Commands still get the
 /// real value.
 pub fn shown_value(name: &str, value: &str) -> String {
-    const MASK: &str = "********";
-    let upper = name.to_ascii_uppercase();
-    if ["PASSWORD", "PWD", "SECRET", "TOKEN", "KEY"]
-        .iter()
-        .any(|word| upper.contains(word))
-    {
+    if is_secret_name(name) {
         return MASK.to_string();
     }
-    // scheme://user:password@host...
-    if let Some(scheme_end) = value.find("://") {
-        let rest = &value[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@')
-            && let Some(colon) = rest[..at].find(':')
-        {
-            let start = scheme_end + 3 + colon + 1;
-            let end = scheme_end + 3 + at;
-            return format!("{}{MASK}{}", &value[..start], &value[end..]);
+    match url_password(value) {
+        Some((start, end)) => format!("{}{MASK}{}", &value[..start], &value[end..]),
+        None => value.to_string(),
+    }
+}
+
+/// What stands in for a secret wherever it is shown or logged.
+pub const MASK: &str = "********";
+
+/// Shorter secret values are not masked inside other text: masking every
+/// "abc" in a command's output would hide more than it protects.
+const MASK_MIN_LEN: usize = 4;
+
+fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "PWD", "SECRET", "TOKEN", "KEY"]
+        .iter()
+        .any(|word| upper.contains(word))
+}
+
+/// Byte range of the password in a URL's `scheme://user:password@host`.
+fn url_password(value: &str) -> Option<(usize, usize)> {
+    let scheme_end = value.find("://")?;
+    let rest = &value[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    Some((scheme_end + 3 + colon + 1, scheme_end + 3 + at))
+}
+
+/// The secret values among `vars` (whole values of secret names, passwords
+/// inside URLs), longest first, for [`mask_secrets`].
+pub fn secret_values(vars: &Vars) -> Vec<String> {
+    let mut out: Vec<String> = vars
+        .values
+        .iter()
+        .filter_map(|(name, (value, _))| {
+            if is_secret_name(name) {
+                Some(value.clone())
+            } else {
+                url_password(value).map(|(start, end)| value[start..end].to_string())
+            }
+        })
+        .filter(|v| v.len() >= MASK_MIN_LEN)
+        .collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// `text` with every occurrence of each secret replaced by the mask: what
+/// the log may keep of a command or its output.
+pub fn mask_secrets(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
         }
     }
-    value.to_string()
+    out
 }
 
 /// A variable some step uses but that has no value anywhere.
@@ -193,7 +236,7 @@ pub fn resolve(
 }
 
 /// One piece of scanned text.
-enum Token<'a> {
+pub(crate) enum Token<'a> {
     Text(&'a str),
     /// `$${`, which stands for a literal `${`.
     Escape,
@@ -205,7 +248,7 @@ enum Token<'a> {
 }
 
 /// Splits `text` into literal text, escapes and variable references.
-fn tokens(text: &str) -> Vec<Token<'_>> {
+pub(crate) fn tokens(text: &str) -> Vec<Token<'_>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut literal_start = 0;
@@ -505,6 +548,28 @@ mod tests {
         );
         assert_eq!(shown_value("URL", "http://h/p@q:r"), "http://h/p@q:r");
         assert_eq!(shown_value("ROWS", "1000000"), "1000000");
+    }
+
+    #[test]
+    fn secret_values_are_masked_wherever_they_appear() {
+        let mut vars = Vars::default();
+        for (name, value) in [
+            ("DB_PASSWORD", "hunter22"),
+            ("SHORT_KEY", "abc"),
+            ("DATABASE_URL", "postgres://app:s3cr3t-pw@db/app"),
+            ("ROWS", "hunter22x"),
+        ] {
+            vars.values
+                .insert(name.into(), (value.into(), VarSource::Override));
+        }
+        let secrets = secret_values(&vars);
+        assert_eq!(secrets, ["s3cr3t-pw", "hunter22"]);
+        assert_eq!(
+            mask_secrets("pw=hunter22 url=postgres://app:s3cr3t-pw@db abc", &secrets),
+            "pw=******** url=postgres://app:********@db abc"
+        );
+        // A value that merely contains a secret is masked where it does.
+        assert_eq!(mask_secrets("hunter22x", &secrets), "********x");
     }
 
     #[test]

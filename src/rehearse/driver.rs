@@ -137,10 +137,15 @@ impl<'a> Driver<'a> {
     /// Runs the drill to its end. A store error stops it at once: whatever
     /// is running is killed (by dropping it) and the drill stays resumable.
     pub fn run(&mut self) -> Result<Ending, StoreError> {
-        if self.session.drill.steps.is_empty() {
+        // A new drill starts at its first step; a resumed one at the step it
+        // stopped in, or else the first without an outcome.
+        let drill = &self.session.drill;
+        let start = drill
+            .active
+            .or_else(|| drill.steps.iter().position(|s| s.outcome.is_none()));
+        let Some(mut index) = start else {
             return self.finish();
-        }
-        let mut index = 0;
+        };
         let mut gotos = 0;
         loop {
             if let Some(signal) = self.pending_signal() {
@@ -342,7 +347,12 @@ impl<'a> Driver<'a> {
         }
         for (purpose, text) in commands {
             let Some(text) = text else { continue };
-            let command = vars::substitute(text, &self.vars);
+            // Values are quoted for their place in the shell text; one that
+            // cannot be made safe fails the step before anything runs.
+            let command = match crate::playbook::shell::substitute_quoted(text, &self.vars) {
+                Ok(command) => command,
+                Err(why) => return Ok(StepResult::Failed(why.to_string())),
+            };
             match self.run_command(step, purpose, command)? {
                 StepResult::Passed => {}
                 other => return Ok(other),
@@ -460,7 +470,10 @@ impl<'a> Driver<'a> {
             .iter()
             .filter_map(|(i, id)| {
                 let note = self.step_at(*i).rollback.as_deref()?;
-                Some(format!("{id}: {}", vars::substitute(note, &self.vars)))
+                Some(format!(
+                    "{id}: {}",
+                    vars::substitute_shown(note, &self.vars)
+                ))
             })
             .collect();
         let text = if notes.is_empty() {

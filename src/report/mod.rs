@@ -11,23 +11,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::drill::{CommandPurpose, DrillStatus, Event, EventKind, Outcome, Session};
+use crate::drill::{CommandPurpose, Event, EventKind, Outcome, Session};
 use crate::playbook::duration::format_clock;
 use crate::probe::{ProbeStats, format_latency};
 
-/// The drill's end state in journal terms.
+/// Where the drill stands, in the vocabulary of every screen and of
+/// `history --json` ([`crate::drill::RunStatus`]).
 pub fn journal_status(session: &Session) -> &'static str {
-    let drill = &session.drill;
-    match drill.status {
-        DrillStatus::Running => "interrupted",
-        DrillStatus::Aborted => "aborted",
-        DrillStatus::Completed
-            if drill.count(Outcome::Failed) + drill.count(Outcome::Blocked) > 0 =>
-        {
-            "failed"
-        }
-        DrillStatus::Completed => "completed",
-    }
+    crate::drill::RunStatus::of_drill(&session.drill).code()
 }
 
 /// Whether the drill left the happy path: any step failed, blocked or skipped,
@@ -55,7 +46,12 @@ pub fn deviations(session: &Session) -> Vec<String> {
                 step.title,
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             )),
-            _ => {}
+            Some(Outcome::Passed) => {}
+            // A step nobody ran is a deviation whatever else went well.
+            None if drill.active == Some(index) => {
+                found.push(format!("“{}” was still running", step.title))
+            }
+            None => found.push(format!("“{}” was never run", step.title)),
         }
         let spent = drill.step_elapsed(index, end);
         if let Some(timebox) = step.timebox.filter(|t| spent > *t) {
@@ -66,6 +62,22 @@ pub fn deviations(session: &Session) -> Vec<String> {
                 format_clock(timebox)
             ));
         }
+    }
+    for d in &drill.deviations {
+        let title = session
+            .playbook
+            .find_step(&d.step)
+            .and_then(|at| session.playbook.step(at))
+            .map_or(d.step.as_str(), |s| s.title.as_str());
+        found.push(format!(
+            "override: “{title}” marked {} although {}; reason: {}",
+            d.outcome,
+            crate::drill::lifecycle::describe_refused(&d.refused),
+            d.reason
+        ));
+    }
+    for (step, _) in &drill.undone {
+        found.push(format!("undo: the outcome of `{step}` was taken back"));
     }
     if let Some(budget) = session.playbook.budget {
         let total = drill.elapsed(end);
@@ -101,6 +113,8 @@ pub struct Journal {
     pub duration: f64,
     pub budget: Option<f64>,
     pub steps: Vec<JournalStep>,
+    /// Outcomes recorded over the lifecycle's refusal, each with its reason.
+    pub overrides: Vec<JournalOverride>,
     pub notes: Vec<JournalNote>,
     pub follow_ups: Vec<JournalNote>,
 }
@@ -134,6 +148,16 @@ pub struct JournalRun {
     pub cancelled: bool,
     pub truncated: bool,
     pub output: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JournalOverride {
+    pub at: String,
+    pub step: String,
+    pub outcome: String,
+    /// not_running | would_overwrite | command_failed | verification_failed
+    pub refused: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,6 +236,17 @@ pub fn journal(session: &Session) -> Journal {
         duration: drill.elapsed(end).as_secs_f64(),
         budget: session.playbook.budget.map(|b| b.as_secs_f64()),
         steps,
+        overrides: drill
+            .deviations
+            .iter()
+            .map(|d| JournalOverride {
+                at: iso(d.at),
+                step: d.step.clone(),
+                outcome: d.outcome.clone(),
+                refused: d.refused.clone(),
+                reason: d.reason.clone(),
+            })
+            .collect(),
         notes: drill.notes.iter().map(note).collect(),
         follow_ups: drill
             .notes
@@ -245,7 +280,7 @@ pub fn markdown(session: &Session, events: &[Event]) -> String {
     let _ = writeln!(
         out,
         "- **Status:** {}{}",
-        j.status,
+        crate::drill::RunStatus::parse(&j.status).map_or(j.status.as_str(), |s| s.label()),
         if j.deviated {
             " (deviated from the plan)"
         } else {
@@ -458,7 +493,7 @@ fn improvement_plan(j: &Journal) -> Vec<String> {
             ));
         }
     }
-    if j.status == "interrupted" {
+    if j.status == "running" {
         items.push("The drill did not end: resume it or abort it with a reason, so the record is complete.".into());
     }
     if items.is_empty() {
@@ -514,5 +549,20 @@ pub fn timeline_line(event: &Event) -> Option<String> {
         ),
         EventKind::Aborted { reason } => format!("**aborted**: {reason}"),
         EventKind::Finished => "finished".into(),
+        EventKind::Deviation {
+            step,
+            outcome,
+            refused,
+            reason,
+        } => format!(
+            "**override** `{step}` marked {outcome} although {}: {reason}",
+            crate::drill::lifecycle::describe_refused(refused)
+        ),
+        EventKind::OutcomeUndone { step, reason } if reason.is_empty() => {
+            format!("undid the outcome of `{step}`")
+        }
+        EventKind::OutcomeUndone { step, reason } => {
+            format!("undid the outcome of `{step}`: {reason}")
+        }
     })
 }

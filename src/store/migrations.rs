@@ -99,4 +99,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX step_results_latest ON step_results (playbook_id, step_id,
         drill_started_at DESC, drill_id DESC, outcome, duration_ms);
     CREATE INDEX step_results_outcomes ON step_results (playbook_id, step_id, outcome, duration_ms);",
+    // 7: evidence by kind. Only a live drill proves how long a step takes and
+    // that a rollback works; a tabletop drill proves people know the steps.
+    // Step results say which they come from, existing ones from their
+    // drill's mode, and durations and live successes are read from indexes
+    // that hold that.
+    "ALTER TABLE step_results ADD COLUMN live INTEGER NOT NULL DEFAULT 0;
+    UPDATE step_results SET live = 1
+        WHERE drill_id IN (SELECT id FROM drills WHERE mode = 'live');
+    CREATE INDEX step_results_live_durations ON step_results (playbook_id, step_id, live, outcome, duration_ms);
+    CREATE INDEX drills_live_outcomes ON drills (playbook_id, mode, status, failed, blocked, active_ms);",
 ];

@@ -82,6 +82,13 @@ pub struct DrillRow {
     pub active_ms: i64,
 }
 
+impl DrillRow {
+    /// Where the drill stands, in the vocabulary every screen uses.
+    pub fn run_status(&self) -> crate::drill::RunStatus {
+        crate::drill::RunStatus::of(&self.status, self.failed, self.blocked)
+    }
+}
+
 /// The playbook text a drill was started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -127,7 +134,8 @@ impl Store {
                 private_mode(parent, 0o700, &mut tightened);
             }
         }
-        if !path.exists() {
+        let created = !path.exists();
+        if created {
             // Create the file 0600 ourselves so SQLite never makes it under a
             // lax umask; the log holds commands and their output.
             create_private(path).map_err(|e| StoreError::Open {
@@ -136,10 +144,86 @@ impl Store {
             })?;
         }
         private_mode(path, 0o600, &mut tightened);
-        let conn = Connection::open(path).map_err(|e| classify(&label, e))?;
-        let mut store = Self::setup(conn, label)?;
+        let opened = Connection::open(path)
+            .map_err(|e| classify(&label, e))
+            .and_then(|conn| Self::setup(conn, label.clone()));
+        let mut store = match opened {
+            Ok(store) => store,
+            Err(e) if created => {
+                // A log we could not even set up (a full disk, a file-size
+                // limit) is not left behind as an empty or partial file.
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(name));
+                }
+                return Err(e);
+            }
+            // Read-only media: the log can still be read (history, report);
+            // a write then fails with a clear error.
+            Err(e @ StoreError::Open { .. }) => Self::open_read_only(path, &label).ok_or(e)?,
+            Err(e) => return Err(e),
+        };
         store.tightened = tightened;
         Ok(store)
+    }
+
+    /// Opens an existing log that cannot be written (read-only media), as
+    /// long as its schema is the one this build knows (nothing to migrate).
+    fn open_read_only(path: &Path, label: &str) -> Option<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        // `immutable` is the fallback for a WAL log whose -shm cannot be made
+        // next to it: SQLite then reads the main file as it stands.
+        for query in ["mode=ro", "immutable=1"] {
+            let uri = format!("file:{}?{query}", uri_path(path));
+            let Ok(conn) = Connection::open_with_flags(&uri, flags) else {
+                continue;
+            };
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            let mut store = Store {
+                conn,
+                path: label.to_string(),
+                schema: 0,
+                tightened: Vec::new(),
+            };
+            match store.schema_version() {
+                Ok(v) if v == MIGRATIONS.len() => {
+                    store.schema = v;
+                    return Some(store);
+                }
+                _ => continue,
+            }
+        }
+        None
+    }
+
+    /// Fails with `Locked` when another program holds the log's write lock
+    /// (after the busy timeout), before anything is shown or run.
+    pub fn check_writable(&self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// A full consistency check of the file (every page), for the commands
+    /// that list from it: a damaged page must not read as fewer drills.
+    pub fn check_pages(&self) -> Result<()> {
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))?;
+        if verdict == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: format!(
+                    "damaged page: {}",
+                    verdict.replace("*** in database main ***", "").trim()
+                ),
+            })
+        }
     }
 
     /// Files whose permissions `open` narrowed, each as a sentence for the operator.
@@ -345,6 +429,13 @@ impl Store {
     /// `after` is the state with the event applied; callers show it only once
     /// this returns `Ok`.
     pub fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
+        self.append_all(drill_id, &[(event, after)])
+    }
+
+    /// Appends several events, each with the state after it, in one
+    /// transaction: all of them are in the log, or none is (an override's
+    /// deviation never lands without its outcome).
+    pub fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -357,15 +448,18 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| classify(&path, e))?;
-        let Some(last) = seq else {
+        let Some(mut last) = seq else {
             return Err(StoreError::NoSuchDrill(drill_id));
         };
-        insert_event(&tx, drill_id, last + 1, event).map_err(|e| classify(&path, e))?;
         let derived = self.schema == MIGRATIONS.len();
-        if derived {
-            update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+        for (event, after) in events {
+            last += 1;
+            insert_event(&tx, drill_id, last, event).map_err(|e| classify(&path, e))?;
+            if derived {
+                update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+            }
+            write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
-        write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(())
     }
@@ -671,7 +765,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT duration_ms FROM step_results
-                 WHERE playbook_id = ?1 AND step_id = ?2 AND outcome = ?3 ORDER BY duration_ms",
+                 WHERE playbook_id = ?1 AND step_id = ?2 AND live = 1 AND outcome = ?3
+                 ORDER BY duration_ms",
             )
             .map_err(|e| classify(path, e))?;
         for d in &mut out {
@@ -722,7 +817,8 @@ impl Store {
         let mut durations = self
             .conn
             .prepare_cached(&format!(
-                "SELECT active_ms FROM drills WHERE playbook_id = ?1 AND {SUCCEEDED} ORDER BY active_ms"
+                "SELECT active_ms FROM drills
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED} ORDER BY active_ms"
             ))
             .map_err(|e| classify(path, e))?;
         let success_durations = durations
@@ -736,7 +832,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT id, coalesce(ended_at, last_event_at) FROM drills
-                 WHERE playbook_id = ?1 AND {SUCCEEDED}
+                 WHERE playbook_id = ?1 AND mode = 'live' AND {SUCCEEDED}
                  ORDER BY started_at DESC, id DESC LIMIT 1"
             ))
             .map_err(|e| classify(path, e))?
@@ -811,8 +907,12 @@ pub struct DrillFilter {
 }
 
 /// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+/// ?3 is a [`crate::drill::RunStatus`] code: "completed" means without a
+/// failed or blocked step, as everywhere else.
 const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
-     AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR started_at >= ?4)";
+     AND (?3 IS NULL OR (CASE WHEN status = 'completed' AND (failed > 0 OR blocked > 0)
+                              THEN 'completed_with_failures' ELSE status END) = ?3)
+     AND (?4 IS NULL OR started_at >= ?4)";
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
@@ -824,7 +924,7 @@ const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, st
 /// `drills_outcomes` index answers it in `active_ms` order.
 const SUCCEEDED: &str = "(status = 'completed' AND failed = 0 AND blocked = 0)";
 
-const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at";
+const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_started_at, live";
 
 /// A stored outcome, read without allocating (this runs once per result).
 fn outcome_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Outcome> {
@@ -843,6 +943,7 @@ fn sample_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::insight::St
         outcome: outcome_at(r, 2)?,
         duration: Duration::from_millis(r.get::<_, i64>(3)?.max(0) as u64),
         drill_started_at: from_ms(r.get(4)?),
+        live: r.get(5)?,
     })
 }
 
@@ -993,7 +1094,8 @@ fn update_step_result(
         | EventKind::StepPassed { step }
         | EventKind::StepFailed { step, .. }
         | EventKind::StepSkipped { step, .. }
-        | EventKind::StepBlocked { step, .. } => step,
+        | EventKind::StepBlocked { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => step,
         _ => return Ok(()),
     };
     let Some(index) = after.step_index(step) else {
@@ -1003,8 +1105,8 @@ fn update_step_result(
         Some(outcome) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO step_results
-                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at, live)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 drill_id,
@@ -1013,7 +1115,8 @@ fn update_step_result(
                 ms(after.started_at),
                 outcome.as_str(),
                 after.step_elapsed(index, event.at).as_millis() as i64,
-                ms(event.at)
+                ms(event.at),
+                after.mode == Mode::Live
             ])?;
         }
         None => {
@@ -1034,13 +1137,27 @@ fn step_of(kind: &EventKind) -> Option<&str> {
         | EventKind::PointOfNoReturnConfirmed { step }
         | EventKind::CommandStarted { step, .. }
         | EventKind::CommandRun { step, .. }
-        | EventKind::ProbeStats { step, .. } => Some(step),
+        | EventKind::ProbeStats { step, .. }
+        | EventKind::Deviation { step, .. }
+        | EventKind::OutcomeUndone { step, .. } => Some(step),
         EventKind::Note { step, .. } => step.as_deref(),
         _ => None,
     }
 }
 
 /// Creates an empty file readable by its owner only (O_EXCL: never clobbers).
+/// `path` for a `file:` URI: the characters URIs reserve are escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new()

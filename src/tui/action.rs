@@ -16,6 +16,10 @@ pub enum Action {
     Fail,
     Skip,
     Block,
+    /// Record the outcome the lifecycle just refused, with a reason.
+    Override,
+    /// Take back the latest outcome.
+    Undo,
     Note,
     RunCommand,
     RunVerify,

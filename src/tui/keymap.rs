@@ -119,6 +119,22 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Runner,
+        &[Char('!')],
+        "!",
+        Action::Override,
+        "record a refused outcome anyway, with a reason (a deviation)",
+        "",
+    ),
+    bind(
+        Runner,
+        &[Char('u')],
+        "u",
+        Action::Undo,
+        "undo the latest outcome (logged; that step runs again)",
+        "",
+    ),
+    bind(
+        Runner,
         &[Char('f')],
         "f",
         Action::Fail,

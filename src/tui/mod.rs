@@ -69,7 +69,9 @@ fn watchdog(stop: Arc<AtomicBool>, done: Arc<AtomicBool>) {
         while !done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
             if stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs(1));
+                // Long enough for a running command to be cancelled and
+                // logged (SIGTERM, SIGKILL after 2 s) by the loop's leave.
+                std::thread::sleep(Duration::from_secs(4));
                 if !done.load(Ordering::Relaxed) {
                     ratatui::restore();
                     std::process::exit(0);

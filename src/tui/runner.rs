@@ -41,6 +41,11 @@ pub struct RunnerState {
     pub probe: Option<Probe>,
     /// What the probe shows now; refreshed on each tick (set directly in tests).
     pub probe_view: Option<LiveView>,
+    /// The outcome the drill refused last, on which step: what `!` overrides.
+    pub refused: Option<(usize, Outcome)>,
+    /// The process group of a command a crash left running, found on
+    /// resume: what `x` stops.
+    pub leftover: Option<i32>,
 }
 
 /// Latencies kept for the live sparkline.
@@ -77,6 +82,8 @@ impl RunnerState {
             follow_ups: Vec::new(),
             probe: None,
             probe_view: None,
+            refused: None,
+            leftover: None,
         }
     }
 
@@ -230,9 +237,15 @@ impl RunnerState {
         self.scroll = 0;
     }
 
-    /// The command as it will run: variables substituted.
+    /// Prose with the variables' values, as written (for detail and notes).
     pub fn resolved(&self, text: &str) -> String {
         vars::substitute(text, &self.vars)
+    }
+
+    /// A command as it will run: each value quoted for its place in the
+    /// shell text; a value that cannot be quoted safely is refused.
+    pub fn runnable(&self, text: &str) -> Result<String, crate::playbook::shell::QuoteError> {
+        crate::playbook::shell::substitute_quoted(text, &self.vars)
     }
 
     /// Starts (or restarts) the selected step's clock.
@@ -295,6 +308,85 @@ impl RunnerState {
         Ok(FollowUp::None)
     }
 
+    /// Records an outcome the lifecycle refuses, with the operator's reason:
+    /// a deviation and the outcome, in one transaction. A step that was
+    /// running and now has its outcome hands over to the next pending step;
+    /// an override on another step leaves the running one running.
+    pub fn record_override(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        outcome: Outcome,
+        reason: String,
+    ) -> Result<FollowUp, StoreError> {
+        self.refused = None;
+        let Some(step) = self.selected_step().cloned() else {
+            return Ok(FollowUp::None);
+        };
+        let kinds = match crate::drill::lifecycle::override_events(
+            &self.session.drill,
+            self.selected,
+            outcome,
+            &reason,
+        ) {
+            Ok(kinds) => kinds,
+            Err(why) => return Ok(FollowUp::Refused(why.to_string())),
+        };
+        let was_active = self.session.drill.active == Some(self.selected);
+        if was_active && let Some(probe) = self.probe.as_mut() {
+            let stats = probe.window_end();
+            self.session.record(
+                store,
+                now,
+                EventKind::ProbeStats {
+                    step: step.id.clone(),
+                    stats,
+                },
+            )?;
+        }
+        self.session.record_all(store, now, kinds)?;
+        if outcome == Outcome::Failed {
+            return Ok(FollowUp::OfferOnFail {
+                step: step.id,
+                on_fail: step.on_fail.clone(),
+            });
+        }
+        if self.session.drill.active.is_none() {
+            self.advance(store, now)?;
+        }
+        Ok(FollowUp::None)
+    }
+
+    /// Takes back the latest outcome: the step runs again and is selected.
+    pub fn undo_last(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Result<FollowUp, StoreError> {
+        let Some(index) = crate::drill::lifecycle::may_undo(&self.session.drill) else {
+            return Ok(FollowUp::Refused(
+                "nothing to undo: only the latest outcome can be taken back, once".into(),
+            ));
+        };
+        let step = self.session.drill.steps[index].id.clone();
+        if let Some(active) = self.session.drill.active
+            && let Some(probe) = self.probe.as_mut()
+        {
+            let stats = probe.window_end();
+            let open = self.session.drill.steps[active].id.clone();
+            self.session
+                .record(store, now, EventKind::ProbeStats { step: open, stats })?;
+        }
+        self.session
+            .record(store, now, EventKind::OutcomeUndone { step, reason })?;
+        self.select(index);
+        if let Some(probe) = self.probe.as_mut() {
+            probe.window_start();
+        }
+        Ok(FollowUp::None)
+    }
+
     /// Moves to the next step without an outcome and starts it, if any.
     pub fn advance(&mut self, store: &mut Store, now: DateTime<Utc>) -> Result<(), StoreError> {
         if let Some(next) = self.session.drill.next_pending(self.selected) {
@@ -319,6 +411,17 @@ impl RunnerState {
             self.start_selected(store, now)?;
         }
         Ok(())
+    }
+
+    /// A note on a given step (or the drill), not the selected one.
+    pub fn note_on(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        step: Option<String>,
+        text: String,
+    ) -> Result<(), StoreError> {
+        self.record(store, now, EventKind::Note { step, text })
     }
 
     pub fn add_note(
@@ -375,14 +478,18 @@ impl RunnerState {
         self.record(store, now, EventKind::Aborted { reason })
     }
 
-    /// The exact text that would run for the selected step, if it has one.
-    pub fn command_text(&self, purpose: CommandPurpose) -> Option<String> {
+    /// The exact text that would run for the selected step, if it has one,
+    /// or why its values cannot be put into it safely.
+    pub fn command_text(
+        &self,
+        purpose: CommandPurpose,
+    ) -> Option<Result<String, crate::playbook::shell::QuoteError>> {
         let step = self.selected_step()?;
         let raw = match purpose {
             CommandPurpose::Action => step.command.as_deref()?,
             CommandPurpose::Verify => &step.verify.as_ref()?.command,
         };
-        Some(self.resolved(raw))
+        Some(self.runnable(raw))
     }
 
     /// Runs a confirmed command: logs that it started, then spawns it.
@@ -415,6 +522,29 @@ impl RunnerState {
                 cancel_requested: false,
             });
         }))
+    }
+
+    /// Stops a process group a crash left running and notes it in the log.
+    pub fn stop_leftover(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        pgid: i32,
+    ) -> Result<bool, StoreError> {
+        let stopped = crate::exec::stop_leftover(pgid, std::time::Duration::from_secs(3));
+        let step = self
+            .session
+            .drill
+            .command_in_flight
+            .as_ref()
+            .map(|(s, _)| s.clone());
+        let text = if stopped {
+            format!("stopped process group {pgid}: its command was left running by a crash")
+        } else {
+            format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
+        };
+        self.record(store, now, EventKind::Note { step, text })?;
+        Ok(stopped)
     }
 
     pub fn cancel_command(&mut self) -> bool {

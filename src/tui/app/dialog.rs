@@ -124,6 +124,10 @@ impl App {
             PromptKind::SkipReason => runner.record_outcome(store, now, Outcome::Skipped, text),
             PromptKind::BlockReason => runner.record_outcome(store, now, Outcome::Blocked, text),
             PromptKind::AbortReason => runner.abort(store, now, text).map(|_| FollowUp::None),
+            PromptKind::OverrideReason(outcome) => {
+                runner.record_override(store, now, outcome, text)
+            }
+            PromptKind::UndoReason => runner.undo_last(store, now, text),
             PromptKind::LintPath => return,
         };
         match result {

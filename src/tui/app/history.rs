@@ -35,7 +35,7 @@ impl App {
                 }
             }
             FilterField::Status => {
-                let all = ["running", "completed", "aborted"].map(String::from);
+                let all = crate::drill::RunStatus::ALL.map(|s| s.code().to_string());
                 filter.status = next_in(&all, filter.status.as_ref());
             }
             FilterField::Since => {

@@ -164,9 +164,23 @@ impl App {
                     self.error(format!("{e}; the drill goes on without it"));
                 } else if let Some((step, command)) = runner.session.drill.command_in_flight.clone()
                 {
-                    self.error(format!(
-                        "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"
-                    ));
+                    let pgid = runner.session.drill.command_in_flight_pgid;
+                    let found = pgid.map(|p| (p, crate::exec::leftover(p)));
+                    self.error(match found {
+                        Some((pgid, crate::exec::Leftover::Alive { cmdline })) => {
+                            runner.leftover = Some(pgid);
+                            format!(
+                                "the command of step {step} is STILL RUNNING (process group {pgid}: {}); x stops it, or wait and check its effect: {command}",
+                                cmdline.as_deref().unwrap_or("command line unreadable")
+                            )
+                        }
+                        Some((_, crate::exec::Leftover::Gone)) => format!(
+                            "a command was running in step {step} when rollsafe stopped and has ended since; check its effect before going on: {command}"
+                        ),
+                        None => format!(
+                            "a command was running in step {step} when rollsafe stopped; check its effect before going on: {command}"
+                        ),
+                    });
                 } else {
                     self.info(format!("drill #{id} resumed where it stopped"));
                 }

@@ -85,6 +85,10 @@ pub enum PromptKind {
     SkipReason,
     BlockReason,
     AbortReason,
+    /// Why record a refused outcome anyway (logged as a deviation).
+    OverrideReason(Outcome),
+    /// Why take back the latest outcome (optional).
+    UndoReason,
     /// Home: which migration to lint.
     LintPath,
 }
@@ -97,6 +101,12 @@ impl PromptKind {
             PromptKind::SkipReason => "Why skip this step?",
             PromptKind::BlockReason => "What blocks this step?",
             PromptKind::AbortReason => "Why abort the drill?",
+            PromptKind::OverrideReason(_) => {
+                "The drill refused this outcome. Why record it anyway? (logged as a deviation)"
+            }
+            PromptKind::UndoReason => {
+                "Undo the latest outcome? The step runs again; both stay in the log. Why? (optional)"
+            }
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
@@ -110,12 +120,17 @@ impl PromptKind {
             PromptKind::SkipReason => " Skip step ",
             PromptKind::BlockReason => " Block step ",
             PromptKind::AbortReason => " Abort drill ",
+            PromptKind::OverrideReason(Outcome::Passed) => " Override: pass ",
+            PromptKind::OverrideReason(Outcome::Failed) => " Override: fail ",
+            PromptKind::OverrideReason(Outcome::Skipped) => " Override: skip ",
+            PromptKind::OverrideReason(Outcome::Blocked) => " Override: block ",
+            PromptKind::UndoReason => " Undo outcome ",
             PromptKind::LintPath => " Lint a migration ",
         }
     }
 
     fn required(&self) -> bool {
-        !matches!(self, PromptKind::FailReason)
+        !matches!(self, PromptKind::FailReason | PromptKind::UndoReason)
     }
 }
 
@@ -416,9 +431,31 @@ impl App {
     }
 
     /// Called when the app is about to exit: the heartbeat marks the moment.
+    /// A running command is cancelled and waited for (its group gets
+    /// SIGTERM, then SIGKILL after 2 s), so its result and a note saying
+    /// why are in the log, as `rehearse` leaves them.
     pub fn leave(&mut self, now: DateTime<Utc>) {
+        if self.command_running() {
+            if let Screen::Runner(runner) = &mut self.screen {
+                runner.cancel_command();
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while self.command_running() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                self.tick(Utc::now());
+            }
+            if let Screen::Runner(runner) = &mut self.screen {
+                let step = runner.session.drill.commands.last().map(|c| c.step.clone());
+                let _ = runner.note_on(
+                    &mut self.store,
+                    Utc::now(),
+                    step,
+                    "rollsafe was closed while the command ran: it was cancelled, and the drill stays resumable"
+                        .to_string(),
+                );
+            }
+        }
         if let Screen::Runner(runner) = &mut self.screen {
-            runner.cancel_command();
             let _ = runner.close_probe(&mut self.store, now);
             let _ = runner.heartbeat(&mut self.store, now, true);
         }

@@ -16,6 +16,8 @@ impl App {
                 | Action::Fail
                 | Action::Skip
                 | Action::Block
+                | Action::Override
+                | Action::Undo
                 | Action::Open
                 | Action::RunCommand
                 | Action::RunVerify
@@ -43,11 +45,18 @@ impl App {
             Action::Block => Some(Outcome::Blocked),
             _ => None,
         };
-        if let Some(outcome) = asked
-            && let Err(why) =
-                crate::drill::lifecycle::may_record(&runner.session.drill, runner.selected, outcome)
-        {
-            return self.error(why.to_string());
+        if let Some(outcome) = asked {
+            match crate::drill::lifecycle::may_record(
+                &runner.session.drill,
+                runner.selected,
+                outcome,
+            ) {
+                Ok(()) => runner.refused = None,
+                Err(why) => {
+                    runner.refused = Some((runner.selected, outcome));
+                    return self.error(format!("{why} · ! records it anyway, with a reason"));
+                }
+            }
         }
         let result = match action {
             Action::Down => {
@@ -88,6 +97,26 @@ impl App {
             Action::Skip => return self.open_prompt(PromptKind::SkipReason),
             Action::Block => return self.open_prompt(PromptKind::BlockReason),
             Action::Note => return self.open_prompt(PromptKind::Note),
+            Action::Override => {
+                let Some((_, outcome)) = runner.refused.filter(|(i, _)| *i == runner.selected)
+                else {
+                    return self
+                        .info("nothing to override: ! follows an outcome the drill refused");
+                };
+                if outcome == Outcome::Passed && runner.needs_pnr_confirmation() {
+                    return self.info(
+                        "a point of no return is crossed only with its own confirmation: enter starts the step",
+                    );
+                }
+                return self.open_prompt(PromptKind::OverrideReason(outcome));
+            }
+            Action::Undo => {
+                if crate::drill::lifecycle::may_undo(&runner.session.drill).is_none() {
+                    return self
+                        .info("nothing to undo: only the latest outcome can be taken back, once");
+                }
+                return self.open_prompt(PromptKind::UndoReason);
+            }
             Action::Abort => return self.open_prompt(PromptKind::AbortReason),
             Action::RunCommand | Action::RunVerify => {
                 let purpose = if action == Action::RunCommand {
@@ -100,6 +129,16 @@ impl App {
             Action::CancelCommand => {
                 if runner.cancel_command() {
                     self.info("cancelling the command…");
+                } else if let Some(pgid) = runner.leftover.take() {
+                    return match runner.stop_leftover(&mut self.store, now, pgid) {
+                        Ok(true) => self.info(format!(
+                            "stopped process group {pgid}, left running by the crash (logged)"
+                        )),
+                        Ok(false) => self.error(format!(
+                            "process group {pgid} did not stop even on SIGKILL: check it with ps -g {pgid}"
+                        )),
+                        Err(e) => self.error(e.to_string()),
+                    };
                 } else {
                     self.info("no command is running; q leaves the drill (it stays resumable)");
                 }
@@ -150,6 +189,10 @@ impl App {
                 CommandPurpose::Verify => "a verification",
             };
             return self.info(format!("this step has no {what} to run"));
+        };
+        let command = match command {
+            Ok(command) => command,
+            Err(why) => return self.error(why.to_string()),
         };
         if purpose == CommandPurpose::Action && runner.needs_pnr_confirmation() {
             self.dialog = Some(cross_pnr(runner, AfterPnr::Run(purpose, command)));

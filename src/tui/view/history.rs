@@ -30,7 +30,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
         filters.push(format!("mode {}", m.as_str()));
     }
     if let Some(s) = &f.status {
-        filters.push(format!("status {s}"));
+        let label = crate::drill::RunStatus::parse(s).map_or(s.as_str(), |r| r.label());
+        filters.push(format!("status {label}"));
     }
     if let Some(d) = history.since_days {
         filters.push(format!("last {d} days"));
@@ -53,7 +54,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
     let width = body.width.saturating_sub(2) as usize;
     let mut lines = vec![Line::styled(
         format!(
-            "{:>6}  {:<17}  {:<28} {:<8} {:<10} {:>7}  {:>9}",
+            "{:>6}  {:<17}  {:<22} {:<8} {:<16} {:>7}  {:>9}",
             "id", "started (UTC)", "playbook", "mode", "status", "time", "steps ✔/✘"
         ),
         theme.dim(),
@@ -90,18 +91,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
 }
 
 fn row_spans(row: &DrillRow, width: usize, theme: Theme) -> Vec<Span<'static>> {
-    let (status, style) = match (row.status.as_str(), row.failed + row.blocked) {
-        ("running", _) => ("▶ running", theme.accent()),
-        ("aborted", _) => ("■ aborted", theme.warn()),
-        (_, 0) => ("✔ passed", theme.ok()),
-        _ => ("✘ failed", theme.bad()),
+    use crate::drill::RunStatus;
+    let (status, style) = match row.run_status() {
+        RunStatus::Running => ("▶ running", theme.accent()),
+        RunStatus::Aborted => ("■ aborted", theme.warn()),
+        RunStatus::Completed => ("✔ completed", theme.ok()),
+        RunStatus::CompletedWithFailures => ("✘ with failures", theme.bad()),
     };
     let time = format_clock(std::time::Duration::from_millis(row.active_ms.max(0) as u64));
     let text = format!(
-        "{:>6}  {:<17}  {:<28} {:<8} ",
+        "{:>6}  {:<17}  {:<22} {:<8} ",
         format!("#{}", row.id),
         format_when(row.started_at).trim_end_matches('Z'),
-        truncate(&row.playbook_id, 28),
+        truncate(&row.playbook_id, 22),
         row.mode.as_str(),
     );
     let tail = format!(
@@ -110,10 +112,10 @@ fn row_spans(row: &DrillRow, width: usize, theme: Theme) -> Vec<Span<'static>> {
         row.passed,
         row.failed + row.blocked
     );
-    let used = text.chars().count() + 10 + tail.chars().count();
+    let used = text.chars().count() + 16 + tail.chars().count();
     let spans = vec![
         Span::raw(text),
-        Span::styled(format!("{status:<10}"), style),
+        Span::styled(format!("{status:<16}"), style),
         Span::raw(tail),
     ];
     if used > width {

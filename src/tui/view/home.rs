@@ -277,7 +277,12 @@ fn playbook_detail<'a>(
             let s = &insight.stats;
             let median = s
                 .median_total
-                .map(|d| format!(" · median {}", crate::playbook::duration::format_clock(d)))
+                .map(|d| {
+                    format!(
+                        " · live median {}",
+                        crate::playbook::duration::format_clock(d)
+                    )
+                })
                 .unwrap_or_default();
             lines.push(Line::styled(
                 format!(
@@ -295,7 +300,7 @@ fn playbook_detail<'a>(
                         last.id,
                         ago(now, last.started_at),
                         last.mode.as_str(),
-                        last.status
+                        last.run_status().label()
                     ),
                     theme.dim(),
                 ));
@@ -374,10 +379,12 @@ fn render_recent(
         .iter()
         .take(area.height.saturating_sub(2) as usize)
         .map(|row| {
-            let mark = match (row.status.as_str(), row.failed + row.blocked) {
-                ("aborted", _) => Span::styled("■ aborted  ", theme.warn()),
-                (_, 0) => Span::styled("✔ completed", theme.ok()),
-                _ => Span::styled("✘ completed", theme.bad()),
+            use crate::drill::RunStatus;
+            let mark = match row.run_status() {
+                RunStatus::Aborted => Span::styled("■ aborted        ", theme.warn()),
+                RunStatus::Running => Span::styled("▶ running        ", theme.accent()),
+                RunStatus::Completed => Span::styled("✔ completed      ", theme.ok()),
+                RunStatus::CompletedWithFailures => Span::styled("✘ with failures  ", theme.bad()),
             };
             let text = format!(
                 " #{:<4} {:<26} {:<8} {:>4}/{:<4} {}",

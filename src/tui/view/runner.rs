@@ -211,6 +211,16 @@ pub fn spark_level(latency: Duration, blocked_after: Duration) -> usize {
 /// The mark of a step in the list: what happened to it.
 pub fn step_mark(drill: &Drill, index: usize) -> (&'static str, MarkKind) {
     let record = &drill.steps[index];
+    // An outcome recorded over the lifecycle's refusal is marked as such.
+    if record.deviation.is_some() {
+        return match record.outcome {
+            Some(Outcome::Passed) => ("✔!", MarkKind::Warn),
+            Some(Outcome::Failed) => ("✘!", MarkKind::Bad),
+            Some(Outcome::Skipped) => ("↷!", MarkKind::Warn),
+            Some(Outcome::Blocked) => ("⊘!", MarkKind::Bad),
+            None => ("▶", MarkKind::Active),
+        };
+    }
     match record.outcome {
         Some(Outcome::Passed) => ("✔", MarkKind::Good),
         Some(Outcome::Failed) => ("✘", MarkKind::Bad),
@@ -409,6 +419,26 @@ fn render_detail(
             theme.dim(),
         )),
     }
+    if let (Some(pgid), Some((in_flight, _))) = (runner.leftover, &drill.command_in_flight)
+        && *in_flight == step.id
+    {
+        lines.push(Line::styled(
+            format!(
+                "⚠ its command is still running from before the crash (process group {pgid}): x stops it"
+            ),
+            theme.bad(),
+        ));
+    }
+    if let Some(d) = &record.deviation {
+        lines.push(Line::styled(
+            format!(
+                "! override: recorded although {}; reason: {}",
+                crate::drill::lifecycle::describe_refused(&d.refused),
+                d.reason
+            ),
+            theme.warn(),
+        ));
+    }
     for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
         lines.push(Line::styled(
             format!("follow-up from drill #{drill}: {text}"),
@@ -469,7 +499,10 @@ fn render_detail(
             Span::styled("command", theme.accent()),
             Span::styled(run_hint, theme.dim()),
         ]));
-        lines.extend(shell_lines(&runner.resolved(command), theme));
+        let shown = runner
+            .runnable(command)
+            .unwrap_or_else(|_| runner.resolved(command));
+        lines.extend(shell_lines(&shown, theme));
     }
     if let Some(verify) = &step.verify {
         let run_hint = if runner.mode() == Mode::Live {
@@ -484,7 +517,10 @@ fn render_detail(
                 theme.dim(),
             ),
         ]));
-        lines.extend(shell_lines(&runner.resolved(&verify.command), theme));
+        let shown = runner
+            .runnable(&verify.command)
+            .unwrap_or_else(|_| runner.resolved(&verify.command));
+        lines.extend(shell_lines(&shown, theme));
     }
     if let Some(rollback) = &step.rollback {
         lines.push(Line::styled("rollback", theme.accent()));
@@ -572,10 +608,19 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
             good: None,
         });
     }
-    let last = runner.session.drill.commands_for(step).last()?;
-    let what = match last.purpose {
-        CommandPurpose::Action => "command",
-        CommandPurpose::Verify => "verify",
+    let drill = &runner.session.drill;
+    let last = drill.commands_for(step).last()?;
+    // A result from before the step's current attempt (say, before a crash
+    // or a restart) is shown as such, never as the current one.
+    let current = drill
+        .step_index(step)
+        .and_then(|i| drill.steps[i].attempt_began)
+        .is_none_or(|began| last.at >= began);
+    let what = match (last.purpose, current) {
+        (CommandPurpose::Action, true) => "command",
+        (CommandPurpose::Verify, true) => "verify",
+        (CommandPurpose::Action, false) => "previous attempt's command",
+        (CommandPurpose::Verify, false) => "previous attempt's verify",
     };
     let result = match (last.cancelled, last.exit_code) {
         (true, _) => "cancelled".to_string(),
@@ -639,7 +684,12 @@ fn render_output(
         .map(|l| Line::raw((*l).to_string()))
         .collect();
     let lines = if lines.is_empty() {
-        vec![Line::styled("(no output yet)", theme.dim())]
+        let empty = if output.running {
+            "(no output yet)"
+        } else {
+            "(no output)"
+        };
+        vec![Line::styled(empty, theme.dim())]
     } else {
         lines
     };

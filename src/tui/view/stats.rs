@@ -30,8 +30,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     let s = &stats.insight.stats;
     let clock = |d: Option<Duration>| d.map(format_clock).unwrap_or_else(|| "–".into());
     let last_success = match (s.last_success, s.last_success_at) {
-        (Some(id), Some(at)) => format!("last success #{id} {}", super::home::ago(app.now, at)),
-        _ => "never passed".into(),
+        (Some(id), Some(at)) => format!("live success #{id} {}", super::home::ago(app.now, at)),
+        _ => "no live success".into(),
     };
     let changed = match s.changed_since_last_drill {
         Some(true) => " · changed since its last drill",
@@ -42,7 +42,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
             Line::styled(format!(" Stats · {} ({})", stats.title, s.playbook_id), theme.title()),
             Line::styled(
                 format!(
-                    " {} drills · {:.0}% passed · median {} · p90 {} · readiness {}/100 · {last_success}{changed}",
+                    " {} drills · {:.0}% passed · live median {} · p90 {} · readiness {}/100 · {last_success}{changed}",
                     s.drills,
                     s.success_rate() * 100.0,
                     clock(s.median_total),
@@ -94,7 +94,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     frame.render_widget(Paragraph::new(Line::from(outcomes)), marks);
 
     let width = body.width.saturating_sub(2) as usize;
-    let name_width = width.saturating_sub(44).max(10);
+    let name_width = width.saturating_sub(52).max(10);
     let mut lines = Vec::new();
     for rec in &stats.insight.recommendations {
         let style = match rec.severity {
@@ -118,8 +118,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
     }
     lines.push(Line::styled(
         format!(
-            "{:<name_width$} {:>5} {:>8} {:>8} {:>7} {:>7}",
-            "step", "runs", "median", "p90", "failed", "skipped"
+            "{:<name_width$} {:>5} {:>8} {:>8} {:>7} {:>7} {:>7}",
+            "step", "runs", "live med", "p90", "failed", "blocked", "skipped"
         ),
         theme.dim(),
     ));
@@ -132,12 +132,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, stats: &StatsState, them
         };
         lines.push(Line::styled(
             format!(
-                "{:<name_width$} {:>5} {:>8} {:>8} {:>6.0}% {:>6.0}%",
+                "{:<name_width$} {:>5} {:>8} {:>8} {:>6.0}% {:>6.0}% {:>6.0}%",
                 truncate(&step.step_id, name_width),
                 step.runs,
                 clock(step.median),
                 clock(step.p90),
                 fail * 100.0,
+                step.blocked_rate() * 100.0,
                 step.skip_rate() * 100.0
             ),
             style,

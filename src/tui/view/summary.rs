@@ -35,12 +35,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
             ),
             theme.warn(),
         ),
+        // A drill that has not ended gets no finished-drill verdict.
+        DrillStatus::Running => (
+            format!(
+                "not finished: {} of {} steps have an outcome",
+                drill.done(),
+                drill.steps.len()
+            ),
+            theme.warn(),
+        ),
         _ if drill.count(Outcome::Failed) + drill.count(Outcome::Blocked) > 0 => {
             ("completed with failures".to_string(), theme.bad())
         }
         _ => ("completed".to_string(), theme.ok()),
     };
     let budget = match playbook.budget {
+        _ if drill.status == DrillStatus::Running => Span::raw(""),
         Some(b) if total > b => Span::styled(
             format!(
                 " · over budget {} by {}",
@@ -121,6 +131,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
                     reason
                 ),
                 theme.dim(),
+            ));
+        }
+        if let Some(d) = &record.deviation {
+            lines.push(Line::styled(
+                format!(
+                    "     ! override: {} although {}; reason: {}",
+                    d.outcome,
+                    crate::drill::lifecycle::describe_refused(&d.refused),
+                    d.reason
+                ),
+                theme.warn(),
             ));
         }
         if let Some(probe) = &record.probe {
