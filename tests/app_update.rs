@@ -559,7 +559,6 @@ fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
 }
 
 #[test]
-<<<<<<< HEAD
 fn slash_on_home_narrows_the_playbooks_and_esc_clears_it() {
     let mut app = app();
     app.handle(Action::Filter, at(0));
@@ -584,7 +583,9 @@ fn slash_on_home_narrows_the_playbooks_and_esc_clears_it() {
     assert_eq!(app.home_items().len(), 2);
     app.handle(Action::Quit, at(0));
     assert!(app.should_quit);
-=======
+}
+
+#[test]
 fn a_refused_outcome_is_recorded_only_by_an_override_with_a_reason() {
     let mut app = started(Mode::Tabletop);
     let id = runner(&app).session.id;
@@ -728,5 +729,4 @@ fn a_drill_with_a_failed_step_is_completed_with_failures_everywhere() {
     };
     assert_eq!(only("completed"), 0, "a failed drill is not 'completed'");
     assert_eq!(only("completed_with_failures"), 1);
->>>>>>> main
 }

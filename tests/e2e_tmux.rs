@@ -776,10 +776,10 @@ fn slash_filters_home_and_esc_clears_it() {
     assert!(!screen.contains("blue-green-cutover"), "{screen}");
     // While typing, letters are text: `q` must not quit.
     t.type_text("q");
-    let screen = t.wait_for("no playbook matches");
+    let screen = t.wait_for("nothing matches");
     assert!(!t.pane_dead(), "{screen}");
     t.key("BSpace");
-    t.wait_gone("no playbook matches");
+    t.wait_gone("nothing matches");
     t.key("Enter");
     t.wait_for(" /rename ");
     t.key("Enter");
@@ -789,7 +789,11 @@ fn slash_filters_home_and_esc_clears_it() {
     t.key("Escape");
     let screen = t.wait_for("blue-green-cutover");
     assert!(!screen.contains("/rename"), "{screen}");
-    assert!(!t.pane_dead(), "esc clears the filter before it quits:\n{screen}");
+    assert!(
+        !t.pane_dead(),
+        "esc clears the filter before it quits:\n{screen}"
+    );
+}
 
 const LEFTOVER_PLAYBOOK: &str = r#"
 id = "e2e-leftover"

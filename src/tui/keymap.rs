@@ -105,7 +105,8 @@ pub const BINDINGS: &[Binding] = &[
         "/",
         Action::Filter,
         "filter the playbooks by typed text (enter keeps it, esc clears it)",
-        "filter",
+        // Help only: the 80-column footer is full.
+        "",
     ),
     bind(Home, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(Home, &[Char('q'), Esc], "q", Action::Quit, "quit", "quit"),

@@ -82,7 +82,7 @@ mod tests {
     fn typing_narrows_case_insensitively() {
         let f = typed("PG");
         assert!(f.editing);
-        assert!(f.matches(["postgres-add-column", "x"]));
+        assert!(f.matches(["pg-add-column", "x"]));
         assert!(f.matches(["nope", "pg_upgrade"]));
         assert!(!f.matches(["mysql-index"]));
     }

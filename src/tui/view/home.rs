@@ -178,10 +178,7 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         None => format!(" Playbooks ({}) ", app.library.playbooks.len()),
     };
     if rows.is_empty() && app.home.filter.is_active() {
-        lines.push(Line::styled(
-            "no playbook matches; esc clears the filter",
-            theme.dim(),
-        ));
+        lines.push(Line::styled("nothing matches; esc clears", theme.dim()));
     }
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
