@@ -14,6 +14,8 @@ pub mod lock;
 pub mod plan;
 pub mod recommend;
 pub mod render;
+pub mod schema;
+pub mod schema_live;
 pub mod version_gate;
 
 pub use intake::{Intake, RawIntake};
