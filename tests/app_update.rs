@@ -730,3 +730,43 @@ fn a_drill_with_a_failed_step_is_completed_with_failures_everywhere() {
     assert_eq!(only("completed"), 0, "a failed drill is not 'completed'");
     assert_eq!(only("completed_with_failures"), 1);
 }
+
+#[test]
+fn c_closes_a_follow_up_so_later_drills_no_longer_carry_it() {
+    let mut app = started(Mode::Tabletop);
+    app.handle(Action::Note, at(5));
+    type_text(&mut app, "TODO: raise lock_timeout", 6);
+    app.handle(Action::Submit, at(7));
+    app.handle(Action::Finish, at(10));
+    app.handle(Action::Yes, at(10));
+    app.handle(Action::Back, at(11));
+    // Two drills later it is still open.
+    for t in [20, 40] {
+        app.start(&loaded(), Mode::Tabletop, at(t));
+        assert_eq!(
+            runner(&app).follow_ups.len(),
+            1,
+            "carried to the drill at {t}"
+        );
+        app.handle(Action::Finish, at(t + 5));
+        app.handle(Action::Yes, at(t + 5));
+        app.handle(Action::Back, at(t + 6));
+    }
+    app.start(&loaded(), Mode::Tabletop, at(60));
+    // Only on the step it belongs to.
+    app.handle(Action::Down, at(61));
+    app.handle(Action::CloseFollowUp, at(61));
+    assert!(app.dialog.is_none());
+    app.handle(Action::Up, at(62));
+    app.handle(Action::CloseFollowUp, at(62));
+    assert!(matches!(app.dialog, Some(Dialog::Prompt { .. })));
+    type_text(&mut app, "set to 5s", 63);
+    app.handle(Action::Submit, at(64));
+    assert!(runner(&app).follow_ups.is_empty());
+    let all = app.store.follow_ups(None, true).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].closed_note.as_deref(), Some("set to 5s"));
+    app.handle(Action::Back, at(65));
+    app.start(&loaded(), Mode::Tabletop, at(80));
+    assert!(runner(&app).follow_ups.is_empty(), "closed: not carried");
+}

@@ -13,6 +13,7 @@ use crate::store::{self, Store, StoreError};
 
 pub mod abort;
 pub mod check;
+pub mod followup;
 pub mod history;
 pub mod lint;
 pub mod list;
@@ -129,6 +130,9 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Follow-ups (notes that start with TODO: or FOLLOW-UP:): open until closed, across drills.
+    #[command(subcommand)]
+    Followup(FollowupCommand),
     /// List the playbooks: bundled, yours, and any that do not load.
     List {
         #[arg(long)]
@@ -183,6 +187,26 @@ pub enum Command {
     Rehearse(crate::cli::rehearse::RehearseArgs),
     /// Lint migration SQL: locks, rewrites, app breakage, lossy rollback; file:line:col per finding.
     Lint(crate::cli::lint::LintArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FollowupCommand {
+    /// Open follow-ups, oldest first (with --all, closed ones too).
+    List {
+        /// Only this playbook's.
+        #[arg(long, value_name = "PLAYBOOK")]
+        playbook: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a follow-up, saying what was done (the id is in `followup list`).
+    Close {
+        id: i64,
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -366,6 +390,7 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
     let global = &cli.global;
     Some(match cli.command.as_ref()? {
         Command::Abort { drill, reason } => abort::abort(global, *drill, reason),
+        Command::Followup(cmd) => followup::followup(global, cmd),
         Command::List { json } => list::list(global, *json),
         Command::Check { files, json } => check::check(global, files, *json),
         Command::Show {

@@ -6,7 +6,9 @@ use chrono::Utc;
 use clap::{Args, ValueEnum};
 
 use super::{Global, exit};
-use crate::planner::{Intake, Knowledge, PlanHistory, RawIntake, plan, render};
+use crate::planner::files::{MigrationFile, Numbering};
+use crate::planner::plan::plan_numbered;
+use crate::planner::{Intake, Knowledge, PlanHistory, RawIntake, render};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PlanFormat {
@@ -65,6 +67,14 @@ pub struct PlanArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the migration files the tool loads (wrappers, down sections, transaction
+    /// opt-outs) under this project directory; an existing file is never overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub files: Option<PathBuf>,
+    /// Number the migration files from this version (its width is kept: 0042, 20261205120000),
+    /// so they follow the project's history instead of colliding with it. Default 0001.
+    #[arg(long, value_name = "VERSION")]
+    pub next_version: Option<String>,
 }
 
 pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
@@ -116,13 +126,27 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
             PlanHistory::none(now)
         }
     };
-    let plan = match plan(&intake, &knowledge, &history) {
+    let numbering = match args.next_version.as_deref().map(Numbering::parse) {
+        None => Numbering::default(),
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("rollsafe: {e}");
+            return exit::USAGE;
+        }
+    };
+    let plan = match plan_numbered(&intake, &knowledge, &history, &numbering) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("rollsafe: {e}");
             return exit::USAGE;
         }
     };
+    if let Some(dir) = &args.files
+        && let Err(e) = write_files(dir, &plan.files)
+    {
+        eprintln!("rollsafe: {e}");
+        return exit::INVALID;
+    }
     let text = match args.format {
         PlanFormat::Markdown => render::markdown(&plan),
         PlanFormat::Toml => render::toml(&plan, args.rollback),
@@ -177,4 +201,35 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Resu
         eprintln!("rollsafe: {note}");
     }
     Ok(read.intake)
+}
+
+/// Writes the tool's files under `dir`. All paths are checked first, so a collision with
+/// the project's history writes nothing.
+fn write_files(dir: &std::path::Path, files: &[MigrationFile]) -> Result<(), String> {
+    if files.is_empty() {
+        eprintln!(
+            "rollsafe: this tool's files are not generated yet; the plan shows each file's content"
+        );
+        return Ok(());
+    }
+    for f in files {
+        let path = dir.join(&f.path);
+        if path.exists() {
+            return Err(format!(
+                "{} exists already: pass --next-version with the number after your latest migration",
+                path.display()
+            ));
+        }
+    }
+    for f in files {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &f.text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("rollsafe: wrote {}", path.display());
+    }
+    Ok(())
 }

@@ -36,7 +36,7 @@ pub struct PlaybookInsight {
     /// ones), newest first.
     #[serde(skip)]
     pub drills: Vec<DrillRow>,
-    /// Open follow-ups of the previous drill: (drill, step, text).
+    /// Open follow-ups of the playbook, oldest first: (drill, step, text).
     #[serde(skip)]
     pub follow_ups: Vec<(i64, String, String)>,
 }
@@ -53,10 +53,12 @@ pub fn gather(
     // The step rules read each step's latest results whatever the depth.
     let samples = store.recent_step_samples(id, SAMPLE_WINDOW)?;
     // Follow-ups are the TODO notes of the previous (last ended) drill.
-    let follow_ups = match recommend::previous_drill(&drills) {
-        Some(previous) => recommend::follow_ups(previous.id, &store.events(previous.id)?),
-        None => Vec::new(),
-    };
+    // Every follow-up of the playbook still open, whichever drill noted it.
+    let follow_ups: Vec<(i64, String, String)> = store
+        .follow_ups(Some(id), false)?
+        .into_iter()
+        .map(|f| (f.drill_id, f.step_id.unwrap_or_default(), f.text))
+        .collect();
     let hash = loaded.map(|l| playbook::content_hash(&l.source));
     let steps = match depth {
         Depth::Full => store.step_distributions(id)?,

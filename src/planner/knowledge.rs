@@ -194,6 +194,32 @@ pub struct Tool {
     /// A statement that cannot run in a transaction must be alone in its file.
     #[serde(default)]
     pub no_tx_alone: bool,
+    /// The whole file the tool loads (src/planner/files.rs): `{up}`, `{down}`, `{no_tx}`,
+    /// `{prev}`, `{class}` and the `file` placeholders.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// The module's path when `file` carries prose (defaults to `file`).
+    #[serde(default)]
+    pub module_path: Option<String>,
+    /// A separate down file (golang-migrate).
+    #[serde(default)]
+    pub down_module: Option<String>,
+    #[serde(default)]
+    pub down_path: Option<String>,
+    /// What `{no_tx}` becomes in a file whose statement cannot run in a transaction.
+    #[serde(default)]
+    pub no_tx_mark: Option<String>,
+    /// Wraps the up body of such a file (`{up}`), e.g. Alembic's autocommit_block.
+    #[serde(default)]
+    pub no_tx_up: Option<String>,
+    /// A settings file written next to such a file (Flyway's .sql.conf).
+    #[serde(default)]
+    pub no_tx_path: Option<String>,
+    #[serde(default)]
+    pub no_tx_text: Option<String>,
+    /// The down body when the step cannot be undone in SQL (`{why}`).
+    #[serde(default)]
+    pub irreversible: Option<String>,
     pub expand_cmd: String,
     pub contract_cmd: String,
     pub has_lock: bool,

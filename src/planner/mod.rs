@@ -5,6 +5,7 @@
 pub mod backfill;
 pub mod checklist;
 pub mod classify;
+pub mod files;
 pub mod from_sql;
 pub mod history;
 pub mod incident;

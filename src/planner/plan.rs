@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::checklist::{self, Section};
 use super::classify::{self, IncidentMatch};
+use super::files::{self as mfiles, MigrationFile, Numbering};
 use super::intake::{Change, Intake};
 use super::knowledge::{DeployModel, Engine, EngineSpec, Knowledge, PHASES, RollbackClass, Tool};
 use super::lock::{self, LockStrategy};
@@ -53,6 +54,9 @@ pub struct Plan {
     pub assumed_rows: Vec<String>,
     /// What to ask about an incident account that matched no category.
     pub ask: String,
+    /// The files the tool loads (`rollsafe plan --files DIR`), in the order they apply.
+    #[serde(skip)]
+    pub files: Vec<MigrationFile>,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -391,6 +395,16 @@ fn tool_prose(text: &str) -> String {
 
 /// Builds the plan. Errors name the input that cannot be planned and why.
 pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Plan, String> {
+    plan_numbered(intake, k, history, &Numbering::default())
+}
+
+/// As [`plan`], with the migration files numbered from `numbering` (`--next-version`).
+pub fn plan_numbered(
+    intake: &Intake,
+    k: &Knowledge,
+    history: &PlanHistory,
+    numbering: &Numbering,
+) -> Result<Plan, String> {
     let engine = k.engine(&intake.engine.id).ok_or("unknown engine")?;
     let tool = k.tool(&intake.tool).ok_or("unknown tool")?;
     let model = k.model(&intake.deploy).ok_or("unknown deployment model")?;
@@ -655,7 +669,9 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
     }
 
     // The changes.
-    let mut version_counter = 0u32;
+    let mut version_counter = 0u64;
+    let mut tool_files: Vec<MigrationFile> = Vec::new();
+    let mut last_version: Option<String> = None;
     for (ci, c) in intake.changes.iter().enumerate() {
         let op = k.operation(&c.op).ok_or("unknown operation")?;
         sources.insert(format!("operation {}: {}", op.id, op.source));
@@ -815,7 +831,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                         let mut v = p.clone();
                         for (gi, group) in groups.iter().enumerate() {
                             version_counter += 1;
-                            let version = format!("{version_counter:04}");
+                            let version = numbering.format(numbering.next + version_counter - 1);
                             let fslug = if groups.len() > 1 {
                                 format!("{base_slug}_{}", gi + 1)
                             } else {
@@ -863,6 +879,20 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
                                     .map(|r| format!("\"\"\"{r}\"\"\""))
                                     .unwrap_or_else(|| "None".into()),
                             );
+                            let down: Vec<String> =
+                                sql_reverse(&fill(&s.rollback, &p)).into_iter().collect();
+                            tool_files.extend(mfiles::files(
+                                tool,
+                                &mfiles::Unit {
+                                    values: &v,
+                                    up: group,
+                                    down: &down,
+                                    no_tx: s.kind == "ddl_no_tx",
+                                    prev: last_version.as_deref(),
+                                    irreversible: &fill(&s.rollback, &p),
+                                },
+                            ));
+                            last_version = v.get("version").cloned();
                             let wrapped = fill(&tool.wrap.replace("\\n", "\n"), &wv);
                             detail.push_str(&format!(
                                 "\n\nShip it with {} as `{}`:\n\n```\n{}\n```",
@@ -1224,6 +1254,7 @@ pub fn plan(intake: &Intake, k: &Knowledge, history: &PlanHistory) -> Result<Pla
         unsourced,
         assumed_rows,
         ask: k.reading.ask.clone(),
+        files: tool_files,
     })
 }
 

@@ -68,12 +68,19 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// At most this many problems are reported per file; a page of 100,000 bad
+/// keys would otherwise print 100,000 lines (and cost a column count each).
+pub const MAX_PROBLEMS: usize = 100;
+
 /// Collects diagnostics for one file.
 #[derive(Debug)]
 pub struct Reporter<'a> {
     file: String,
     index: LineIndex<'a>,
     pub found: Vec<Diagnostic>,
+    /// Problems past `MAX_PROBLEMS`: how many, and where the first was.
+    dropped: usize,
+    first_dropped: usize,
 }
 
 impl<'a> Reporter<'a> {
@@ -82,10 +89,19 @@ impl<'a> Reporter<'a> {
             file: file.to_string(),
             index: LineIndex::new(text),
             found: Vec::new(),
+            dropped: 0,
+            first_dropped: 0,
         }
     }
 
     pub fn at(&mut self, offset: usize, message: impl Into<String>) {
+        if self.found.len() >= MAX_PROBLEMS {
+            if self.dropped == 0 {
+                self.first_dropped = offset;
+            }
+            self.dropped += 1;
+            return;
+        }
         let (line, column) = self.index.position(offset);
         self.found.push(Diagnostic {
             file: self.file.clone(),
@@ -99,8 +115,21 @@ impl<'a> Reporter<'a> {
         self.found.is_empty()
     }
 
+    /// Sorted by position; past the cap, one closing line says how many more there are.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.found.sort_by_key(|d| (d.line, d.column));
+        if self.dropped > 0 {
+            let (line, column) = self.index.position(self.first_dropped);
+            self.found.push(Diagnostic {
+                file: self.file.clone(),
+                line,
+                column,
+                message: format!(
+                    "{} more problems not shown (at most {MAX_PROBLEMS} are reported per file); fix these first",
+                    self.dropped
+                ),
+            });
+        }
         self.found
     }
 }
@@ -119,5 +148,27 @@ mod tests {
         assert_eq!(index.position(5), (2, 2));
         assert_eq!(index.position(4), (2, 1), "inside a character rounds down");
         assert_eq!(index.position(999), (3, 1));
+    }
+
+    #[test]
+    fn problems_past_the_cap_become_one_closing_line() {
+        let text = "x".repeat(1000);
+        let mut report = Reporter::new("f.md", &text);
+        for i in 0..MAX_PROBLEMS + 7 {
+            report.at(i, format!("problem {i}"));
+        }
+        let found = report.into_sorted();
+        assert_eq!(found.len(), MAX_PROBLEMS + 1);
+        assert_eq!(
+            found[MAX_PROBLEMS - 1].message,
+            format!("problem {}", MAX_PROBLEMS - 1)
+        );
+        let last = &found[MAX_PROBLEMS];
+        assert!(
+            last.message.starts_with("7 more problems not shown"),
+            "{}",
+            last.message
+        );
+        assert_eq!((last.line, last.column), (1, MAX_PROBLEMS + 1));
     }
 }

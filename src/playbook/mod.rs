@@ -57,8 +57,26 @@ impl Format {
     }
 }
 
+/// Playbooks larger than this are refused before parsing: a runbook is a few
+/// KB, and loading costs about 100 bytes of memory per byte of text.
+pub const MAX_BYTES: usize = 8 << 20;
+
+fn too_large(file: &str, bytes: u64) -> Diagnostic {
+    Diagnostic::whole_file(
+        file,
+        format!(
+            "file is too large for a playbook: {:.1} MB; the limit is {} MB",
+            bytes as f64 / (1 << 20) as f64,
+            MAX_BYTES >> 20
+        ),
+    )
+}
+
 /// Parses text whose format is given by `file`'s extension.
 pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
+    if text.len() > MAX_BYTES {
+        return Err(vec![too_large(file, text.len() as u64)]);
+    }
     match Format::from_name(file) {
         Some(Format::Toml) => toml_format::parse(file, text),
         Some(Format::Markdown) => markdown::parse(file, text),
@@ -73,6 +91,15 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
 pub fn load_file(path: &Path) -> Result<Loaded, Broken> {
     let label = path.display().to_string();
     let origin = Origin::File(label.clone());
+    // Refuse a huge file before reading it into memory.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() > MAX_BYTES as u64
+    {
+        return Err(Broken {
+            origin,
+            problems: vec![too_large(&label, meta.len())],
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| Broken {
         origin: origin.clone(),
         problems: vec![Diagnostic::whole_file(

@@ -109,4 +109,28 @@ pub const MIGRATIONS: &[&str] = &[
         WHERE drill_id IN (SELECT id FROM drills WHERE mode = 'live');
     CREATE INDEX step_results_live_durations ON step_results (playbook_id, step_id, live, outcome, duration_ms);
     CREATE INDEX drills_live_outcomes ON drills (playbook_id, mode, status, failed, blocked, active_ms);",
+    // 8: follow-ups are things: each TODO / FOLLOW-UP note stays open, across
+    // drills, until someone closes it (with a note). Existing notes are read
+    // from their events.
+    "CREATE TABLE followups (
+        id          INTEGER PRIMARY KEY,
+        drill_id    INTEGER NOT NULL REFERENCES drills (id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL,
+        playbook_id TEXT    NOT NULL,
+        step_id     TEXT,
+        text        TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        closed_at   INTEGER,
+        closed_note TEXT,
+        UNIQUE (drill_id, seq)
+    );
+    CREATE INDEX followups_open ON followups (playbook_id, closed_at, created_at);
+    INSERT INTO followups (drill_id, seq, playbook_id, step_id, text, created_at)
+        SELECT e.drill_id, e.seq, d.playbook_id, e.step_id, json_extract(e.payload, '$.text'), e.at
+        FROM events e JOIN drills d ON d.id = e.drill_id
+        WHERE e.kind = 'note'
+          AND (upper(ltrim(json_extract(e.payload, '$.text'))) LIKE 'TODO%'
+               OR upper(ltrim(json_extract(e.payload, '$.text'))) LIKE 'FOLLOW-UP%'
+               OR upper(ltrim(json_extract(e.payload, '$.text'))) LIKE 'FOLLOWUP%')
+        ORDER BY e.drill_id, e.seq;",
 ];

@@ -89,6 +89,32 @@ impl DrillRow {
     }
 }
 
+/// A follow-up: a TODO note of some drill, open until closed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FollowUpRow {
+    pub id: i64,
+    pub drill_id: i64,
+    pub playbook_id: String,
+    pub step_id: Option<String>,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_note: Option<String>,
+}
+
+fn follow_up_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowUpRow> {
+    Ok(FollowUpRow {
+        id: r.get(0)?,
+        drill_id: r.get(1)?,
+        playbook_id: r.get(2)?,
+        step_id: r.get(3)?,
+        text: r.get(4)?,
+        created_at: from_ms(r.get(5)?),
+        closed_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+        closed_note: r.get(7)?,
+    })
+}
+
 /// The playbook text a drill was started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -457,11 +483,65 @@ impl Store {
             insert_event(&tx, drill_id, last, event).map_err(|e| classify(&path, e))?;
             if derived {
                 update_step_result(&tx, drill_id, event, after).map_err(|e| classify(&path, e))?;
+                insert_follow_up(&tx, drill_id, last, event, after)
+                    .map_err(|e| classify(&path, e))?;
             }
             write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(())
+    }
+
+    /// Follow-ups, oldest first: open ones only unless `closed` too; of one
+    /// playbook or of all.
+    pub fn follow_ups(&self, playbook_id: Option<&str>, closed: bool) -> Result<Vec<FollowUpRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, drill_id, playbook_id, step_id, text, created_at, closed_at, closed_note
+                 FROM followups
+                 WHERE (?1 IS NULL OR playbook_id = ?1) AND (?2 OR closed_at IS NULL)
+                 ORDER BY created_at, id",
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map(params![playbook_id, closed], follow_up_from_row)
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    /// Closes follow-up `id` with an optional note. `Ok(None)`: no such one.
+    /// The flag says whether it was open (closing it twice changes nothing).
+    pub fn close_follow_up(
+        &mut self,
+        id: i64,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<Option<(FollowUpRow, bool)>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        let changed = tx
+            .execute(
+                "UPDATE followups SET closed_at = ?2, closed_note = ?3
+                 WHERE id = ?1 AND closed_at IS NULL",
+                params![id, ms(at), note],
+            )
+            .map_err(|e| classify(&path, e))?;
+        let row = tx
+            .query_row(
+                "SELECT id, drill_id, playbook_id, step_id, text, created_at, closed_at, closed_note
+                 FROM followups WHERE id = ?1",
+                [id],
+                follow_up_from_row,
+            )
+            .optional()
+            .map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(row.map(|r| (r, changed == 1)))
     }
 
     /// Records that rollsafe is running this drill now (a heartbeat, not an event).
@@ -1123,6 +1203,33 @@ fn update_step_result(
             tx.prepare_cached("DELETE FROM step_results WHERE drill_id = ?1 AND step_id = ?2")?
                 .execute(params![drill_id, step])?;
         }
+    }
+    Ok(())
+}
+
+/// A TODO / FOLLOW-UP note opens a follow-up, in the same commit as the note.
+fn insert_follow_up(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    seq: i64,
+    event: &Event,
+    after: &Drill,
+) -> rusqlite::Result<()> {
+    if let EventKind::Note { step, text } = &event.kind
+        && crate::report::is_follow_up(text)
+    {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO followups (drill_id, seq, playbook_id, step_id, text, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            drill_id,
+            seq,
+            after.playbook_id,
+            step,
+            text,
+            ms(event.at)
+        ])?;
     }
     Ok(())
 }

@@ -20,6 +20,8 @@ pub enum Action {
     Override,
     /// Take back the latest outcome.
     Undo,
+    /// Close the selected step's open follow-up.
+    CloseFollowUp,
     Note,
     RunCommand,
     RunVerify,

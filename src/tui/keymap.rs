@@ -128,6 +128,14 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Runner,
+        &[Char('c')],
+        "c",
+        Action::CloseFollowUp,
+        "close the selected step's open follow-up, saying what was done",
+        "",
+    ),
+    bind(
+        Runner,
         &[Char('u')],
         "u",
         Action::Undo,

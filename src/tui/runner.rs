@@ -524,6 +524,30 @@ impl RunnerState {
         }))
     }
 
+    /// Closes the oldest open follow-up of the selected step in the log,
+    /// and drops it from the runner. Returns its text, if there was one.
+    pub fn close_follow_up(
+        &mut self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        note: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let step = self.selected_id().unwrap_or_default();
+        let Some(pos) = self.follow_ups.iter().position(|(_, s, _)| *s == step) else {
+            return Ok(None);
+        };
+        let (drill, _, text) = self.follow_ups[pos].clone();
+        let open = store.follow_ups(Some(&self.session.playbook.id), false)?;
+        let found = open.iter().find(|f| {
+            f.drill_id == drill && f.step_id.as_deref().unwrap_or("") == step && f.text == text
+        });
+        if let Some(row) = found {
+            store.close_follow_up(row.id, now, note.trim())?;
+        }
+        self.follow_ups.remove(pos);
+        Ok(Some(text))
+    }
+
     /// Stops a process group a crash left running and notes it in the log.
     pub fn stop_leftover(
         &mut self,

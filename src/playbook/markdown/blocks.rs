@@ -425,10 +425,15 @@ pub(super) fn unclosed_notes(doc: &Doc<'_>) -> Vec<usize> {
             Event::Start(Tag::CodeBlock(_)) => in_code += 1,
             Event::End(pulldown_cmark::TagEnd::CodeBlock) => in_code = in_code.saturating_sub(1),
             Event::Text(_) if in_code == 0 => {
-                // Markdown splits `<` from what follows: read a little further.
-                let mut end = (r.end + 64).min(doc.line_end(r.end));
+                // Markdown splits `<` from what follows: read a little further, but
+                // never scan to the end of the line (a line of many text events
+                // would be read once per event).
+                let mut end = (r.end + 64).min(doc.text.len());
                 while !doc.text.is_char_boundary(end) {
                     end -= 1;
+                }
+                if let Some(k) = doc.slice(r.end..end).find('\n') {
+                    end = r.end + k;
                 }
                 let source = doc.slice(r.start..end);
                 for (k, _) in source.match_indices("<!--") {

@@ -668,3 +668,38 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn an_annotation_of_many_bad_keys_reports_the_first_hundred_and_a_count() {
+    let keys: String = (0..5000).map(|i| format!(" k{i}=v")).collect();
+    let text = format!("# T\n\n## S\n\n1. Step <!-- rollsafe:{keys} -->\n");
+    let found = problems("p.md", &text);
+    assert_eq!(found.len(), super::super::diagnostic::MAX_PROBLEMS + 1);
+    assert!(
+        found[0].2.contains("unknown annotation key `k0`"),
+        "{:?}",
+        found[0]
+    );
+    let last = &found.last().unwrap().2;
+    assert!(last.starts_with("4900 more problems not shown"), "{last}");
+}
+
+#[test]
+fn a_line_of_many_brackets_is_one_step() {
+    let text = format!("# T\n\n## S\n\n1. Open {}\n", "[".repeat(20_000));
+    let p = load("p.md", &text);
+    assert_eq!(p.step_count(), 1);
+    assert!(p.phases[0].steps[0].title.starts_with("Open [[["));
+}
+
+#[test]
+fn a_file_past_the_size_ceiling_is_refused_before_parsing() {
+    let text = "x".repeat(crate::playbook::MAX_BYTES + 1);
+    let found = crate::playbook::parse("big.md", &text).unwrap_err();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].message.contains("too large"),
+        "{}",
+        found[0].message
+    );
+}

@@ -117,6 +117,13 @@ impl App {
         let Screen::Runner(runner) = &mut self.screen else {
             return;
         };
+        if kind == PromptKind::CloseFollowUp {
+            return match runner.close_follow_up(&mut self.store, now, &text) {
+                Ok(Some(closed)) => self.info(format!("follow-up closed: {closed}")),
+                Ok(None) => self.info("no open follow-up on this step"),
+                Err(e) => self.error(e.to_string()),
+            };
+        }
         let store = &mut self.store;
         let result = match kind {
             PromptKind::Note => runner.add_note(store, now, text).map(|_| FollowUp::None),
@@ -128,6 +135,7 @@ impl App {
                 runner.record_override(store, now, outcome, text)
             }
             PromptKind::UndoReason => runner.undo_last(store, now, text),
+            PromptKind::CloseFollowUp => return,
             PromptKind::LintPath => return,
         };
         match result {

@@ -89,6 +89,8 @@ pub enum PromptKind {
     OverrideReason(Outcome),
     /// Why take back the latest outcome (optional).
     UndoReason,
+    /// What was done about the selected step's follow-up (optional).
+    CloseFollowUp,
     /// Home: which migration to lint.
     LintPath,
 }
@@ -107,6 +109,7 @@ impl PromptKind {
             PromptKind::UndoReason => {
                 "Undo the latest outcome? The step runs again; both stay in the log. Why? (optional)"
             }
+            PromptKind::CloseFollowUp => "Close this follow-up: what was done? (optional)",
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
@@ -125,12 +128,16 @@ impl PromptKind {
             PromptKind::OverrideReason(Outcome::Skipped) => " Override: skip ",
             PromptKind::OverrideReason(Outcome::Blocked) => " Override: block ",
             PromptKind::UndoReason => " Undo outcome ",
+            PromptKind::CloseFollowUp => " Close follow-up ",
             PromptKind::LintPath => " Lint a migration ",
         }
     }
 
     fn required(&self) -> bool {
-        !matches!(self, PromptKind::FailReason | PromptKind::UndoReason)
+        !matches!(
+            self,
+            PromptKind::FailReason | PromptKind::UndoReason | PromptKind::CloseFollowUp
+        )
     }
 }
 

@@ -110,6 +110,13 @@ impl App {
                 }
                 return self.open_prompt(PromptKind::OverrideReason(outcome));
             }
+            Action::CloseFollowUp => {
+                let step = runner.selected_id().unwrap_or_default();
+                if !runner.follow_ups.iter().any(|(_, s, _)| *s == step) {
+                    return self.info("no open follow-up on this step");
+                }
+                return self.open_prompt(PromptKind::CloseFollowUp);
+            }
             Action::Undo => {
                 if crate::drill::lifecycle::may_undo(&runner.session.drill).is_none() {
                     return self

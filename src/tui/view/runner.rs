@@ -441,7 +441,7 @@ fn render_detail(
     }
     for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
         lines.push(Line::styled(
-            format!("follow-up from drill #{drill}: {text}"),
+            format!("follow-up from drill #{drill}: {text} (c closes it)"),
             theme.warn(),
         ));
     }
