@@ -559,6 +559,33 @@ fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
 }
 
 #[test]
+fn slash_on_home_narrows_the_playbooks_and_esc_clears_it() {
+    let mut app = app();
+    app.handle(Action::Filter, at(0));
+    assert!(app.filter_editing());
+    type_text(&mut app, "broken", 0);
+    assert_eq!(app.home_items(), vec![HomeItem::Broken(0)]);
+    // Enter keeps the filter; the list's keys work again.
+    app.handle(Action::Submit, at(0));
+    assert!(!app.filter_editing());
+    assert_eq!(app.selected_home_item(), Some(HomeItem::Broken(0)));
+    // Esc (Quit on Home) first clears an active filter, then quits.
+    app.handle(Action::Quit, at(0));
+    assert!(!app.should_quit);
+    assert_eq!(
+        app.home_items(),
+        vec![HomeItem::Playbook(0), HomeItem::Broken(0)]
+    );
+    app.handle(Action::Filter, at(0));
+    type_text(&mut app, "zzz", 0);
+    assert!(app.home_items().is_empty());
+    app.handle(Action::Dismiss, at(0));
+    assert_eq!(app.home_items().len(), 2);
+    app.handle(Action::Quit, at(0));
+    assert!(app.should_quit);
+}
+
+#[test]
 fn a_refused_outcome_is_recorded_only_by_an_override_with_a_reason() {
     let mut app = started(Mode::Tabletop);
     let id = runner(&app).session.id;

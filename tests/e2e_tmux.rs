@@ -762,6 +762,39 @@ fn closing_the_terminal_ends_rollsafe() {
     assert_eq!(t.only_drill()["status"], "running");
 }
 
+/// `/` on Home: typed text narrows the playbooks, enter keeps the filter and
+/// starts the match, esc clears it.
+#[test]
+fn slash_filters_home_and_esc_clears_it() {
+    let mut t = Tmux::new("filter");
+    t.start_rollsafe("home", 100, 30, &[]);
+    t.wait_for("blue-green-cutover");
+    t.key("/");
+    t.type_text("rename");
+    let screen = t.wait_for("/rename");
+    assert!(screen.contains(PG), "{screen}");
+    assert!(!screen.contains("blue-green-cutover"), "{screen}");
+    // While typing, letters are text: `q` must not quit.
+    t.type_text("q");
+    let screen = t.wait_for("nothing matches");
+    assert!(!t.pane_dead(), "{screen}");
+    t.key("BSpace");
+    t.wait_gone("nothing matches");
+    t.key("Enter");
+    t.wait_for(" /rename ");
+    t.key("Enter");
+    wait_for_pg_runner(&t);
+    t.key("q");
+    t.wait_for("Resume (1 unfinished)");
+    t.key("Escape");
+    let screen = t.wait_for("blue-green-cutover");
+    assert!(!screen.contains("/rename"), "{screen}");
+    assert!(
+        !t.pane_dead(),
+        "esc clears the filter before it quits:\n{screen}"
+    );
+}
+
 const LEFTOVER_PLAYBOOK: &str = r#"
 id = "e2e-leftover"
 title = "A command that outlives its shell"

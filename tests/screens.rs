@@ -36,6 +36,16 @@ fn home() {
 }
 
 #[test]
+fn home_filtered_while_typing() {
+    let mut app = app();
+    app.handle(Action::Filter, at(0));
+    for c in "zzz".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 80, 24, 0));
+}
+
+#[test]
 fn home_with_a_drill_to_resume_and_a_recent_one() {
     let mut app = runner_app(Mode::Tabletop);
     app.handle(Action::Finish, at(60));

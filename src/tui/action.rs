@@ -39,6 +39,8 @@ pub enum Action {
     OpenPlanner,
     /// Home: ask for a migration to lint.
     OpenLint,
+    /// `/`: type text that narrows the list on screen.
+    Filter,
     Left,
     Right,
     SavePlan,

@@ -99,6 +99,15 @@ pub const BINDINGS: &[Binding] = &[
         "last item",
         "",
     ),
+    bind(
+        Home,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "filter the playbooks by typed text (enter keeps it, esc clears it)",
+        // Help only: the 80-column footer is full.
+        "",
+    ),
     bind(Home, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(Home, &[Char('q'), Esc], "q", Action::Quit, "quit", "quit"),
     bind(

@@ -150,6 +150,9 @@ pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
     {
         return keymap::wizard_action(key);
     }
+    if app.dialog.is_none() && app.filter_editing() {
+        return keymap::prompt_action(key);
+    }
     match &app.dialog {
         Some(Dialog::Prompt { .. }) => keymap::prompt_action(key),
         Some(_) => keymap::confirm_action(key),

@@ -1,6 +1,7 @@
 //! The application state and the one place it changes: [`App::handle`].
 
 mod dialog;
+mod filter;
 mod history;
 mod home;
 mod lint;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub use self::filter::TextFilter;
 use super::action::{Action, FilterField};
 use super::keymap::Context;
 use super::lint::LintState;
@@ -212,6 +214,8 @@ pub struct HomeState {
     pub recent: Vec<DrillRow>,
     /// What past drills say about each playbook, by playbook id.
     pub insights: BTreeMap<String, crate::insight::PlaybookInsight>,
+    /// `/` narrows the playbooks (drills to resume always show).
+    pub filter: TextFilter,
 }
 
 /// What a row of Home's list is.
@@ -324,9 +328,30 @@ impl App {
     pub fn home_items(&self) -> Vec<HomeItem> {
         (0..self.home.unfinished.len())
             .map(HomeItem::Resume)
-            .chain((0..self.library.playbooks.len()).map(HomeItem::Playbook))
-            .chain((0..self.library.broken.len()).map(HomeItem::Broken))
+            .chain(
+                (0..self.library.playbooks.len())
+                    .filter(|&i| {
+                        let p = &self.library.playbooks[i].playbook;
+                        self.home
+                            .filter
+                            .matches([p.id.as_str(), p.title.as_str(), p.kind.as_str()])
+                    })
+                    .map(HomeItem::Playbook),
+            )
+            .chain(
+                (0..self.library.broken.len())
+                    .filter(|&i| {
+                        let label = self.library.broken[i].origin.label();
+                        self.home.filter.matches([label])
+                    })
+                    .map(HomeItem::Broken),
+            )
             .collect()
+    }
+
+    /// Whether keys are going into a list's `/` filter.
+    pub fn filter_editing(&self) -> bool {
+        matches!(self.screen, Screen::Home) && self.home.filter.editing
     }
 
     pub fn selected_home_item(&self) -> Option<HomeItem> {
