@@ -770,3 +770,32 @@ fn c_closes_a_follow_up_so_later_drills_no_longer_carry_it() {
     app.start(&loaded(), Mode::Tabletop, at(80));
     assert!(runner(&app).follow_ups.is_empty(), "closed: not carried");
 }
+
+#[test]
+fn slash_on_history_narrows_the_drills_by_typed_text() {
+    let mut app = app();
+    app.start(&loaded(), Mode::Tabletop, at(0));
+    app.handle(Action::Back, at(1));
+    app.start(&loaded(), Mode::Live, at(2));
+    app.handle(Action::Back, at(3));
+    app.handle(Action::OpenHistory, at(4));
+    let shown = |app: &App| match &app.screen {
+        Screen::History(h) => (h.total, h.search.editing),
+        _ => panic!("left History: {:?}", app.status),
+    };
+    assert_eq!(shown(&app), (2, false));
+    app.handle(Action::Filter, at(5));
+    // While typing, letters are text: `q` does not go back to Home.
+    type_text(&mut app, "q", 5);
+    assert_eq!(shown(&app), (0, true), "no drill holds q");
+    app.handle(Action::Backspace, at(5));
+    type_text(&mut app, "ANA", 5); // the operator, any case
+    assert_eq!(shown(&app), (2, true));
+    app.handle(Action::Submit, at(6));
+    assert_eq!(shown(&app), (2, false), "enter keeps the filter");
+    app.handle(Action::Filter, at(7));
+    type_text(&mut app, "x", 7);
+    assert_eq!(shown(&app), (0, true));
+    app.handle(Action::Dismiss, at(8));
+    assert_eq!(shown(&app), (2, false), "esc clears it");
+}

@@ -654,7 +654,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT {DRILL_COLUMNS} FROM drills WHERE {FILTER_SQL}
-                 ORDER BY started_at DESC, id DESC LIMIT ?5 OFFSET ?6"
+                 ORDER BY started_at DESC, id DESC LIMIT ?6 OFFSET ?7"
             ))
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
@@ -664,6 +664,7 @@ impl Store {
                     filter.mode.map(|m| m.as_str()),
                     filter.status,
                     filter.since.map(ms),
+                    filter.text,
                     limit as i64,
                     offset as i64
                 ],
@@ -683,7 +684,8 @@ impl Store {
                         filter.playbook_id,
                         filter.mode.map(|m| m.as_str()),
                         filter.status,
-                        filter.since.map(ms)
+                        filter.since.map(ms),
+                        filter.text
                     ],
                     |r| r.get::<_, i64>(0),
                 )
@@ -984,15 +986,20 @@ pub struct DrillFilter {
     pub status: Option<String>,
     /// Started at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Text that the drill's id, playbook id or title, or operator
+    /// contains (case-insensitive for ASCII), as History's `/` types it.
+    pub text: Option<String>,
 }
 
-/// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+/// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?5.
 /// ?3 is a [`crate::drill::RunStatus`] code: "completed" means without a
 /// failed or blocked step, as everywhere else.
 const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
      AND (?3 IS NULL OR (CASE WHEN status = 'completed' AND (failed > 0 OR blocked > 0)
                               THEN 'completed_with_failures' ELSE status END) = ?3)
-     AND (?4 IS NULL OR started_at >= ?4)";
+     AND (?4 IS NULL OR started_at >= ?4)
+     AND (?5 IS NULL OR instr(lower(id || ' ' || playbook_id || ' ' || playbook_title || ' ' || operator),
+                              lower(?5)) > 0)";
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \

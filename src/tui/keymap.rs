@@ -464,6 +464,14 @@ pub const BINDINGS: &[Binding] = &[
         "scroll the finding's details up",
         "",
     ),
+    bind(
+        Lint,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "show findings whose rule, file or message holds typed text (enter keeps it, esc clears it)",
+        "",
+    ),
     bind(Lint, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(
         Lint,
@@ -582,7 +590,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('f')],
         "f",
         Action::CycleFilter(FilterField::Status),
-        "filter by status: running, completed, aborted",
+        "filter by status: running, completed, completed with failures, aborted",
         "status",
     ),
     bind(
@@ -592,6 +600,14 @@ pub const BINDINGS: &[Binding] = &[
         Action::CycleFilter(FilterField::Since),
         "filter by date: last 7, 30, 90 days",
         "date",
+    ),
+    bind(
+        History,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "show drills whose id, playbook or operator holds typed text (enter keeps it, esc clears it)",
+        "",
     ),
     bind(
         History,

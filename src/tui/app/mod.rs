@@ -68,6 +68,8 @@ pub struct HistoryState {
     pub filter: crate::store::DrillFilter,
     /// The date filter as a window in days (shown in the header).
     pub since_days: Option<i64>,
+    /// `/`: text the drills' ids, playbooks and operators are narrowed by.
+    pub search: TextFilter,
 }
 
 impl HistoryState {
@@ -351,7 +353,12 @@ impl App {
 
     /// Whether keys are going into a list's `/` filter.
     pub fn filter_editing(&self) -> bool {
-        matches!(self.screen, Screen::Home) && self.home.filter.editing
+        match &self.screen {
+            Screen::Home => self.home.filter.editing,
+            Screen::History(history) => history.search.editing,
+            Screen::Lint(lint) => lint.filter.editing,
+            _ => false,
+        }
     }
 
     pub fn selected_home_item(&self) -> Option<HomeItem> {

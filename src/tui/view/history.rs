@@ -36,6 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
     if let Some(d) = history.since_days {
         filters.push(format!("last {d} days"));
     }
+    if let Some(text) = history.search.label() {
+        filters.push(text);
+    }
     let filtered = if filters.is_empty() {
         String::new()
     } else {
