@@ -489,12 +489,17 @@ fn help_overlay_lists_keys_and_any_key_closes_it() {
     // The closing hint sits in the box's bottom border.
     assert!(screen.contains("any key closes this help ┘"), "{screen}");
 
-    // j would move the selection; while help is up it only closes help.
+    // j scrolls help (it would move the selection); help stays up.
     t.key("j");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let screen = t.wait_for("┌ Keys");
+    assert!(screen.contains("┌ Keys"), "{screen}");
+    // Any other key closes help and does nothing else: space would pass.
+    t.key("Space");
     let screen = t.wait_gone("┌ Keys");
     let rows = step_rows(&screen);
     assert!(
-        rows[0].selected,
+        rows[0].selected && rows[0].mark != '✔',
         "the key that closed help must not act:\n{screen}"
     );
 

@@ -31,6 +31,10 @@ pub enum Action {
     Abort,
     ScrollOutputUp,
     ScrollOutputDown,
+    /// Runner: the output pane large or normal.
+    ToggleOutput,
+    /// Runner: select the step whose command runs, else the active one.
+    JumpToRunning,
     Help,
     OpenHistory,
     OpenStats,

@@ -264,6 +264,22 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         Runner,
+        &[Char('.')],
+        ".",
+        Action::JumpToRunning,
+        "select the running step (its command, else the active step)",
+        "",
+    ),
+    bind(
+        Runner,
+        &[Char('o')],
+        "o",
+        Action::ToggleOutput,
+        "make the command output pane large, or normal again",
+        "",
+    ),
+    bind(
+        Runner,
         &[PageUp, Char('K')],
         "K/PgUp",
         Action::ScrollOutputUp,

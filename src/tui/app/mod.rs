@@ -192,6 +192,8 @@ pub struct App {
     pub screen: Screen,
     pub dialog: Option<Dialog>,
     pub show_help: bool,
+    /// Lines the help overlay is scrolled (it is taller than small terminals).
+    pub help_scroll: u16,
     pub status: Option<Status>,
     pub should_quit: bool,
     pub operator: String,
@@ -248,6 +250,7 @@ impl App {
             screen: Screen::Home,
             dialog: None,
             show_help: false,
+            help_scroll: 0,
             status: None,
             should_quit: false,
             operator,
@@ -380,8 +383,13 @@ impl App {
     pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
         self.now = now;
         if self.show_help {
-            // Any key closes help; it has no actions of its own.
-            self.show_help = false;
+            // Help only scrolls; any other key closes it. The view clamps the
+            // scroll to the keys there are.
+            match action {
+                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                _ => self.show_help = false,
+            }
             return;
         }
         if self.dialog.is_some() {
@@ -390,6 +398,7 @@ impl App {
         }
         if action == Action::Help {
             self.show_help = true;
+            self.help_scroll = 0;
             return;
         }
         if action == Action::Interrupt {

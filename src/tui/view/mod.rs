@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         dialog::render(frame, area, d, theme);
     }
     if app.show_help {
-        dialog::render_help(frame, area, app.context(), theme);
+        dialog::render_help(frame, area, app.context(), app.help_scroll, theme);
     }
 }
 
