@@ -466,6 +466,8 @@ fn history_filters_by_status_and_mode_and_opens_stats() {
     assert_eq!(total(&app), (3, vec![3, 2, 1]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // running
     assert_eq!(total(&app), (1, vec![3]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // interrupted
+    assert_eq!(total(&app), (0, vec![]), "drill 3 was seen 9 s ago");
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed
     assert_eq!(total(&app), (1, vec![1]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed with failures
@@ -713,7 +715,7 @@ fn a_drill_with_a_failed_step_is_completed_with_failures_everywhere() {
     };
     let row = app.store.drill(id).unwrap();
     assert_eq!(row.status, "completed", "what the log stores");
-    assert_eq!(row.run_status(), RunStatus::CompletedWithFailures);
+    assert_eq!(row.run_status(at(6)), RunStatus::CompletedWithFailures);
     let session = rollsafe::drill::Session::resume(&app.store, id).unwrap();
     assert_eq!(
         rollsafe::report::journal(&session).status,
@@ -798,4 +800,42 @@ fn slash_on_history_narrows_the_drills_by_typed_text() {
     assert_eq!(shown(&app), (0, true));
     app.handle(Action::Dismiss, at(8));
     assert_eq!(shown(&app), (2, false), "esc clears it");
+}
+
+#[test]
+fn a_running_drill_not_heard_from_for_30_s_reads_interrupted_and_filters_so() {
+    use rollsafe::drill::RunStatus;
+    use rollsafe::tui::action::FilterField;
+    let mut app = started(Mode::Live);
+    app.handle(Action::Back, at(2));
+    let row = app.store.drill(1).unwrap();
+    assert_eq!(row.run_status(at(30)), RunStatus::Running, "seen 28 s ago");
+    assert_eq!(row.run_status(at(40)), RunStatus::Interrupted);
+    // A heartbeat keeps it running.
+    app.store.touch(1, at(35)).unwrap();
+    let row = app.store.drill(1).unwrap();
+    assert_eq!(row.run_status(at(60)), RunStatus::Running);
+    assert_eq!(row.run_status(at(70)), RunStatus::Interrupted);
+
+    app.handle(Action::OpenHistory, at(100));
+    let shown = |app: &App| match &app.screen {
+        Screen::History(h) => h.total,
+        _ => panic!("not history"),
+    };
+    app.handle(Action::CycleFilter(FilterField::Status), at(100)); // running
+    assert_eq!(shown(&app), 0);
+    app.handle(Action::CycleFilter(FilterField::Status), at(100)); // interrupted
+    assert_eq!(shown(&app), 1);
+}
+
+#[test]
+fn the_report_of_a_drill_left_running_long_ago_says_interrupted() {
+    let long_ago = chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap();
+    let mut app = app();
+    app.start(&loaded(), Mode::Live, long_ago);
+    app.handle(Action::Back, long_ago);
+    let session = rollsafe::drill::Session::resume(&app.store, 1).unwrap();
+    assert_eq!(rollsafe::report::journal_status(&session), "interrupted");
+    let journal = rollsafe::report::journal(&session);
+    assert_eq!(journal.status, "interrupted");
 }

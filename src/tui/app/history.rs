@@ -11,6 +11,8 @@ impl App {
 
     /// Counts and loads from the top, after the filter changed.
     pub(super) fn reload_history(&mut self, history: &mut HistoryState) {
+        // Running vs interrupted is judged at the app's clock.
+        history.filter.as_of = Some(self.now);
         match self.store.count_drills_where(&history.filter) {
             Ok(total) => history.total = total,
             Err(e) => return self.error(e.to_string()),

@@ -297,7 +297,7 @@ fn playbook_detail<'a>(
                         last.id,
                         ago(now, last.started_at),
                         last.mode.as_str(),
-                        last.run_status().label()
+                        last.run_status(now).label()
                     ),
                     theme.dim(),
                 ));
@@ -377,9 +377,10 @@ fn render_recent(
         .take(area.height.saturating_sub(2) as usize)
         .map(|row| {
             use crate::drill::RunStatus;
-            let mark = match row.run_status() {
+            let mark = match row.run_status(now) {
                 RunStatus::Aborted => Span::styled("■ aborted        ", theme.warn()),
                 RunStatus::Running => Span::styled("▶ running        ", theme.accent()),
+                RunStatus::Interrupted => Span::styled("◌ interrupted    ", theme.warn()),
                 RunStatus::Completed => Span::styled("✔ completed      ", theme.ok()),
                 RunStatus::CompletedWithFailures => Span::styled("✘ with failures  ", theme.bad()),
             };
