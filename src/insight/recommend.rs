@@ -496,6 +496,7 @@ mod tests {
             sources: vec![],
             phases: vec![],
             probe: None,
+            page: None,
         }
     }
 
