@@ -173,6 +173,16 @@ pub struct Step {
     pub on_fail: OnFail,
 }
 
+impl Step {
+    /// The command rollsafe may run (live mode, `rehearse`): only a shell
+    /// command; text for a console or for reference never runs.
+    pub fn runnable_command(&self) -> Option<&str> {
+        self.command
+            .as_deref()
+            .filter(|_| self.command_kind == CommandKind::Run)
+    }
+}
+
 /// How a step's command is carried out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "into")]
