@@ -4,8 +4,20 @@ use super::*;
 
 impl App {
     pub(super) fn handle_home(&mut self, action: Action, now: DateTime<Utc>) {
+        if self.home.filter.editing {
+            if self.home.filter.edit(action) {
+                self.home.selected = 0;
+            }
+            return;
+        }
         let count = self.home_items().len();
         match action {
+            Action::Filter => self.home.filter.begin(),
+            // Esc first clears a filter, then quits.
+            Action::Quit | Action::Back if self.home.filter.is_active() => {
+                self.home.filter = TextFilter::default();
+                self.home.selected = 0;
+            }
             Action::Down => {
                 self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1))
             }
@@ -63,6 +75,29 @@ impl App {
         if mode == Mode::Tabletop {
             return self.start(loaded, mode, now);
         }
+        // A variable nothing gave is asked for here, one at a time.
+        if let Err(missing) = vars::resolve(&loaded.playbook, &self.overrides, &self.env)
+            && let Some(first) = missing.first()
+        {
+            self.pending_live = Some(Box::new(loaded.clone()));
+            let why = format!(
+                "used by steps {}{}",
+                first.step_ids.join(", "),
+                match missing.len() - 1 {
+                    0 => String::new(),
+                    n => format!("; {n} more to set after it"),
+                }
+            );
+            self.dialog = Some(Dialog::Prompt {
+                kind: PromptKind::SetVariable {
+                    name: first.name.clone(),
+                    why,
+                },
+                input: String::new(),
+                error: None,
+            });
+            return;
+        }
         let vars = match self.resolve_vars(&loaded.playbook, mode) {
             Ok(vars) => vars,
             Err(message) => return self.error(message),
@@ -71,10 +106,15 @@ impl App {
             .values
             .iter()
             .map(|(name, (value, source))| {
+                let source = if self.typed_vars.contains(name) {
+                    "typed in"
+                } else {
+                    source.label()
+                };
                 (
                     name.clone(),
                     vars::shown_value(name, value),
-                    source.label().to_string(),
+                    source.to_string(),
                 )
             })
             .collect();

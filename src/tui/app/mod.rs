@@ -1,6 +1,7 @@
 //! The application state and the one place it changes: [`App::handle`].
 
 mod dialog;
+mod filter;
 mod history;
 mod home;
 mod lint;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub use self::filter::TextFilter;
 use super::action::{Action, FilterField};
 use super::keymap::Context;
 use super::lint::LintState;
@@ -66,6 +68,8 @@ pub struct HistoryState {
     pub filter: crate::store::DrillFilter,
     /// The date filter as a window in days (shown in the header).
     pub since_days: Option<i64>,
+    /// `/`: text the drills' ids, playbooks and operators are narrowed by.
+    pub search: TextFilter,
 }
 
 impl HistoryState {
@@ -91,11 +95,23 @@ pub enum PromptKind {
     CloseFollowUp,
     /// Home: which migration to lint.
     LintPath,
+    /// Before a live drill: the value of a variable its commands use and
+    /// nothing gave (kept for this session only, never written anywhere).
+    SetVariable {
+        name: String,
+        /// Which steps use it, and how many more are missing after it.
+        why: String,
+    },
 }
 
 impl PromptKind {
-    pub fn title(&self) -> &'static str {
-        match self {
+    pub fn title(&self) -> String {
+        if let PromptKind::SetVariable { name, why } = self {
+            return format!(
+                "${{{name}}} has no value ({why}). Type it (kept for this session only):"
+            );
+        }
+        let text = match self {
             PromptKind::Note => "Note on this step (TODO: marks a follow-up)",
             PromptKind::FailReason => "Why did it fail? (enter to leave blank)",
             PromptKind::SkipReason => "Why skip this step?",
@@ -111,11 +127,29 @@ impl PromptKind {
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
+            PromptKind::SetVariable { .. } => unreachable!("handled above"),
+        };
+        text.to_string()
+    }
+
+    /// What is typed, as the prompt shows it: a secret's value as dots, a
+    /// URL's password masked.
+    pub fn shown_input(&self, input: &str) -> String {
+        match self {
+            // Dots, one per character typed, so typing still shows progress.
+            PromptKind::SetVariable { name, .. } if crate::playbook::vars::is_secret_name(name) => {
+                "•".repeat(input.chars().count())
+            }
+            PromptKind::SetVariable { name, .. } => crate::playbook::vars::shown_value(name, input),
+            _ => input.to_string(),
         }
     }
 
-    pub fn label(&self) -> &'static str {
-        match self {
+    pub fn label(&self) -> String {
+        if let PromptKind::SetVariable { name, .. } = self {
+            return format!(" Set ${{{name}}} ");
+        }
+        let text = match self {
             PromptKind::Note => " Note ",
             PromptKind::FailReason => " Fail step ",
             PromptKind::SkipReason => " Skip step ",
@@ -128,7 +162,9 @@ impl PromptKind {
             PromptKind::UndoReason => " Undo outcome ",
             PromptKind::CloseFollowUp => " Close follow-up ",
             PromptKind::LintPath => " Lint a migration ",
-        }
+            PromptKind::SetVariable { .. } => unreachable!("handled above"),
+        };
+        text.to_string()
     }
 
     fn required(&self) -> bool {
@@ -188,6 +224,8 @@ pub struct App {
     pub screen: Screen,
     pub dialog: Option<Dialog>,
     pub show_help: bool,
+    /// Lines the help overlay is scrolled (it is taller than small terminals).
+    pub help_scroll: u16,
     pub status: Option<Status>,
     pub should_quit: bool,
     pub operator: String,
@@ -201,6 +239,8 @@ pub struct App {
     pub knowledge: Option<Knowledge>,
     /// The playbook a [`Dialog::StartLive`] is asking about.
     pending_live: Option<Box<Loaded>>,
+    /// Variables typed in before a live drill (their source in its dialog).
+    typed_vars: std::collections::BTreeSet<String>,
     env: fn(&str) -> Option<String>,
 }
 
@@ -212,6 +252,8 @@ pub struct HomeState {
     pub recent: Vec<DrillRow>,
     /// What past drills say about each playbook, by playbook id.
     pub insights: BTreeMap<String, crate::insight::PlaybookInsight>,
+    /// `/` narrows the playbooks (drills to resume always show).
+    pub filter: TextFilter,
 }
 
 /// What a row of Home's list is.
@@ -242,6 +284,7 @@ impl App {
             screen: Screen::Home,
             dialog: None,
             show_help: false,
+            help_scroll: 0,
             status: None,
             should_quit: false,
             operator,
@@ -250,6 +293,7 @@ impl App {
             home: HomeState::default(),
             knowledge: None,
             pending_live: None,
+            typed_vars: Default::default(),
             env: process_env,
         };
         app.refresh_home();
@@ -324,9 +368,35 @@ impl App {
     pub fn home_items(&self) -> Vec<HomeItem> {
         (0..self.home.unfinished.len())
             .map(HomeItem::Resume)
-            .chain((0..self.library.playbooks.len()).map(HomeItem::Playbook))
-            .chain((0..self.library.broken.len()).map(HomeItem::Broken))
+            .chain(
+                (0..self.library.playbooks.len())
+                    .filter(|&i| {
+                        let p = &self.library.playbooks[i].playbook;
+                        self.home
+                            .filter
+                            .matches([p.id.as_str(), p.title.as_str(), p.kind.as_str()])
+                    })
+                    .map(HomeItem::Playbook),
+            )
+            .chain(
+                (0..self.library.broken.len())
+                    .filter(|&i| {
+                        let label = self.library.broken[i].origin.label();
+                        self.home.filter.matches([label])
+                    })
+                    .map(HomeItem::Broken),
+            )
             .collect()
+    }
+
+    /// Whether keys are going into a list's `/` filter.
+    pub fn filter_editing(&self) -> bool {
+        match &self.screen {
+            Screen::Home => self.home.filter.editing,
+            Screen::History(history) => history.search.editing,
+            Screen::Lint(lint) => lint.filter.editing,
+            _ => false,
+        }
     }
 
     pub fn selected_home_item(&self) -> Option<HomeItem> {
@@ -348,8 +418,13 @@ impl App {
     pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
         self.now = now;
         if self.show_help {
-            // Any key closes help; it has no actions of its own.
-            self.show_help = false;
+            // Help only scrolls; any other key closes it. The view clamps the
+            // scroll to the keys there are.
+            match action {
+                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                _ => self.show_help = false,
+            }
             return;
         }
         if self.dialog.is_some() {
@@ -358,6 +433,7 @@ impl App {
         }
         if action == Action::Help {
             self.show_help = true;
+            self.help_scroll = 0;
             return;
         }
         if action == Action::Interrupt {
