@@ -465,7 +465,10 @@ fn runner_live_shows_where_console_text_goes_and_offers_r_only_for_shell() {
         "{screen}"
     );
     assert!(!screen.contains("(r runs it)"), "{screen}");
-    assert!(screen.contains("=> #<Project id:42>"), "expected output shown: {screen}");
+    assert!(
+        screen.contains("=> #<Project id:42>"),
+        "expected output shown: {screen}"
+    );
     assert_snapshot!(screen);
     // `r` on console text opens no confirmation: nothing would run.
     app.handle(Action::RunCommand, at(2));
@@ -479,6 +482,7 @@ fn runner_live_shows_where_console_text_goes_and_offers_r_only_for_shell() {
     assert!(!screen.contains("$ $"), "{screen}");
     app.handle(Action::RunCommand, at(5));
     assert!(app.dialog.is_some());
+}
 
 /// A live command that writes to both streams, seen from its own step and
 /// from another: ⟳ marks its step, stderr lines are marked, `.` jumps back,

@@ -753,11 +753,20 @@ fn commands_are_what_a_person_types_and_fences_decide_the_kind() {
     let disks = step(&p, "Look at the disks");
     assert_eq!(disks.command.as_deref(), Some("lsblk"));
     assert_eq!(disks.command_kind, CommandKind::Run);
-    assert_eq!(disks.expected_output.as_deref(), Some("NAME   MAJ:MIN\nsda      8:0"));
+    assert_eq!(
+        disks.expected_output.as_deref(),
+        Some("NAME   MAJ:MIN\nsda      8:0")
+    );
 
     let flag = step(&p, "Check the feature flag");
-    assert_eq!(flag.command.as_deref(), Some("Feature.enabled?(:big_cache)"));
-    assert_eq!(flag.command_kind, CommandKind::Paste("the Rails console".into()));
+    assert_eq!(
+        flag.command.as_deref(),
+        Some("Feature.enabled?(:big_cache)")
+    );
+    assert_eq!(
+        flag.command_kind,
+        CommandKind::Paste("the Rails console".into())
+    );
     assert_eq!(flag.runnable_command(), None);
 
     let sql = step(&p, "Count the sessions");
@@ -768,8 +777,14 @@ fn commands_are_what_a_person_types_and_fences_decide_the_kind() {
     assert!(diagram.detail.contains("lb --> cache"));
 
     let inline = step(&p, "sudo gitlab-ctl reconfigure");
-    assert_eq!(inline.command.as_deref(), Some("sudo gitlab-ctl reconfigure"));
-    let fleet = step(&p, "Apply it to the fleet: knife ssh 'roles:cache' 'sudo chef-client'");
+    assert_eq!(
+        inline.command.as_deref(),
+        Some("sudo gitlab-ctl reconfigure")
+    );
+    let fleet = step(
+        &p,
+        "Apply it to the fleet: knife ssh 'roles:cache' 'sudo chef-client'",
+    );
     assert_eq!(
         fleet.command.as_deref(),
         Some("knife ssh 'roles:cache' 'sudo chef-client'")
@@ -795,11 +810,15 @@ fn sql_runs_through_the_client_the_page_names() {
 fn prompts_in_commands_are_warned_about_where_the_code_is() {
     let found = warnings(TRANSCRIPT);
     assert!(
-        found.iter().any(|(line, m)| *line == 6 && m.contains("prompts and output")),
+        found
+            .iter()
+            .any(|(line, m)| *line == 6 && m.contains("prompts and output")),
         "{found:?}"
     );
     assert!(
-        found.iter().any(|(line, m)| *line == 12 && m.contains("prompts")),
+        found
+            .iter()
+            .any(|(line, m)| *line == 12 && m.contains("prompts")),
         "{found:?}"
     );
 }
@@ -842,7 +861,11 @@ fn link_lists_are_not_steps() {
         ]
     );
     // Links among the steps are notes of the step before them.
-    assert!(step(&p, "Restart it").detail.contains("[Latency dashboard]"));
+    assert!(
+        step(&p, "Restart it")
+            .detail
+            .contains("[Latency dashboard]")
+    );
     // A section of links is the page's sources.
     assert_eq!(
         p.sources,
@@ -915,15 +938,29 @@ fn page_kinds() {
 fn the_toml_export_marks_guesses_and_loads() {
     let p = load("disk.md", TRANSCRIPT);
     let text = super::super::toml_format::to_toml_for_review(&p);
-    assert!(text.contains("# review: the page reads as a procedure"), "{text}");
-    assert!(text.contains("paste_into = \"the Rails console\""), "{text}");
-    assert!(text.contains("# review: \"check-the-feature-flag\": the command is pasted into the Rails console"), "{text}");
+    assert!(
+        text.contains("# review: the page reads as a procedure"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paste_into = \"the Rails console\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# review: \"check-the-feature-flag\": the command is pasted into the Rails console"
+        ),
+        "{text}"
+    );
     let again = super::super::toml_format::parse("disk.toml", &text).expect("export loads");
     let again_flag = again
         .steps()
         .map(|(_, _, s)| s)
         .find(|s| s.title == "Check the feature flag")
         .expect("step kept");
-    assert_eq!(again_flag.command_kind, CommandKind::Paste("the Rails console".into()));
+    assert_eq!(
+        again_flag.command_kind,
+        CommandKind::Paste("the Rails console".into())
+    );
     assert_eq!(again.step_count(), p.step_count());
 }
