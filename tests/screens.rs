@@ -524,3 +524,14 @@ title = "Afterwards"
         app.tick(at(5));
     }
 }
+
+#[test]
+fn live_start_asks_for_a_missing_variable_and_masks_a_url_password() {
+    let mut app = app();
+    app.library.playbooks[0].playbook.variables[0].default = None;
+    app.handle(Action::StartLive, at(0));
+    for c in "postgres://app:hunter22@db/app".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 80, 24, 0));
+}
