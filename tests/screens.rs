@@ -276,6 +276,40 @@ fn plan_wizard_form_classifies_incidents_as_typed() {
 }
 
 #[test]
+fn plan_wizard_shows_examples_not_answers_and_keeps_answers_when_left() {
+    let mut app = wizard_app();
+    let form = draw(&app, 100, 24, 0);
+    assert!(
+        form.contains("e.g. rename column users.name to full_name"),
+        "{form}"
+    );
+    // The example is not an answer: an empty change plans nothing.
+    app.handle(Action::Submit, at(0));
+    let Screen::Wizard(w) = &app.screen else {
+        unreachable!()
+    };
+    assert!(w.plan.is_none(), "planned from a placeholder");
+    assert!(w.error.is_some());
+    for c in "drop column users.legacy".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    for _ in 0..3 {
+        app.handle(Action::Down, at(0)); // Change 2, Change 3, Rows
+    }
+    for c in "users=1000".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    app.handle(Action::Back, at(1));
+    assert!(matches!(app.screen, Screen::Home));
+    app.handle(Action::OpenPlanner, at(2));
+    let Screen::Wizard(w) = &app.screen else {
+        panic!("{:?}", app.status)
+    };
+    assert_eq!(w.raw_intake().changes, vec!["drop column users.legacy"]);
+    assert_eq!(w.raw_intake().rows, vec!["users=1000"]);
+}
+
+#[test]
 fn plan_wizard_rejects_an_unknown_change_and_says_what_it_accepts() {
     let mut app = wizard_app();
     app.handle(Action::Input('\u{15}'), at(0));
@@ -297,6 +331,9 @@ fn plan_wizard_rejects_an_unknown_change_and_says_what_it_accepts() {
 #[test]
 fn plan_wizard_review_then_a_drill_of_the_plan() {
     let mut app = wizard_app();
+    for c in "rename column users.name to full_name".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
     app.handle(Action::Submit, at(0));
     assert_snapshot!(draw(&app, 100, 30, 0));
     app.handle(Action::StartTabletop, at(1));

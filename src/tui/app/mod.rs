@@ -239,6 +239,8 @@ pub struct App {
     pub knowledge: Option<Knowledge>,
     /// The playbook a [`Dialog::StartLive`] is asking about.
     pending_live: Option<Box<Loaded>>,
+    /// The planner form's answers as last left, restored when it reopens.
+    wizard_answers: Option<Vec<crate::tui::wizard::Field>>,
     /// Variables typed in before a live drill (their source in its dialog).
     typed_vars: std::collections::BTreeSet<String>,
     env: fn(&str) -> Option<String>,
@@ -294,6 +296,7 @@ impl App {
             knowledge: None,
             pending_live: None,
             typed_vars: Default::default(),
+            wizard_answers: None,
             env: process_env,
         };
         app.refresh_home();
