@@ -563,6 +563,7 @@ mod tests {
             sources: vec![],
             phases: vec![],
             probe: None,
+            page: None,
         }
     }
 
