@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde::Serialize;
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, IndexColumn, ObjectName,
-    Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, IndexColumn, Statement,
+    TableConstraint,
 };
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
 use crate::lint::EngineKind;
+use crate::lint::changes::name_of;
+use crate::lint::parse::dialect;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Schema {
@@ -157,15 +158,6 @@ impl Schema {
     }
 }
 
-fn name_of(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .map(|p| p.to_string())
-        .unwrap_or_default()
-        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-        .to_string()
-}
-
 fn unquote(s: &str) -> String {
     let s = s.rsplit('.').next().unwrap_or(s);
     s.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
@@ -179,14 +171,6 @@ fn index_columns(cols: &[IndexColumn]) -> Vec<String> {
             e => e.to_string(),
         })
         .collect()
-}
-
-fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
-    match engine {
-        EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
-        EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
-        EngineKind::Sqlite => Box::new(SQLiteDialect {}),
-    }
 }
 
 /// Splits a dump into statements. MariaDB/MySQL version comments (`/*!50001 … */`) are
