@@ -105,6 +105,9 @@ pub struct Running {
     rx: Receiver<Msg>,
     pending: [Pending; 2],
     output: String,
+    /// Byte ranges of `output` that came from stderr, in order: how the
+    /// runner marks those lines. Kept in step with `output`'s trimming.
+    stderr_spans: std::collections::VecDeque<(usize, usize)>,
     started: Instant,
     /// When the shell was seen to exit (not yet reaped).
     exited_at: Option<Instant>,
@@ -149,6 +152,7 @@ impl Running {
             rx,
             pending: Default::default(),
             output: String::new(),
+            stderr_spans: Default::default(),
             started: Instant::now(),
             exited_at: None,
             stragglers_killed_at: None,
@@ -229,6 +233,23 @@ impl Running {
         &self.output
     }
 
+    /// The retained output as lines, each with whether any of it came from
+    /// stderr (the streams interleave in arrival order).
+    pub fn output_lines(&self) -> Vec<(&str, bool)> {
+        let mut spans = self.stderr_spans.iter().peekable();
+        let mut at = 0;
+        self.output
+            .split_inclusive('\n')
+            .map(|line| {
+                let (from, to) = (at, at + line.len());
+                at = to;
+                while spans.next_if(|(_, end)| *end <= from).is_some() {}
+                let err = spans.peek().is_some_and(|(start, _)| *start < to);
+                (line.trim_end_matches(['\n', '\r']), err)
+            })
+            .collect()
+    }
+
     fn drain_channel(&mut self, now: Instant) {
         loop {
             match self.rx.try_recv() {
@@ -283,13 +304,20 @@ impl Running {
             let text = String::from_utf8_lossy(&p.bytes).into_owned();
             p.bytes = rest;
             p.since = if p.bytes.is_empty() { None } else { Some(now) };
-            self.retain(&text);
+            self.retain(&text, i == Stream::Stderr as usize);
             events.push(ExecEvent::Output(text));
         }
     }
 
-    fn retain(&mut self, text: &str) {
+    fn retain(&mut self, text: &str, from_stderr: bool) {
+        let at = self.output.len();
         self.output.push_str(text);
+        if from_stderr {
+            match self.stderr_spans.back_mut() {
+                Some((_, end)) if *end == at => *end = self.output.len(),
+                _ => self.stderr_spans.push_back((at, self.output.len())),
+            }
+        }
         if self.output.len() > RETAINED_BYTES {
             // Drop down to 3/4 of the limit so trimming is amortised.
             let mut start = self.output.len() - RETAINED_BYTES * 3 / 4;
@@ -297,6 +325,11 @@ impl Running {
                 start += 1;
             }
             self.output.drain(..start);
+            self.stderr_spans.retain_mut(|(from, to)| {
+                *from = from.saturating_sub(start);
+                *to = to.saturating_sub(start);
+                to > from
+            });
         }
     }
 
@@ -705,6 +738,38 @@ mod tests {
         assert_eq!(report.exit_code, Some(1));
         assert!(output.contains("out\n"), "{output:?}");
         assert!(output.contains("err v1\n"), "{output:?}");
+    }
+
+    #[test]
+    fn output_lines_say_which_came_from_stderr() {
+        // Sleeps keep the two streams' lines in a known order.
+        let cmd = "echo out1; sleep 0.15; echo err1 >&2; sleep 0.15; echo out2";
+        let mut running = Running::spawn(cmd, &no_env()).unwrap();
+        let (_, report) = drive(&mut running, Duration::from_secs(3));
+        assert_eq!(report.exit_code, Some(0));
+        assert_eq!(
+            running.output_lines(),
+            vec![("out1", false), ("err1", true), ("out2", false)]
+        );
+    }
+
+    #[test]
+    fn stderr_marks_survive_trimming_the_retained_output() {
+        let mut running = Running::spawn("true", &no_env()).unwrap();
+        let line = "e".repeat(99) + "\n";
+        for _ in 0..(RETAINED_BYTES / 100 + 10) {
+            running.retain(&line, true);
+        }
+        running.retain("last\n", false);
+        let lines = running.output_lines();
+        assert!(lines.len() > 10);
+        let (tail, head) = lines.split_last().unwrap();
+        assert_eq!(*tail, ("last", false));
+        assert!(
+            head.iter().all(|(_, err)| *err),
+            "every kept stderr line stays marked"
+        );
+        drive(&mut running, Duration::from_secs(3));
     }
 
     #[test]

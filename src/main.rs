@@ -24,6 +24,8 @@ fn main() -> ExitCode {
                 | Command::Show { .. }
                 | Command::History { .. }
                 | Command::Paths
+                | Command::Completions { .. }
+                | Command::Man
                 | Command::Report { .. }
                 | Command::Stats { .. }
                 | Command::Plan(_)

@@ -466,6 +466,8 @@ fn history_filters_by_status_and_mode_and_opens_stats() {
     assert_eq!(total(&app), (3, vec![3, 2, 1]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // running
     assert_eq!(total(&app), (1, vec![3]));
+    app.handle(Action::CycleFilter(FilterField::Status), at(50)); // interrupted
+    assert_eq!(total(&app), (0, vec![]), "drill 3 was seen 9 s ago");
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed
     assert_eq!(total(&app), (1, vec![1]));
     app.handle(Action::CycleFilter(FilterField::Status), at(50)); // completed with failures
@@ -556,6 +558,33 @@ fn only_the_running_step_takes_an_outcome_and_none_is_overwritten() {
         .map(|e| e.kind.name())
         .collect();
     assert_eq!(names, ["step_passed", "step_started"]);
+}
+
+#[test]
+fn slash_on_home_narrows_the_playbooks_and_esc_clears_it() {
+    let mut app = app();
+    app.handle(Action::Filter, at(0));
+    assert!(app.filter_editing());
+    type_text(&mut app, "broken", 0);
+    assert_eq!(app.home_items(), vec![HomeItem::Broken(0)]);
+    // Enter keeps the filter; the list's keys work again.
+    app.handle(Action::Submit, at(0));
+    assert!(!app.filter_editing());
+    assert_eq!(app.selected_home_item(), Some(HomeItem::Broken(0)));
+    // Esc (Quit on Home) first clears an active filter, then quits.
+    app.handle(Action::Quit, at(0));
+    assert!(!app.should_quit);
+    assert_eq!(
+        app.home_items(),
+        vec![HomeItem::Playbook(0), HomeItem::Broken(0)]
+    );
+    app.handle(Action::Filter, at(0));
+    type_text(&mut app, "zzz", 0);
+    assert!(app.home_items().is_empty());
+    app.handle(Action::Dismiss, at(0));
+    assert_eq!(app.home_items().len(), 2);
+    app.handle(Action::Quit, at(0));
+    assert!(app.should_quit);
 }
 
 #[test]
@@ -686,7 +715,7 @@ fn a_drill_with_a_failed_step_is_completed_with_failures_everywhere() {
     };
     let row = app.store.drill(id).unwrap();
     assert_eq!(row.status, "completed", "what the log stores");
-    assert_eq!(row.run_status(), RunStatus::CompletedWithFailures);
+    assert_eq!(row.run_status(at(6)), RunStatus::CompletedWithFailures);
     let session = rollsafe::drill::Session::resume(&app.store, id).unwrap();
     assert_eq!(
         rollsafe::report::journal(&session).status,
@@ -742,4 +771,71 @@ fn c_closes_a_follow_up_so_later_drills_no_longer_carry_it() {
     app.handle(Action::Back, at(65));
     app.start(&loaded(), Mode::Tabletop, at(80));
     assert!(runner(&app).follow_ups.is_empty(), "closed: not carried");
+}
+
+#[test]
+fn slash_on_history_narrows_the_drills_by_typed_text() {
+    let mut app = app();
+    app.start(&loaded(), Mode::Tabletop, at(0));
+    app.handle(Action::Back, at(1));
+    app.start(&loaded(), Mode::Live, at(2));
+    app.handle(Action::Back, at(3));
+    app.handle(Action::OpenHistory, at(4));
+    let shown = |app: &App| match &app.screen {
+        Screen::History(h) => (h.total, h.search.editing),
+        _ => panic!("left History: {:?}", app.status),
+    };
+    assert_eq!(shown(&app), (2, false));
+    app.handle(Action::Filter, at(5));
+    // While typing, letters are text: `q` does not go back to Home.
+    type_text(&mut app, "q", 5);
+    assert_eq!(shown(&app), (0, true), "no drill holds q");
+    app.handle(Action::Backspace, at(5));
+    type_text(&mut app, "ANA", 5); // the operator, any case
+    assert_eq!(shown(&app), (2, true));
+    app.handle(Action::Submit, at(6));
+    assert_eq!(shown(&app), (2, false), "enter keeps the filter");
+    app.handle(Action::Filter, at(7));
+    type_text(&mut app, "x", 7);
+    assert_eq!(shown(&app), (0, true));
+    app.handle(Action::Dismiss, at(8));
+    assert_eq!(shown(&app), (2, false), "esc clears it");
+}
+
+#[test]
+fn a_running_drill_not_heard_from_for_30_s_reads_interrupted_and_filters_so() {
+    use rollsafe::drill::RunStatus;
+    use rollsafe::tui::action::FilterField;
+    let mut app = started(Mode::Live);
+    app.handle(Action::Back, at(2));
+    let row = app.store.drill(1).unwrap();
+    assert_eq!(row.run_status(at(30)), RunStatus::Running, "seen 28 s ago");
+    assert_eq!(row.run_status(at(40)), RunStatus::Interrupted);
+    // A heartbeat keeps it running.
+    app.store.touch(1, at(35)).unwrap();
+    let row = app.store.drill(1).unwrap();
+    assert_eq!(row.run_status(at(60)), RunStatus::Running);
+    assert_eq!(row.run_status(at(70)), RunStatus::Interrupted);
+
+    app.handle(Action::OpenHistory, at(100));
+    let shown = |app: &App| match &app.screen {
+        Screen::History(h) => h.total,
+        _ => panic!("not history"),
+    };
+    app.handle(Action::CycleFilter(FilterField::Status), at(100)); // running
+    assert_eq!(shown(&app), 0);
+    app.handle(Action::CycleFilter(FilterField::Status), at(100)); // interrupted
+    assert_eq!(shown(&app), 1);
+}
+
+#[test]
+fn the_report_of_a_drill_left_running_long_ago_says_interrupted() {
+    let long_ago = chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap();
+    let mut app = app();
+    app.start(&loaded(), Mode::Live, long_ago);
+    app.handle(Action::Back, long_ago);
+    let session = rollsafe::drill::Session::resume(&app.store, 1).unwrap();
+    assert_eq!(rollsafe::report::journal_status(&session), "interrupted");
+    let journal = rollsafe::report::journal(&session);
+    assert_eq!(journal.status, "interrupted");
 }

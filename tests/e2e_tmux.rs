@@ -489,12 +489,17 @@ fn help_overlay_lists_keys_and_any_key_closes_it() {
     // The closing hint sits in the box's bottom border.
     assert!(screen.contains("any key closes this help ┘"), "{screen}");
 
-    // j would move the selection; while help is up it only closes help.
+    // j scrolls help (it would move the selection); help stays up.
     t.key("j");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let screen = t.wait_for("┌ Keys");
+    assert!(screen.contains("┌ Keys"), "{screen}");
+    // Any other key closes help and does nothing else: space would pass.
+    t.key("Space");
     let screen = t.wait_gone("┌ Keys");
     let rows = step_rows(&screen);
     assert!(
-        rows[0].selected,
+        rows[0].selected && rows[0].mark != '✔',
         "the key that closed help must not act:\n{screen}"
     );
 
@@ -760,6 +765,39 @@ fn closing_the_terminal_ends_rollsafe() {
     );
     // Everything was logged before the terminal went away.
     assert_eq!(t.only_drill()["status"], "running");
+}
+
+/// `/` on Home: typed text narrows the playbooks, enter keeps the filter and
+/// starts the match, esc clears it.
+#[test]
+fn slash_filters_home_and_esc_clears_it() {
+    let mut t = Tmux::new("filter");
+    t.start_rollsafe("home", 100, 30, &[]);
+    t.wait_for("blue-green-cutover");
+    t.key("/");
+    t.type_text("rename");
+    let screen = t.wait_for("/rename");
+    assert!(screen.contains(PG), "{screen}");
+    assert!(!screen.contains("blue-green-cutover"), "{screen}");
+    // While typing, letters are text: `q` must not quit.
+    t.type_text("q");
+    let screen = t.wait_for("nothing matches");
+    assert!(!t.pane_dead(), "{screen}");
+    t.key("BSpace");
+    t.wait_gone("nothing matches");
+    t.key("Enter");
+    t.wait_for(" /rename ");
+    t.key("Enter");
+    wait_for_pg_runner(&t);
+    t.key("q");
+    t.wait_for("Resume (1 unfinished)");
+    t.key("Escape");
+    let screen = t.wait_for("blue-green-cutover");
+    assert!(!screen.contains("/rename"), "{screen}");
+    assert!(
+        !t.pane_dead(),
+        "esc clears the filter before it quits:\n{screen}"
+    );
 }
 
 const LEFTOVER_PLAYBOOK: &str = r#"

@@ -224,11 +224,15 @@ fn version_aware_rules() {
 fn flyway_directory_is_ordered_by_version_with_context_across_files() {
     let found = run(&["flyway"], "postgres:16", None, &[]);
     let files: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
-    // V2 before V10 (numeric order), undo scripts last; V3's rename of a table created in V1 is exempt.
+    // V2 before V10 (numeric order), undo scripts last. A table is new only in the file that
+    // created it: V3's rename of `things` (created in V1, written to since) is reported, the
+    // same statements on `widgets` (created in V3 itself) are not.
     assert_eq!(
         files,
         vec![
             "V2__index.sql",
+            "V3__things.sql",
+            "V3__things.sql",
             "V10__drop_legacy.sql",
             "V10__drop_legacy.sql",
             "U10__drop_legacy.sql"
@@ -238,7 +242,11 @@ fn flyway_directory_is_ordered_by_version_with_context_across_files() {
         found[0].3, "pg-concurrently-in-transaction",
         "flyway inferred from the layout wraps files"
     );
-    assert_eq!(found[2].3, "drop-column");
+    assert_eq!(
+        brief(&found[1..3]),
+        vec!["1:1 pg-lock-timeout-missing", "1:20 rename-column"]
+    );
+    assert_eq!(found[4].3, "drop-column");
 }
 
 #[test]
@@ -402,8 +410,22 @@ fn liquibase_changesets_keep_positions_and_context_at_scale() {
         .map(|f| (f.line, f.column))
         .collect();
     assert_eq!(drops, vec![(line, 23)]);
-    // Rollbacks drop tables created in the run: exempt, so no drop-table finding.
-    assert!(report.findings.iter().all(|f| f.rule != "drop-table"));
+    // A rollback is a unit of its own, run after its changeset committed: the table it drops
+    // may hold rows by then, so each is a drop-table finding (capped per file: 100 listed and
+    // one closing count). A table created and dropped in one changeset is new and exempt.
+    let drop_tables = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "drop-table")
+        .count();
+    assert_eq!(drop_tables, 101);
+    let one = lint_text(
+        "one.sql",
+        "--liquibase formatted sql\n--changeset ana:1\nCREATE TABLE t (id int);\nDROP TABLE t;\n"
+            .into(),
+        "postgres:16",
+    );
+    assert!(one.findings.iter().all(|f| f.rule != "drop-table"));
 }
 
 #[test]
@@ -521,11 +543,19 @@ fn history_files_are_context_only_and_their_tables_are_not_new() {
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
-    // Without a selection the folder run says it treated every file as new (and misses the
-    // rewrite, since robot looks new).
+    // Without a selection the folder run says it treated every file as new; robot is new
+    // only inside 001, so 002's rewrite is reported there too (with 001's DROP TABLE).
     let (_, all) = lint(&[]);
-    assert!(all.contains("all 2 files linted as new"), "{all}");
-    assert!(!all.contains("pg-alter-column-type-rewrite"), "{all}");
+    assert!(
+        all.contains("0 read as history, all 2 linted as new"),
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("[pg-alter-column-type-rewrite]").count(),
+        1,
+        "{all}"
+    );
+    assert!(all.contains("drop-table"), "{all}");
     // --since: 001 is history (its DROP is not reported), robot is an old table, the real
     // rewrite is reported and the same-type ALTER is not.
     for extra in [
@@ -546,6 +576,17 @@ fn history_files_are_context_only_and_their_tables_are_not_new() {
     }
     let (code, out) = lint(&["--since", "x"]);
     assert_eq!(code, 2, "{out}");
+    // The JSON report says the same, with or without a selection.
+    for (extra, history, new) in [(vec![], 0, 2), (vec!["--since", "2"], 1, 1)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args(["lint", "--engine", "postgres:16", "--json", &folder])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["history_files"], history, "{v}");
+        assert_eq!(v["new_files"], new, "{v}");
+    }
 }
 
 #[test]

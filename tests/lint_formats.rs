@@ -42,6 +42,8 @@ fn liquibase_changesets_are_units_with_their_own_transaction_and_rollback() {
             // The --rollback lines are the down side, at their place in the file.
             "13:12 pg-lock-timeout-missing down",
             "13:12 pg-drop-index-non-concurrent down",
+            // ana:1's rollback runs after ana:1 committed: accounts may hold rows by then.
+            "5:12 drop-table down",
         ]
     );
 }

@@ -122,3 +122,53 @@ fn lint_screen_snapshot() {
     app.handle(Action::Down, at(1));
     assert_snapshot!(draw(&app, 110, 24));
 }
+
+#[test]
+fn slash_narrows_the_findings_and_esc_clears_it_before_leaving() {
+    let mut app = lint_app();
+    app.handle(Action::Filter, at(1));
+    for c in "RENAME-COL".chars() {
+        app.handle(Action::Input(c), at(1));
+    }
+    assert_eq!(lint(&app).visible(), vec![1], "only rename-column holds it");
+    assert_eq!(
+        lint(&app).selected,
+        1,
+        "the first shown finding is selected"
+    );
+    app.handle(Action::Submit, at(2));
+    let screen = draw(&app, 100, 16);
+    assert!(screen.contains("Findings (1 of 2) /RENAME-COL"), "{screen}");
+    assert!(!screen.contains("pg-lock-timeout-missing"), "{screen}");
+    app.handle(Action::Up, at(3));
+    assert_eq!(lint(&app).selected, 1, "moves only among shown findings");
+    app.handle(Action::Back, at(4));
+    assert_eq!(
+        lint(&app).visible(),
+        vec![0, 1],
+        "esc clears the filter first"
+    );
+    app.handle(Action::Back, at(5));
+    assert!(matches!(app.screen, Screen::Home), "then leaves");
+}
+
+#[test]
+fn a_plan_from_the_findings_keeps_the_row_counts_lint_was_given() {
+    let mut app = app();
+    let with_rows = LintArgs {
+        rows: vec!["users=40m".into()],
+        ..args(FILE)
+    };
+    app.open_lint(LintState::load(&with_rows).unwrap());
+    app.handle(Action::OpenPlanner, at(1));
+    let Screen::Wizard(w) = &app.screen else {
+        panic!("not on the plan review: {:?}", app.status);
+    };
+    let plan = w.plan.as_ref().expect("a plan to review");
+    assert_eq!(plan.intake.rows.get("users"), Some(&40_000_000));
+    assert!(
+        !plan.assumed_rows.iter().any(|t| t == "users"),
+        "users' rows were given, not assumed: {:?}",
+        plan.assumed_rows
+    );
+}

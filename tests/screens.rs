@@ -36,6 +36,16 @@ fn home() {
 }
 
 #[test]
+fn home_filtered_while_typing() {
+    let mut app = app();
+    app.handle(Action::Filter, at(0));
+    for c in "zzz".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 80, 24, 0));
+}
+
+#[test]
 fn home_with_a_drill_to_resume_and_a_recent_one() {
     let mut app = runner_app(Mode::Tabletop);
     app.handle(Action::Finish, at(60));
@@ -143,6 +153,37 @@ fn help_overlay() {
     let mut app = runner_app(Mode::Tabletop);
     app.handle(Action::Help, at(1));
     assert_snapshot!(draw(&app, 80, 30, 2));
+}
+
+/// The runner has more keys than 80x24 has rows: help scrolls to the last
+/// one, says where it is, and any other key closes it.
+#[test]
+fn help_scrolls_to_its_last_key_on_a_small_terminal() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Help, at(1));
+    let top = draw(&app, 80, 24, 2);
+    assert!(top.contains("j/k scroll"), "{top}");
+    assert!(
+        !top.contains("ctrl-c"),
+        "the last key is below the fold:\n{top}"
+    );
+    for _ in 0..60 {
+        app.handle(Action::Down, at(1));
+    }
+    let bottom = draw(&app, 80, 24, 2);
+    assert!(bottom.contains("ctrl-c"), "scrolled to the end:\n{bottom}");
+    assert!(app.show_help, "scrolling keeps help open");
+    app.handle(Action::Pass, at(1));
+    assert!(!app.show_help, "another key closes it");
+    assert!(
+        rollsafe::drill::Session::resume(&app.store, 1)
+            .unwrap()
+            .drill
+            .steps
+            .iter()
+            .all(|s| s.outcome.is_none()),
+        "the closing key did nothing else"
+    );
 }
 
 #[test]
@@ -388,4 +429,98 @@ fn plan_wizard_asks_for_detail_when_an_incident_matches_nothing() {
         app.handle(Action::Input(c), at(0));
     }
     assert_snapshot!(draw(&app, 100, 24, 0));
+}
+
+/// A live command that writes to both streams, seen from its own step and
+/// from another: ⟳ marks its step, stderr lines are marked, `.` jumps back,
+/// `o` makes the pane large, `K` scrolls back from the tail and `J` follows.
+#[test]
+fn a_running_command_is_in_sight_from_every_step_with_stderr_marked() {
+    const PB: &str = r#"
+id = "stream-marks"
+title = "Streams"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "talk"
+title = "Talk on both streams"
+command = "for i in 1 2 3 4 5 6 7 8; do echo out$i; echo err$i >&2; sleep 0.02; done; sleep 30"
+[[phases.steps]]
+id = "after"
+title = "Afterwards"
+"#;
+    let loaded = rollsafe::playbook::Loaded {
+        playbook: rollsafe::playbook::parse("stream-marks.toml", PB).unwrap(),
+        origin: rollsafe::playbook::Origin::File("stream-marks.toml".into()),
+        source: PB.to_string(),
+    };
+    let mut app = app();
+    app.start(&loaded, Mode::Live, at(0));
+    app.handle(Action::Open, at(1));
+    app.handle(Action::RunCommand, at(1));
+    app.handle(Action::Yes, at(1));
+    let runner = |app: &App| match &app.screen {
+        Screen::Runner(r) => r.command.is_some(),
+        _ => panic!("left the runner: {:?}", app.status),
+    };
+    assert!(runner(&app), "the command runs: {:?}", app.status);
+    // Wait (bounded) until all eight stderr lines arrived.
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !draw(&app, 100, 30, 2).contains("err8") {
+        assert!(
+            std::time::Instant::now() < end,
+            "{}",
+            draw(&app, 100, 30, 2)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        app.tick(at(2));
+    }
+    let screen = draw(&app, 100, 30, 2);
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("Talk on both streams") && l.contains("⟳")),
+        "its step is marked:\n{screen}"
+    );
+    assert!(screen.contains("▌err8"), "stderr marked:\n{screen}");
+    assert!(screen.contains(" out8"), "stdout unmarked:\n{screen}");
+    assert!(screen.contains("following"), "{screen}");
+
+    app.handle(Action::ScrollOutputUp, at(3));
+    let back = draw(&app, 100, 30, 3);
+    assert!(back.contains("lines back · J follows again"), "{back}");
+    app.handle(Action::ScrollOutputDown, at(3));
+    assert!(draw(&app, 100, 30, 3).contains("following"));
+
+    let small = draw(&app, 100, 30, 3);
+    app.handle(Action::ToggleOutput, at(3));
+    let large = draw(&app, 100, 30, 3);
+    let shown = |s: &str| s.matches("err").count();
+    assert!(
+        shown(&large) > shown(&small),
+        "o shows more output:\n{large}"
+    );
+
+    app.handle(Action::Down, at(4));
+    let other = draw(&app, 100, 30, 4);
+    assert!(
+        other.contains("a command is running on step 1.1 (. jumps to it)"),
+        "{other}"
+    );
+    app.handle(Action::JumpToRunning, at(4));
+    assert!(
+        draw(&app, 100, 30, 4).contains("▌err8"),
+        "back on the running step"
+    );
+
+    app.handle(Action::CancelCommand, at(5));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while runner(&app) {
+        assert!(
+            std::time::Instant::now() < end,
+            "cancel did not end the command"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        app.tick(at(5));
+    }
 }

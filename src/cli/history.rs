@@ -14,6 +14,7 @@ pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
             return exit::DATABASE;
         }
     };
+    let now = chrono::Utc::now();
     if json {
         // `status` speaks the vocabulary of every screen; what the log
         // stores (completed whatever failed) stays as `stored_status`.
@@ -23,7 +24,7 @@ pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
                 let mut v = serde_json::to_value(r).unwrap_or_default();
                 if let Some(obj) = v.as_object_mut() {
                     obj.insert("stored_status".into(), r.status.clone().into());
-                    obj.insert("status".into(), r.run_status().code().into());
+                    obj.insert("status".into(), r.run_status(now).code().into());
                 }
                 v
             })
@@ -45,7 +46,7 @@ pub fn history(global: &Global, json: bool, limit: usize) -> i32 {
             r.started_at.format("%Y-%m-%d %H:%M"),
             r.playbook_id,
             r.mode.as_str(),
-            r.run_status().label(),
+            r.run_status(now).label(),
             r.steps_total,
             r.passed,
             r.failed,

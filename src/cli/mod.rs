@@ -13,6 +13,7 @@ use crate::store::{self, Store, StoreError};
 
 pub mod abort;
 pub mod check;
+pub mod docs;
 pub mod followup;
 pub mod history;
 pub mod lint;
@@ -187,6 +188,13 @@ pub enum Command {
     Rehearse(crate::cli::rehearse::RehearseArgs),
     /// Lint migration SQL: locks, rewrites, app breakage, lossy rollback; file:line:col per finding.
     Lint(crate::cli::lint::LintArgs),
+    /// Print a shell completion script, e.g. `rollsafe completions bash > ~/.local/share/bash-completion/completions/rollsafe`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `rollsafe man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,6 +398,8 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
     let global = &cli.global;
     Some(match cli.command.as_ref()? {
         Command::Abort { drill, reason } => abort::abort(global, *drill, reason),
+        Command::Completions { shell } => docs::completions(*shell),
+        Command::Man => docs::man(),
         Command::Followup(cmd) => followup::followup(global, cmd),
         Command::List { json } => list::list(global, *json),
         Command::Check { files, json } => check::check(global, files, *json),

@@ -11,4 +11,4 @@ pub mod status;
 pub use event::{CommandPurpose, Event, EventKind, Mode};
 pub use session::{Session, SessionError};
 pub use state::{Drill, DrillStatus, Outcome};
-pub use status::RunStatus;
+pub use status::{INTERRUPTED_AFTER_SECS, RunStatus};

@@ -34,6 +34,9 @@ pub struct Session {
     pub id: i64,
     pub playbook: Playbook,
     pub drill: Drill,
+    /// When the log last heard of the drill (event or heartbeat) as it was
+    /// read; `None` for a drill this process started.
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 impl Session {
@@ -64,6 +67,7 @@ impl Session {
             id,
             playbook: loaded.playbook.clone(),
             drill,
+            last_seen: None,
         };
         let first = session
             .playbook
@@ -84,10 +88,12 @@ impl Session {
         let events = store.events(id)?;
         let drill =
             Drill::fold(&playbook, &events).map_err(|source| SessionError::Fold { id, source })?;
+        let last_seen = store.last_seen(id).ok();
         Ok(Session {
             id,
             playbook,
             drill,
+            last_seen,
         })
     }
 

@@ -1,25 +1,45 @@
 //! How a drill stands, in one vocabulary for every screen, filter, JSON
-//! record and report: running (not ended: open now, or stopped and
-//! resumable), completed (every step without failure or block), completed
-//! with failures, aborted.
+//! record and report: running (open now), interrupted (not ended, but no
+//! event or heartbeat for a while: rollsafe was closed or killed; resumable),
+//! completed (every step without failure or block), completed with failures,
+//! aborted.
+
+use chrono::{DateTime, Utc};
 
 use super::state::{Drill, DrillStatus, Outcome};
+
+/// An open drill writes a heartbeat every few seconds (`HEARTBEAT_SECS` in
+/// the runner, `rehearse` likewise); a drill not heard from for this long is
+/// no longer open anywhere.
+pub const INTERRUPTED_AFTER_SECS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunStatus {
     Running,
+    Interrupted,
     Completed,
     CompletedWithFailures,
     Aborted,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 4] = [
+    pub const ALL: [RunStatus; 5] = [
         RunStatus::Running,
+        RunStatus::Interrupted,
         RunStatus::Completed,
         RunStatus::CompletedWithFailures,
         RunStatus::Aborted,
     ];
+
+    /// A running drill last seen (event or heartbeat) longer ago than
+    /// [`INTERRUPTED_AFTER_SECS`] before `now` is interrupted.
+    pub fn seen(self, last_seen: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if self == RunStatus::Running && (now - last_seen).num_seconds() > INTERRUPTED_AFTER_SECS {
+            RunStatus::Interrupted
+        } else {
+            self
+        }
+    }
 
     /// From what the log stores per drill: its status and failure counts.
     pub fn of(stored: &str, failed: i64, blocked: i64) -> Self {
@@ -48,6 +68,7 @@ impl RunStatus {
     pub fn code(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
             RunStatus::Completed => "completed",
             RunStatus::CompletedWithFailures => "completed_with_failures",
             RunStatus::Aborted => "aborted",
@@ -58,6 +79,7 @@ impl RunStatus {
     pub fn label(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
             RunStatus::Completed => "completed",
             RunStatus::CompletedWithFailures => "completed with failures",
             RunStatus::Aborted => "aborted",
@@ -86,6 +108,10 @@ mod tests {
         );
         assert_eq!(RunStatus::of("aborted", 3, 0), RunStatus::Aborted);
         assert_eq!(RunStatus::of("running", 1, 0), RunStatus::Running);
+        let t = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        assert_eq!(RunStatus::Running.seen(t(0), t(30)), RunStatus::Running);
+        assert_eq!(RunStatus::Running.seen(t(0), t(31)), RunStatus::Interrupted);
+        assert_eq!(RunStatus::Aborted.seen(t(0), t(999)), RunStatus::Aborted);
         for s in RunStatus::ALL {
             assert_eq!(RunStatus::parse(s.code()), Some(s));
         }

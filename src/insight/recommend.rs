@@ -470,6 +470,7 @@ mod tests {
             skipped: 0,
             blocked: 0,
             active_ms: active * 1000,
+            alive_at: None,
         }
     }
 

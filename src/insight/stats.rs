@@ -308,6 +308,7 @@ mod tests {
             skipped: 0,
             blocked: 0,
             active_ms: active_secs * 1000,
+            alive_at: None,
         }
     }
 

@@ -76,15 +76,17 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
             ctx.lint_file(file, with_statements);
         }
     }
+    let history_files = files
+        .iter()
+        .filter(|f| opts.history.contains(&f.name))
+        .count();
     Report {
         engine: opts.engine.to_string(),
         tool: opts.tool.clone(),
         tool_from: None,
         files: files.iter().map(|f| f.name.clone()).collect(),
-        history_files: files
-            .iter()
-            .filter(|f| opts.history.contains(&f.name))
-            .count(),
+        history_files,
+        new_files: files.len() - history_files,
         statements: ctx.statements,
         unparsed: ctx.unparsed,
         findings: ctx
@@ -137,7 +139,7 @@ struct FileState {
 struct Context<'a> {
     cat: &'a Catalogue,
     opts: &'a Options,
-    /// Created earlier in this run: new and empty.
+    /// Created earlier in the unit (file, changeset, section) being read: new and empty.
     new_tables: HashSet<String>,
     new_indexes: HashSet<String>,
     /// (table, column) → type as written, lower case.
@@ -145,7 +147,7 @@ struct Context<'a> {
     /// CHECK (col IS NOT NULL) NOT VALID constraints: name → (table, column).
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
-    /// Constraint names added earlier in this run.
+    /// Constraint names added earlier in this unit.
     new_constraints: HashSet<String>,
     findings: Vec<Finding>,
     statement_list: Vec<super::StatementInfo>,
@@ -333,6 +335,11 @@ impl<'a> Context<'a> {
             }
             // SET lock_timeout holds for the connection, which the tool keeps across units.
             session_timeout = self.file.timeout_session;
+            // Once its unit commits, what the unit created can be written to by the running
+            // application: new (and empty) only inside the unit that created it.
+            self.new_tables.clear();
+            self.new_indexes.clear();
+            self.new_constraints.clear();
         }
         if let Some((start, end)) = self.file.open_begin.take()
             && !self.file.implicit_tx
@@ -349,13 +356,7 @@ impl<'a> Context<'a> {
             );
         }
         self.close_capped();
-        if self.history {
-            // Applied long ago: what it created has rows by now and is no longer new.
-            self.new_tables.clear();
-            self.new_indexes.clear();
-            self.new_constraints.clear();
-            self.history = false;
-        }
+        self.history = false;
     }
 
     /// One finding per rule that went over the cap in this file, at the first one held back.
@@ -1100,7 +1101,7 @@ impl<'a> Context<'a> {
             } => match object_type {
                 ObjectType::Table => {
                     let all: Vec<String> = names.iter().map(table_name).collect();
-                    // Tables created earlier in the run are new and empty: not a loss.
+                    // Tables created earlier in this unit are new and empty: not a loss.
                     let existing: Vec<String> = all
                         .iter()
                         .filter(|t| !self.new_tables.contains(*t))

@@ -11,7 +11,7 @@ use super::SourceFile;
 /// `V`/`U`), or of its folder's name for Diesel's and Prisma's `<version>_name/up.sql`. Runs
 /// of digits split by `.`, `_` or `-` are separate numbers: `V1_2__x.sql` → [1, 2],
 /// `2019-12-13-123456_x/up.sql` → [2019, 12, 13, 123456]. `None`: no leading version.
-pub fn version_of(path: &str) -> Option<Vec<u64>> {
+pub fn version_of(path: &str) -> Option<Vec<u128>> {
     let p = Path::new(path);
     let name = p.file_name()?.to_string_lossy().to_ascii_lowercase();
     let own = matches!(name.as_str(), "up.sql" | "down.sql" | "migration.sql")
@@ -22,7 +22,7 @@ pub fn version_of(path: &str) -> Option<Vec<u64>> {
 }
 
 /// Leading version of a name or of a `--since` argument.
-pub fn version_text(text: &str) -> Option<Vec<u64>> {
+pub fn version_text(text: &str) -> Option<Vec<u128>> {
     let t = text.trim();
     let t = t
         .strip_prefix(['V', 'v', 'U', 'u'])
@@ -101,6 +101,11 @@ mod tests {
             Some(vec![2019, 12, 13, 123456])
         );
         assert_eq!(version_of("m/0042_x.sql"), Some(vec![42]));
+        // gobuffalo/pop (ory/kratos): 20 digits, more than a u64 holds.
+        assert_eq!(
+            version_of("sql/20210810153530000001_aal.postgres.up.sql"),
+            Some(vec![20210810153530000001])
+        );
         assert_eq!(version_of("m/R__views.sql"), None);
         assert_eq!(version_of("m/add_users.sql"), None);
     }

@@ -221,15 +221,17 @@ fn layout_of(files: &[PathBuf]) -> Option<(String, String)> {
     }
 }
 
-/// Natural sort key: digit runs compare as numbers.
+/// Natural sort key: digit runs compare as numbers of any length (gobuffalo/pop's versions
+/// have 20 digits, more than a u64 holds): by their length without leading zeros, then digit
+/// by digit.
 fn natural_key(s: &str) -> Vec<(u8, u64, String)> {
     let mut key = Vec::new();
     let mut rest = s;
     while !rest.is_empty() {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits > 0 {
-            let n = rest[..digits].parse().unwrap_or(u64::MAX);
-            key.push((0, n, String::new()));
+            let n = rest[..digits].trim_start_matches('0');
+            key.push((0, n.len() as u64, n.to_string()));
             rest = &rest[digits..];
         } else {
             let text = rest.len() - rest.trim_start_matches(|c: char| !c.is_ascii_digit()).len();
@@ -333,5 +335,15 @@ mod tests {
         assert_eq!(flyway_version("V1_2__b.sql"), Some(('V', vec![1, 2])));
         assert_eq!(flyway_version("R__views.sql"), None);
         assert!(natural_key("2_a.sql") < natural_key("10_a.sql"));
+        assert!(natural_key("007_a.sql") < natural_key("10_a.sql"));
+        // Longer than a u64: still in numeric order, not all equal.
+        assert!(
+            natural_key("20210810153530000000_aal.up.sql")
+                < natural_key("20210810153530000001_aal.up.sql")
+        );
+        assert!(
+            natural_key("9999999999999999999999_a.sql")
+                < natural_key("10000000000000000000000_a.sql")
+        );
     }
 }

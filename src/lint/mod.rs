@@ -235,6 +235,8 @@ pub struct Report {
     pub files: Vec<String>,
     /// How many of `files` were replayed as history (context only, nothing reported).
     pub history_files: usize,
+    /// How many were linted as new (`files` minus `history_files`).
+    pub new_files: usize,
     pub statements: usize,
     pub unparsed: usize,
     pub findings: Vec<Finding>,

@@ -99,7 +99,7 @@ pub fn history_note(report: &Report) -> String {
         )
     } else if files > 1 {
         format!(
-            "all {files} files linted as new: a table created in an earlier file counts as new and empty; --since VERSION, --changed or naming the new files reads the others as history\n"
+            "0 read as history, all {files} linted as new (a table is new and empty only in the file that created it); --since VERSION, --changed or naming the new files next to their folder reads the others as history, reporting nothing\n"
         )
     } else {
         String::new()

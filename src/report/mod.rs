@@ -17,8 +17,13 @@ use crate::probe::{ProbeStats, format_latency};
 
 /// Where the drill stands, in the vocabulary of every screen and of
 /// `history --json` ([`crate::drill::RunStatus`]).
+/// A drill not ended and not heard from lately reads interrupted.
 pub fn journal_status(session: &Session) -> &'static str {
-    crate::drill::RunStatus::of_drill(&session.drill).code()
+    let status = crate::drill::RunStatus::of_drill(&session.drill);
+    match session.last_seen {
+        Some(seen) => status.seen(seen, Utc::now()).code(),
+        None => status.code(),
+    }
 }
 
 /// Whether the drill left the happy path: any step failed, blocked or skipped,

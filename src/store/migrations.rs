@@ -133,4 +133,15 @@ pub const MIGRATIONS: &[&str] = &[
                OR upper(ltrim(json_extract(e.payload, '$.text'))) LIKE 'FOLLOW-UP%'
                OR upper(ltrim(json_extract(e.payload, '$.text'))) LIKE 'FOLLOWUP%')
         ORDER BY e.drill_id, e.seq;",
+    // 9: a drill left running tells "open now" from "interrupted" by its
+    // heartbeat, so the list indexes hold it too (a list never reads rows:
+    // the heartbeat sits after the snapshot, in overflow pages).
+    "DROP INDEX drills_list;
+    DROP INDEX drills_of_playbook;
+    CREATE INDEX drills_list ON drills (started_at DESC, id DESC,
+        playbook_id, playbook_title, mode, operator, status, content_hash,
+        ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms, alive_at);
+    CREATE INDEX drills_of_playbook ON drills (playbook_id, started_at DESC, id DESC,
+        playbook_title, mode, operator, status, content_hash,
+        ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms, alive_at);",
 ];

@@ -80,12 +80,21 @@ pub struct DrillRow {
     pub blocked: i64,
     /// Time the drill was worked on: pauses and interruptions excluded.
     pub active_ms: i64,
+    /// The last heartbeat of a rollsafe that had the drill open.
+    pub alive_at: Option<DateTime<Utc>>,
 }
 
 impl DrillRow {
-    /// Where the drill stands, in the vocabulary every screen uses.
-    pub fn run_status(&self) -> crate::drill::RunStatus {
+    /// The last moment the drill was known to be open: its last event or heartbeat.
+    pub fn last_seen(&self) -> DateTime<Utc> {
+        self.alive_at
+            .map_or(self.last_event_at, |a| a.max(self.last_event_at))
+    }
+
+    /// Where the drill stands at `now`, in the vocabulary every screen uses.
+    pub fn run_status(&self, now: DateTime<Utc>) -> crate::drill::RunStatus {
         crate::drill::RunStatus::of(&self.status, self.failed, self.blocked)
+            .seen(self.last_seen(), now)
     }
 }
 
@@ -654,7 +663,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT {DRILL_COLUMNS} FROM drills WHERE {FILTER_SQL}
-                 ORDER BY started_at DESC, id DESC LIMIT ?5 OFFSET ?6"
+                 ORDER BY started_at DESC, id DESC LIMIT ?6 OFFSET ?7"
             ))
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
@@ -664,8 +673,10 @@ impl Store {
                     filter.mode.map(|m| m.as_str()),
                     filter.status,
                     filter.since.map(ms),
+                    filter.text,
                     limit as i64,
-                    offset as i64
+                    offset as i64,
+                    filter.interrupted_before()
                 ],
                 drill_from_row,
             )
@@ -683,7 +694,11 @@ impl Store {
                         filter.playbook_id,
                         filter.mode.map(|m| m.as_str()),
                         filter.status,
-                        filter.since.map(ms)
+                        filter.since.map(ms),
+                        filter.text,
+                        None::<i64>,
+                        None::<i64>,
+                        filter.interrupted_before()
                     ],
                     |r| r.get::<_, i64>(0),
                 )
@@ -984,19 +999,37 @@ pub struct DrillFilter {
     pub status: Option<String>,
     /// Started at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Text that the drill's id, playbook id or title, or operator
+    /// contains (case-insensitive for ASCII), as History's `/` types it.
+    pub text: Option<String>,
+    /// The moment `status` is judged at (running vs interrupted); now if unset.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
-/// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?4.
+impl DrillFilter {
+    /// Bound as ?8: a running drill last seen before this is interrupted.
+    fn interrupted_before(&self) -> i64 {
+        ms(self.as_of.unwrap_or_else(Utc::now)) - crate::drill::INTERRUPTED_AFTER_SECS * 1000
+    }
+}
+
+/// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?5 and ?8.
 /// ?3 is a [`crate::drill::RunStatus`] code: "completed" means without a
 /// failed or blocked step, as everywhere else.
 const FILTER_SQL: &str = "(?1 IS NULL OR playbook_id = ?1) AND (?2 IS NULL OR mode = ?2)
      AND (?3 IS NULL OR (CASE WHEN status = 'completed' AND (failed > 0 OR blocked > 0)
-                              THEN 'completed_with_failures' ELSE status END) = ?3)
-     AND (?4 IS NULL OR started_at >= ?4)";
+                                   THEN 'completed_with_failures'
+                              WHEN status = 'running'
+                                   AND MAX(last_event_at, COALESCE(alive_at, 0)) < ?8
+                                   THEN 'interrupted'
+                              ELSE status END) = ?3)
+     AND (?4 IS NULL OR started_at >= ?4)
+     AND (?5 IS NULL OR instr(lower(id || ' ' || playbook_id || ' ' || playbook_title || ' ' || operator),
+                              lower(?5)) > 0)";
 
 /// Columns read by [`drill_from_row`], in its order. A constant, never user input.
 const DRILL_COLUMNS: &str = "id, playbook_id, playbook_title, mode, operator, status, content_hash, \
-     started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms";
+     started_at, ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms, alive_at";
 
 /// A drill that completed with no failed or blocked step, as SQL; the same
 /// rule as [`crate::insight::succeeded`].
@@ -1046,6 +1079,7 @@ fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
         skipped: r.get(13)?,
         blocked: r.get(14)?,
         active_ms: r.get(15)?,
+        alive_at: r.get::<_, Option<i64>>(16)?.map(from_ms),
     })
 }
 

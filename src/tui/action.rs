@@ -31,6 +31,10 @@ pub enum Action {
     Abort,
     ScrollOutputUp,
     ScrollOutputDown,
+    /// Runner: the output pane large or normal.
+    ToggleOutput,
+    /// Runner: select the step whose command runs, else the active one.
+    JumpToRunning,
     Help,
     OpenHistory,
     OpenStats,
@@ -39,6 +43,8 @@ pub enum Action {
     OpenPlanner,
     /// Home: ask for a migration to lint.
     OpenLint,
+    /// `/`: type text that narrows the list on screen.
+    Filter,
     Left,
     Right,
     SavePlan,

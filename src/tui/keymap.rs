@@ -99,6 +99,15 @@ pub const BINDINGS: &[Binding] = &[
         "last item",
         "",
     ),
+    bind(
+        Home,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "filter the playbooks by typed text (enter keeps it, esc clears it)",
+        // Help only: the 80-column footer is full.
+        "",
+    ),
     bind(Home, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(Home, &[Char('q'), Esc], "q", Action::Quit, "quit", "quit"),
     bind(
@@ -251,6 +260,22 @@ pub const BINDINGS: &[Binding] = &[
         "G",
         Action::Bottom,
         "last step",
+        "",
+    ),
+    bind(
+        Runner,
+        &[Char('.')],
+        ".",
+        Action::JumpToRunning,
+        "select the running step (its command, else the active step)",
+        "",
+    ),
+    bind(
+        Runner,
+        &[Char('o')],
+        "o",
+        Action::ToggleOutput,
+        "make the command output pane large, or normal again",
         "",
     ),
     bind(
@@ -455,6 +480,14 @@ pub const BINDINGS: &[Binding] = &[
         "scroll the finding's details up",
         "",
     ),
+    bind(
+        Lint,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "show findings whose rule, file or message holds typed text (enter keeps it, esc clears it)",
+        "",
+    ),
     bind(Lint, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(
         Lint,
@@ -573,7 +606,7 @@ pub const BINDINGS: &[Binding] = &[
         &[Char('f')],
         "f",
         Action::CycleFilter(FilterField::Status),
-        "filter by status: running, completed, aborted",
+        "filter by status: running, completed, completed with failures, aborted",
         "status",
     ),
     bind(
@@ -583,6 +616,14 @@ pub const BINDINGS: &[Binding] = &[
         Action::CycleFilter(FilterField::Since),
         "filter by date: last 7, 30, 90 days",
         "date",
+    ),
+    bind(
+        History,
+        &[Char('/')],
+        "/",
+        Action::Filter,
+        "show drills whose id, playbook or operator holds typed text (enter keeps it, esc clears it)",
+        "",
     ),
     bind(
         History,

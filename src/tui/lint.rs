@@ -15,6 +15,11 @@ pub struct LintState {
     pub selected: usize,
     /// Lines scrolled in the selected finding's details.
     pub scroll: u16,
+    /// Row counts given to lint (`--rows`, settings file), as `TABLE=COUNT`:
+    /// the plan made from the findings sizes its steps by them too.
+    pub rows: Vec<String>,
+    /// `/`: text the findings are narrowed by (rule, file, message).
+    pub filter: crate::tui::app::TextFilter,
 }
 
 impl LintState {
@@ -29,7 +34,15 @@ impl LintState {
         prepared.opts.statements = true;
         let mut report = lint_files(&prepared.files, &prepared.opts, &cat);
         report.tool_from = prepared.tool_from;
+        let rows = prepared
+            .opts
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect();
         Ok(LintState {
+            rows,
+            filter: Default::default(),
             paths: args.paths.clone(),
             engine: prepared.engine_text,
             report,
@@ -59,12 +72,49 @@ impl LintState {
         Self::load(&LintArgs::for_paths(words, engine))
     }
 
+    /// Indexes of the findings the `/` filter lets through, in order.
+    pub fn visible(&self) -> Vec<usize> {
+        self.report
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                self.filter.matches([
+                    f.rule.as_str(),
+                    f.file.as_str(),
+                    f.message.as_str(),
+                    f.severity.as_str(),
+                ])
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The selected finding's index, if the filter shows it.
+    pub fn shown_selection(&self) -> Option<usize> {
+        self.visible()
+            .contains(&self.selected)
+            .then_some(self.selected)
+    }
+
+    /// Moves among the findings the filter shows.
     pub fn move_by(&mut self, delta: isize) {
-        let n = self.report.findings.len();
-        if n == 0 {
+        let visible = self.visible();
+        if visible.is_empty() {
             return;
         }
-        self.selected = self.selected.saturating_add_signed(delta).min(n - 1);
+        let at = visible
+            .iter()
+            .position(|&i| i == self.selected)
+            .unwrap_or(0);
+        let to = at.saturating_add_signed(delta).min(visible.len() - 1);
+        self.selected = visible[to];
+        self.scroll = 0;
+    }
+
+    /// After the filter changed: select the first finding it shows.
+    pub fn refilter(&mut self) {
+        self.selected = self.visible().first().copied().unwrap_or(0);
         self.scroll = 0;
     }
 
@@ -87,6 +137,7 @@ impl LintState {
         let raw = RawIntake {
             deploy: "rolling".into(),
             engine: self.engine.clone(),
+            rows: self.rows.clone(),
             ..RawIntake::default()
         };
         let read = from_sql::intake_from(knowledge, &self.report, raw, true)?;

@@ -142,13 +142,27 @@ pub fn action_for_key(app: &App, key: KeyEvent) -> Option<Action> {
         };
     }
     if app.show_help {
-        return Some(Action::Dismiss);
+        // Help scrolls with the movement keys; any other key closes it.
+        return Some(match key.code {
+            crossterm::event::KeyCode::Char('j')
+            | crossterm::event::KeyCode::Down
+            | crossterm::event::KeyCode::Char('J')
+            | crossterm::event::KeyCode::PageDown => Action::Down,
+            crossterm::event::KeyCode::Char('k')
+            | crossterm::event::KeyCode::Up
+            | crossterm::event::KeyCode::Char('K')
+            | crossterm::event::KeyCode::PageUp => Action::Up,
+            _ => Action::Dismiss,
+        });
     }
     if let app::Screen::Wizard(w) = &app.screen
         && w.plan.is_none()
         && app.dialog.is_none()
     {
         return keymap::wizard_action(key);
+    }
+    if app.dialog.is_none() && app.filter_editing() {
+        return keymap::prompt_action(key);
     }
     match &app.dialog {
         Some(Dialog::Prompt { .. }) => keymap::prompt_action(key),

@@ -31,6 +31,11 @@ pub struct RunnerState {
     pub command: Option<LiveCommand>,
     /// Lines scrolled in the detail pane.
     pub scroll: u16,
+    /// Lines the output pane is scrolled back from its tail; 0 follows the
+    /// output as it arrives.
+    pub output_back: u16,
+    /// `o`: the output pane takes most of the detail pane.
+    pub output_large: bool,
     /// When the heartbeat was last written.
     pub last_touch: Option<DateTime<Utc>>,
     /// Past drills of this playbook, per step id.
@@ -77,6 +82,8 @@ impl RunnerState {
             vars,
             command: None,
             scroll: 0,
+            output_back: 0,
+            output_large: false,
             last_touch: None,
             history: BTreeMap::new(),
             follow_ups: Vec::new(),
@@ -230,11 +237,23 @@ impl RunnerState {
         let last = self.step_count().saturating_sub(1) as isize;
         self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
         self.scroll = 0;
+        self.output_back = 0;
     }
 
     pub fn select(&mut self, index: usize) {
         self.selected = index.min(self.step_count().saturating_sub(1));
         self.scroll = 0;
+        self.output_back = 0;
+    }
+
+    /// The step to jump to with `.`: the one whose command runs, else the
+    /// drill's active step.
+    pub fn running_step(&self) -> Option<usize> {
+        let drill = &self.session.drill;
+        self.command
+            .as_ref()
+            .and_then(|c| drill.step_index(&c.cmd.step))
+            .or(drill.active)
     }
 
     /// Prose with the variables' values, as written (for detail and notes).

@@ -11,6 +11,8 @@ impl App {
 
     /// Counts and loads from the top, after the filter changed.
     pub(super) fn reload_history(&mut self, history: &mut HistoryState) {
+        // Running vs interrupted is judged at the app's clock.
+        history.filter.as_of = Some(self.now);
         match self.store.count_drills_where(&history.filter) {
             Ok(total) => history.total = total,
             Err(e) => return self.error(e.to_string()),
@@ -78,6 +80,23 @@ impl App {
         let Screen::History(history) = &mut self.screen else {
             return;
         };
+        if history.search.editing || action == Action::Filter {
+            let changed = match action {
+                Action::Filter => {
+                    history.search.begin();
+                    false
+                }
+                other => history.search.edit(other),
+            };
+            if changed {
+                let text = history.search.text.trim();
+                history.filter.text = (!text.is_empty()).then(|| text.to_string());
+                let mut taken = std::mem::take(history);
+                self.reload_history(&mut taken);
+                self.screen = Screen::History(taken);
+            }
+            return;
+        }
         let last = history.total.saturating_sub(1);
         let moved = match action {
             Action::Down => Some((history.selected + 1).min(last)),
@@ -105,6 +124,7 @@ impl App {
             let mut taken = std::mem::take(history);
             taken.filter = Default::default();
             taken.since_days = None;
+            taken.search = TextFilter::default();
             self.reload_history(&mut taken);
             self.screen = Screen::History(taken);
             return;
@@ -180,6 +200,14 @@ impl App {
                     Ok(path) => self.info(format!("report written to {}", path.display())),
                     Err(e) => self.error(e),
                 }
+            }
+            // Esc first clears a text filter, then leaves.
+            Action::Back | Action::Quit if history.search.is_active() => {
+                history.search = TextFilter::default();
+                history.filter.text = None;
+                let mut taken = std::mem::take(history);
+                self.reload_history(&mut taken);
+                self.screen = Screen::History(taken);
             }
             Action::Back | Action::Quit => {
                 self.screen = Screen::Home;

@@ -4,8 +4,20 @@ use super::*;
 
 impl App {
     pub(super) fn handle_home(&mut self, action: Action, now: DateTime<Utc>) {
+        if self.home.filter.editing {
+            if self.home.filter.edit(action) {
+                self.home.selected = 0;
+            }
+            return;
+        }
         let count = self.home_items().len();
         match action {
+            Action::Filter => self.home.filter.begin(),
+            // Esc first clears a filter, then quits.
+            Action::Quit | Action::Back if self.home.filter.is_active() => {
+                self.home.filter = TextFilter::default();
+                self.home.selected = 0;
+            }
             Action::Down => {
                 self.home.selected = (self.home.selected + 1).min(count.saturating_sub(1))
             }

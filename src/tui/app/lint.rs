@@ -25,13 +25,18 @@ impl App {
         let Screen::Lint(lint) = &mut self.screen else {
             return;
         };
+        if lint.filter.editing || action == Action::Filter {
+            if action == Action::Filter {
+                lint.filter.begin();
+            } else if lint.filter.edit(action) {
+                lint.refilter();
+            }
+            return;
+        }
         match action {
             Action::Down => lint.move_by(1),
             Action::Up => lint.move_by(-1),
-            Action::Top => {
-                lint.selected = 0;
-                lint.scroll = 0;
-            }
+            Action::Top => lint.move_by(isize::MIN),
             Action::Bottom => lint.move_by(isize::MAX),
             Action::PageDown => lint.scroll = lint.scroll.saturating_add(5),
             Action::PageUp => lint.scroll = lint.scroll.saturating_sub(5),
@@ -63,6 +68,11 @@ impl App {
                 if let Some(e) = unread {
                     self.error(e);
                 }
+            }
+            // Esc first clears a filter, then leaves.
+            Action::Back | Action::Quit if lint.filter.is_active() => {
+                lint.filter = Default::default();
+                lint.refilter();
             }
             Action::Back | Action::Quit => {
                 self.screen = Screen::Home;

@@ -1,6 +1,7 @@
 //! The application state and the one place it changes: [`App::handle`].
 
 mod dialog;
+mod filter;
 mod history;
 mod home;
 mod lint;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub use self::filter::TextFilter;
 use super::action::{Action, FilterField};
 use super::keymap::Context;
 use super::lint::LintState;
@@ -66,6 +68,8 @@ pub struct HistoryState {
     pub filter: crate::store::DrillFilter,
     /// The date filter as a window in days (shown in the header).
     pub since_days: Option<i64>,
+    /// `/`: text the drills' ids, playbooks and operators are narrowed by.
+    pub search: TextFilter,
 }
 
 impl HistoryState {
@@ -188,6 +192,8 @@ pub struct App {
     pub screen: Screen,
     pub dialog: Option<Dialog>,
     pub show_help: bool,
+    /// Lines the help overlay is scrolled (it is taller than small terminals).
+    pub help_scroll: u16,
     pub status: Option<Status>,
     pub should_quit: bool,
     pub operator: String,
@@ -212,6 +218,8 @@ pub struct HomeState {
     pub recent: Vec<DrillRow>,
     /// What past drills say about each playbook, by playbook id.
     pub insights: BTreeMap<String, crate::insight::PlaybookInsight>,
+    /// `/` narrows the playbooks (drills to resume always show).
+    pub filter: TextFilter,
 }
 
 /// What a row of Home's list is.
@@ -242,6 +250,7 @@ impl App {
             screen: Screen::Home,
             dialog: None,
             show_help: false,
+            help_scroll: 0,
             status: None,
             should_quit: false,
             operator,
@@ -324,9 +333,35 @@ impl App {
     pub fn home_items(&self) -> Vec<HomeItem> {
         (0..self.home.unfinished.len())
             .map(HomeItem::Resume)
-            .chain((0..self.library.playbooks.len()).map(HomeItem::Playbook))
-            .chain((0..self.library.broken.len()).map(HomeItem::Broken))
+            .chain(
+                (0..self.library.playbooks.len())
+                    .filter(|&i| {
+                        let p = &self.library.playbooks[i].playbook;
+                        self.home
+                            .filter
+                            .matches([p.id.as_str(), p.title.as_str(), p.kind.as_str()])
+                    })
+                    .map(HomeItem::Playbook),
+            )
+            .chain(
+                (0..self.library.broken.len())
+                    .filter(|&i| {
+                        let label = self.library.broken[i].origin.label();
+                        self.home.filter.matches([label])
+                    })
+                    .map(HomeItem::Broken),
+            )
             .collect()
+    }
+
+    /// Whether keys are going into a list's `/` filter.
+    pub fn filter_editing(&self) -> bool {
+        match &self.screen {
+            Screen::Home => self.home.filter.editing,
+            Screen::History(history) => history.search.editing,
+            Screen::Lint(lint) => lint.filter.editing,
+            _ => false,
+        }
     }
 
     pub fn selected_home_item(&self) -> Option<HomeItem> {
@@ -348,8 +383,13 @@ impl App {
     pub fn handle(&mut self, action: Action, now: DateTime<Utc>) {
         self.now = now;
         if self.show_help {
-            // Any key closes help; it has no actions of its own.
-            self.show_help = false;
+            // Help only scrolls; any other key closes it. The view clamps the
+            // scroll to the keys there are.
+            match action {
+                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                _ => self.show_help = false,
+            }
             return;
         }
         if self.dialog.is_some() {
@@ -358,6 +398,7 @@ impl App {
         }
         if action == Action::Help {
             self.show_help = true;
+            self.help_scroll = 0;
             return;
         }
         if action == Action::Interrupt {

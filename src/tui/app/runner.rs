@@ -76,12 +76,27 @@ impl App {
                 runner.select(usize::MAX);
                 Ok(())
             }
+            // One key scrolls whichever pane shows: the detail down, or the
+            // output towards its tail (where it follows again).
             Action::ScrollOutputDown => {
                 runner.scroll = runner.scroll.saturating_add(5);
+                runner.output_back = runner.output_back.saturating_sub(5);
                 Ok(())
             }
             Action::ScrollOutputUp => {
                 runner.scroll = runner.scroll.saturating_sub(5);
+                runner.output_back = runner.output_back.saturating_add(5);
+                Ok(())
+            }
+            Action::ToggleOutput => {
+                runner.output_large = !runner.output_large;
+                Ok(())
+            }
+            Action::JumpToRunning => {
+                match runner.running_step() {
+                    Some(index) => runner.select(index),
+                    None => return self.info("no step is running"),
+                }
                 Ok(())
             }
             Action::Open => runner.start_selected(&mut self.store, now),

@@ -184,41 +184,76 @@ fn clear_area(popup: Rect, area: Rect) -> Rect {
     }
 }
 
-pub fn render_help(frame: &mut Frame, area: Rect, context: Context, theme: Theme) {
+pub fn render_help(frame: &mut Frame, area: Rect, context: Context, scroll: u16, theme: Theme) {
     let bindings: Vec<_> = keymap::help(context).collect();
     let label_width = bindings
         .iter()
         .map(|b| b.label.chars().count())
         .max()
         .unwrap_or(1);
-    let mut lines: Vec<Line> = bindings
+    let width = area.width.saturating_sub(4).min(90);
+    // Wrapped here, not by the Paragraph, so the scroll knows the line count
+    // and continuation lines stay under the description.
+    let text_width = (width as usize).saturating_sub(label_width + 5).max(10);
+    let ctrl_c = "cancel a running command, else leave (every event is already saved)";
+    let mut lines: Vec<Line> = Vec::new();
+    let entries = bindings
         .iter()
         .map(|b| {
-            Line::from(vec![
-                Span::styled(format!(" {:<label_width$}  ", b.label), theme.key()),
-                Span::raw(b.help),
-            ])
+            (
+                b.label,
+                b.help,
+                theme.key(),
+                ratatui::style::Style::default(),
+            )
         })
-        .collect();
-    lines.push(Line::styled(
+        .chain([("ctrl-c", ctrl_c, theme.dim(), theme.dim())]);
+    for (label, help, key_style, text_style) in entries {
+        for (i, part) in wrap_words(help, text_width).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {label:<label_width$}  "), key_style),
+                Span::styled(part, text_style),
+            ]));
+        }
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let visible = height.saturating_sub(2) as usize;
+    let scroll = (scroll as usize).min(lines.len().saturating_sub(visible));
+    let hint = if lines.len() > visible {
         format!(
-            " {:<label_width$}  cancel a running command, else leave (every event is already saved)",
-            "ctrl-c"
-        ),
-        theme.dim(),
-    ));
-    // Fits 80x24 (the runner has the most keys); the closing hint sits in the border.
-    let height = lines.len() as u16 + 2;
-    let popup = centered(area, area.width.saturating_sub(4).min(90), height);
+            " {}-{} of {} · j/k scroll · other keys close ",
+            scroll + 1,
+            scroll + visible,
+            lines.len()
+        )
+    } else {
+        " any key closes this help ".to_string()
+    };
+    let popup = centered(area, width, height);
     frame.render_widget(Clear, clear_area(popup, area));
     let block = Block::bordered()
         .title(Span::styled(" Keys ", theme.title()))
-        .title_bottom(Line::styled(" any key closes this help ", theme.dim()).right_aligned())
+        .title_bottom(Line::styled(hint, theme.dim()).right_aligned())
         .border_style(theme.focus_border());
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(visible).collect();
+    frame.render_widget(Paragraph::new(shown).block(block), popup);
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces (a word
+/// longer than the width gets a line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("never empty");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }

@@ -1,5 +1,6 @@
 //! History: every drill, newest first. Only the visible rows are built.
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -13,7 +14,14 @@ use crate::tui::app::{App, HistoryState};
 use crate::tui::keymap::Context;
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, theme: Theme) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    history: &HistoryState,
+    now: DateTime<Utc>,
+    theme: Theme,
+) {
     let [header, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -35,6 +43,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
     }
     if let Some(d) = history.since_days {
         filters.push(format!("last {d} days"));
+    }
+    if let Some(text) = history.search.label() {
+        filters.push(text);
     }
     let filtered = if filters.is_empty() {
         String::new()
@@ -66,7 +77,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
         else {
             continue;
         };
-        let line = Line::from(row_spans(row, width, theme));
+        let line = Line::from(row_spans(row, width, now, theme));
         lines.push(if index == history.selected {
             line.style(theme.selected())
         } else {
@@ -90,10 +101,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, history: &HistoryState, 
     common::footer(frame, footer, Context::History, theme);
 }
 
-fn row_spans(row: &DrillRow, width: usize, theme: Theme) -> Vec<Span<'static>> {
+fn row_spans(row: &DrillRow, width: usize, now: DateTime<Utc>, theme: Theme) -> Vec<Span<'static>> {
     use crate::drill::RunStatus;
-    let (status, style) = match row.run_status() {
+    let (status, style) = match row.run_status(now) {
         RunStatus::Running => ("▶ running", theme.accent()),
+        RunStatus::Interrupted => ("◌ interrupted", theme.warn()),
         RunStatus::Aborted => ("■ aborted", theme.warn()),
         RunStatus::Completed => ("✔ completed", theme.ok()),
         RunStatus::CompletedWithFailures => ("✘ with failures", theme.bad()),

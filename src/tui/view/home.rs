@@ -117,7 +117,7 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let selected_row = rows.iter().position(|(i, _)| *i == app.home.selected);
     let first = selected_row.map_or(0, |r| r.saturating_sub(visible.saturating_sub(1)));
     let width = area.width.saturating_sub(2) as usize;
-    let lines: Vec<Line> = rows
+    let mut lines: Vec<Line> = rows
         .iter()
         .skip(first)
         .take(visible)
@@ -167,7 +167,19 @@ fn render_playbooks(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             }
         })
         .collect();
-    let title = format!(" Playbooks ({}) ", app.library.playbooks.len());
+    let title = match app.home.filter.label() {
+        Some(filter) => format!(
+            " Playbooks ({} of {}) {filter} ",
+            rows.iter()
+                .filter(|(_, item)| matches!(item, HomeItem::Playbook(_)))
+                .count(),
+            app.library.playbooks.len()
+        ),
+        None => format!(" Playbooks ({}) ", app.library.playbooks.len()),
+    };
+    if rows.is_empty() && app.home.filter.is_active() {
+        lines.push(Line::styled("nothing matches; esc clears", theme.dim()));
+    }
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
         .border_style(theme.focus_border());
@@ -285,7 +297,7 @@ fn playbook_detail<'a>(
                         last.id,
                         ago(now, last.started_at),
                         last.mode.as_str(),
-                        last.run_status().label()
+                        last.run_status(now).label()
                     ),
                     theme.dim(),
                 ));
@@ -365,9 +377,10 @@ fn render_recent(
         .take(area.height.saturating_sub(2) as usize)
         .map(|row| {
             use crate::drill::RunStatus;
-            let mark = match row.run_status() {
+            let mark = match row.run_status(now) {
                 RunStatus::Aborted => Span::styled("■ aborted        ", theme.warn()),
                 RunStatus::Running => Span::styled("▶ running        ", theme.accent()),
+                RunStatus::Interrupted => Span::styled("◌ interrupted    ", theme.warn()),
                 RunStatus::Completed => Span::styled("✔ completed      ", theme.ok()),
                 RunStatus::CompletedWithFailures => Span::styled("✘ with failures  ", theme.bad()),
             };

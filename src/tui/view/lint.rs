@@ -58,17 +58,23 @@ fn render_list(frame: &mut Frame, area: Rect, lint: &LintState, theme: Theme) {
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     // Keep the selection in view.
-    let first = lint.selected.saturating_sub(height.saturating_sub(1));
+    let visible = lint.visible();
+    let at = visible
+        .iter()
+        .position(|&i| i == lint.selected)
+        .unwrap_or(0);
+    let first = at.saturating_sub(height.saturating_sub(1));
     let lines: Vec<Line> = if lint.report.findings.is_empty() {
         vec![Line::styled(
             "No findings: every statement runs as written.",
             theme.ok(),
         )]
+    } else if visible.is_empty() {
+        vec![Line::styled("nothing matches; esc clears", theme.dim())]
     } else {
-        lint.report
-            .findings
+        visible
             .iter()
-            .enumerate()
+            .map(|&i| (i, &lint.report.findings[i]))
             .skip(first)
             .take(height.max(1))
             .map(|(i, f)| {
@@ -90,8 +96,16 @@ fn render_list(frame: &mut Frame, area: Rect, lint: &LintState, theme: Theme) {
             })
             .collect()
     };
+    let title = match lint.filter.label() {
+        Some(filter) => format!(
+            " Findings ({} of {}) {filter} ",
+            visible.len(),
+            lint.report.findings.len()
+        ),
+        None => " Findings ".to_string(),
+    };
     let block = Block::bordered()
-        .title(" Findings ")
+        .title(title)
         .border_style(theme.focus_border());
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
@@ -154,7 +168,8 @@ fn detail_lines<'a>(f: &'a Finding, source: Option<&'a str>, theme: Theme) -> Ve
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, lint: &LintState, theme: Theme) {
-    let lines = match lint.report.findings.get(lint.selected) {
+    let shown = lint.shown_selection();
+    let lines = match shown.and_then(|i| lint.report.findings.get(i)) {
         Some(f) => detail_lines(f, lint.source_line(lint.selected), theme),
         None => vec![Line::raw(format!(
             "{} statements read. p plans them: each runs as written, with lock timeouts and retries.",

@@ -34,7 +34,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         Screen::Home => home::render(frame, area, app, now, theme),
         Screen::Runner(runner) => runner::render(frame, area, app, runner, now, theme),
         Screen::Summary(summary) => summary::render(frame, area, app, summary, theme),
-        Screen::History(history) => history::render(frame, area, app, history, theme),
+        Screen::History(history) => history::render(frame, area, app, history, now, theme),
         Screen::Stats(stats) => stats::render(frame, area, app, stats, theme),
         Screen::Wizard(wizard) => wizard::render(frame, area, app, wizard, theme),
         Screen::Lint(lint) => lint::render(frame, area, app, lint, theme),
@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>, theme: Theme) {
         dialog::render(frame, area, d, theme);
     }
     if app.show_help {
-        dialog::render_help(frame, area, app.context(), theme);
+        dialog::render_help(frame, area, app.context(), app.help_scroll, theme);
     }
 }
 

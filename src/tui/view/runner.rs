@@ -287,7 +287,13 @@ fn render_steps(
             } else {
                 String::new()
             };
-            let flag = if over_timebox(step, spent) {
+            let running_here = runner
+                .command
+                .as_ref()
+                .is_some_and(|c| c.cmd.step == step.id);
+            let flag = if running_here {
+                " ⟳"
+            } else if over_timebox(step, spent) {
                 " ⚠"
             } else if step.point_of_no_return {
                 " ⛔"
@@ -306,10 +312,10 @@ fn render_steps(
                 Span::raw(format!(" {title}{} {time}", " ".repeat(pad))),
                 Span::styled(
                     flag,
-                    if flag == " ⚠" {
-                        theme.bad()
-                    } else {
-                        theme.warn()
+                    match flag {
+                        " ⚠" => theme.bad(),
+                        " ⟳" => theme.accent(),
+                        _ => theme.warn(),
                     },
                 ),
             ]);
@@ -364,9 +370,19 @@ fn render_detail(
     let output = command_output(runner, &step.id);
     let (detail_area, output_area) = match (&output, area.height >= 14) {
         (Some(out), true) => {
-            // As tall as the output needs, at most 45% of the pane, at least 4 rows.
-            let wanted = out.text.lines().count().max(1) as u16 + 2;
-            let height = wanted.clamp(4, area.height * 9 / 20);
+            // As tall as the output needs, at most 45% of the pane (all but
+            // the detail's first rows when `o` made it large), at least 4 rows.
+            let most = if runner.output_large {
+                area.height.saturating_sub(6)
+            } else {
+                area.height * 9 / 20
+            };
+            let wanted = if runner.output_large {
+                most
+            } else {
+                out.lines.len().max(1) as u16 + 2
+            };
+            let height = wanted.clamp(4, most.max(4));
             let [d, o] =
                 Layout::vertical([Constraint::Min(6), Constraint::Length(height)]).areas(area);
             (d, Some(o))
@@ -418,6 +434,21 @@ fn render_detail(
             "not started: enter starts its clock",
             theme.dim(),
         )),
+    }
+    // A command running on another step stays in sight from every step.
+    if let Some(live) = runner.command.as_ref().filter(|c| c.cmd.step != step.id)
+        && let Some(at) = drill
+            .step_index(&live.cmd.step)
+            .and_then(|i| playbook.step_at_flat(i))
+    {
+        lines.push(Line::styled(
+            format!(
+                "⟳ a command is running on step {}.{} (. jumps to it)",
+                at.phase + 1,
+                at.step + 1
+            ),
+            theme.accent(),
+        ));
     }
     if let (Some(pgid), Some((in_flight, _))) = (runner.leftover, &drill.command_in_flight)
         && *in_flight == step.id
@@ -585,7 +616,9 @@ fn render_detail(
 /// What to show in the output pane for a step: the running command, else its last run.
 struct Output<'a> {
     title: String,
-    text: &'a str,
+    /// Lines, each with whether it came from stderr (known only while the
+    /// command runs: the log keeps the streams interleaved).
+    lines: Vec<(&'a str, bool)>,
     running: bool,
     good: Option<bool>,
 }
@@ -603,7 +636,7 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
         };
         return Some(Output {
             title: format!(" ⟳ {what} {state}… x cancels "),
-            text: live.cmd.running.output(),
+            lines: live.cmd.running.output_lines(),
             running: true,
             good: None,
         });
@@ -646,7 +679,7 @@ fn command_output<'a>(runner: &'a RunnerState, step: &str) -> Option<Output<'a>>
                 ""
             }
         ),
-        text: &last.output,
+        lines: last.output.lines().map(|l| (l, false)).collect(),
         running: false,
         good: Some(last.passed),
     })
@@ -673,16 +706,34 @@ fn render_output(
         Some(false) => theme.bad(),
         None => theme.accent(),
     };
-    let all: Vec<&str> = output.text.lines().collect();
+    let all = &output.lines;
     let visible = area.height.saturating_sub(2) as usize;
-    // Follow the tail; J/K scroll back from it.
-    let back = runner.scroll as usize;
-    let end = all.len().saturating_sub(back);
+    // Follow the tail; K scrolls back from it, J returns.
+    let back = (runner.output_back as usize).min(all.len().saturating_sub(visible));
+    let end = all.len() - back;
     let start = end.saturating_sub(visible);
+    let any_stderr = all.iter().any(|(_, err)| *err);
     let lines: Vec<Line> = all[start..end]
         .iter()
-        .map(|l| Line::raw((*l).to_string()))
+        .map(|&(text, err)| match (any_stderr, err) {
+            (false, _) => Line::raw(text.to_string()),
+            (true, true) => Line::from(vec![
+                Span::styled("▌", theme.warn()),
+                Span::raw(text.to_string()),
+            ]),
+            (true, false) => Line::raw(format!(" {text}")),
+        })
         .collect();
+    if any_stderr {
+        title.push_str("· ▌ stderr ");
+    }
+    let position = if back > 0 {
+        format!(" {back} lines back · J follows again ")
+    } else if output.running {
+        " following ".to_string()
+    } else {
+        String::new()
+    };
     let lines = if lines.is_empty() {
         let empty = if output.running {
             "(no output yet)"
@@ -695,6 +746,7 @@ fn render_output(
     };
     let block = Block::bordered()
         .title(Span::styled(title, style))
+        .title_bottom(Line::styled(position, theme.dim()).right_aligned())
         .border_style(style);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
