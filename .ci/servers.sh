@@ -55,7 +55,7 @@ install() {
     # plan --schema-from reads live schemas with pg_dump and mariadb-dump (compat proof).
     command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
     command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-    command -v mariadb >/dev/null 2>&1 || command -v mariadb-dump >/dev/null 2>&1 || need+=(mariadb-client)
+    { command -v mariadb && command -v mariadb-dump; } >/dev/null 2>&1 || need+=(mariadb-client)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive
