@@ -289,16 +289,22 @@ fn a_live_drill_from_home_starts_only_after_its_variables_are_shown() {
 }
 
 #[test]
-fn a_live_start_from_home_with_a_missing_variable_opens_no_dialog() {
+fn a_live_start_from_home_with_a_missing_variable_asks_for_it_and_logs_nothing() {
     let mut app = app();
     app.library.playbooks[0].playbook.variables[0].default = None;
     app.handle(Action::StartLive, at(0));
-    assert!(app.dialog.is_none());
-    let status = app.status.clone().unwrap();
-    assert!(
-        status.error && status.text.contains("${DATABASE_URL}"),
-        "{status:?}"
-    );
+    match &app.dialog {
+        Some(Dialog::Prompt { kind, error, .. }) => {
+            let rollsafe::tui::app::PromptKind::SetVariable { name, why } = kind else {
+                panic!("{kind:?}")
+            };
+            assert_eq!(name, "DATABASE_URL");
+            assert!(why.contains("used by steps"), "{why}");
+            assert!(error.is_none());
+        }
+        other => panic!("no question for the variable: {other:?}"),
+    }
+    assert!(app.store.list_drills(10, 0).unwrap().is_empty());
 }
 
 #[test]
@@ -838,4 +844,84 @@ fn the_report_of_a_drill_left_running_long_ago_says_interrupted() {
     assert_eq!(rollsafe::report::journal_status(&session), "interrupted");
     let journal = rollsafe::report::journal(&session);
     assert_eq!(journal.status, "interrupted");
+}
+
+/// A live start asks for each variable nothing gave, hides a secret's
+/// value while it is typed, and lists typed values as "typed in".
+#[test]
+fn a_live_start_asks_for_missing_variables_one_at_a_time() {
+    const PB: &str = r#"
+id = "needs-vars"
+title = "Needs variables"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "connect"
+title = "Connect"
+command = "psql \"postgres://app:${DB_PASSWORD}@${DB_HOST}/app\" -c 'select 1'"
+"#;
+    let loaded = rollsafe::playbook::Loaded {
+        playbook: rollsafe::playbook::parse("needs-vars.toml", PB).unwrap(),
+        origin: rollsafe::playbook::Origin::File("needs-vars.toml".into()),
+        source: PB.to_string(),
+    };
+    let mut app = app();
+    app.request_start(&loaded, Mode::Live, at(0));
+    let asked = |app: &App| match &app.dialog {
+        Some(Dialog::Prompt { kind, .. }) => Some(kind.clone()),
+        _ => None,
+    };
+    use rollsafe::tui::app::PromptKind;
+    let name = |kind: Option<PromptKind>| match kind {
+        Some(PromptKind::SetVariable { name, why }) => (name, why),
+        other => panic!("not asked for a variable: {other:?}"),
+    };
+    assert_eq!(
+        name(asked(&app)),
+        (
+            "DB_PASSWORD".to_string(),
+            "used by steps connect; 1 more to set after it".to_string()
+        )
+    );
+    assert_eq!(
+        asked(&app).unwrap().shown_input("abc"),
+        "•••",
+        "a password is typed as dots"
+    );
+    app.handle(Action::Submit, at(1));
+    assert!(
+        matches!(&app.dialog, Some(Dialog::Prompt { error: Some(e), .. }) if e.contains("a value is needed")),
+        "an empty value is refused: {:?}",
+        app.dialog
+    );
+    type_text(&mut app, "s3cret-pw", 1);
+    app.handle(Action::Submit, at(2));
+    assert_eq!(name(asked(&app)).0, "DB_HOST");
+    assert_eq!(asked(&app).unwrap().shown_input("db1"), "db1");
+    type_text(&mut app, "db1.internal", 2);
+    app.handle(Action::Submit, at(3));
+    match &app.dialog {
+        Some(Dialog::StartLive { variables, .. }) => {
+            let host = variables.iter().find(|(n, _, _)| n == "DB_HOST").unwrap();
+            assert_eq!(host.1, "db1.internal");
+            assert_eq!(host.2, "typed in");
+            let pw = variables
+                .iter()
+                .find(|(n, _, _)| n == "DB_PASSWORD")
+                .unwrap();
+            assert_ne!(pw.1, "s3cret-pw", "the start dialog masks the secret");
+        }
+        other => panic!("not the start dialog: {other:?}"),
+    }
+    assert!(matches!(app.screen, Screen::Home), "nothing started yet");
+    app.handle(Action::Yes, at(4));
+    assert!(matches!(app.screen, Screen::Runner(_)), "{:?}", app.status);
+
+    // Esc at the question starts nothing.
+    let mut app = fixture::app();
+    app.request_start(&loaded, Mode::Live, at(0));
+    app.handle(Action::Dismiss, at(1));
+    assert!(app.dialog.is_none());
+    assert!(matches!(app.screen, Screen::Home));
+    assert_eq!(app.status.as_ref().unwrap().text, "live drill not started");
 }

@@ -12,7 +12,9 @@ fn home_to_wizard_to_a_started_drill_of_the_plan() {
     t.wait_for("Playbooks (");
     t.key("p");
     t.wait_for("Plan a migration");
-    // Focus starts on the change; go down to the rows and the RTO, then the incident.
+    // Focus starts on the change (empty, with an example); then down to the
+    // rows and the RTO, then the incident.
+    t.type_text("rename column users.name to full_name");
     t.keys(&["Down", "Down", "Down"]);
     t.type_text("users=50000000");
     t.key("Down");

@@ -144,3 +144,58 @@ fn an_older_log_gets_its_follow_ups_on_upgrade() {
         ["  todo: check replica lag", "FOLLOW-UP: page earlier"]
     );
 }
+
+/// Reports export follow-ups as the log tracks them: a later drill's report
+/// lists the ones carried into it, and a closed one reads closed.
+#[test]
+fn reports_list_carried_follow_ups_and_which_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("drills.db");
+    let (first, second) = {
+        let mut store = Store::open(&db).unwrap();
+        (
+            drill(&mut store, 0, &["TODO: raise lock_timeout"]),
+            drill(&mut store, 100, &[]),
+        )
+    };
+    let report = |drill: i64, format: &str| {
+        let (code, out, err) = cli(&db, &["report", &drill.to_string(), "--format", format]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let md = report(second, "markdown");
+    assert!(
+        md.contains("Carried into this drill")
+            && md.contains("TODO: raise lock_timeout (drill #1, a)"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&report(second, "json")).unwrap();
+    let carried = json["carried_follow_ups"].as_array().unwrap();
+    assert_eq!(carried.len(), 1);
+    let id = carried[0]["id"].as_i64().unwrap();
+    assert!(carried[0]["closed_at"].is_null());
+
+    let (code, _, err) = cli(
+        &db,
+        &["followup", "close", &id.to_string(), "--note", "set to 5s"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let md = report(first, "markdown");
+    assert!(
+        md.contains(&format!(
+            "- [x] #{id} TODO: raise lock_timeout (a) — closed"
+        )) && md.contains("set to 5s"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&report(first, "json")).unwrap();
+    assert!(
+        json["follow_up_records"][0]["closed_at"].is_string(),
+        "{json}"
+    );
+    // A drill started after the close carries nothing.
+    let third = {
+        let mut store = Store::open(&db).unwrap();
+        drill(&mut store, 1_000_000_000, &[])
+    };
+    assert!(!report(third, "markdown").contains("Carried into this drill"));
+}

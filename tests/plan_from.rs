@@ -303,6 +303,17 @@ fn volatile_default_becomes_add_then_set_default_then_backfill() {
     assert!(text.contains("SET token = gen_random_uuid()"), "{text}");
 }
 
+#[test]
+fn not_null_column_with_a_user_function_default_is_phased_not_additive() {
+    // make_code() is declared nowhere: VOLATILE by default, so the add rewrites the table. The
+    // plan must not take the instant constant-default recipe.
+    let (from, p) = read("pg_not_null_user_default.sql", "postgres:16");
+    let ops: Vec<&str> = from.intake.changes.iter().map(|c| c.op.as_str()).collect();
+    assert_eq!(ops, vec!["add-column", "sql", "backfill", "set-not-null"]);
+    let text = validated_and_runs(&p);
+    assert!(text.contains("SET code = make_code()"), "{text}");
+}
+
 /// Every migration fixture of the lint tests and of these, in every layout, plans into a
 /// playbook that validates and starts in the runner.
 #[test]

@@ -276,6 +276,40 @@ fn plan_wizard_form_classifies_incidents_as_typed() {
 }
 
 #[test]
+fn plan_wizard_shows_examples_not_answers_and_keeps_answers_when_left() {
+    let mut app = wizard_app();
+    let form = draw(&app, 100, 24, 0);
+    assert!(
+        form.contains("e.g. rename column users.name to full_name"),
+        "{form}"
+    );
+    // The example is not an answer: an empty change plans nothing.
+    app.handle(Action::Submit, at(0));
+    let Screen::Wizard(w) = &app.screen else {
+        unreachable!()
+    };
+    assert!(w.plan.is_none(), "planned from a placeholder");
+    assert!(w.error.is_some());
+    for c in "drop column users.legacy".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    for _ in 0..3 {
+        app.handle(Action::Down, at(0)); // Change 2, Change 3, Rows
+    }
+    for c in "users=1000".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    app.handle(Action::Back, at(1));
+    assert!(matches!(app.screen, Screen::Home));
+    app.handle(Action::OpenPlanner, at(2));
+    let Screen::Wizard(w) = &app.screen else {
+        panic!("{:?}", app.status)
+    };
+    assert_eq!(w.raw_intake().changes, vec!["drop column users.legacy"]);
+    assert_eq!(w.raw_intake().rows, vec!["users=1000"]);
+}
+
+#[test]
 fn plan_wizard_rejects_an_unknown_change_and_says_what_it_accepts() {
     let mut app = wizard_app();
     app.handle(Action::Input('\u{15}'), at(0));
@@ -297,6 +331,9 @@ fn plan_wizard_rejects_an_unknown_change_and_says_what_it_accepts() {
 #[test]
 fn plan_wizard_review_then_a_drill_of_the_plan() {
     let mut app = wizard_app();
+    for c in "rename column users.name to full_name".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
     app.handle(Action::Submit, at(0));
     assert_snapshot!(draw(&app, 100, 30, 0));
     app.handle(Action::StartTabletop, at(1));
@@ -431,6 +468,59 @@ fn plan_wizard_asks_for_detail_when_an_incident_matches_nothing() {
     assert_snapshot!(draw(&app, 100, 24, 0));
 }
 
+/// A Markdown page whose steps hold a shell command and console text (issue 13).
+const CONSOLE_PAGE: &str = "# Move a project
+
+1. Find the project
+   ```ruby
+   [ stage ] production> p = Project.find(42)
+   => #<Project id:42>
+   ```
+2. Restart the service
+   ```
+   $ sudo systemctl restart app
+   ```
+";
+
+fn console_page_app(mode: Mode) -> App {
+    let mut app = app();
+    let page = rollsafe::playbook::Loaded {
+        playbook: rollsafe::playbook::parse("move-project.md", CONSOLE_PAGE).expect("page loads"),
+        origin: rollsafe::playbook::Origin::File("move-project.md".into()),
+        source: CONSOLE_PAGE.to_string(),
+    };
+    app.start(&page, mode, at(0));
+    app
+}
+
+#[test]
+fn runner_live_shows_where_console_text_goes_and_offers_r_only_for_shell() {
+    let mut app = console_page_app(Mode::Live);
+    let screen = draw(&app, 100, 24, 1);
+    assert!(
+        screen.contains("paste into the Rails console (not run by rollsafe)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("(r runs it)"), "{screen}");
+    assert!(
+        screen.contains("=> #<Project id:42>"),
+        "expected output shown: {screen}"
+    );
+    assert_snapshot!(screen);
+    // `r` on console text opens no confirmation: nothing would run.
+    app.handle(Action::RunCommand, at(2));
+    assert!(app.dialog.is_none());
+    // The shell step offers `r`, and the command is shown without its prompt.
+    app.handle(Action::Down, at(3));
+    let screen = draw(&app, 100, 24, 4);
+    assert!(screen.contains("command  (r runs it)"), "{screen}");
+    // The runner's own `$ ` and not the page's prompt as well.
+    assert!(screen.contains("│$ sudo systemctl restart app"), "{screen}");
+    assert!(!screen.contains("$ $"), "{screen}");
+    app.handle(Action::RunCommand, at(5));
+    assert!(app.dialog.is_some());
+}
+
 /// A live command that writes to both streams, seen from its own step and
 /// from another: ⟳ marks its step, stderr lines are marked, `.` jumps back,
 /// `o` makes the pane large, `K` scrolls back from the tail and `J` follows.
@@ -523,4 +613,15 @@ title = "Afterwards"
         std::thread::sleep(Duration::from_millis(20));
         app.tick(at(5));
     }
+}
+
+#[test]
+fn live_start_asks_for_a_missing_variable_and_masks_a_url_password() {
+    let mut app = app();
+    app.library.playbooks[0].playbook.variables[0].default = None;
+    app.handle(Action::StartLive, at(0));
+    for c in "postgres://app:hunter22@db/app".chars() {
+        app.handle(Action::Input(c), at(0));
+    }
+    assert_snapshot!(draw(&app, 80, 24, 0));
 }

@@ -23,15 +23,26 @@ pub fn report(
             return exit::INVALID;
         }
     };
+    // Follow-ups are tracked across drills: the report says which of this
+    // drill's are closed, and which earlier ones it carried.
+    let follow_ups = match store.follow_ups(Some(&session.playbook.id), true) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rollsafe: {e}");
+            return store_exit(&e);
+        }
+    };
     let text = match format {
-        ReportFormat::Json => match serde_json::to_string_pretty(&crate::report::journal(&session))
-        {
-            Ok(t) => t + "\n",
-            Err(e) => {
-                eprintln!("rollsafe: cannot write JSON: {e}");
-                return exit::INVALID;
+        ReportFormat::Json => {
+            match serde_json::to_string_pretty(&crate::report::journal_with(&session, &follow_ups))
+            {
+                Ok(t) => t + "\n",
+                Err(e) => {
+                    eprintln!("rollsafe: cannot write JSON: {e}");
+                    return exit::INVALID;
+                }
             }
-        },
+        }
         ReportFormat::Markdown => {
             let events = match store.events(drill) {
                 Ok(e) => e,
@@ -40,7 +51,7 @@ pub fn report(
                     return store_exit(&e);
                 }
             };
-            crate::report::markdown(&session, &events)
+            crate::report::markdown_with(&session, &events, &follow_ups)
         }
     };
     emit(&text, out, &format!("the report of drill #{drill}"))

@@ -497,6 +497,7 @@ mod tests {
             sources: vec![],
             phases: vec![],
             probe: None,
+            page: None,
         }
     }
 

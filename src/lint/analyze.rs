@@ -772,6 +772,26 @@ impl<'a> Context<'a> {
             );
             return true;
         }
+        // CREATE FUNCTION with a clause the parser does not know (COST, SET, SUPPORT, …):
+        // nothing to check in it, but its name and volatility are context for later DEFAULTs.
+        let create_function = word(0) == "CREATE"
+            && (word(1) == "FUNCTION" || (word(1) == "OR" && word(3) == "FUNCTION"));
+        if kind == EngineKind::Postgres && create_function {
+            // The (possibly schema-qualified) name runs from FUNCTION to its argument list.
+            let name = stmt
+                .words
+                .iter()
+                .find(|w| w.upper == "FUNCTION")
+                .map(|w| {
+                    let rest = &stmt.text[w.offset + w.upper.len()..];
+                    bare(rest.split('(').next().unwrap_or("").trim())
+                })
+                .unwrap_or_default();
+            let declared = stmt.has("IMMUTABLE") || stmt.has("STABLE");
+            self.functions.insert(name.clone(), !declared);
+            self.recreated(&name);
+            return true;
+        }
         if kind == EngineKind::Sqlite && word(0) == "PRAGMA" {
             return true;
         }

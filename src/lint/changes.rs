@@ -306,38 +306,10 @@ fn add_column(t: &str, c: &ColumnDef, engine: EngineKind) -> Vec<SqlChange> {
             c.params.insert("default".into(), d.clone());
         }
         out.push(c);
+    } else if let Some(d) = default {
+        out.extend(with_backfill(t, &col, &base[2].1, d, engine));
     } else {
         out.push(change("add-column", &base));
-        // A default that is evaluated per row (or any default, before PostgreSQL 11) becomes:
-        // plain add, SET DEFAULT for new rows (metadata only), batched backfill of the old rows.
-        if let Some(d) = default {
-            if engine != EngineKind::Sqlite {
-                out.push(change(
-                    "sql",
-                    &[
-                        (
-                            "expr",
-                            format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {d}"),
-                        ),
-                        ("title", format!("Set the default of {t}.{col} for new rows")),
-                        (
-                            "note",
-                            "New rows get the default from here on; the backfill fills the rows that exist.".into(),
-                        ),
-                        ("down", format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT")),
-                        ("class", "lossless".into()),
-                    ],
-                ));
-            }
-            out.push(change(
-                "backfill",
-                &[
-                    ("table", t.to_string()),
-                    ("column", col.clone()),
-                    ("value", d),
-                ],
-            ));
-        }
     }
     if let Some(fk) = reference {
         out.push(change(
@@ -354,6 +326,61 @@ fn add_column(t: &str, c: &ColumnDef, engine: EngineKind) -> Vec<SqlChange> {
         ));
     }
     out
+}
+
+/// A nullable column with a default, phased: a plain add, SET DEFAULT for new rows (metadata
+/// only), batched backfill of the rows that exist. It is how a default evaluated per row (or
+/// any default, before PostgreSQL 11) is added without rewriting the table.
+fn with_backfill(t: &str, col: &str, ty: &str, d: String, engine: EngineKind) -> Vec<SqlChange> {
+    let mut out = vec![change(
+        "add-column",
+        &[
+            ("table", t.to_string()),
+            ("column", col.to_string()),
+            ("type", ty.to_string()),
+        ],
+    )];
+    if engine != EngineKind::Sqlite {
+        out.push(change(
+            "sql",
+            &[
+                (
+                    "expr",
+                    format!("ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {d}"),
+                ),
+                ("title", format!("Set the default of {t}.{col} for new rows")),
+                (
+                    "note",
+                    "New rows get the default from here on; the backfill fills the rows that exist.".into(),
+                ),
+                ("down", format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT")),
+                ("class", "lossless".into()),
+            ],
+        ));
+    }
+    out.push(change(
+        "backfill",
+        &[
+            ("table", t.to_string()),
+            ("column", col.to_string()),
+            ("value", d),
+        ],
+    ));
+    out
+}
+
+/// `ADD COLUMN … NOT NULL DEFAULT f()` whose default is evaluated per row (lint found it
+/// volatile: a full rewrite), as its phased form: added nullable with the default set for new
+/// rows, the old rows backfilled in batches, then SET NOT NULL. `None` for any other change.
+pub fn per_row_default(c: &SqlChange, engine: EngineKind) -> Option<Vec<SqlChange>> {
+    if c.op != "add-not-null-column" {
+        return None;
+    }
+    let p = |k: &str| c.params.get(k).cloned();
+    let (t, col, ty, d) = (p("table")?, p("column")?, p("type")?, p("default")?);
+    let mut out = with_backfill(&t, &col, &ty, d, engine);
+    out.push(change("set-not-null", &[("table", t), ("column", col)]));
+    Some(out)
 }
 
 fn mysql_type_change(
@@ -422,6 +449,24 @@ mod tests {
         assert!(pg("CREATE INDEX i ON t (c) WHERE deleted_at IS NULL").is_empty());
         assert!(pg("CREATE INDEX i ON t (lower(email))").is_empty());
         assert!(pg("CREATE UNIQUE INDEX i ON t (c)").is_empty());
+    }
+
+    #[test]
+    fn a_not_null_column_with_a_per_row_default_is_phased() {
+        let c = pg("ALTER TABLE t ADD COLUMN code text NOT NULL DEFAULT gen_code()");
+        assert_eq!(c[0].op, "add-not-null-column");
+        let phased = per_row_default(&c[0], EngineKind::Postgres).unwrap();
+        assert_eq!(
+            phased.iter().map(|c| c.op.as_str()).collect::<Vec<_>>(),
+            vec!["add-column", "sql", "backfill", "set-not-null"]
+        );
+        assert_eq!(p(&phased[2], "value"), "gen_code()");
+        assert_eq!(p(&phased[3], "column"), "code");
+        let plain = pg("ALTER TABLE t ADD COLUMN n int NOT NULL");
+        assert!(per_row_default(&plain[0], EngineKind::Postgres).is_none());
+        assert!(
+            per_row_default(&pg("ALTER TABLE t DROP COLUMN c")[0], EngineKind::Postgres).is_none()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{Engine, EngineKind, Severity};
 
 const RULES_TOML: &str = include_str!("../../assets/lint_rules.toml");
+const PG_FUNCTIONS_TOML: &str = include_str!("../../assets/pg_functions.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,11 +55,24 @@ pub struct PgFacts {
     pub volatile_functions: Vec<String>,
 }
 
+/// PostgreSQL's own functions by volatility (`assets/pg_functions.toml`, read from pg_proc).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgFunctions {
+    pub source: String,
+    pub url: String,
+    pub volatile: std::collections::HashSet<String>,
+    pub non_volatile: std::collections::HashSet<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     pub size: Size,
     pub postgres: PgFacts,
+    /// Loaded by `bundled` from its own file.
+    #[serde(skip)]
+    pub pg_functions: PgFunctions,
     #[serde(rename = "tool")]
     pub tools: Vec<ToolTx>,
     #[serde(rename = "rule")]
@@ -74,7 +88,11 @@ impl Catalogue {
     /// The embedded catalogue. Panics only if the bundled file is broken, which a unit test
     /// rules out.
     pub fn bundled() -> Catalogue {
-        Self::parse(RULES_TOML).unwrap_or_else(|e| panic!("assets/lint_rules.toml: {e}"))
+        let mut c =
+            Self::parse(RULES_TOML).unwrap_or_else(|e| panic!("assets/lint_rules.toml: {e}"));
+        c.pg_functions = toml::from_str(PG_FUNCTIONS_TOML)
+            .unwrap_or_else(|e| panic!("assets/pg_functions.toml: {e}"));
+        c
     }
 
     pub fn parse(text: &str) -> Result<Catalogue, String> {
@@ -172,5 +190,9 @@ mod tests {
         assert!(pre11.applies(&Engine::parse("postgres:10").unwrap()));
         assert!(!pre11.applies(&Engine::parse("postgres:11").unwrap()));
         assert!(!pre11.applies(&Engine::parse("mysql:8.0").unwrap()));
+        let f = &c.pg_functions;
+        assert!(f.volatile.contains("gen_random_uuid") && f.volatile.contains("nextval"));
+        assert!(f.non_volatile.contains("now") && f.non_volatile.contains("lower"));
+        assert!(f.volatile.is_disjoint(&f.non_volatile));
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::intake::{Change, Intake, RawIntake};
 use super::knowledge::{Knowledge, RollbackClass};
 use super::plan::fill;
-use crate::lint::changes::{SqlChange, StatementKind};
+use crate::lint::changes::{SqlChange, StatementKind, per_row_default};
 use crate::lint::{Direction, Finding, Report, StatementInfo};
 
 /// Findings about the session, not the statement: the plan sets its own lock timeout.
@@ -154,7 +154,23 @@ pub fn changes_from(k: &Knowledge, report: &Report) -> FromSql {
             .filter(|f| f.rule != "unparsed" && f.rule != "pg-concurrently-in-transaction")
             .collect();
         if !hazards.is_empty() && !s.changes.is_empty() {
-            for c in &s.changes {
+            // A NOT NULL column whose default lint found evaluated per row rewrites the table:
+            // its recipe is the phased one (nullable, default, backfill, SET NOT NULL), not
+            // the instant add of a constant default.
+            let per_row = hazards
+                .iter()
+                .any(|f| f.rule == "pg-add-column-volatile-default");
+            let changes: Vec<SqlChange> = s
+                .changes
+                .iter()
+                .flat_map(|c| {
+                    per_row
+                        .then(|| per_row_default(c, crate::lint::EngineKind::Postgres))
+                        .flatten()
+                        .unwrap_or_else(|| vec![c.clone()])
+                })
+                .collect();
+            for c in &changes {
                 out.changes.push(Change {
                     text: format!("{} ({at})", phrase(k, c)),
                     op: c.op.clone(),

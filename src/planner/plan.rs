@@ -1010,6 +1010,8 @@ pub fn plan_numbered(
                     rollback: Some(fill(&s.rollback, &p)),
                     point_of_no_return: s.pnr,
                     on_fail: Default::default(),
+                    command_kind: Default::default(),
+                    expected_output: None,
                 },
                 meta_own: own,
                 pnr: s.pnr,
@@ -1043,6 +1045,8 @@ pub fn plan_numbered(
                         rollback: Some("pgroll rollback (removes the new version; only before pgroll complete)".into()),
                         point_of_no_return: false,
                         on_fail: Default::default(),
+                        command_kind: Default::default(),
+                        expected_output: None,
                     },
                     meta_own: class,
                     pnr: false,
@@ -1077,6 +1081,8 @@ pub fn plan_numbered(
                         rollback: Some(if pnr { "restore from backup or roll forward".into() } else { "a new pgroll migration that reverses it (slow)".into() }),
                         point_of_no_return: pnr,
                         on_fail: Default::default(),
+                        command_kind: Default::default(),
+                        expected_output: None,
                     },
                     meta_own: if pnr { RollbackClass::Lossy } else { class },
                     pnr,
@@ -1275,6 +1281,7 @@ pub fn plan_numbered(
         sources: sources.iter().cloned().collect(),
         phases,
         probe: None,
+        page: None,
     };
     let assumed_rows: Vec<String> = assumed_rows.into_iter().collect();
     let recommendation =
@@ -1338,6 +1345,8 @@ fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playb
             rollback: None,
             point_of_no_return: false,
             on_fail: Default::default(),
+            command_kind: Default::default(),
+            expected_output: None,
         });
     }
     if steps.is_empty() {
@@ -1370,6 +1379,7 @@ fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playb
             steps,
         }],
         probe: None,
+        page: None,
     }
 }
 
@@ -1426,5 +1436,7 @@ fn step(
         rollback: None,
         point_of_no_return: false,
         on_fail: Default::default(),
+        command_kind: Default::default(),
+        expected_output: None,
     }
 }

@@ -77,7 +77,7 @@ pub const MASK: &str = "********";
 /// "abc" in a command's output would hide more than it protects.
 const MASK_MIN_LEN: usize = 4;
 
-fn is_secret_name(name: &str) -> bool {
+pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     ["PASSWORD", "PWD", "SECRET", "TOKEN", "KEY"]
         .iter()
@@ -375,6 +375,8 @@ mod tests {
             rollback: Some("uses ${NOT_COUNTED}".into()),
             point_of_no_return: false,
             on_fail: OnFail::Stop,
+            command_kind: Default::default(),
+            expected_output: None,
         }
     }
 
@@ -402,6 +404,7 @@ mod tests {
                 steps,
             }],
             probe: None,
+            page: None,
         }
     }
 

@@ -122,6 +122,14 @@ pub struct Journal {
     pub overrides: Vec<JournalOverride>,
     pub notes: Vec<JournalNote>,
     pub follow_ups: Vec<JournalNote>,
+    /// This drill's follow-ups as the log tracks them now (closed or open),
+    /// when the report was made with the log at hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_up_records: Vec<crate::store::FollowUpRow>,
+    /// Follow-ups of earlier drills of this playbook that were still open
+    /// when this drill started: the work carried into it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carried_follow_ups: Vec<crate::store::FollowUpRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +178,22 @@ pub struct JournalNote {
     pub at: String,
     pub step: Option<String>,
     pub text: String,
+}
+
+/// The journal with the follow-ups the log tracks for this playbook (every
+/// one, open and closed, as `Store::follow_ups(Some(playbook), true)` gives):
+/// this drill's own with their state, and the ones carried into it.
+pub fn journal_with(session: &Session, follow_ups: &[crate::store::FollowUpRow]) -> Journal {
+    let mut j = journal(session);
+    let started = session.drill.started_at;
+    for f in follow_ups {
+        if f.drill_id == session.id {
+            j.follow_up_records.push(f.clone());
+        } else if f.created_at <= started && f.closed_at.is_none_or(|closed| closed >= started) {
+            j.carried_follow_ups.push(f.clone());
+        }
+    }
+    j
 }
 
 pub fn journal(session: &Session) -> Journal {
@@ -259,6 +283,8 @@ pub fn journal(session: &Session) -> Journal {
             .filter(|n| is_follow_up(&n.text))
             .map(note)
             .collect(),
+        follow_up_records: Vec::new(),
+        carried_follow_ups: Vec::new(),
     }
 }
 
@@ -274,7 +300,20 @@ fn clock(secs: f64) -> String {
 
 /// The after-action report as Markdown.
 pub fn markdown(session: &Session, events: &[Event]) -> String {
-    let j = journal(session);
+    render_markdown(journal(session), events)
+}
+
+/// [`markdown`] with the log's follow-ups (see [`journal_with`]): which of
+/// this drill's are closed, and which earlier ones it carried.
+pub fn markdown_with(
+    session: &Session,
+    events: &[Event],
+    follow_ups: &[crate::store::FollowUpRow],
+) -> String {
+    render_markdown(journal_with(session, follow_ups), events)
+}
+
+fn render_markdown(j: Journal, events: &[Event]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -419,12 +458,53 @@ pub fn markdown(session: &Session, events: &[Event]) -> String {
         );
     }
     for n in &j.follow_ups {
+        let record = j
+            .follow_up_records
+            .iter()
+            .find(|r| r.text == n.text && r.step_id == n.step);
+        let (mark, closed) = match record.and_then(|r| r.closed_at.map(|at| (at, r))) {
+            Some((at, r)) => (
+                "x",
+                format!(
+                    " — closed {}{}",
+                    iso(at),
+                    r.closed_note
+                        .as_deref()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| format!(": {t}"))
+                        .unwrap_or_default()
+                ),
+            ),
+            None => (" ", String::new()),
+        };
+        let id = record.map(|r| format!(" #{}", r.id)).unwrap_or_default();
         let _ = writeln!(
             out,
-            "- [ ] {} ({})",
+            "- [{mark}]{id} {} ({}){closed}",
             n.text,
             n.step.as_deref().unwrap_or("drill")
         );
+    }
+    if !j.carried_follow_ups.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCarried into this drill (open when it started; `rollsafe followup close ID` closes one):\n"
+        );
+        for f in &j.carried_follow_ups {
+            let closed = f
+                .closed_at
+                .map(|at| format!(" — closed {}", iso(at)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- [{}] #{} {} (drill #{}, {}){closed}",
+                if f.closed_at.is_some() { "x" } else { " " },
+                f.id,
+                f.text,
+                f.drill_id,
+                f.step_id.as_deref().unwrap_or("drill")
+            );
+        }
     }
 
     let _ = writeln!(out, "\n## Improvement plan\n");

@@ -505,7 +505,7 @@ impl RunnerState {
     ) -> Option<Result<String, crate::playbook::shell::QuoteError>> {
         let step = self.selected_step()?;
         let raw = match purpose {
-            CommandPurpose::Action => step.command.as_deref()?,
+            CommandPurpose::Action => step.runnable_command()?,
             CommandPurpose::Verify => &step.verify.as_ref()?.command,
         };
         Some(self.runnable(raw))

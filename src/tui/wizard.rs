@@ -20,6 +20,8 @@ pub struct Field {
     pub kind: FieldKind,
     pub value: String,
     pub hint: &'static str,
+    /// Shown dimmed while the field is empty: an example, never an answer.
+    pub placeholder: &'static str,
 }
 
 /// Which field holds what, by position in [`WizardState::fields`].
@@ -55,6 +57,7 @@ impl WizardState {
             kind: FieldKind::Text,
             value: value.to_string(),
             hint,
+            placeholder: "",
         };
         let fields = vec![
             Field {
@@ -62,12 +65,14 @@ impl WizardState {
                 value: models.first().cloned().unwrap_or_default(),
                 kind: choice(models),
                 hint: "←/→ choose: how new code reaches production",
+                placeholder: "",
             },
             Field {
                 label: "Feature flags",
                 kind: FieldKind::Toggle,
                 value: "no".into(),
                 hint: "←/→: can a flag separate the schema deploy from the feature?",
+                placeholder: "",
             },
             text(
                 "Database",
@@ -79,25 +84,39 @@ impl WizardState {
                 value: tools.first().cloned().unwrap_or_default(),
                 kind: choice(tools),
                 hint: "←/→ choose the migration tool",
+                placeholder: "",
             },
-            text(
-                "Change",
-                "rename column users.name to full_name",
-                "e.g. add not null column T.C · add index on T.C · drop column T.C",
-            ),
+            // An example, not an answer: a plan is made only of what was typed.
+            Field {
+                placeholder: "e.g. rename column users.name to full_name",
+                ..text(
+                    "Change",
+                    "",
+                    "e.g. add not null column T.C · add index on T.C · drop column T.C",
+                )
+            },
             text("Change 2", "", "optional: another change shipped with it"),
             text("Change 3", "", "optional"),
-            text(
-                "Rows",
-                "",
-                "table=rows, comma separated, e.g. users=50000000",
-            ),
-            text("RTO", "", "rollback time budget, e.g. 15m"),
-            text(
-                "Incident",
-                "",
-                "what failed in an earlier rollback, in your words",
-            ),
+            Field {
+                placeholder: "e.g. users=50000000",
+                ..text(
+                    "Rows",
+                    "",
+                    "table=rows, comma separated, e.g. users=50000000",
+                )
+            },
+            Field {
+                placeholder: "e.g. 15m",
+                ..text("RTO", "", "rollback time budget, e.g. 15m")
+            },
+            Field {
+                placeholder: "e.g. the down migration dropped the column and we lost writes",
+                ..text(
+                    "Incident",
+                    "",
+                    "what failed in an earlier rollback, in your words",
+                )
+            },
             text("Incident 2", "", "optional"),
             text("Incident 3", "", "optional"),
         ];

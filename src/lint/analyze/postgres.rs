@@ -86,36 +86,106 @@ fn binary_compatible(old: Option<&str>, new: &str) -> Compat {
     if ok { Compat::Yes } else { Compat::No }
 }
 
+/// Words that take parentheses in SQL's grammar without being functions in pg_proc, and type
+/// names (a cast's target, `varchar(10)`).
+const NOT_FUNCTIONS: [&str; 32] = [
+    "cast",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "row",
+    "array",
+    "exists",
+    "in",
+    "any",
+    "all",
+    "some",
+    "extract",
+    "position",
+    "substring",
+    "trim",
+    "overlay",
+    "values",
+    "not",
+    "and",
+    "or",
+    "filter",
+    "over",
+    "current_timestamp",
+    "current_time",
+    "localtime",
+    "localtimestamp",
+    "interval",
+    "varchar",
+    "char",
+    "numeric",
+    "decimal",
+];
+
+/// Functions called in an expression's text: (schema, name), lower case, in order. String
+/// literals are skipped, and so are casts' target types (`::varchar(10)`, `AS numeric(10,2)`).
+fn called_functions(text: &str) -> Vec<(Option<String>, String)> {
+    // Blank out quoted literals so `'f(x)'` is not a call.
+    let mut plain = String::with_capacity(text.len());
+    let mut in_quote = false;
+    for c in text.chars() {
+        if c == '\'' {
+            in_quote = !in_quote;
+            plain.push(' ');
+        } else {
+            plain.push(if in_quote { ' ' } else { c });
+        }
+    }
+    let call = regex::Regex::new(
+        r#"(?i)(::\s*|\bAS\s+)?((?:"?[a-z_][a-z0-9_$]*"?\s*\.\s*)?"?[a-z_][a-z0-9_$]*"?)\s*\("#,
+    )
+    .expect("static regex");
+    call.captures_iter(&plain)
+        .filter(|c| c.get(1).is_none())
+        .filter_map(|c| {
+            let full = c[2].to_ascii_lowercase().replace(['"', ' '], "");
+            let (schema, name) = match full.rsplit_once('.') {
+                Some((s, n)) => (Some(s.to_string()), n.to_string()),
+                None => (None, full),
+            };
+            (!NOT_FUNCTIONS.contains(&name.as_str())).then_some((schema, name))
+        })
+        .collect()
+}
+
 impl Context<'_> {
-    /// The first volatile function a DEFAULT calls: a known volatile built-in, or a function
-    /// created earlier in the run (or its history) without IMMUTABLE or STABLE, since
-    /// PostgreSQL's default volatility is VOLATILE (docs, CREATE FUNCTION).
+    /// The first function a DEFAULT calls that is evaluated per row, and why: a volatile
+    /// built-in (pg_proc, or an extension's listed in lint_rules.toml), a function created
+    /// earlier in the run (or its history) without IMMUTABLE or STABLE, or a function that is
+    /// neither a built-in nor created earlier, since PostgreSQL's default volatility is
+    /// VOLATILE (docs, CREATE FUNCTION).
     fn volatile_default(&self, expr: &Expr) -> Option<String> {
-        let text = expr.to_string().to_ascii_lowercase();
-        let calls = |f: &str| {
-            text.match_indices(f).any(|(i, _)| {
-                let before_ok = i == 0
-                    || !text.as_bytes()[i - 1].is_ascii_alphanumeric()
-                        && text.as_bytes()[i - 1] != b'_';
-                text[i + f.len()..].trim_start().starts_with('(') && before_ok
-            })
-        };
-        self.cat
-            .postgres
-            .volatile_functions
-            .iter()
-            .find(|f| calls(f))
-            .cloned()
-            .or_else(|| {
-                let mut user: Vec<&String> = self
-                    .functions
-                    .iter()
-                    .filter(|(_, volatile)| **volatile)
-                    .map(|(name, _)| name)
-                    .collect();
-                user.sort();
-                user.into_iter().find(|f| calls(f)).cloned()
-            })
+        let builtin = &self.cat.pg_functions;
+        for (schema, name) in called_functions(&expr.to_string()) {
+            if let Some(&volatile) = self.functions.get(&name) {
+                if volatile {
+                    return Some(format!(
+                        "{name}() was created without IMMUTABLE or STABLE, so it is VOLATILE and every row is rewritten"
+                    ));
+                }
+                continue;
+            }
+            let system = schema.as_deref().is_none_or(|s| s == "pg_catalog");
+            if system
+                && (builtin.volatile.contains(&name)
+                    || self.cat.postgres.volatile_functions.contains(&name))
+            {
+                return Some(format!("{name}() is volatile, so every row is rewritten"));
+            }
+            if system && builtin.non_volatile.contains(&name) {
+                continue;
+            }
+            return Some(format!(
+                "{name}() is neither a PostgreSQL built-in nor created earlier in the files, and a function is VOLATILE unless declared IMMUTABLE or STABLE: every row is likely rewritten"
+            ));
+        }
+        None
     }
 
     pub(super) fn alter_pg(&mut self, stmt: &mut Stmt<'_>, t: &str, ops: &[AlterTableOperation]) {
@@ -343,8 +413,15 @@ impl Context<'_> {
             return;
         }
         if let Some(e) = default {
-            if let Some(f) = self.volatile_default(e) {
-                self.emit(stmt, "pg-add-column-volatile-default", Some(t), at, format!("ADD COLUMN {t}.{col} DEFAULT {e}: {f}() is volatile, so every row is rewritten"), None);
+            if let Some(why) = self.volatile_default(e) {
+                self.emit(
+                    stmt,
+                    "pg-add-column-volatile-default",
+                    Some(t),
+                    at,
+                    format!("ADD COLUMN {t}.{col} DEFAULT {e}: {why}"),
+                    None,
+                );
             } else {
                 self.emit(
                     stmt,
@@ -404,5 +481,26 @@ mod tests {
         assert_eq!(binary_compatible(Some("jsonb"), "json"), Compat::No);
         assert_eq!(binary_compatible(None, "bigint"), Compat::No);
         assert_eq!(binary_compatible(None, "text"), Compat::Unknown);
+    }
+
+    #[test]
+    fn functions_called_in_a_default() {
+        let f = |t: &str| {
+            called_functions(t)
+                .into_iter()
+                .map(|(s, n)| match s {
+                    Some(s) => format!("{s}.{n}"),
+                    None => n,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(f("gen_code()"), vec!["gen_code"]);
+        assert_eq!(f("auth.\"Uid\"()"), vec!["auth.uid"]);
+        assert_eq!(
+            f("COALESCE(lower('F(x)'), md5(now()::TEXT))::VARCHAR(10)"),
+            vec!["lower", "md5", "now"]
+        );
+        assert_eq!(f("CAST(x AS NUMERIC(10,2))"), Vec::<String>::new());
+        assert_eq!(f("'a(b)'"), Vec::<String>::new());
     }
 }

@@ -35,14 +35,24 @@ impl App {
                         error: None,
                     });
                 }
-                Action::Dismiss => {}
+                Action::Dismiss => {
+                    if let PromptKind::SetVariable { .. } = kind {
+                        self.pending_live = None;
+                        self.info("live drill not started");
+                    }
+                }
                 Action::Submit => {
                     let text = input.trim().to_string();
                     if text.is_empty() && kind.required() {
+                        let needed = if matches!(kind, PromptKind::SetVariable { .. }) {
+                            "a value is needed; esc cancels"
+                        } else {
+                            "a reason is needed; esc cancels"
+                        };
                         self.dialog = Some(Dialog::Prompt {
                             kind,
                             input,
-                            error: Some("a reason is needed; esc cancels".into()),
+                            error: Some(needed.into()),
                         });
                     } else {
                         self.submit_prompt(kind, text, now);
@@ -102,6 +112,15 @@ impl App {
     }
 
     pub(super) fn submit_prompt(&mut self, kind: PromptKind, text: String, now: DateTime<Utc>) {
+        if let PromptKind::SetVariable { name, .. } = kind {
+            self.overrides.insert(name.clone(), text);
+            self.typed_vars.insert(name);
+            // Ask for the next missing one, or show the start dialog.
+            if let Some(loaded) = self.pending_live.take() {
+                self.request_start(&loaded, Mode::Live, now);
+            }
+            return;
+        }
         if kind == PromptKind::LintPath {
             return match LintState::from_prompt(&text) {
                 Ok(state) => self.open_lint(state),
@@ -125,7 +144,7 @@ impl App {
             };
         }
         let store = &mut self.store;
-        let result = match kind {
+        let result = match kind.clone() {
             PromptKind::Note => runner.add_note(store, now, text).map(|_| FollowUp::None),
             PromptKind::FailReason => runner.record_outcome(store, now, Outcome::Failed, text),
             PromptKind::SkipReason => runner.record_outcome(store, now, Outcome::Skipped, text),
@@ -136,7 +155,7 @@ impl App {
             }
             PromptKind::UndoReason => runner.undo_last(store, now, text),
             PromptKind::CloseFollowUp => return,
-            PromptKind::LintPath => return,
+            PromptKind::LintPath | PromptKind::SetVariable { .. } => return,
         };
         match result {
             Ok(FollowUp::OfferOnFail { step, on_fail }) => {

@@ -191,8 +191,13 @@ impl App {
                     .map_err(|e| e.to_string())
                     .and_then(|session| {
                         let events = self.store.events(id).map_err(|e| e.to_string())?;
+                        let follow_ups = self
+                            .store
+                            .follow_ups(Some(&session.playbook.id), true)
+                            .map_err(|e| e.to_string())?;
                         let path = std::path::PathBuf::from(format!("rollsafe-drill-{id}.md"));
-                        std::fs::write(&path, crate::report::markdown(&session, &events))
+                        let text = crate::report::markdown_with(&session, &events, &follow_ups);
+                        std::fs::write(&path, text)
                             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                         Ok(path)
                     });

@@ -75,6 +75,29 @@ impl App {
         if mode == Mode::Tabletop {
             return self.start(loaded, mode, now);
         }
+        // A variable nothing gave is asked for here, one at a time.
+        if let Err(missing) = vars::resolve(&loaded.playbook, &self.overrides, &self.env)
+            && let Some(first) = missing.first()
+        {
+            self.pending_live = Some(Box::new(loaded.clone()));
+            let why = format!(
+                "used by steps {}{}",
+                first.step_ids.join(", "),
+                match missing.len() - 1 {
+                    0 => String::new(),
+                    n => format!("; {n} more to set after it"),
+                }
+            );
+            self.dialog = Some(Dialog::Prompt {
+                kind: PromptKind::SetVariable {
+                    name: first.name.clone(),
+                    why,
+                },
+                input: String::new(),
+                error: None,
+            });
+            return;
+        }
         let vars = match self.resolve_vars(&loaded.playbook, mode) {
             Ok(vars) => vars,
             Err(message) => return self.error(message),
@@ -83,10 +106,15 @@ impl App {
             .values
             .iter()
             .map(|(name, (value, source))| {
+                let source = if self.typed_vars.contains(name) {
+                    "typed in"
+                } else {
+                    source.label()
+                };
                 (
                     name.clone(),
                     vars::shown_value(name, value),
-                    source.label().to_string(),
+                    source.to_string(),
                 )
             })
             .collect();

@@ -95,11 +95,23 @@ pub enum PromptKind {
     CloseFollowUp,
     /// Home: which migration to lint.
     LintPath,
+    /// Before a live drill: the value of a variable its commands use and
+    /// nothing gave (kept for this session only, never written anywhere).
+    SetVariable {
+        name: String,
+        /// Which steps use it, and how many more are missing after it.
+        why: String,
+    },
 }
 
 impl PromptKind {
-    pub fn title(&self) -> &'static str {
-        match self {
+    pub fn title(&self) -> String {
+        if let PromptKind::SetVariable { name, why } = self {
+            return format!(
+                "${{{name}}} has no value ({why}). Type it (kept for this session only):"
+            );
+        }
+        let text = match self {
             PromptKind::Note => "Note on this step (TODO: marks a follow-up)",
             PromptKind::FailReason => "Why did it fail? (enter to leave blank)",
             PromptKind::SkipReason => "Why skip this step?",
@@ -115,11 +127,29 @@ impl PromptKind {
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
+            PromptKind::SetVariable { .. } => unreachable!("handled above"),
+        };
+        text.to_string()
+    }
+
+    /// What is typed, as the prompt shows it: a secret's value as dots, a
+    /// URL's password masked.
+    pub fn shown_input(&self, input: &str) -> String {
+        match self {
+            // Dots, one per character typed, so typing still shows progress.
+            PromptKind::SetVariable { name, .. } if crate::playbook::vars::is_secret_name(name) => {
+                "•".repeat(input.chars().count())
+            }
+            PromptKind::SetVariable { name, .. } => crate::playbook::vars::shown_value(name, input),
+            _ => input.to_string(),
         }
     }
 
-    pub fn label(&self) -> &'static str {
-        match self {
+    pub fn label(&self) -> String {
+        if let PromptKind::SetVariable { name, .. } = self {
+            return format!(" Set ${{{name}}} ");
+        }
+        let text = match self {
             PromptKind::Note => " Note ",
             PromptKind::FailReason => " Fail step ",
             PromptKind::SkipReason => " Skip step ",
@@ -132,7 +162,9 @@ impl PromptKind {
             PromptKind::UndoReason => " Undo outcome ",
             PromptKind::CloseFollowUp => " Close follow-up ",
             PromptKind::LintPath => " Lint a migration ",
-        }
+            PromptKind::SetVariable { .. } => unreachable!("handled above"),
+        };
+        text.to_string()
     }
 
     fn required(&self) -> bool {
@@ -207,6 +239,10 @@ pub struct App {
     pub knowledge: Option<Knowledge>,
     /// The playbook a [`Dialog::StartLive`] is asking about.
     pending_live: Option<Box<Loaded>>,
+    /// The planner form's answers as last left, restored when it reopens.
+    wizard_answers: Option<Vec<crate::tui::wizard::Field>>,
+    /// Variables typed in before a live drill (their source in its dialog).
+    typed_vars: std::collections::BTreeSet<String>,
     env: fn(&str) -> Option<String>,
 }
 
@@ -259,6 +295,8 @@ impl App {
             home: HomeState::default(),
             knowledge: None,
             pending_live: None,
+            typed_vars: Default::default(),
+            wizard_answers: None,
             env: process_env,
         };
         app.refresh_home();

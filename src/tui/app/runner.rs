@@ -206,6 +206,14 @@ impl App {
             return self
                 .info("tabletop drill: nothing runs; talk it through, then mark the outcome");
         }
+        if purpose == CommandPurpose::Action
+            && let Some(why) = runner
+                .selected_step()
+                .filter(|s| s.command.is_some())
+                .and_then(|s| s.command_kind.describe())
+        {
+            return self.info(format!("{why}: mark the outcome when it is done"));
+        }
         let Some(command) = runner.command_text(purpose) else {
             let what = match purpose {
                 CommandPurpose::Action => "a command",

@@ -25,11 +25,26 @@ impl App {
             return;
         }
         if let Some(k) = &self.knowledge {
-            self.screen = Screen::Wizard(Box::new(WizardState::new(k)));
+            let mut wizard = WizardState::new(k);
+            // Coming back finds the answers as they were left.
+            if let Some(fields) = &self.wizard_answers {
+                wizard.fields = fields.clone();
+            }
+            self.screen = Screen::Wizard(Box::new(wizard));
         }
     }
 
     pub(super) fn handle_wizard(&mut self, action: Action, now: DateTime<Utc>) {
+        self.handle_wizard_form_or_review(action, now);
+        // Keep the answers after every key, so any way out keeps them.
+        if let Screen::Wizard(wizard) = &self.screen
+            && wizard.from_lint.is_none()
+        {
+            self.wizard_answers = Some(wizard.fields.clone());
+        }
+    }
+
+    fn handle_wizard_form_or_review(&mut self, action: Action, now: DateTime<Utc>) {
         let (Screen::Wizard(wizard), Some(knowledge)) = (&mut self.screen, &self.knowledge) else {
             return;
         };

@@ -33,9 +33,9 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
             .wrap(Wrap { trim: false }),
         popup,
     );
-    if let Dialog::Prompt { input, .. } = dialog {
-        // Cursor after the typed text, on the input line (third line inside).
-        let typed = input.chars().count() as u16 + 2;
+    if let Dialog::Prompt { kind, input, .. } = dialog {
+        // Cursor after the typed text as shown, on the input line (third line inside).
+        let typed = kind.shown_input(input).chars().count() as u16 + 2;
         let x = popup.x + 1 + typed.min(popup.width.saturating_sub(3));
         let y = popup.y + 3;
         if y < popup.y + popup.height.saturating_sub(1) {
@@ -53,7 +53,7 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                 Line::default(),
                 Line::from(vec![
                     Span::styled("› ", theme.accent()),
-                    Span::raw(input.clone()),
+                    Span::raw(kind.shown_input(input)),
                 ]),
                 Line::default(),
             ];
@@ -61,7 +61,7 @@ fn content(dialog: &Dialog, theme: Theme) -> (String, Vec<Line<'static>>, ratatu
                 lines.push(Line::styled(error.clone(), theme.bad()));
             }
             lines.push(keys("enter save · esc cancel · ctrl-u clear"));
-            (kind.label().to_string(), lines, theme.focus_border())
+            (kind.label(), lines, theme.focus_border())
         }
         Dialog::CrossPnr { step_title, then } => {
             let action = match then {

@@ -89,7 +89,9 @@ fn render_form(frame: &mut Frame, area: Rect, app: &App, wizard: &WizardState, t
             _ => field.value.clone(),
         };
         let placeholder = field.value.is_empty() && field.kind == FieldKind::Text;
-        let value = if placeholder && !focused {
+        let value = if placeholder && !field.placeholder.is_empty() {
+            Span::styled(truncate(field.placeholder, value_width), theme.dim())
+        } else if placeholder && !focused {
             Span::styled("–", theme.dim())
         } else {
             Span::styled(
