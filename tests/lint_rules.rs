@@ -251,6 +251,12 @@ fn a_wrapping_tool_makes_concurrently_an_error() {
         "-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n",
     );
     assert!(rules_found(&[marked], "postgres:16", Some("goose")).is_empty());
+    // ory/x popx: an .autocommit file runs outside the transaction.
+    let autocommit = sql(
+        "m/20260703000000000000_idx.postgres.autocommit.up.sql",
+        "CREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n",
+    );
+    assert!(rules_found(&[autocommit], "postgres:16", Some("golang-migrate")).is_empty());
 }
 
 #[test]

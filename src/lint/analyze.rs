@@ -287,8 +287,11 @@ impl<'a> Context<'a> {
     fn lint_file(&mut self, file: &SourceFile, units: Vec<(Unit, Vec<Parsed>)>) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
-        let no_tx_marker =
-            lower.contains("+goose no transaction") || lower.contains("atlas:txmode none");
+        // ory/x popx (gobuffalo/pop layout) runs `<version>_<name>[.<dialect>].autocommit.up.sql`
+        // outside a transaction (popx/match.go).
+        let no_tx_marker = lower.contains("+goose no transaction")
+            || lower.contains("atlas:txmode none")
+            || file.name.to_ascii_lowercase().contains(".autocommit.");
         let index = LineIndex::new(&file.text);
         let mut session_timeout = false;
         let ignored: Vec<String> = file
