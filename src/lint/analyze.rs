@@ -20,6 +20,7 @@ use mysql::Online;
 
 mod mysql;
 mod postgres;
+mod recognise;
 mod sqlite;
 
 /// Files parsed together before their analysis (see `parse`).
@@ -467,11 +468,17 @@ impl<'a> Context<'a> {
                     self.check(s, &mut stmt);
                 }
             }
+            Err(_) if self.recognised(&mut stmt) => {}
             Err(err) => {
                 let clauses = (stmt.words.first().is_some_and(|w| w.upper == "ALTER")
                     && stmt.words.get(1).is_some_and(|w| w.upper == "TABLE"))
                 .then(|| parse::alter_table_clauses(stmt.text, self.kind()))
-                .flatten();
+                .flatten()
+                // Worth it when it reads something; else the keyword fallback may know it.
+                .filter(|c| {
+                    c.iter()
+                        .any(|(text, r)| r.is_ok() || recognise::harmless_clause(text))
+                });
                 if let Some(clauses) = clauses {
                     // Check the clauses it can read; report the ones it cannot.
                     let mut failed = Vec::new();
@@ -482,6 +489,7 @@ impl<'a> Context<'a> {
                                     self.check(s, &mut stmt);
                                 }
                             }
+                            Err(_) if recognise::harmless_clause(&clause) => {}
                             // Its position is in the rebuilt one-clause statement: drop it.
                             Err(e) => failed.push((
                                 clause,
