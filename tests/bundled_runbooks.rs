@@ -89,7 +89,10 @@ fn bundled_toml_survives_a_round_trip_through_the_writer() {
         let text = playbook::toml_format::to_toml(&loaded.playbook);
         let again = playbook::parse("again.toml", &text)
             .unwrap_or_else(|e| panic!("{}: {:?}", loaded.playbook.id, e));
-        assert_eq!(again, loaded.playbook, "{}", loaded.playbook.id);
+        // What a Markdown page reads as is not part of the TOML format.
+        let mut expected = loaded.playbook.clone();
+        expected.page = None;
+        assert_eq!(again, expected, "{}", loaded.playbook.id);
     }
 }
 

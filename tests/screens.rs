@@ -468,6 +468,59 @@ fn plan_wizard_asks_for_detail_when_an_incident_matches_nothing() {
     assert_snapshot!(draw(&app, 100, 24, 0));
 }
 
+/// A Markdown page whose steps hold a shell command and console text (issue 13).
+const CONSOLE_PAGE: &str = "# Move a project
+
+1. Find the project
+   ```ruby
+   [ stage ] production> p = Project.find(42)
+   => #<Project id:42>
+   ```
+2. Restart the service
+   ```
+   $ sudo systemctl restart app
+   ```
+";
+
+fn console_page_app(mode: Mode) -> App {
+    let mut app = app();
+    let page = rollsafe::playbook::Loaded {
+        playbook: rollsafe::playbook::parse("move-project.md", CONSOLE_PAGE).expect("page loads"),
+        origin: rollsafe::playbook::Origin::File("move-project.md".into()),
+        source: CONSOLE_PAGE.to_string(),
+    };
+    app.start(&page, mode, at(0));
+    app
+}
+
+#[test]
+fn runner_live_shows_where_console_text_goes_and_offers_r_only_for_shell() {
+    let mut app = console_page_app(Mode::Live);
+    let screen = draw(&app, 100, 24, 1);
+    assert!(
+        screen.contains("paste into the Rails console (not run by rollsafe)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("(r runs it)"), "{screen}");
+    assert!(
+        screen.contains("=> #<Project id:42>"),
+        "expected output shown: {screen}"
+    );
+    assert_snapshot!(screen);
+    // `r` on console text opens no confirmation: nothing would run.
+    app.handle(Action::RunCommand, at(2));
+    assert!(app.dialog.is_none());
+    // The shell step offers `r`, and the command is shown without its prompt.
+    app.handle(Action::Down, at(3));
+    let screen = draw(&app, 100, 24, 4);
+    assert!(screen.contains("command  (r runs it)"), "{screen}");
+    // The runner's own `$ ` and not the page's prompt as well.
+    assert!(screen.contains("│$ sudo systemctl restart app"), "{screen}");
+    assert!(!screen.contains("$ $"), "{screen}");
+    app.handle(Action::RunCommand, at(5));
+    assert!(app.dialog.is_some());
+}
+
 /// A live command that writes to both streams, seen from its own step and
 /// from another: ⟳ marks its step, stderr lines are marked, `.` jumps back,
 /// `o` makes the pane large, `K` scrolls back from the tail and `J` follows.

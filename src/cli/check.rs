@@ -14,24 +14,33 @@ pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
         ok: bool,
         id: Option<String>,
         steps: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        page: Option<&'static str>,
         problems: Vec<Diagnostic>,
+        /// The page loads, but a drill of it may mislead.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<Diagnostic>,
     }
     let mut results = Vec::new();
     for file in files {
-        match playbook::load_file(file) {
-            Ok(loaded) => results.push(FileResult {
+        match playbook::load_file_reviewed(file) {
+            Ok((loaded, warnings)) => results.push(FileResult {
                 file: file.display().to_string(),
                 ok: true,
                 id: Some(loaded.playbook.id.clone()),
                 steps: loaded.playbook.step_count(),
+                page: loaded.playbook.page.map(|p| p.as_str()),
                 problems: Vec::new(),
+                warnings,
             }),
             Err(broken) => results.push(FileResult {
                 file: file.display().to_string(),
                 ok: false,
                 id: None,
                 steps: 0,
+                page: None,
                 problems: broken.problems,
+                warnings: Vec::new(),
             }),
         }
     }
@@ -44,13 +53,17 @@ pub fn check(global: &Global, files: &[PathBuf], json: bool) -> i32 {
         };
         for r in &results {
             if r.ok {
+                let page = r.page.map(|p| format!(", {p}")).unwrap_or_default();
                 println!(
-                    "{} {} ({}, {} steps)",
+                    "{} {} ({}, {} steps{page})",
                     paint.green("ok"),
                     r.file,
                     r.id.as_deref().unwrap_or(""),
                     r.steps
                 );
+            }
+            for warning in &r.warnings {
+                println!("{} {warning}", paint.yellow("warning:"));
             }
             for problem in &r.problems {
                 println!("{} {problem}", paint.red("error:"));

@@ -369,6 +369,9 @@ impl Paint {
     pub(crate) fn dim(&self, text: &str) -> String {
         self.wrap("2", text)
     }
+    pub(crate) fn yellow(&self, text: &str) -> String {
+        self.wrap("33", text)
+    }
 }
 
 pub(crate) fn print_json<T: Serialize>(value: &T) -> i32 {

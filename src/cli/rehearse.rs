@@ -408,6 +408,9 @@ pub fn dry_listing(loaded: &Loaded, vars: &Vars) -> String {
             step.title
         );
         if let Some(command) = &step.command {
+            if let Some(why) = step.command_kind.describe() {
+                let _ = writeln!(text, "       ({why})");
+            }
             for line in vars::substitute_shown(command, vars).lines() {
                 let _ = writeln!(text, "       $ {line}");
             }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{Global, Paint, exit, print_json};
-use crate::playbook;
 use crate::playbook::duration::format_duration;
+use crate::playbook::{self, CommandKind};
 
 pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
     let library = global.library();
@@ -25,7 +25,10 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
         return print_json(&loaded.playbook);
     }
     if toml {
-        print!("{}", playbook::toml_format::to_toml(&loaded.playbook));
+        print!(
+            "{}",
+            playbook::toml_format::to_toml_for_review(&loaded.playbook)
+        );
         return exit::OK;
     }
     let paint = Paint {
@@ -33,9 +36,13 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
     };
     let p = &loaded.playbook;
     let mut out = std::io::stdout().lock();
+    let page = p
+        .page
+        .map(|k| format!(", {}", k.as_str()))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{}  ({}, {})",
+        "{}  ({}, {}{page})",
         paint.bold(&p.title),
         p.id,
         p.kind.as_str()
@@ -80,8 +87,26 @@ pub fn show(global: &Global, id_or_path: &str, json: bool, toml: bool) -> i32 {
             };
             let _ = writeln!(out, "  {}.{} {}{timebox}{pnr}", pi + 1, si + 1, step.title);
             if let Some(command) = &step.command {
+                let prompt = match &step.command_kind {
+                    CommandKind::Run => "$",
+                    CommandKind::Paste(into) => {
+                        let _ =
+                            writeln!(out, "      {}", paint.dim(&format!("paste into {into}:")));
+                        ">"
+                    }
+                    CommandKind::Reference => {
+                        let _ = writeln!(out, "      {}", paint.dim("for reference, not run:"));
+                        "|"
+                    }
+                };
                 for line in command.lines() {
-                    let _ = writeln!(out, "      $ {line}");
+                    let _ = writeln!(out, "      {prompt} {line}");
+                }
+            }
+            if let Some(output) = &step.expected_output {
+                let _ = writeln!(out, "      {}", paint.dim("expected output:"));
+                for line in output.lines() {
+                    let _ = writeln!(out, "        {}", paint.dim(line));
                 }
             }
             if let Some(verify) = &step.verify {

@@ -977,6 +977,8 @@ pub fn plan_numbered(
                     rollback: Some(fill(&s.rollback, &p)),
                     point_of_no_return: s.pnr,
                     on_fail: Default::default(),
+                    command_kind: Default::default(),
+                    expected_output: None,
                 },
                 meta_own: own,
                 pnr: s.pnr,
@@ -1010,6 +1012,8 @@ pub fn plan_numbered(
                         rollback: Some("pgroll rollback (removes the new version; only before pgroll complete)".into()),
                         point_of_no_return: false,
                         on_fail: Default::default(),
+                        command_kind: Default::default(),
+                        expected_output: None,
                     },
                     meta_own: class,
                     pnr: false,
@@ -1044,6 +1048,8 @@ pub fn plan_numbered(
                         rollback: Some(if pnr { "restore from backup or roll forward".into() } else { "a new pgroll migration that reverses it (slow)".into() }),
                         point_of_no_return: pnr,
                         on_fail: Default::default(),
+                        command_kind: Default::default(),
+                        expected_output: None,
                     },
                     meta_own: if pnr { RollbackClass::Lossy } else { class },
                     pnr,
@@ -1222,6 +1228,7 @@ pub fn plan_numbered(
         sources: sources.iter().cloned().collect(),
         phases,
         probe: None,
+        page: None,
     };
     let assumed_rows: Vec<String> = assumed_rows.into_iter().collect();
     let recommendation =
@@ -1278,6 +1285,8 @@ fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playb
             rollback: None,
             point_of_no_return: false,
             on_fail: Default::default(),
+            command_kind: Default::default(),
+            expected_output: None,
         });
     }
     if steps.is_empty() {
@@ -1310,6 +1319,7 @@ fn rollback_playbook(p: &Playbook, metas: &[StepMeta], intake: &Intake) -> Playb
             steps,
         }],
         probe: None,
+        page: None,
     }
 }
 
@@ -1366,5 +1376,7 @@ fn step(
         rollback: None,
         point_of_no_return: false,
         on_fail: Default::default(),
+        command_kind: Default::default(),
+        expected_output: None,
     }
 }

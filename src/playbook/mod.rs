@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::Diagnostic;
 pub use model::{
-    Expectation, OnFail, Origin, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step,
-    StepRef, Verification,
+    CommandKind, Expectation, OnFail, Origin, PageKind, Phase, Playbook, PlaybookKind, ProbeEngine,
+    ProbeSpec, Step, StepRef, Verification,
 };
 
 mod bundled {
@@ -74,12 +74,21 @@ fn too_large(file: &str, bytes: u64) -> Diagnostic {
 
 /// Parses text whose format is given by `file`'s extension.
 pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
+    parse_reviewed(file, text).map(|(playbook, _)| playbook)
+}
+
+/// As [`parse`], with warnings about a page that loads but may mislead a
+/// drill (Markdown only: reference pages, link lists, prompts in commands).
+pub fn parse_reviewed(
+    file: &str,
+    text: &str,
+) -> Result<(Playbook, Vec<Diagnostic>), Vec<Diagnostic>> {
     if text.len() > MAX_BYTES {
         return Err(vec![too_large(file, text.len() as u64)]);
     }
     match Format::from_name(file) {
-        Some(Format::Toml) => toml_format::parse(file, text),
-        Some(Format::Markdown) => markdown::parse(file, text),
+        Some(Format::Toml) => toml_format::parse(file, text).map(|p| (p, Vec::new())),
+        Some(Format::Markdown) => markdown::parse_reviewed(file, text),
         None => Err(vec![Diagnostic::whole_file(
             file,
             "unknown playbook format: name it .toml or .md".into(),
@@ -89,6 +98,11 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
 
 /// Reads and parses one file on disk.
 pub fn load_file(path: &Path) -> Result<Loaded, Broken> {
+    load_file_reviewed(path).map(|(loaded, _)| loaded)
+}
+
+/// As [`load_file`], with the warnings of [`parse_reviewed`].
+pub fn load_file_reviewed(path: &Path) -> Result<(Loaded, Vec<Diagnostic>), Broken> {
     let label = path.display().to_string();
     let origin = Origin::File(label.clone());
     // Refuse a huge file before reading it into memory.
@@ -107,12 +121,15 @@ pub fn load_file(path: &Path) -> Result<Loaded, Broken> {
             format!("cannot read file: {e}"),
         )],
     })?;
-    match parse(&label, &text) {
-        Ok(playbook) => Ok(Loaded {
-            playbook,
-            origin,
-            source: text,
-        }),
+    match parse_reviewed(&label, &text) {
+        Ok((playbook, warnings)) => Ok((
+            Loaded {
+                playbook,
+                origin,
+                source: text,
+            },
+            warnings,
+        )),
         Err(problems) => Err(Broken { origin, problems }),
     }
 }

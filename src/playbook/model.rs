@@ -76,6 +76,9 @@ pub struct Playbook {
     /// A statement sampled on its own connection while a live drill runs.
     #[serde(default)]
     pub probe: Option<ProbeSpec>,
+    /// What a Markdown page reads as; none for TOML playbooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<PageKind>,
 }
 
 /// Which database a probe talks to, and so which client it keeps open.
@@ -155,11 +158,94 @@ pub struct Step {
     pub timebox: Option<Duration>,
     pub role: Option<String>,
     pub command: Option<String>,
+    /// What the command is: something rollsafe may run, text to paste into a
+    /// console, or code to read. Absent in older drill logs: runnable.
+    #[serde(default, skip_serializing_if = "CommandKind::is_run")]
+    pub command_kind: CommandKind,
+    /// What the command printed where the page showed it (a transcript's
+    /// output lines): what to expect, not something to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_output: Option<String>,
     pub verify: Option<Verification>,
     /// How to undo this step, in words or commands.
     pub rollback: Option<String>,
     pub point_of_no_return: bool,
     pub on_fail: OnFail,
+}
+
+impl Step {
+    /// The command rollsafe may run (live mode, `rehearse`): only a shell
+    /// command; text for a console or for reference never runs.
+    pub fn runnable_command(&self) -> Option<&str> {
+        self.command
+            .as_deref()
+            .filter(|_| self.command_kind == CommandKind::Run)
+    }
+}
+
+/// How a step's command is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "into")]
+pub enum CommandKind {
+    /// A shell command: live mode may run it (after the operator confirms).
+    #[default]
+    Run,
+    /// Typed into a console, not a shell; the text says which one
+    /// ("Rails console", "psql", "the session opened by `ssh db-1`").
+    Paste(String),
+    /// Code to read (a snippet of unknown language); nothing runs it.
+    Reference,
+}
+
+impl CommandKind {
+    pub fn is_run(&self) -> bool {
+        *self == CommandKind::Run
+    }
+
+    /// One word for the runner and `show`: run, paste, reference.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CommandKind::Run => "run",
+            CommandKind::Paste(_) => "paste",
+            CommandKind::Reference => "reference",
+        }
+    }
+
+    /// The sentence the runner shows above a command that does not run.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            CommandKind::Run => None,
+            CommandKind::Paste(into) => {
+                Some(format!("paste into {into}; rollsafe does not run it"))
+            }
+            CommandKind::Reference => Some("for reference; rollsafe does not run it".to_string()),
+        }
+    }
+}
+
+/// What a Markdown page reads as; `check` warns about pages that are not procedures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKind {
+    /// Steps to follow in order.
+    Procedure,
+    /// An alert's page: meaning, impact, diagnosis, mitigation.
+    AlertRunbook,
+    /// A list of things to tick off (`- [ ]`).
+    Checklist,
+    /// Explanations and links, not a procedure.
+    Reference,
+}
+
+impl PageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageKind::Procedure => "procedure",
+            PageKind::AlertRunbook => "alert runbook",
+            PageKind::Checklist => "checklist",
+            PageKind::Reference => "reference page",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

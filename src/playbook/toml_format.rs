@@ -8,8 +8,8 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, Reporter};
 use super::duration::{format_duration, format_millis, parse_duration, parse_millis};
 use super::model::{
-    Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step, StepRef,
-    Variable, Verification,
+    CommandKind, Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step,
+    StepRef, Variable, Verification,
 };
 use super::validate::{self, SourceMap, StepSource};
 
@@ -82,6 +82,15 @@ struct RawStep {
     role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     command: Option<String>,
+    /// The command is typed into this console, never run by rollsafe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paste_into: Option<String>,
+    /// The command is shown for reference only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reference: bool,
+    /// What the command printed where it was written down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected_output: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rollback: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -212,6 +221,15 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
                 rollback: raw_step.rollback.as_ref().map(|r| r.trim().to_string()),
                 point_of_no_return: raw_step.point_of_no_return,
                 on_fail,
+                command_kind: match (&raw_step.paste_into, raw_step.reference) {
+                    (Some(into), _) => CommandKind::Paste(into.trim().to_string()),
+                    (None, true) => CommandKind::Reference,
+                    (None, false) => CommandKind::Run,
+                },
+                expected_output: raw_step
+                    .expected_output
+                    .as_ref()
+                    .map(|o| o.trim_end().to_string()),
             });
         }
         phases.push(Phase {
@@ -244,6 +262,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
         sources: raw.sources,
         phases,
         probe,
+        page: None,
     };
     validate::check(&playbook, &map, &mut report);
     if report.is_clean() {
@@ -384,6 +403,12 @@ pub fn to_toml(playbook: &Playbook) -> String {
                                         timebox: s.timebox.map(|t| spanned(&format_duration(t))),
                                         role: s.role.clone(),
                                         command: s.command.clone(),
+                                        paste_into: match &s.command_kind {
+                                            CommandKind::Paste(into) => Some(into.clone()),
+                                            _ => None,
+                                        },
+                                        reference: s.command_kind == CommandKind::Reference,
+                                        expected_output: s.expected_output.clone(),
                                         rollback: s.rollback.clone(),
                                         point_of_no_return: s.point_of_no_return,
                                         on_fail: (s.on_fail != OnFail::Stop)
@@ -409,4 +434,71 @@ pub fn to_toml(playbook: &Playbook) -> String {
             .collect(),
     };
     toml::to_string_pretty(&raw).unwrap_or_else(|e| format!("# could not write playbook: {e}\n"))
+}
+
+/// [`to_toml`] of a playbook read from a Markdown page, with a `# review:`
+/// comment at every guess rollsafe made: what the page is, commands it
+/// will not run, prompts it stripped, titles it cut, links it set aside.
+pub fn to_toml_for_review(playbook: &Playbook) -> String {
+    let text = to_toml(playbook);
+    let Some(page) = playbook.page else {
+        return text;
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Imported from Markdown by rollsafe. Lines starting with `# review:` mark guesses;\n\
+         # check each, fix the playbook, then delete the comment.\n\
+         # review: the page reads as a {}.\n",
+        page.as_str()
+    ));
+    if !playbook.sources.is_empty() {
+        out.push_str("# review: `sources` holds the page's lists of links; they are not steps.\n");
+    }
+    out.push_str("# review: ids and phases come from titles and headings.\n");
+    let mut steps = playbook.steps().map(|(_, _, s)| s);
+    for line in text.lines() {
+        if line.trim() == "[[phases.steps]]"
+            && let Some(step) = steps.next()
+        {
+            for note in review_notes(step) {
+                out.push_str("# review: ");
+                out.push_str(&note);
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn review_notes(step: &Step) -> Vec<String> {
+    let mut notes = Vec::new();
+    match &step.command_kind {
+        CommandKind::Run if step.command.is_some() => {
+            notes.push(format!("\"{}\": the command runs as shell in live mode", step.id))
+        }
+        CommandKind::Paste(into) => notes.push(format!(
+            "\"{}\": the command is pasted into {into}, never run; drop paste_into if a shell should run it",
+            step.id
+        )),
+        CommandKind::Reference => notes.push(format!(
+            "\"{}\": the code is for reference, never run; drop `reference` if it is a shell command",
+            step.id
+        )),
+        CommandKind::Run => {}
+    }
+    if step.expected_output.is_some() {
+        notes.push(format!(
+            "\"{}\": prompts were stripped; the lines they printed are expected_output (a verify could check them)",
+            step.id
+        ));
+    }
+    if step.title.ends_with('…') {
+        notes.push(format!(
+            "\"{}\": the title was cut; write a short one",
+            step.id
+        ));
+    }
+    notes
 }

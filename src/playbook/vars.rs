@@ -375,6 +375,8 @@ mod tests {
             rollback: Some("uses ${NOT_COUNTED}".into()),
             point_of_no_return: false,
             on_fail: OnFail::Stop,
+            command_kind: Default::default(),
+            expected_output: None,
         }
     }
 
@@ -402,6 +404,7 @@ mod tests {
                 steps,
             }],
             probe: None,
+            page: None,
         }
     }
 

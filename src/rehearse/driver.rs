@@ -336,7 +336,7 @@ impl<'a> Driver<'a> {
     /// The step's command, then its verification.
     fn attempt(&mut self, step: &Step) -> Result<StepResult, StoreError> {
         let commands = [
-            (CommandPurpose::Action, step.command.as_deref()),
+            (CommandPurpose::Action, step.runnable_command()),
             (
                 CommandPurpose::Verify,
                 step.verify.as_ref().map(|v| v.command.as_str()),

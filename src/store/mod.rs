@@ -111,6 +111,13 @@ pub struct FollowUpRow {
     pub closed_note: Option<String>,
 }
 
+impl FollowUpRow {
+    /// Whether it was noted on this step ("" for the drill as a whole).
+    pub fn is_on(&self, step: &str) -> bool {
+        self.step_id.as_deref().unwrap_or("") == step
+    }
+}
+
 fn follow_up_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowUpRow> {
     Ok(FollowUpRow {
         id: r.get(0)?,

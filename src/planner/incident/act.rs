@@ -179,6 +179,8 @@ fn mitigation_step<'a>(pb: &'a mut Playbook, cat: &str) -> &'a mut Step {
             rollback: None,
             point_of_no_return: false,
             on_fail: Default::default(),
+            command_kind: Default::default(),
+            expected_output: None,
         });
     }
     steps_mut(pb).find(|s| s.id == id).expect("added above")

@@ -86,6 +86,8 @@ pub(super) struct PlaybookAttrs {
     pub(super) kind: Option<PlaybookKind>,
     pub(super) budget: Option<Duration>,
     pub(super) tags: Option<Vec<String>>,
+    /// How SQL blocks run: `psql "$DATABASE_URL"`.
+    pub(super) sql_client: Option<String>,
     /// `probe_*` keys as written: (key, value, where the value is).
     pub(super) probe: Vec<(&'static str, String, usize)>,
     pub(super) seen: Vec<&'static str>,
@@ -281,11 +283,11 @@ impl Annotator<'_, '_> {
                 } else {
                     let hint = if STEP_KEYS.contains(&key) {
                         format!(
-                            "`{key}` is a step key: put it in a list item; the playbook annotation takes id, title, kind, budget, tags, probe_*"
+                            "`{key}` is a step key: put it in a list item; the playbook annotation takes id, title, kind, budget, tags, sql_client, probe_*"
                         )
                     } else {
                         format!(
-                            "unknown annotation key `{key}`: the playbook annotation takes id, title, kind, budget, tags, probe_*"
+                            "unknown annotation key `{key}`: the playbook annotation takes id, title, kind, budget, tags, sql_client, probe_*"
                         )
                     };
                     self.report.at(pair.key_at, hint);
@@ -393,6 +395,7 @@ impl Annotator<'_, '_> {
                 Ok(d) => p.budget = Some(d),
                 Err(msg) => self.report.at(pair.value_at, msg),
             },
+            "sql_client" => p.sql_client = Some(v),
             probe if probe.starts_with("probe_") => p.probe.push((probe, v, pair.value_at)),
             _ => {
                 p.tags = Some(

@@ -11,9 +11,9 @@ pub(super) enum Kind {
     Heading(u8),
     List,
     Item,
-    /// `command` is false for blocks tagged as output.
+    /// What its fence language says it is.
     Code {
-        command: bool,
+        lang: Lang,
     },
     Html,
     Paragraph,
@@ -38,7 +38,7 @@ pub(super) struct Block {
 
 impl Block {
     pub(super) fn is_command(&self) -> bool {
-        matches!(self.kind, Kind::Code { command: true })
+        matches!(self.kind, Kind::Code { lang } if !matches!(lang, Lang::Detail | Lang::Checklist))
     }
 
     /// Events strictly inside the block.
@@ -118,15 +118,13 @@ impl<'a> Doc<'a> {
                 Tag::Heading { level, .. } => Kind::Heading(*level as u8),
                 Tag::List(_) => Kind::List,
                 Tag::Item => Kind::Item,
-                Tag::CodeBlock(CodeBlockKind::Indented) => Kind::Code { command: true },
+                Tag::CodeBlock(CodeBlockKind::Indented) => Kind::Code { lang: Lang::Shell },
                 Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
-                    let lang = info
-                        .split(|c: char| c.is_whitespace() || c == ',' || c == '{')
-                        .next()
-                        .unwrap_or("")
-                        .to_ascii_lowercase();
+                    let lang = commands::lang(info);
+                    let checklist = matches!(lang, Lang::Shell | Lang::Detail | Lang::Other)
+                        && commands::is_checklist(&self.plain(ev.clone()));
                     Kind::Code {
-                        command: !NOT_COMMANDS.contains(&lang.as_str()),
+                        lang: if checklist { Lang::Checklist } else { lang },
                     }
                 }
                 Tag::HtmlBlock => Kind::Html,
@@ -217,11 +215,56 @@ impl<'a> Doc<'a> {
         clean_title(&self.plain(heading.inner()))
     }
 
-    pub(super) fn code_text(&self, code: &Block) -> String {
-        self.plain(code.inner())
-            .replace("\r\n", "\n")
-            .trim()
-            .to_string()
+    /// A code block as a command, if it is one.
+    pub(super) fn command(&self, code: &Block) -> Option<Cmd> {
+        let Kind::Code { lang } = code.kind else {
+            return None;
+        };
+        let mut cmd = commands::read(&self.plain(code.inner()).replace("\r\n", "\n"), lang)?;
+        cmd.at = code.span.start;
+        Some(cmd)
+    }
+
+    /// A list item's inline code as its command, when the code is the whole
+    /// action: the item is the code alone, or ends with a command in code
+    /// ("Apply it to the fleet: `knife ssh ... 'sudo chef-client'`").
+    pub(super) fn inline_command(&self, title: Range<usize>) -> Option<Cmd> {
+        let mut code: Option<(&str, usize)> = None;
+        let mut words = 0;
+        let mut after_code = false;
+        let mut depth = 0;
+        for i in title.start..title.end.min(self.events.len()) {
+            let (event, span) = &self.events[i];
+            match event {
+                Event::Code(c) if depth == 0 => {
+                    if code.is_some() {
+                        return None;
+                    }
+                    code = Some((c, span.start));
+                }
+                Event::Text(t) => {
+                    let n = t
+                        .split_whitespace()
+                        .filter(|w| w.chars().any(char::is_alphanumeric))
+                        .count();
+                    words += n;
+                    if code.is_some() && n > 0 {
+                        after_code = true;
+                    }
+                }
+                Event::Start(Tag::Link { .. }) => depth += 1,
+                Event::End(pulldown_cmark::TagEnd::Link) => depth -= 1,
+                _ => {}
+            }
+        }
+        let (text, at) = code?;
+        let alone = words == 0 && text.trim().contains(' ');
+        if !(alone || (!after_code && commands::looks_like_command(text))) {
+            return None;
+        }
+        let mut cmd = commands::read(text, Lang::Shell)?;
+        cmd.at = at;
+        Some(cmd)
     }
 
     /// The title line of a run of inline events: its events, the byte where

@@ -112,25 +112,25 @@ use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 use super::diagnostic::{Diagnostic, Reporter};
 use super::duration::{parse_duration, parse_millis};
 use super::model::{
-    Expectation, OnFail, Phase, Playbook, PlaybookKind, ProbeEngine, ProbeSpec, Step, StepRef,
-    Verification,
+    CommandKind, Expectation, OnFail, PageKind, Phase, Playbook, PlaybookKind, ProbeEngine,
+    ProbeSpec, Step, StepRef, Verification,
 };
 use super::validate::{self, SourceMap, StepSource};
 
 mod annotations;
 mod blocks;
+mod commands;
 mod steps;
 #[cfg(test)]
 mod tests;
 
 use annotations::*;
 use blocks::*;
+use commands::{Cmd, Lang};
 use steps::*;
 
 /// Prose titles longer than this are shortened.
 const TITLE_MAX: usize = 80;
-/// Fence languages that show output, not something to run.
-const NOT_COMMANDS: [&str; 6] = ["text", "txt", "plain", "plaintext", "output", "log"];
 const STEP_KEYS: [&str; 7] = [
     "id",
     "timebox",
@@ -140,12 +140,13 @@ const STEP_KEYS: [&str; 7] = [
     "point_of_no_return",
     "rollback",
 ];
-const PLAYBOOK_KEYS: [&str; 11] = [
+const PLAYBOOK_KEYS: [&str; 12] = [
     "id",
     "title",
     "kind",
     "budget",
     "tags",
+    "sql_client",
     "probe_engine",
     "probe_url",
     "probe_statement",
@@ -156,7 +157,18 @@ const PLAYBOOK_KEYS: [&str; 11] = [
 
 /// Parses and validates a Markdown playbook; every problem found comes back at once.
 pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
+    parse_reviewed(file, text).map(|(playbook, _)| playbook)
+}
+
+/// As [`parse`], with the warnings a loaded page still deserves: it reads as
+/// a reference page, a section is only links, a command was written with
+/// prompts or output, a step title was cut.
+pub fn parse_reviewed(
+    file: &str,
+    text: &str,
+) -> Result<(Playbook, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut report = Reporter::new(file, text);
+    let mut warn = Reporter::new(file, text);
     if text.trim().is_empty() {
         report.at(
             0,
@@ -242,6 +254,33 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
                 .map(|d| d.trim_end())
                 .filter(|d| !d.trim().is_empty())
                 .collect();
+            let mut command = step.command.clone();
+            if let (Some(c), Some(client)) = (command.as_mut(), top.sql_client.as_deref())
+                && c.sql
+            {
+                c.text = format!("{client} <<'SQL'\n{}\nSQL", c.text);
+                c.kind = CommandKind::Run;
+            }
+            if let Some(c) = command.as_ref().filter(|c| c.prompted) {
+                warn.at(
+                    c.at,
+                    format!(
+                        "command written with prompts{}: rollsafe strips them{}; write the command as it is typed",
+                        if c.output.is_some() { " and output" } else { "" },
+                        if c.output.is_some() {
+                            " and keeps the output as what to expect"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            if step.title.ends_with('…') {
+                warn.at(
+                    step.at,
+                    "step title was cut: give the step a first line of at most 80 characters",
+                );
+            }
             steps.push(Step {
                 id: match a.id {
                     Some((id, _)) => id,
@@ -251,7 +290,9 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
                 detail: detail.join("\n\n"),
                 timebox: a.timebox,
                 role: a.role,
-                command: step.command.clone(),
+                command: command.as_ref().map(|c| c.text.clone()),
+                command_kind: command.as_ref().map(|c| c.kind.clone()).unwrap_or_default(),
+                expected_output: command.and_then(|c| c.output),
                 verify: a.verify,
                 rollback: a.rollback,
                 point_of_no_return: a.pnr,
@@ -267,7 +308,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
 
     let title = top
         .title
-        .or(outline.title)
+        .or(outline.title.clone())
         .unwrap_or_else(|| humanize(stem));
     let id = top.id.unwrap_or_else(|| {
         [stem, title.as_str()]
@@ -276,6 +317,19 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
             .map_or_else(|| "playbook".to_string(), validate::slug)
     });
     let probe = probe_spec(&top.probe, outline.title_at, &mut report);
+    let page = page_kind(&outline);
+    for (at, title) in &outline.link_sections {
+        warn.at(
+            *at,
+            format!("section \"{title}\" is a list of links: its links are the page's sources, not steps"),
+        );
+    }
+    if page == PageKind::Reference {
+        warn.at(
+            outline.title_at,
+            "page reads as a reference page, not a procedure: no step has a command or comes from a list",
+        );
+    }
     let playbook = Playbook {
         id,
         title,
@@ -284,15 +338,51 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<Diagnostic>> {
         tags: top.tags.unwrap_or_default(),
         budget: top.budget,
         variables: Vec::new(),
-        sources: Vec::new(),
+        sources: outline.sources.clone(),
         phases,
         probe,
+        page: Some(page),
     };
     validate::check(&playbook, &map, &mut report);
     if report.is_clean() {
-        Ok(playbook)
+        Ok((playbook, warn.into_sorted()))
     } else {
         Err(report.into_sorted())
+    }
+}
+
+/// What the page reads as: an alert's runbook (two or more of meaning,
+/// impact, diagnosis, mitigation as headings), a checklist (most steps are
+/// `- [ ]` items), a reference page (no step has a command or comes from a
+/// list), or a procedure.
+fn page_kind(outline: &Outline<'_>) -> PageKind {
+    const ALERT: [&str; 5] = [
+        "meaning",
+        "impact",
+        "diagnosis",
+        "mitigation",
+        "remediation",
+    ];
+    let alert = outline
+        .phases
+        .iter()
+        .filter(|p| {
+            let t = p.title.to_lowercase();
+            ALERT.iter().any(|w| t.starts_with(w))
+        })
+        .count();
+    let steps: Vec<&StepDraft> = outline.phases.iter().flat_map(|p| &p.steps).collect();
+    let checkboxes = steps.iter().filter(|s| s.checkbox).count();
+    let commands = steps.iter().filter(|s| s.command.is_some()).count();
+    let listed = steps.iter().filter(|s| s.listed).count();
+    if alert >= 2 {
+        PageKind::AlertRunbook
+    } else if checkboxes >= 2 && checkboxes * 2 >= steps.len() {
+        PageKind::Checklist
+    } else if commands == 0 && listed == 0 {
+        PageKind::Reference
+    } else {
+        PageKind::Procedure
     }
 }
 

@@ -12,8 +12,12 @@ pub(super) struct StepDraft {
     pub(super) at: usize,
     /// Markdown pieces, joined by blank lines.
     pub(super) detail: Vec<String>,
-    pub(super) command: Option<String>,
+    pub(super) command: Option<Cmd>,
     pub(super) anns: Vec<Comment>,
+    /// A `- [ ]` task-list item.
+    pub(super) checkbox: bool,
+    /// It came from a list item.
+    pub(super) listed: bool,
 }
 
 impl StepDraft {
@@ -24,6 +28,8 @@ impl StepDraft {
             detail: Vec::new(),
             command: None,
             anns: Vec::new(),
+            checkbox: false,
+            listed: false,
         }
     }
 }
@@ -84,6 +90,10 @@ pub(super) struct Outline<'a> {
     pub(super) pending_head: Option<(String, usize)>,
     /// Without phase headings, text before the first step is the description.
     pub(super) intro_is_description: bool,
+    /// Links of sections that are only lists of links: `text: target`.
+    pub(super) sources: Vec<String>,
+    /// Where those sections start, and their titles.
+    pub(super) link_sections: Vec<(usize, String)>,
 }
 
 impl<'a> Outline<'a> {
@@ -120,6 +130,8 @@ impl<'a> Outline<'a> {
             pending: Vec::new(),
             pending_head: None,
             intro_is_description: false,
+            sources: Vec::new(),
+            link_sections: Vec::new(),
         };
         let title = outline
             .title
@@ -169,10 +181,16 @@ impl<'a> Outline<'a> {
             }
         }
 
-        // A page whose only text is its description: that text is the one step.
-        if outline.phases.iter().all(|p| p.steps.is_empty()) && !outline.description.is_empty() {
+        // A page whose only text is its description (or lists of links): that
+        // text is the one step.
+        let no_steps = outline.phases.iter().all(|p| p.steps.is_empty());
+        if no_steps && (!outline.description.is_empty() || !outline.sources.is_empty()) {
             let mut step = StepDraft::new(&title, outline.title_at);
             step.detail.push(std::mem::take(&mut outline.description));
+            if !outline.sources.is_empty() {
+                let links: Vec<String> = outline.sources.iter().map(|s| format!("- {s}")).collect();
+                step.detail.push(links.join("\n"));
+            }
             outline.phases.push(PhaseDraft {
                 title: "Steps".to_string(),
                 at: outline.title_at,
@@ -338,7 +356,133 @@ impl<'a> Outline<'a> {
     }
 
     pub(super) fn has_list(&self, blocks: &[Block]) -> bool {
-        blocks.iter().any(|b| b.kind == Kind::List)
+        blocks.iter().any(|b| {
+            (b.kind == Kind::List && !self.is_link_list(b))
+                || b.kind
+                    == (Kind::Code {
+                        lang: Lang::Checklist,
+                    })
+        })
+    }
+
+    /// A list whose every item is a link (with a few words at most), or a
+    /// short label over a nested list of links.
+    pub(super) fn is_link_list(&self, list: &Block) -> bool {
+        let items = self.doc.blocks(list.inner());
+        !items.is_empty() && items.iter().all(|item| self.is_link_item(item))
+    }
+
+    /// An item whose own line is a link (or a bare URL, or a `.md` path)
+    /// with a few words at most, with no code; or a short label over nested
+    /// lists of links.
+    pub(super) fn is_link_item(&self, item: &Block) -> bool {
+        let children = self.doc.blocks(item.inner());
+        // A task (`- [ ]`) is something to do, even when it is a link.
+        if item
+            .inner()
+            .take(3)
+            .any(|i| matches!(self.doc.events.get(i), Some((Event::TaskListMarker(_), _))))
+        {
+            return false;
+        }
+        let mut links = 0;
+        let mut words = 0;
+        let mut nested_links = true;
+        let mut nested = false;
+        let mut paragraphs = 0;
+        let mut before = false;
+        // Words after the item's first line describe the link: not counted.
+        let mut first_line = true;
+        for child in &children {
+            match child.kind {
+                Kind::Paragraph | Kind::Inline => {
+                    if child.kind == Kind::Paragraph {
+                        paragraphs += 1;
+                        if paragraphs > 1 {
+                            first_line = false;
+                        }
+                    }
+                    let mut depth = 0;
+                    for i in child.ev.clone() {
+                        if !first_line {
+                            break;
+                        }
+                        match &self.doc.events[i].0 {
+                            Event::SoftBreak | Event::HardBreak if links > 0 => first_line = false,
+                            Event::Start(Tag::Link { .. }) => {
+                                depth += 1;
+                                links += 1;
+                            }
+                            Event::End(pulldown_cmark::TagEnd::Link) => depth -= 1,
+                            Event::Text(t) if depth == 0 => {
+                                for w in t.split_whitespace() {
+                                    if w.starts_with("http://")
+                                        || w.starts_with("https://")
+                                        || w.trim_end_matches(['.', ',', ')']).ends_with(".md")
+                                    {
+                                        links += 1;
+                                    } else if w.chars().any(char::is_alphanumeric) {
+                                        // Words before the link make it an action:
+                                        // "Open the [dashboard](…)".
+                                        before |= links == 0;
+                                        words += 1;
+                                    }
+                                }
+                            }
+                            Event::Code(_) if depth == 0 => return false,
+                            _ => {}
+                        }
+                    }
+                }
+                Kind::List => {
+                    nested = true;
+                    if !self.is_link_list(child) {
+                        nested_links = false;
+                    }
+                    if self.doc.events[child.ev.clone()]
+                        .iter()
+                        .any(|(e, _)| matches!(e, Event::Start(Tag::CodeBlock(_))))
+                    {
+                        return false;
+                    }
+                }
+                Kind::Html if child.quiet => {}
+                _ => return false,
+            }
+        }
+        (links > 0 && !before && words <= 8) || (nested && nested_links && links == 0 && words <= 6)
+    }
+
+    /// `text: target` of every link in the blocks.
+    fn links(&self, blocks: &[Block]) -> Vec<String> {
+        let mut out = Vec::new();
+        for b in blocks {
+            let mut open: Option<(String, String)> = None;
+            for i in b.ev.clone() {
+                match &self.doc.events[i].0 {
+                    Event::Start(Tag::Link { dest_url, .. }) => {
+                        open = Some((String::new(), dest_url.to_string()))
+                    }
+                    Event::Text(t) | Event::Code(t) => {
+                        if let Some((text, _)) = open.as_mut() {
+                            text.push_str(t);
+                        }
+                    }
+                    Event::End(pulldown_cmark::TagEnd::Link) => {
+                        if let Some((text, url)) = open.take() {
+                            let text = clean_title(&text);
+                            out.push(if text.is_empty() || text == url {
+                                url
+                            } else {
+                                format!("{text}: {url}")
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
     }
 
     /// Lists become steps; the blocks between them are grouped at code blocks.
@@ -346,14 +490,51 @@ impl<'a> Outline<'a> {
         let mut units = Vec::new();
         let mut run: Vec<Block> = Vec::new();
         for b in blocks {
-            if b.kind == Kind::List {
+            if b.kind
+                == (Kind::Code {
+                    lang: Lang::Checklist,
+                })
+            {
                 if !run.is_empty() {
                     units.push(Unit::Prose(groups(std::mem::take(&mut run))));
                 }
-                let mut steps = Vec::new();
+                match self.checklist_steps(b) {
+                    Some(steps) => units.push(Unit::Steps(steps, true)),
+                    None => run.push(b.clone()),
+                }
+                continue;
+            } else if b.kind == Kind::List && !self.is_link_list(b) {
+                if !run.is_empty() {
+                    units.push(Unit::Prose(groups(std::mem::take(&mut run))));
+                }
+                let mut steps: Vec<StepDraft> = Vec::new();
+                // Links among the steps are notes of the step before them.
+                let mut lead: Vec<String> = Vec::new();
                 for item in self.doc.blocks(b.inner()) {
+                    if self.is_link_item(&item) {
+                        let comments = self.doc.comments(item.ev.clone(), item.span.end);
+                        let cuts: Vec<Range<usize>> =
+                            comments.iter().map(|c| c.span.clone()).collect();
+                        let text = self.doc.render(item.span.clone(), &cuts);
+                        match steps.last_mut() {
+                            Some(last) => {
+                                last.detail.push(text);
+                                last.anns.extend(comments);
+                            }
+                            None => {
+                                lead.push(text);
+                                self.orphan(comments, NO_STEP);
+                            }
+                        }
+                        continue;
+                    }
                     match self.item_step(&item) {
-                        Ok(step) => steps.push(step),
+                        Ok(mut step) => {
+                            if !lead.is_empty() {
+                                step.detail.insert(0, std::mem::take(&mut lead).join("\n"));
+                            }
+                            steps.push(step)
+                        }
                         Err(comments) => self.orphan(comments, EMPTY_ITEM),
                     }
                 }
@@ -396,6 +577,24 @@ impl<'a> Outline<'a> {
                 })
                 .collect();
             let code = blocks.iter().find(|b| b.is_command()).cloned();
+            // Pointers elsewhere ("Troubleshooting pointers", "Related links"):
+            // the links are sources of the page, nothing here is a step.
+            let link_lists = blocks
+                .iter()
+                .filter(|b| b.kind == Kind::List && self.is_link_list(b))
+                .count();
+            let paragraphs = blocks
+                .iter()
+                .filter(|b| !(b.quiet || b.kind == Kind::Rule || b.kind == Kind::List))
+                .count();
+            if code.is_none() && link_lists > 0 && paragraphs <= 1 {
+                let links = self.links(&blocks);
+                self.sources.extend(links);
+                self.link_sections.push((at, title.to_string()));
+                let comments = self.doc.comments_of(&blocks);
+                self.orphan(comments, NO_STEP);
+                return (Vec::new(), false);
+            }
             let has_content =
                 code.is_some() || blocks.iter().any(|b| !(b.quiet || b.kind == Kind::Rule));
             if !has_content {
@@ -407,7 +606,7 @@ impl<'a> Outline<'a> {
             self.take_pending(&mut step);
             let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
             step.detail.push(self.render_blocks(&blocks, &extra));
-            step.command = code.map(|c| self.doc.code_text(&c));
+            step.command = code.and_then(|c| self.doc.command(&c));
             step.anns.extend(self.doc.comments_of(&blocks));
             return (vec![step], true);
         }
@@ -451,11 +650,15 @@ impl<'a> Outline<'a> {
                                 steps.push(step);
                             }
                             (Some(code), false) => {
-                                let command = self.doc.code_text(code);
+                                let command = self.doc.command(code);
                                 let rendered = self.render_blocks(&g.blocks, &[]);
                                 match steps.last_mut() {
-                                    Some(last) if after_list && last.command.is_none() => {
-                                        last.command = Some(command);
+                                    Some(last)
+                                        if after_list
+                                            && last.command.is_none()
+                                            && command.is_some() =>
+                                    {
+                                        last.command = command;
                                         last.anns.extend(comments);
                                     }
                                     Some(last) => {
@@ -464,7 +667,7 @@ impl<'a> Outline<'a> {
                                     }
                                     None => {
                                         let mut step = StepDraft::new(title, code.span.start);
-                                        step.command = Some(command);
+                                        step.command = command;
                                         step.anns = comments;
                                         self.take_pending(&mut step);
                                         steps.push(step);
@@ -562,7 +765,7 @@ impl<'a> Outline<'a> {
         let mut extra: Vec<Range<usize>> = cut.into_iter().collect();
         if let Some(code) = &g.code {
             extra.push(code.span.clone());
-            step.command = Some(self.doc.code_text(code));
+            step.command = self.doc.command(code);
         }
         step.detail.push(self.render_blocks(&g.blocks, &extra));
         step.anns = self.doc.comments_of(&g.blocks);
@@ -589,9 +792,11 @@ impl<'a> Outline<'a> {
                 _ => None,
             }
         });
+        let mut title_events = 0..0;
         let (mut title, detail_from) = match run {
             Some(run) => {
                 let (ev, end, _) = doc.title_line(run);
+                title_events = ev.clone();
                 (
                     clean_title(&doc.plain(ev)),
                     doc.next_line(end.max(item.span.start), item.span.end),
@@ -602,15 +807,25 @@ impl<'a> Outline<'a> {
                 first.map_or(item.span.end, |i| children[i].span.start),
             ),
         };
-        let code = children
+        let checkbox = item
+            .inner()
+            .take(3)
+            .any(|i| matches!(doc.events.get(i), Some((Event::TaskListMarker(_), _))));
+        let (code, mut command): (Option<&Block>, Option<Cmd>) = children
             .iter()
-            .find(|b| b.is_command() && !doc.code_text(b).is_empty());
-        let command = code.map(|b| doc.code_text(b));
+            .filter(|b| b.is_command())
+            .find_map(|b| doc.command(b).map(|c| (b, c)))
+            .unzip();
+        if command.is_none() {
+            command = doc.inline_command(title_events);
+        }
         let mut cuts: Vec<Range<usize>> = comments.iter().map(|c| c.span.clone()).collect();
         cuts.extend(code.map(|b| b.span.clone()));
         let detail = doc.render(detail_from..item.span.end, &cuts);
         if title.is_empty() {
-            let source = command.as_deref().unwrap_or(&detail);
+            let source = command
+                .as_ref()
+                .map_or(detail.as_str(), |c| c.text.as_str());
             let line = source
                 .lines()
                 .map(|l| l.trim_matches(|c: char| "#>|*-_`[] \t".contains(c)))
@@ -630,7 +845,37 @@ impl<'a> Outline<'a> {
             detail: vec![detail],
             command,
             anns: comments,
+            checkbox,
+            listed: true,
         })
+    }
+
+    /// The steps of a checklist written inside a fence (to paste into an
+    /// issue), read as Markdown of its own; `None` when it does not load.
+    pub(super) fn checklist_steps(&self, code: &Block) -> Option<Vec<StepDraft>> {
+        let text = dedent(&self.doc.plain(code.inner()), false);
+        let pb = super::parse("checklist.md", &text).ok()?;
+        let at = code.span.start;
+        Some(
+            pb.steps()
+                .map(|(_, _, s)| StepDraft {
+                    title: s.title.clone(),
+                    at,
+                    detail: vec![s.detail.clone()],
+                    command: s.command.as_ref().map(|t| Cmd {
+                        text: t.clone(),
+                        kind: s.command_kind.clone(),
+                        output: s.expected_output.clone(),
+                        prompted: false,
+                        sql: false,
+                        at,
+                    }),
+                    anns: Vec::new(),
+                    checkbox: true,
+                    listed: true,
+                })
+                .collect(),
+        )
     }
 
     /// A sub-heading's section as one step.
@@ -638,11 +883,13 @@ impl<'a> Outline<'a> {
         let title = self.doc.heading_text(heading);
         let title = if title.is_empty() { "Step" } else { &title };
         let mut step = StepDraft::new(title, heading.span.start);
-        let code = blocks
+        let (code, command) = blocks
             .iter()
-            .find(|b| b.is_command() && !self.doc.code_text(b).is_empty());
+            .filter(|b| b.is_command())
+            .find_map(|b| self.doc.command(b).map(|c| (b, c)))
+            .unzip();
         let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
-        step.command = code.map(|c| self.doc.code_text(c));
+        step.command = command;
         step.detail.push(self.render_blocks(blocks, &extra));
         step.anns = self.doc.comments_of(std::slice::from_ref(heading));
         step.anns.extend(self.doc.comments_of(blocks));

@@ -703,3 +703,264 @@ fn a_file_past_the_size_ceiling_is_refused_before_parsing() {
         found[0].message
     );
 }
+
+// ---------------------------------------------------------------------------
+// Pages as teams write them (issue 13): samples written for these tests.
+
+fn step<'p>(p: &'p Playbook, title: &str) -> &'p Step {
+    p.steps()
+        .map(|(_, _, s)| s)
+        .find(|s| s.title == title)
+        .unwrap_or_else(|| panic!("no step {title:?} in {:#?}", titles(p)))
+}
+
+fn warnings(text: &str) -> Vec<(usize, String)> {
+    let (_, found) = parse_reviewed("page.md", text).expect("page loads");
+    found.into_iter().map(|d| (d.line, d.message)).collect()
+}
+
+const TRANSCRIPT: &str = "# Disk full on a cache node
+
+## Diagnosis
+
+1. Look at the disks
+   ```
+   ops@cache-1:~$ lsblk
+   NAME   MAJ:MIN
+   sda      8:0
+   ```
+2. Check the feature flag
+   ```ruby
+   [ prod ] production> Feature.enabled?(:big_cache)
+   => true
+   ```
+3. Count the sessions
+   ```sql
+   select count(*) from sessions;
+   ```
+4. How traffic flows
+   ```mermaid
+   graph TD
+     lb --> cache
+   ```
+5. `sudo gitlab-ctl reconfigure`
+6. Apply it to the fleet: `knife ssh 'roles:cache' 'sudo chef-client'`
+";
+
+#[test]
+fn commands_are_what_a_person_types_and_fences_decide_the_kind() {
+    let p = load("disk.md", TRANSCRIPT);
+    let disks = step(&p, "Look at the disks");
+    assert_eq!(disks.command.as_deref(), Some("lsblk"));
+    assert_eq!(disks.command_kind, CommandKind::Run);
+    assert_eq!(
+        disks.expected_output.as_deref(),
+        Some("NAME   MAJ:MIN\nsda      8:0")
+    );
+
+    let flag = step(&p, "Check the feature flag");
+    assert_eq!(
+        flag.command.as_deref(),
+        Some("Feature.enabled?(:big_cache)")
+    );
+    assert_eq!(
+        flag.command_kind,
+        CommandKind::Paste("the Rails console".into())
+    );
+    assert_eq!(flag.runnable_command(), None);
+
+    let sql = step(&p, "Count the sessions");
+    assert_eq!(sql.command_kind.label(), "paste");
+
+    let diagram = step(&p, "How traffic flows");
+    assert_eq!(diagram.command, None, "a diagram is detail");
+    assert!(diagram.detail.contains("lb --> cache"));
+
+    let inline = step(&p, "sudo gitlab-ctl reconfigure");
+    assert_eq!(
+        inline.command.as_deref(),
+        Some("sudo gitlab-ctl reconfigure")
+    );
+    let fleet = step(
+        &p,
+        "Apply it to the fleet: knife ssh 'roles:cache' 'sudo chef-client'",
+    );
+    assert_eq!(
+        fleet.command.as_deref(),
+        Some("knife ssh 'roles:cache' 'sudo chef-client'")
+    );
+}
+
+#[test]
+fn sql_runs_through_the_client_the_page_names() {
+    let page = format!(
+        "<!-- rollsafe: sql_client=\"psql $DATABASE_URL\" -->\n{}",
+        TRANSCRIPT
+    );
+    let p = load("disk.md", &page);
+    let sql = step(&p, "Count the sessions");
+    assert_eq!(sql.command_kind, CommandKind::Run);
+    assert_eq!(
+        sql.command.as_deref(),
+        Some("psql $DATABASE_URL <<'SQL'\nselect count(*) from sessions;\nSQL")
+    );
+}
+
+#[test]
+fn prompts_in_commands_are_warned_about_where_the_code_is() {
+    let found = warnings(TRANSCRIPT);
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 6 && m.contains("prompts and output")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 12 && m.contains("prompts")),
+        "{found:?}"
+    );
+}
+
+const POINTERS: &str = "# Cache latency
+
+## Steps
+
+1. Drain the node
+   ```sh
+   cachectl drain cache-1
+   ```
+   - [Drain dashboard](https://dash.example.com/drain)
+2. Restart it
+   ```sh
+   cachectl restart cache-1
+   ```
+- [Latency dashboard](https://dash.example.com/latency)
+- [Runbook index](../README.md)
+3. Undrain the node
+   ```sh
+   cachectl undrain cache-1
+   ```
+
+## Troubleshooting pointers
+
+* [../network/packet-loss.md](../network/packet-loss.md)
+* [Cache saturation](../cache/saturation.md): when memory is full
+";
+
+#[test]
+fn link_lists_are_not_steps() {
+    let p = load("latency.md", POINTERS);
+    assert_eq!(
+        titles(&p),
+        [
+            ("Steps", "Drain the node"),
+            ("Steps", "Restart it"),
+            ("Steps", "Undrain the node"),
+        ]
+    );
+    // Links among the steps are notes of the step before them.
+    assert!(
+        step(&p, "Restart it")
+            .detail
+            .contains("[Latency dashboard]")
+    );
+    // A section of links is the page's sources.
+    assert_eq!(
+        p.sources,
+        [
+            "../network/packet-loss.md",
+            "Cache saturation: ../cache/saturation.md"
+        ]
+    );
+    let found = warnings(POINTERS);
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 21 && m.contains("list of links")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_link_with_words_before_it_or_a_task_box_is_a_step() {
+    let p = load(
+        "x.md",
+        "# X\n\n## Steps\n\n- Open the [dashboard](https://d.example.com)\n- [ ] [Upgrade the exporter](https://git.example.com/exporter)\n",
+    );
+    assert_eq!(p.step_count(), 2);
+}
+
+#[test]
+fn a_checklist_in_a_fence_is_steps() {
+    let p = load(
+        "rotate.md",
+        "# Rotate the password\n\n## Change issue\n\nPaste this into the change issue:\n\n```\n1. [ ] Announce the change\n1. [ ] Run `sudo gitlab-ctl reconfigure` on one node\n    1. [ ] If it fails, revert\n1. [ ] Converge the fleet\n```\n",
+    );
+    let got: Vec<&str> = p.steps().map(|(_, _, s)| s.title.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "Announce the change",
+            "Run sudo gitlab-ctl reconfigure on one node",
+            "Converge the fleet"
+        ]
+    );
+    assert!(p.steps().all(|(_, _, s)| s.command.is_none()
+        || s.command.as_deref() == Some("sudo gitlab-ctl reconfigure")));
+    assert_eq!(p.page, Some(PageKind::Checklist));
+}
+
+#[test]
+fn page_kinds() {
+    let alert = "# HighLatency\n\n## Meaning\n\nRequests are slow.\n\n## Impact\n\nUsers wait.\n\n## Diagnosis\n\nCheck the pods.\n\n## Mitigation\n\n```sh\nkubectl rollout restart deploy/api\n```\n";
+    assert_eq!(load("a.md", alert).page, Some(PageKind::AlertRunbook));
+    assert_eq!(load("w.md", WIKI).page, Some(PageKind::Procedure));
+    let reference = "# Cache service\n\nThe cache sits in front of the API.\n\n## Architecture\n\nThree nodes behind a balancer.\n\n## Links\n\n- [Dashboard](https://d.example.com)\n- [Logs](https://l.example.com)\n";
+    let p = load("r.md", reference);
+    assert_eq!(p.page, Some(PageKind::Reference));
+    let found = warnings(reference);
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 1 && m.contains("reference page")),
+        "{found:?}"
+    );
+    // A page of nothing but links still loads: one step to read it.
+    let links = "# Index\n\n- [One](one.md)\n- [Two](two.md)\n";
+    let p = load("i.md", links);
+    assert_eq!(p.step_count(), 1);
+    assert_eq!(p.page, Some(PageKind::Reference));
+}
+
+#[test]
+fn the_toml_export_marks_guesses_and_loads() {
+    let p = load("disk.md", TRANSCRIPT);
+    let text = super::super::toml_format::to_toml_for_review(&p);
+    assert!(
+        text.contains("# review: the page reads as a procedure"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paste_into = \"the Rails console\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# review: \"check-the-feature-flag\": the command is pasted into the Rails console"
+        ),
+        "{text}"
+    );
+    let again = super::super::toml_format::parse("disk.toml", &text).expect("export loads");
+    let again_flag = again
+        .steps()
+        .map(|(_, _, s)| s)
+        .find(|s| s.title == "Check the feature flag")
+        .expect("step kept");
+    assert_eq!(
+        again_flag.command_kind,
+        CommandKind::Paste("the Rails console".into())
+    );
+    assert_eq!(again.step_count(), p.step_count());
+}

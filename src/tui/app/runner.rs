@@ -128,7 +128,7 @@ impl App {
             }
             Action::CloseFollowUp => {
                 let step = runner.selected_id().unwrap_or_default();
-                if !runner.follow_ups.iter().any(|(_, s, _)| *s == step) {
+                if !runner.follow_ups.iter().any(|f| f.is_on(&step)) {
                     return self.info("no open follow-up on this step");
                 }
                 return self.open_prompt(PromptKind::CloseFollowUp);
@@ -205,6 +205,14 @@ impl App {
         if runner.mode() == Mode::Tabletop {
             return self
                 .info("tabletop drill: nothing runs; talk it through, then mark the outcome");
+        }
+        if purpose == CommandPurpose::Action
+            && let Some(why) = runner
+                .selected_step()
+                .filter(|s| s.command.is_some())
+                .and_then(|s| s.command_kind.describe())
+        {
+            return self.info(format!("{why}: mark the outcome when it is done"));
         }
         let Some(command) = runner.command_text(purpose) else {
             let what = match purpose {

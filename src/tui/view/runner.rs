@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 use super::common::{self, shell_lines, truncate};
 use crate::drill::{CommandPurpose, Drill, DrillStatus, Mode, Outcome};
 use crate::playbook::duration::format_clock;
-use crate::playbook::{OnFail, Step};
+use crate::playbook::{CommandKind, OnFail, Step};
 use crate::probe::{LiveView, format_latency};
 use crate::tui::app::App;
 use crate::tui::keymap::Context;
@@ -470,9 +470,12 @@ fn render_detail(
             theme.warn(),
         ));
     }
-    for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
+    for f in runner.follow_ups.iter().filter(|f| f.is_on(&step.id)) {
         lines.push(Line::styled(
-            format!("follow-up from drill #{drill}: {text} (c closes it)"),
+            format!(
+                "follow-up #{} from drill #{}: {} (c closes it)",
+                f.id, f.drill_id, f.text
+            ),
             theme.warn(),
         ));
     }
@@ -521,19 +524,39 @@ fn render_detail(
         lines.push(Line::default());
     }
     if let Some(command) = &step.command {
-        let run_hint = if runner.mode() == Mode::Live {
-            "  (r runs it)"
-        } else {
-            ""
+        // Only a shell command runs; console text and reference code are shown
+        // with where they go, and `r` is not offered for them.
+        let (label, hint) = match &step.command_kind {
+            CommandKind::Run if runner.mode() == Mode::Live => ("command", "  (r runs it)".into()),
+            CommandKind::Run => ("command", String::new()),
+            CommandKind::Paste(into) => ("paste", format!(" into {into} (not run by rollsafe)")),
+            CommandKind::Reference => ("reference", " (for reading, not run)".into()),
         };
         lines.push(Line::from(vec![
-            Span::styled("command", theme.accent()),
-            Span::styled(run_hint, theme.dim()),
+            Span::styled(label, theme.accent()),
+            Span::styled(hint, theme.dim()),
         ]));
         let shown = runner
             .runnable(command)
             .unwrap_or_else(|_| runner.resolved(command));
-        lines.extend(shell_lines(&shown, theme));
+        if step.command_kind.is_run() {
+            lines.extend(shell_lines(&shown, theme));
+        } else {
+            // No `$ `: this text is not for a shell.
+            lines.extend(
+                shown
+                    .lines()
+                    .map(|l| Line::styled(format!("  {l}"), theme.code())),
+            );
+        }
+        if let Some(output) = &step.expected_output {
+            lines.push(Line::styled("expected output", theme.dim()));
+            lines.extend(
+                output
+                    .lines()
+                    .map(|l| Line::styled(format!("  {l}"), theme.dim())),
+            );
+        }
     }
     if let Some(verify) = &step.verify {
         let run_hint = if runner.mode() == Mode::Live {
