@@ -44,7 +44,7 @@ pub fn parse_texts(texts: &[&str], engine: EngineKind) -> Vec<Vec<Parsed>> {
     out
 }
 
-pub(super) fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
+pub(crate) fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
     match engine {
         EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
         EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
