@@ -103,9 +103,11 @@ fn invalid_data_fails_loudly_with_file_and_key_path() {
         .iter_mut()
         .find(|(n, _)| n.ends_with("incidents.toml"))
         .unwrap();
-    inc.1 = inc
-        .1
-        .replacen("source = \"MA §2.0 items 1, 2, 4", "source = \"\" # ", 1);
+    inc.1 = inc.1.replacen(
+        "source = \"squawk safe_migrations https://squawkhq.com/docs/safe_migrations",
+        "source = \"\" # ",
+        1,
+    );
     let borrowed: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
     let text = Knowledge::from_texts(&borrowed)
         .unwrap_err()

@@ -117,6 +117,8 @@ impl Catalogue {
             }
             if r.source.trim().is_empty() {
                 problems.push(format!("rule {}: no source", r.id));
+            } else if let Some(p) = crate::planner::knowledge::source_problem(&r.source) {
+                problems.push(format!("rule {}: {p}", r.id));
             }
             // Every finding must say what it locks and what breaks during a rolling deploy.
             if r.lock.as_deref().is_none_or(|l| l.trim().is_empty()) {
@@ -186,6 +188,16 @@ mod tests {
         assert!(c.rules.iter().all(|r| !r.source.is_empty()));
         let no_lock = Catalogue::parse(&RULES_TOML.replacen("lock = ", "# lock = ", 1));
         assert!(no_lock.unwrap_err().contains("no lock"));
+        let internal = Catalogue::parse(&RULES_TOML.replacen(
+            "\nsource = \"",
+            "\nsource = \"(anchors P14) ",
+            1,
+        ))
+        .unwrap_err();
+        assert!(
+            internal.starts_with("rule ") && internal.contains("internal research notes"),
+            "{internal}"
+        );
         let pre11 = c.rule("pg-add-column-default-rewrite").unwrap();
         assert!(pre11.applies(&Engine::parse("postgres:10").unwrap()));
         assert!(!pre11.applies(&Engine::parse("postgres:11").unwrap()));

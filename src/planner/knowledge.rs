@@ -448,6 +448,39 @@ impl EngineSpec {
     }
 }
 
+/// What is wrong with a fact's `source`, if anything: empty, or citing rollsafe's own research
+/// notes (`MA §2.1.3`, `TE §4.4`, `anchors P14`, a bare `§2.0`), which a reader of a plan cannot
+/// open. A source names a URL or a manual section, or says `unsourced: …`.
+pub fn source_problem(source: &str) -> Option<String> {
+    if source.trim().is_empty() {
+        return Some("empty source".into());
+    }
+    static INTERNAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(?:MA|TE)\s*§|\banchors\s+(?:§|[PMS]\d|\d)|migration_anchors\.md|tools_and_engines\.md|shared/research",
+        )
+        .expect("static regex")
+    });
+    static SECTION: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"§\s*\d").expect("static regex"));
+    let internal = INTERNAL
+        .find(source)
+        .map(|m| m.as_str().to_string())
+        .or_else(|| {
+            // A bare `§n` is an internal section number unless its clause also gives a URL.
+            source
+                .split(';')
+                .find(|clause| SECTION.is_match(clause) && !clause.contains("://"))
+                .and_then(|clause| SECTION.find(clause).map(|m| m.as_str().to_string()))
+        });
+    internal.map(|hit| {
+        format!(
+            "source cites rollsafe's internal research notes (\"{hit}\"), which a reader cannot open: \
+             cite a URL or a named manual section, or write \"unsourced: <what is not settled>\""
+        )
+    })
+}
+
 /// Compares dotted versions numerically; missing parts count as 0.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     let parse = |s: &str| -> Vec<u64> {
@@ -579,8 +612,8 @@ impl Knowledge {
                 err(ef, at.clone(), "duplicate engine id".into());
             }
             families.insert(e.family.clone());
-            if e.source.trim().is_empty() {
-                err(ef, format!("{at}.source"), "empty source".into());
+            if let Some(problem) = source_problem(&e.source) {
+                err(ef, format!("{at}.source"), problem);
             }
             if e.versions.is_empty() {
                 err(ef, format!("{at}.versions"), "no versions".into());
@@ -589,17 +622,13 @@ impl Knowledge {
                 err(ef, format!("{at}.exec"), "exec and query need {sql}".into());
             }
             for (i, n) in e.version_note.iter().enumerate() {
-                if n.source.trim().is_empty() {
-                    err(
-                        ef,
-                        format!("{at}.version_note[{i}].source"),
-                        "empty source".into(),
-                    );
+                if let Some(problem) = source_problem(&n.source) {
+                    err(ef, format!("{at}.version_note[{i}].source"), problem);
                 }
             }
         }
-        if self.timebox.source.trim().is_empty() {
-            err(ef, "timebox.source".into(), "empty source".into());
+        if let Some(problem) = source_problem(&self.timebox.source) {
+            err(ef, "timebox.source".into(), problem);
         }
         let known_engine = |name: &str| ids.contains(name) || families.contains(name);
         let mut tool_ids = BTreeSet::new();
@@ -608,8 +637,8 @@ impl Knowledge {
             if !tool_ids.insert(t.id.clone()) {
                 err(tf, at.clone(), "duplicate tool id".into());
             }
-            if t.source.trim().is_empty() {
-                err(tf, format!("{at}.source"), "empty source".into());
+            if let Some(problem) = source_problem(&t.source) {
+                err(tf, format!("{at}.source"), problem);
             }
             if !["migration", "online", "versioned_schema"].contains(&t.kind.as_str()) {
                 err(
@@ -644,8 +673,8 @@ impl Knowledge {
             if !model_ids.insert(m.id.clone()) {
                 err(mf, at.clone(), "duplicate model id".into());
             }
-            if m.source.trim().is_empty() {
-                err(mf, format!("{at}.source"), "empty source".into());
+            if let Some(problem) = source_problem(&m.source) {
+                err(mf, format!("{at}.source"), problem);
             }
         }
         let phases: Vec<&str> = PHASES.iter().map(|(id, _)| *id).collect();
@@ -656,8 +685,8 @@ impl Knowledge {
             if !op_ids.insert(op.id.clone()) {
                 err(of, at.clone(), "duplicate operation id".into());
             }
-            if op.source.trim().is_empty() {
-                err(of, format!("{at}.source"), "empty source".into());
+            if let Some(problem) = source_problem(&op.source) {
+                err(of, format!("{at}.source"), problem);
             }
             if op.patterns.is_empty() {
                 err(of, format!("{at}.patterns"), "no patterns".into());
@@ -709,8 +738,8 @@ impl Knowledge {
                         format!("unknown scale \"{scale}\" (use {})", SCALES.join(", ")),
                     );
                 }
-                if s.source.trim().is_empty() {
-                    err(of, format!("{sat}.source"), "empty source".into());
+                if let Some(problem) = source_problem(&s.source) {
+                    err(of, format!("{sat}.source"), problem);
                 }
                 if !s
                     .key
@@ -764,8 +793,8 @@ impl Knowledge {
                         format!("unknown engine spec \"{}\"", u.engine),
                     ),
                 }
-                if u.source.trim().is_empty() {
-                    err(of, format!("{uat}.source"), "empty source".into());
+                if let Some(problem) = source_problem(&u.source) {
+                    err(of, format!("{uat}.source"), problem);
                 }
             }
         }
@@ -775,8 +804,8 @@ impl Knowledge {
             if !cat_ids.insert(c.id.clone()) {
                 err(cf, at.clone(), "duplicate category id".into());
             }
-            if c.source.trim().is_empty() {
-                err(cf, format!("{at}.source"), "empty source".into());
+            if let Some(problem) = source_problem(&c.source) {
+                err(cf, format!("{at}.source"), problem);
             }
             if c.signals.is_empty() {
                 err(cf, format!("{at}.signal"), "no signals".into());
@@ -878,5 +907,57 @@ impl Knowledge {
     }
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn sources_citing_internal_notes_are_refused() {
+        for bad in [
+            "MA §2.1.3 P1",
+            "TE §4.4 (alter-table-transact-sql.md)",
+            "squawk adding-field-with-default (anchors P2)",
+            "https://squawkhq.com/docs/safe_migrations; §2.0 item 1",
+            "see /work/shared/research/migration_anchors.md",
+        ] {
+            let p = source_problem(bad).unwrap_or_else(|| panic!("accepted {bad:?}"));
+            assert!(p.contains("internal research notes"), "{p}");
+        }
+        assert_eq!(source_problem("  ").as_deref(), Some("empty source"));
+        for good in [
+            "https://learn.microsoft.com/en-us/sql/t-sql/statements/set-lock-timeout-transact-sql",
+            "MySQL manual 'Online DDL Operations' (section 17.12.1, Index Operations table)",
+            "unsourced: the 5.7 rebuild behaviour",
+            "https://www.postgresql.org/docs/current/sql-altertable.html §Notes",
+        ] {
+            assert_eq!(source_problem(good), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn the_loader_names_file_and_entry_of_an_internal_citation() {
+        let mut files: Vec<(&str, String)> =
+            EMBEDDED.iter().map(|(n, t)| (*n, t.to_string())).collect();
+        let tools = files
+            .iter_mut()
+            .find(|(n, _)| n.ends_with("tools.toml"))
+            .expect("tools.toml embedded");
+        let at = tools.1.find("\nsource = \"").expect("a tool source") + 1;
+        tools.1.insert_str(at + "source = \"".len(), "TE §2.1 ");
+        let borrowed: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let text = Knowledge::from_texts(&borrowed)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            text.contains("assets/tools.toml: tool[") && text.contains("].source: source cites"),
+            "{text}"
+        );
+        assert!(text.contains("TE §"), "{text}");
     }
 }
