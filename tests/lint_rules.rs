@@ -704,3 +704,39 @@ fn statements_sqlparser_cannot_read_whole_are_recognised_and_hide_nothing() {
         vec!["4:1 mysql-algorithm-missing"]
     );
 }
+
+#[test]
+fn set_not_null_on_a_column_the_history_made_not_null_scans_nothing() {
+    let history = sql(
+        "1.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, nick text);\nALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nALTER TABLE users ALTER COLUMN nick SET NOT NULL;\n",
+    );
+    let set = "SET lock_timeout = '1s';\n";
+    for col in ["id", "email", "age", "nick"] {
+        assert!(
+            rules_after(
+                &history,
+                &format!("{set}ALTER TABLE users ALTER COLUMN {col} SET NOT NULL;\n")
+            )
+            .is_empty(),
+            "{col}"
+        );
+    }
+    assert_eq!(
+        rules_after(
+            &history,
+            &format!("{set}ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n")
+        ),
+        vec!["pg-set-not-null"]
+    );
+    // Dropped since: the next SET NOT NULL scans again.
+    assert_eq!(
+        rules_after(
+            &history,
+            &format!(
+                "{set}ALTER TABLE users ALTER COLUMN email DROP NOT NULL;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+            )
+        ),
+        vec!["pg-drop-not-null", "pg-set-not-null"]
+    );
+}

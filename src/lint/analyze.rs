@@ -38,6 +38,7 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         new_tables: HashSet::new(),
         new_indexes: HashSet::new(),
         col_types: HashMap::new(),
+        not_null: HashSet::new(),
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
         new_constraints: HashSet::new(),
@@ -145,6 +146,8 @@ struct Context<'a> {
     new_indexes: HashSet<String>,
     /// (table, column) → type as written, lower case.
     col_types: HashMap<(String, String), String>,
+    /// (table, column) known to be NOT NULL (declared so, a primary key, or SET NOT NULL).
+    not_null: HashSet<(String, String)>,
     /// CHECK (col IS NOT NULL) NOT VALID constraints: name → (table, column).
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
@@ -1090,6 +1093,14 @@ impl<'a> Context<'a> {
                         (t.clone(), ident(&c.name)),
                         c.data_type.to_string().to_ascii_lowercase(),
                     );
+                    if c.options.iter().any(|o| {
+                        matches!(
+                            o.option,
+                            ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+                        )
+                    }) {
+                        self.not_null.insert((t.clone(), ident(&c.name)));
+                    }
                 }
                 self.new_tables.insert(t);
             }
