@@ -740,3 +740,34 @@ fn set_not_null_on_a_column_the_history_made_not_null_scans_nothing() {
         vec!["pg-drop-not-null", "pg-set-not-null"]
     );
 }
+
+#[test]
+fn a_second_exclusive_lock_on_the_same_table_waits_for_nothing() {
+    let history = sql("1.sql", "CREATE INDEX users_email ON users (email);\n");
+    let lint = |text: &str| -> Vec<String> {
+        let cat = Catalogue::bundled();
+        let mut opts = Options::new(Engine::parse("postgres:16").unwrap());
+        opts.tool = Some("flyway".into());
+        lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat)
+            .findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql" && f.rule == "pg-exclusive-lock-held")
+            .map(|f| format!("{}", f.line))
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    // Same table (the index's table known from the history): nothing more is waited for.
+    assert!(
+        lint(&format!(
+            "{set}ALTER TABLE users ADD COLUMN a int;\nALTER TABLE users ADD COLUMN b int;\nDROP INDEX users_email;\n"
+        ))
+        .is_empty()
+    );
+    // A second table: reported once, at the statement that locks it.
+    assert_eq!(
+        lint(&format!(
+            "{set}ALTER TABLE users ADD COLUMN a int;\nALTER TABLE users ADD COLUMN b int;\nALTER TABLE orders ADD COLUMN c int;\n"
+        )),
+        vec!["4"]
+    );
+}
