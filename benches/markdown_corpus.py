@@ -40,6 +40,7 @@ NOT_SHELL = {
 PROMPT = re.compile(
     r"""^\s*(
         \$\s                                   # $ cmd
+      | ([\w.~/-]+\s)?%\s                      # zsh: dir % cmd
       | \$$
       | [\w.-]+@[\w.:~/-]+.{0,40}?[$\#]\s      # user@host:~$ cmd
       | \[\s*[\w.-]+\s*\]\s*[\w.-]+[>$\#]\s?   # [ gstg ] production>

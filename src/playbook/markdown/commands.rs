@@ -181,6 +181,8 @@ static PROMPTS: LazyLock<Vec<(Regex, Prompt)>> = LazyLock::new(|| {
             Prompt::Shell,
         ),
         p(r"^[\w.-]+:[~/]\S*\s?[$#](\s+|$)", Prompt::Shell),
+        // zsh: `chef-repo % make`, `% make`
+        p(r"^([\w.~/-]+\s)?%\s+", Prompt::Shell),
         p(r"^#(\s+|$)", Prompt::Hash),
         // GitLab's console: [ gstg ] production>
         p(
@@ -249,7 +251,8 @@ static OPENERS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 fn prompt_of(line: &str) -> Option<(Prompt, &str)> {
     // Most lines are plain commands: look at the first word before any pattern.
     let word = line.split_whitespace().next()?;
-    let maybe = word.starts_with(['$', '#', '[', '>', '.', '-'])
+    let maybe = word.starts_with(['$', '#', '[', '>', '.', '-', '%'])
+        || line.split_whitespace().nth(1) == Some("%")
         || word.ends_with(['$', '#', '>', ']'])
         || word.contains(['@', '(', '='])
         || word == "MariaDB"
@@ -305,7 +308,20 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
         return None;
     }
     let lines: Vec<&str> = text.lines().collect();
-    let prompts: Vec<Option<(Prompt, &str)>> = lines.iter().map(|l| prompt_of(l)).collect();
+    // A console session written with a bare `> ` and `=> ` results (irb).
+    let irb = lines.iter().any(|l| l.starts_with("=> "));
+    let prompts: Vec<Option<(Prompt, &str)>> = lines
+        .iter()
+        .map(|l| match l.strip_prefix("> ") {
+            Some(rest) if irb => Some((Prompt::Console("the Rails console"), rest)),
+            _ => prompt_of(l),
+        })
+        .collect();
+    if matches!(lang, Lang::Shell) && prompts.iter().flatten().all(|(p, _)| *p == Prompt::More) {
+        if let Some(sql) = psql_transcript(&lines) {
+            return sql;
+        }
+    }
     let shell_prompts = prompts
         .iter()
         .flatten()
@@ -363,6 +379,49 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
     finish(commands, out, lang, console, prompted)
 }
 
+/// A psql session written without prompts: statements, then the tables
+/// psql printed (`---+---`, `(3 rows)`). The statements are pasted into
+/// psql; a block of such tables alone is output, not a command.
+/// `None`: the block holds no psql result.
+fn psql_transcript(lines: &[&str]) -> Option<Option<Cmd>> {
+    static RESULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*(\(\d+ rows?\)|-+(\+-+)+|-{3,})\s*$").expect("psql result pattern")
+    });
+    if !lines.iter().any(|l| RESULT.is_match(l)) {
+        return None;
+    }
+    const SQL: [&str; 14] = [
+        "select", "show", "with", "explain", "update", "insert", "delete", "alter", "create",
+        "drop", "set", "grant", "vacuum", "\\",
+    ];
+    let starts_sql = |l: &str| {
+        let first = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        SQL.iter()
+            .any(|k| first == *k || (*k == "\\" && first.starts_with('\\')))
+    };
+    let mut commands = Vec::new();
+    let mut output = Vec::new();
+    let mut open = false;
+    for line in lines {
+        if open || starts_sql(line) {
+            commands.push(line.to_string());
+            let t = line.trim_end();
+            open = !(t.ends_with(';') || t.starts_with('\\'));
+        } else {
+            output.push(line.to_string());
+        }
+    }
+    if commands.is_empty() {
+        return Some(None);
+    }
+    let output = output.join("\n").trim_matches('\n').to_string();
+    Some(finish(commands, output, Lang::Shell, Some("psql"), true))
+}
+
 fn finish(
     commands: Vec<String>,
     output: String,
@@ -389,6 +448,9 @@ fn finish(
                 CommandKind::Paste("the database console (psql)".to_string())
             }
             Lang::Console(name) if !prompted => CommandKind::Paste(name.to_string()),
+            // A shell prompt in a fence tagged for a console: the page
+            // contradicts itself, so nothing runs it.
+            Lang::Console(_) => CommandKind::Reference,
             Lang::Other => CommandKind::Reference,
             Lang::Shell if !prompted && reads_as_data(&text) => CommandKind::Reference,
             _ => session(&text).unwrap_or(CommandKind::Run),
@@ -528,6 +590,35 @@ mod tests {
     }
 
     #[test]
+    fn psql_and_irb_sessions_without_prompts() {
+        let c = run("show work_mem;\n work_mem\n----------\n 4MB\n(1 row)\n", "");
+        assert_eq!(c.text, "show work_mem;");
+        assert_eq!(c.kind, CommandKind::Paste("psql".into()));
+        assert_eq!(
+            c.output.as_deref(),
+            Some(" work_mem\n----------\n 4MB\n(1 row)")
+        );
+        // Tables alone are output: detail, not a command.
+        assert_eq!(
+            read(" a | b\n---+---\n 1 | 2\n(1 row)\n", Lang::Shell),
+            None
+        );
+        let irb = run("> p = Project.find(1)\n=> #<Project id:1>\n", "");
+        assert_eq!(irb.text, "p = Project.find(1)");
+        assert_eq!(irb.kind.label(), "paste");
+    }
+
+    #[test]
+    fn zsh_prompts() {
+        let c = run("repo % ./bin/state gstg\nFetching...\n  3 fe UP\n", "");
+        assert_eq!(c.text, "./bin/state gstg");
+        assert_eq!(c.output.as_deref(), Some("Fetching...\n  3 fe UP"));
+        // `%` inside a command is not a prompt.
+        let c = run("printf '%s\\n' a", "sh");
+        assert!(!c.prompted);
+    }
+
+    #[test]
     fn hash_is_a_prompt_only_beside_other_prompts() {
         let comment = run("# restart the cache\nsystemctl restart cache\n", "bash");
         assert_eq!(comment.text, "# restart the cache\nsystemctl restart cache");
@@ -568,11 +659,11 @@ mod tests {
         }
         assert_eq!(run("foo bar", "elixir").kind, CommandKind::Reference);
         assert_eq!(run("ls -la", "bash").kind, CommandKind::Run);
-        // A shell prompt in a mislabelled fence is still a shell command.
-        assert_eq!(
-            run("$ gitlab-rake db:x\nqueued\n", "ruby").kind,
-            CommandKind::Run
-        );
+        // A shell prompt in a fence tagged Ruby: the page contradicts itself,
+        // so it is shown, never run.
+        let mixed = run("$ gitlab-rake db:x\nqueued\n", "ruby");
+        assert_eq!(mixed.kind, CommandKind::Reference);
+        assert_eq!(mixed.text, "gitlab-rake db:x");
     }
 
     #[test]
