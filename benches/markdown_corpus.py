@@ -48,6 +48,7 @@ PROMPT = re.compile(
       | (mysql|mariadb|redis[\w.:-]*|[\w-]+=[\#>]|gitlabhq_production=>)[>\#]?\s   # consoles
       | [\w-]+(\(\w+\))?=[\#>]\s               # psql: db=# / db=>
       | >>>\s                                  # python
+      | >\s                                    # a console's `> ` (or a PS2 left in)
     )""",
     re.X,
 )

@@ -246,9 +246,10 @@ impl<'a> Doc<'a> {
         for i in title.start..title.end.min(self.events.len()) {
             let (event, span) = &self.events[i];
             match event {
+                // The last code span counts: "use the `--help` flag: `cmd --help`".
                 Event::Code(c) if depth == 0 => {
                     if code.is_some() {
-                        return None;
+                        after_code = false;
                     }
                     code = Some((c, span.start));
                 }

@@ -272,10 +272,13 @@ fn prompt_of(line: &str) -> Option<(Prompt, &str)> {
 fn reads_as_data(text: &str) -> bool {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let t = first.trim_start();
+    // `<tag` is markup; `< file cmd` is a redirect.
+    if let Some(rest) = t.strip_prefix('<') {
+        return rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!' || c == '?');
+    }
     let starts = [
         "{",
         "[",
-        "<",
         "---",
         "@startuml",
         "graph ",
@@ -287,6 +290,10 @@ fn reads_as_data(text: &str) -> bool {
     if starts.iter().any(|s| t.starts_with(s)) && !t.starts_with("[[") {
         // `[ -f x ] && ...` and `[[ ... ]]` are shell tests.
         return !(t.starts_with("[ ") && t.contains(" ]"));
+    }
+    // A Markdown document (a template to fill in).
+    if t.starts_with("# ") && text.lines().any(|l| l.starts_with("## ")) {
+        return true;
     }
     // Columns of output: three or more runs of two or more spaces.
     first
@@ -309,11 +316,33 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
     }
     let lines: Vec<&str> = text.lines().collect();
     // A console session written with a bare `> ` and `=> ` results (irb).
-    let irb = lines.iter().any(|l| l.starts_with("=> "));
+    // Every line after `> `: never a shell script either (`> file` alone
+    // would truncate the file), so the `> ` is a console prompt.
+    // A block that starts with `> ` uses it as its prompt: a shell's when
+    // what follows reads as a command, else a console's.
+    let first = lines
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .copied()
+        .unwrap_or("");
+    let gt = lines.iter().any(|l| l.starts_with("=> "))
+        || (first.starts_with("> ")
+            && first.len() > 2
+            && lines
+                .iter()
+                .all(|l| l.starts_with("> ") || prompt_of(l).is_none()));
+    let gt_kind = match first.strip_prefix("> ") {
+        Some(rest) if looks_like_command(rest) => Prompt::Shell,
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_uppercase()) && rest.contains('.') => {
+            Prompt::Console("the Rails console")
+        }
+        _ if lines.iter().any(|l| l.starts_with("=> ")) => Prompt::Console("the Rails console"),
+        _ => Prompt::Console("the console the page opened"),
+    };
     let prompts: Vec<Option<(Prompt, &str)>> = lines
         .iter()
         .map(|l| match l.strip_prefix("> ") {
-            Some(rest) if irb => Some((Prompt::Console("the Rails console"), rest)),
+            Some(rest) if gt => Some((gt_kind, rest)),
             _ => prompt_of(l),
         })
         .collect();
@@ -509,14 +538,11 @@ fn session(text: &str) -> Option<CommandKind> {
 
 /// Inline code that reads as a command someone would type.
 pub(super) fn looks_like_command(code: &str) -> bool {
-    const WORDS: [&str; 40] = [
+    const WORDS: [&str; 60] = [
         "sudo",
         "knife",
         "kubectl",
-        "gitlab-ctl",
-        "gitlab-rake",
-        "gitlab-rails",
-        "gitlab-psql",
+        "gitlab-",
         "chef-client",
         "systemctl",
         "service",
@@ -533,6 +559,7 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         "mysql",
         "redis-cli",
         "gcloud",
+        "gsutil",
         "aws",
         "terraform",
         "journalctl",
@@ -550,6 +577,28 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         "glsh",
         "bin/",
         "./",
+        "df",
+        "du",
+        "ps",
+        "lsblk",
+        "mount",
+        "umount",
+        "chmod",
+        "chown",
+        "mkdir",
+        "rm",
+        "cp",
+        "mv",
+        "find",
+        "jq",
+        "rake",
+        "tar",
+        "rsync",
+        "openssl",
+        "dig",
+        "nc",
+        "scripts/",
+        "gpg",
     ];
     let code = code.trim();
     let first = code.split_whitespace().next().unwrap_or("");
@@ -557,7 +606,7 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         && !code.contains('\n')
         && WORDS
             .iter()
-            .any(|w| first == *w || (w.ends_with('/') && first.starts_with(w)))
+            .any(|w| first == *w || (w.ends_with(['/', '-']) && first.starts_with(w)))
 }
 
 #[cfg(test)]
@@ -603,6 +652,16 @@ mod tests {
             read(" a | b\n---+---\n 1 | 2\n(1 row)\n", Lang::Shell),
             None
         );
+        let redis = run("> slowlog get 10\n1) 1) (integer) 5\n", "shell");
+        assert_eq!(redis.text, "slowlog get 10");
+        assert_eq!(redis.output.as_deref(), Some("1) 1) (integer) 5"));
+        assert_eq!(redis.kind.label(), "paste");
+        let shell = run("> gpg --card-edit\n\nApplication ID: D27\n", "bash");
+        assert_eq!(shell.text, "gpg --card-edit");
+        assert_eq!(shell.kind, CommandKind::Run);
+        let alone = run("> Project.find(1).expire_caches\n", "");
+        assert_eq!(alone.text, "Project.find(1).expire_caches");
+        assert_eq!(alone.kind.label(), "paste");
         let irb = run("> p = Project.find(1)\n=> #<Project id:1>\n", "");
         assert_eq!(irb.text, "p = Project.find(1)");
         assert_eq!(irb.kind.label(), "paste");
@@ -678,6 +737,8 @@ mod tests {
             CommandKind::Reference
         );
         assert_eq!(run("[ -f /x ] && rm /x", "").kind, CommandKind::Run);
+        assert_eq!(run("< list.txt xargs rm", "").kind, CommandKind::Run);
+        assert_eq!(run("<config>\n</config>", "").kind, CommandKind::Reference);
     }
 
     #[test]
