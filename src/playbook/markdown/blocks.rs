@@ -321,7 +321,9 @@ impl<'a> Doc<'a> {
                             Event::Text(t) => {
                                 Some(t.chars().next().is_some_and(char::is_lowercase))
                             }
-                            Event::Code(_) | Event::InlineHtml(_) => Some(false),
+                            // A sentence goes on into code or a link too.
+                            Event::Code(_) | Event::Start(Tag::Link { .. }) => Some(true),
+                            Event::InlineHtml(_) => Some(false),
                             _ => None,
                         })
                         .unwrap_or(false);
