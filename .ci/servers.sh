@@ -52,8 +52,10 @@ install() {
     local need=()
     [ -n "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
     command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+    # plan --schema-from reads live schemas with pg_dump and mariadb-dump (compat proof).
+    command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
     command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
-    command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+    { command -v mariadb && command -v mariadb-dump; } >/dev/null 2>&1 || need+=(mariadb-client)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing: ${need[*]}"
         export DEBIAN_FRONTEND=noninteractive

@@ -430,13 +430,14 @@ fn the_next_drill_opens_with_the_previous_drills_follow_ups() {
     app.handle(Action::Back, at(11));
     app.start(&loaded(), Mode::Live, at(20));
     let r = runner(&app);
+    let carried: Vec<_> = r
+        .follow_ups
+        .iter()
+        .map(|f| (f.drill_id, f.step_id.as_deref(), f.text.as_str()))
+        .collect();
     assert_eq!(
-        r.follow_ups,
-        vec![(
-            1,
-            "set-timeouts".to_string(),
-            "TODO: raise lock_timeout".to_string()
-        )]
+        carried,
+        vec![(1, Some("set-timeouts"), "TODO: raise lock_timeout")]
     );
     let status = app.status.clone().unwrap();
     assert_eq!(

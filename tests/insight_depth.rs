@@ -148,6 +148,19 @@ fn the_summary_home_reads_gives_what_the_whole_history_gives() {
         }
         noted.sort_by_key(|n| (n.0, n.1, n.2));
         let follow_ups: Vec<(i64, String, String)> = noted.into_iter().map(|n| n.3).collect();
+        // As the log tracks them; recommendations read drill, step and text.
+        let follow_up_rows: Vec<rollsafe::store::FollowUpRow> = follow_ups
+            .iter()
+            .zip(&full.follow_ups)
+            .map(
+                |((drill, step, text), tracked)| rollsafe::store::FollowUpRow {
+                    drill_id: *drill,
+                    step_id: Some(step.clone()).filter(|s| !s.is_empty()),
+                    text: text.clone(),
+                    ..tracked.clone()
+                },
+            )
+            .collect();
         let stats = insight::playbook_stats(
             &id,
             &DrillFacts::from_rows(&rows),
@@ -161,12 +174,23 @@ fn the_summary_home_reads_gives_what_the_whole_history_gives() {
                 samples: &samples,
                 playbook: loaded.map(|l| &l.playbook),
                 current_hash: hash.as_deref(),
-                follow_ups: &follow_ups,
+                follow_ups: &follow_up_rows,
             },
             now,
         );
         assert_eq!(full.recommendations, reference, "{id}");
-        assert_eq!(full.follow_ups, follow_ups, "{id}");
+        let tracked: Vec<(i64, String, String)> = full
+            .follow_ups
+            .iter()
+            .map(|f| {
+                (
+                    f.drill_id,
+                    f.step_id.clone().unwrap_or_default(),
+                    f.text.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(tracked, follow_ups, "{id}");
         let mut by_id = stats.steps.clone();
         by_id.sort_by(|a, b| a.step_id.cmp(&b.step_id));
         let mut full_by_id = full.stats.steps.clone();

@@ -410,6 +410,7 @@ fn every_engine_tool_model_operation_combination_plans_validly_or_refuses_with_a
                         rto: Some(std::time::Duration::from_secs(900)),
                         incidents: vec![],
                         from: None,
+                        schema: None,
                     };
                     match check_plan(&k, &intake, &history) {
                         Ok(()) => planned += 1,

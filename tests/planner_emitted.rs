@@ -30,6 +30,7 @@ fn intake(engine: EngineChoice, tool: &str, change: Change) -> Intake {
         rto: Some(std::time::Duration::from_secs(900)),
         incidents: vec![],
         from: None,
+        schema: None,
     }
 }
 

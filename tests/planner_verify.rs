@@ -48,6 +48,7 @@ fn make(engine: &str, version: &str, change: &str) -> Plan {
         rto: None,
         incidents: vec![],
         from: None,
+        schema: None,
     };
     plan(
         &intake,
@@ -132,7 +133,8 @@ fn sqlite_blockers_check_fails_while_a_writer_holds_the_database() {
 const VIOLATING: &str = "PRAGMA foreign_keys = OFF;
 CREATE TABLE customers(id INTEGER PRIMARY KEY);
 CREATE TABLE orders(id INTEGER PRIMARY KEY, status TEXT NOT NULL, total INTEGER, customer_id INTEGER REFERENCES customers(id));
-INSERT INTO orders(status, total, customer_id) VALUES ('new', -5, 99), ('new', 1, 99);";
+INSERT INTO orders(status, total, customer_id) VALUES ('new', -5, 99), ('new', 1, 99);
+CREATE VIEW open_orders AS SELECT id, status FROM orders;";
 
 /// Every change verify on SQLite must fail in at least one real state: before the change
 /// is made, or with its precondition violated. A verify that passes in both checks nothing.
@@ -167,6 +169,7 @@ fn sqlite_change_verifies_fail_where_their_claim_is_false() {
             rto: None,
             incidents: vec![],
             from: None,
+            schema: None,
         };
         let Ok(p) = plan(
             &intake,

@@ -47,6 +47,13 @@ pub struct PlanArgs {
     /// With --from: a rollsafe-lint.toml to use instead of the one found next to the files.
     #[arg(long, value_name = "FILE", requires = "from")]
     pub config: Option<PathBuf>,
+    /// Read the current schema of the affected tables from here: a postgres:// or
+    /// mysql://user:password@host:port/db URL (read-only), a SQLite database file, or a
+    /// schema-only dump (pg_dump --schema-only, mysqldump --no-data, sqlite3 .schema). The plan
+    /// then names real types, carries indexes, constraints, defaults and views with a column,
+    /// and sizes timeboxes from row estimates; without it, it lists what it assumed.
+    #[arg(long, value_name = "URL|FILE")]
+    pub schema_from: Option<String>,
     /// Rows of a table, e.g. users=50000000 or users=50m (repeatable).
     #[arg(long = "rows", value_name = "TABLE=COUNT")]
     pub rows: Vec<String>,
@@ -102,13 +109,32 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     } else {
         intake_from_files(&knowledge, args, raw)
     };
-    let intake = match parsed {
+    let mut intake = match parsed {
         Ok(i) => i,
         Err(e) => {
             eprintln!("rollsafe: {e}");
             return exit::USAGE;
         }
     };
+    if let Some(source) = &args.schema_from {
+        match crate::planner::schema_live::read(source, &intake.engine.id) {
+            Ok((schema, from)) => {
+                let tables: Vec<String> = intake
+                    .changes
+                    .iter()
+                    .map(|c| c.table().to_string())
+                    .collect();
+                intake.schema = Some(crate::planner::intake::SchemaSource {
+                    from,
+                    schema: schema.focus(&tables),
+                });
+            }
+            Err(e) => {
+                eprintln!("rollsafe: {e}");
+                return exit::INVALID;
+            }
+        }
+    }
     let now = Utc::now();
     let id = crate::planner::plan::plan_id(&knowledge, &intake);
     let history = match global.open_store() {

@@ -36,9 +36,9 @@ pub struct PlaybookInsight {
     /// ones), newest first.
     #[serde(skip)]
     pub drills: Vec<DrillRow>,
-    /// Open follow-ups of the playbook, oldest first: (drill, step, text).
+    /// Open follow-ups of the playbook, oldest first.
     #[serde(skip)]
-    pub follow_ups: Vec<(i64, String, String)>,
+    pub follow_ups: Vec<crate::store::FollowUpRow>,
 }
 
 pub fn gather(
@@ -52,13 +52,8 @@ pub fn gather(
     let drills = store.recent_drills_of(id, RECENT_DRILLS, EVIDENCE_MAX)?;
     // The step rules read each step's latest results whatever the depth.
     let samples = store.recent_step_samples(id, SAMPLE_WINDOW)?;
-    // Follow-ups are the TODO notes of the previous (last ended) drill.
     // Every follow-up of the playbook still open, whichever drill noted it.
-    let follow_ups: Vec<(i64, String, String)> = store
-        .follow_ups(Some(id), false)?
-        .into_iter()
-        .map(|f| (f.drill_id, f.step_id.unwrap_or_default(), f.text))
-        .collect();
+    let follow_ups = store.follow_ups(Some(id), false)?;
     let hash = loaded.map(|l| playbook::content_hash(&l.source));
     let steps = match depth {
         Depth::Full => store.step_distributions(id)?,

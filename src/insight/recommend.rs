@@ -101,9 +101,12 @@ pub struct PlaybookHistory<'a> {
     pub playbook: Option<&'a Playbook>,
     /// Content hash of the playbook text now.
     pub current_hash: Option<&'a str>,
-    /// Open follow-ups from the previous drill: (drill id, step id or "", text).
-    pub follow_ups: &'a [(i64, String, String)],
+    /// Open follow-ups of the playbook, oldest first.
+    pub follow_ups: &'a [crate::store::FollowUpRow],
 }
+
+/// Open follow-ups listed one by one before the rest are counted in one line.
+pub const FOLLOW_UPS_LISTED: usize = 3;
 
 /// Readiness 0–100: 100 right after a successful drill, halving every
 /// [`READINESS_HALF_LIFE_DAYS`] days (50 at 30 days, 25 at 60), rounded to
@@ -377,23 +380,43 @@ pub fn recommend(input: &PlaybookHistory<'_>, now: DateTime<Utc>) -> Vec<Recomme
         }
     }
 
-    // Open follow-ups from the previous drill.
-    for (drill, step, text) in input.follow_ups {
-        let line = one_line(text);
-        let (step, why) = if step.is_empty() {
-            (None, format!("open follow-up from drill #{drill}: {line}"))
-        } else {
-            (
-                Some(step.as_str()),
+    // Open follow-ups, oldest first; past a few, one line says how many more
+    // (they stay open until closed, so an old log would flood the list).
+    for f in input.follow_ups.iter().take(FOLLOW_UPS_LISTED) {
+        let line = one_line(&f.text);
+        let drill = f.drill_id;
+        let (step, why) = match f.step_id.as_deref().filter(|s| !s.is_empty()) {
+            None => (None, format!("open follow-up from drill #{drill}: {line}")),
+            Some(step) => (
+                Some(step),
                 format!("open follow-up from drill #{drill} at {step}: {line}"),
-            )
+            ),
         };
         push(
             RecommendationKind::OpenFollowUp,
             Severity::Warn,
             step,
             why,
-            vec![*drill],
+            vec![drill],
+        );
+    }
+    if let Some(rest) = input.follow_ups.get(FOLLOW_UPS_LISTED..)
+        && !rest.is_empty()
+    {
+        let mut drills: Vec<i64> = rest.iter().map(|f| f.drill_id).collect();
+        drills.sort_unstable();
+        drills.dedup();
+        push(
+            RecommendationKind::OpenFollowUp,
+            Severity::Warn,
+            None,
+            format!(
+                "{} more open follow-up{} (rollsafe followup list --playbook {} shows them; close what is done)",
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" },
+                input.stats.playbook_id
+            ),
+            drills,
         );
     }
 
@@ -451,6 +474,49 @@ mod tests {
     }
 
     /// A drill that starts at `start` (seconds after t0) and works `active` seconds.
+    fn open_follow_up(drill: i64, step: &str, text: &str) -> crate::store::FollowUpRow {
+        crate::store::FollowUpRow {
+            id: drill * 100,
+            drill_id: drill,
+            playbook_id: "p".into(),
+            step_id: Some(step.to_string()).filter(|s| !s.is_empty()),
+            text: text.into(),
+            created_at: at(0),
+            closed_at: None,
+            closed_note: None,
+        }
+    }
+
+    #[test]
+    fn past_three_open_follow_ups_one_line_counts_the_rest() {
+        let follow: Vec<_> = (1..=7)
+            .map(|d| open_follow_up(d, "s", &format!("TODO: item {d}")))
+            .collect();
+        let recs = run(
+            None,
+            &[row(7, "completed", 0, 0, 60)],
+            &[],
+            None,
+            &follow,
+            at(60),
+        );
+        let r = of(&recs, RecommendationKind::OpenFollowUp);
+        assert_eq!(r.len(), FOLLOW_UPS_LISTED + 1);
+        assert!(
+            r[0].why.ends_with("TODO: item 1"),
+            "oldest first: {}",
+            r[0].why
+        );
+        let last = r.last().unwrap();
+        assert!(
+            last.why
+                .starts_with("4 more open follow-ups (rollsafe followup list --playbook p"),
+            "{}",
+            last.why
+        );
+        assert_eq!(last.evidence, vec![4, 5, 6, 7]);
+    }
+
     fn row(id: i64, status: &str, failed: i64, start: i64, active: i64) -> DrillRow {
         DrillRow {
             id,
@@ -507,7 +573,7 @@ mod tests {
         drills: &[DrillRow],
         samples: &[StepSample],
         hash: Option<&str>,
-        follow: &[(i64, String, String)],
+        follow: &[crate::store::FollowUpRow],
         now: DateTime<Utc>,
     ) -> Vec<Recommendation> {
         let id = pb.map_or("p", |p| p.id.as_str());
@@ -843,12 +909,8 @@ mod tests {
     #[test]
     fn follow_ups_become_recommendations_with_their_drill() {
         let follow = vec![
-            (
-                12,
-                "backfill".to_string(),
-                "TODO: batch size\nfrom 10k to 1k".to_string(),
-            ),
-            (12, String::new(), "TODO page the DBA earlier".to_string()),
+            open_follow_up(12, "backfill", "TODO: batch size\nfrom 10k to 1k"),
+            open_follow_up(12, "", "TODO page the DBA earlier"),
         ];
         let recs = run(
             None,

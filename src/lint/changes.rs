@@ -35,7 +35,7 @@ pub enum StatementKind {
     Data,
 }
 
-fn name_of(name: &ObjectName) -> String {
+pub(crate) fn name_of(name: &ObjectName) -> String {
     name.0
         .last()
         .map(|p| p.to_string())

@@ -9,7 +9,7 @@ pub mod changes;
 pub mod config;
 pub mod history;
 pub mod inputs;
-mod parse;
+pub(crate) mod parse;
 pub mod render;
 pub mod rules;
 pub mod sections;

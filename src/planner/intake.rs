@@ -57,6 +57,18 @@ pub struct Intake {
     /// plan instead of its first change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// The current schema (`rollsafe plan --schema-from`): where it was read and what it
+    /// holds. `None`: the plan states which facts it assumed instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaSource>,
+}
+
+/// A schema read for the plan, with the place it came from (a URL without its password, or
+/// a file path).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaSource {
+    pub from: String,
+    pub schema: super::schema::Schema,
 }
 
 mod secs_opt {
@@ -422,6 +434,7 @@ impl Intake {
                 .filter(|s| !s.is_empty())
                 .collect(),
             from: None,
+            schema: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! CLI (`rollsafe plan`) and the TUI wizard share it.
 
 pub mod backfill;
+pub mod carry;
 pub mod checklist;
 pub mod classify;
 pub mod files;

@@ -6,6 +6,41 @@ use super::plan::Plan;
 use crate::playbook::duration::format_duration;
 use crate::playbook::toml_format::to_toml;
 
+/// What the plan read about the tables, or assumed without a schema: at the top, before
+/// anything else a reviewer reads.
+fn schema_section(o: &mut String, plan: &Plan) {
+    let _ = writeln!(o, "## Schema\n");
+    match &plan.intake.schema {
+        Some(s) => {
+            let _ = writeln!(o, "Read from `{}` (--schema-from).\n", s.from);
+        }
+        None if plan.facts.is_empty() && plan.assumed_rows.is_empty() => {
+            let _ = writeln!(
+                o,
+                "No schema was read (pass --schema-from URL or a schema-only dump); the steps need nothing the change does not state."
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "No schema was read (pass --schema-from URL or a schema-only dump). Assumed:\n"
+            );
+        }
+    }
+    for f in &plan.facts {
+        let _ = writeln!(o, "- {f}");
+    }
+    if plan.intake.schema.is_none() {
+        for t in &plan.assumed_rows {
+            let _ = writeln!(
+                o,
+                "- {t} rows: unknown, timeboxes assume a default (pass --rows)"
+            );
+        }
+    }
+    let _ = writeln!(o);
+}
+
 pub fn markdown(plan: &Plan) -> String {
     let mut o = String::new();
     let p = &plan.playbook;
@@ -16,6 +51,7 @@ pub fn markdown(plan: &Plan) -> String {
         "Playbook id `{}` · rollback drill id `{}`\n",
         p.id, plan.rollback_playbook.id
     );
+    schema_section(&mut o, plan);
     let _ = writeln!(o, "## Inputs\n");
     let _ = writeln!(
         o,

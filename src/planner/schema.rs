@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde::Serialize;
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, IndexColumn, ObjectName,
-    Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, IndexColumn, Statement,
+    TableConstraint,
 };
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
 use crate::lint::EngineKind;
+use crate::lint::changes::name_of;
+use crate::lint::parse::dialect;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Schema {
@@ -62,6 +63,9 @@ pub struct Index {
     pub name: Option<String>,
     pub kind: IndexKind,
     pub columns: Vec<String>,
+    /// Declared as a table constraint (PRIMARY KEY, UNIQUE) rather than by CREATE INDEX: a
+    /// foreign key may reference it, and PostgreSQL tells the two apart.
+    pub constraint: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,7 +96,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// Whether `text` names `word` as a whole identifier (quoted or not).
-fn mentions(text: &str, word: &str) -> bool {
+pub fn mentions(text: &str, word: &str) -> bool {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
         .any(|w| same(w, word))
 }
@@ -149,21 +153,40 @@ impl Schema {
             .collect()
     }
 
+    /// The part of the schema a plan on `tables` needs: those tables, the tables whose
+    /// foreign keys reference them, and the views and triggers that name them.
+    pub fn focus(&self, tables: &[String]) -> Schema {
+        let wanted = |name: &str| tables.iter().any(|t| same(t, name));
+        Schema {
+            tables: self
+                .tables
+                .iter()
+                .filter(|(_, t)| {
+                    wanted(&t.name) || t.foreign_keys.iter().any(|f| wanted(&f.ref_table))
+                })
+                .map(|(k, t)| (k.clone(), t.clone()))
+                .collect(),
+            views: self
+                .views
+                .iter()
+                .filter(|v| tables.iter().any(|t| mentions(&v.definition, t)))
+                .cloned()
+                .collect(),
+            triggers: self
+                .triggers
+                .iter()
+                .filter(|t| wanted(&t.table))
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn triggers_on(&self, table: &str) -> Vec<&Trigger> {
         self.triggers
             .iter()
             .filter(|t| same(&t.table, table))
             .collect()
     }
-}
-
-fn name_of(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .map(|p| p.to_string())
-        .unwrap_or_default()
-        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-        .to_string()
 }
 
 fn unquote(s: &str) -> String {
@@ -179,14 +202,6 @@ fn index_columns(cols: &[IndexColumn]) -> Vec<String> {
             e => e.to_string(),
         })
         .collect()
-}
-
-fn dialect(engine: EngineKind) -> Box<dyn Dialect> {
-    match engine {
-        EngineKind::Postgres => Box::new(PostgreSqlDialect {}),
-        EngineKind::Mysql | EngineKind::Mariadb => Box::new(MySqlDialect {}),
-        EngineKind::Sqlite => Box::new(SQLiteDialect {}),
-    }
 }
 
 /// Splits a dump into statements. MariaDB/MySQL version comments (`/*!50001 … */`) are
@@ -355,6 +370,7 @@ fn add_constraint(t: &mut Table, c: &TableConstraint) {
                 name: pk.name.as_ref().map(|n| n.value.clone()),
                 kind: IndexKind::Primary,
                 columns: cols,
+                constraint: true,
             });
         }
         TableConstraint::Unique(u) => t.indexes.push(Index {
@@ -365,11 +381,13 @@ fn add_constraint(t: &mut Table, c: &TableConstraint) {
                 .map(|n| n.value.clone()),
             kind: IndexKind::Unique,
             columns: index_columns(&u.columns),
+            constraint: true,
         }),
         TableConstraint::Index(i) => t.indexes.push(Index {
             name: i.name.as_ref().map(|n| n.value.clone()),
             kind: IndexKind::Plain,
             columns: index_columns(&i.columns),
+            constraint: false,
         }),
         TableConstraint::ForeignKey(fk) => t.foreign_keys.push(ForeignKey {
             name: fk.name.as_ref().map(|n| n.value.clone()),
@@ -411,12 +429,14 @@ fn apply(schema: &mut Schema, s: Statement) {
                                 name: pk.name.as_ref().map(|n| n.value.clone()),
                                 kind: IndexKind::Primary,
                                 columns: vec![col.name.clone()],
+                                constraint: true,
                             });
                         }
                         ColumnOption::Unique(u) => inline.push(Index {
                             name: u.name.as_ref().map(|n| n.value.clone()),
                             kind: IndexKind::Unique,
                             columns: vec![col.name.clone()],
+                            constraint: true,
                         }),
                         ColumnOption::ForeignKey(fk) => t.foreign_keys.push(ForeignKey {
                             name: fk.name.as_ref().map(|n| n.value.clone()),
@@ -473,6 +493,7 @@ fn apply(schema: &mut Schema, s: Statement) {
                     IndexKind::Plain
                 },
                 columns: index_columns(&ci.columns),
+                constraint: false,
             });
         }
         _ => {}

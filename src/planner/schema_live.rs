@@ -102,3 +102,58 @@ fn mariadb(url: &str) -> Result<(Schema, EngineKind), String> {
     }
     Ok((schema, EngineKind::Mariadb))
 }
+
+/// Reads the schema `--schema-from` names for a plan on `engine` (an engine id of the
+/// knowledge base): a `postgres://` or `mysql://`/`mariadb://` URL (read-only, live), a
+/// SQLite database file (live), or a schema-only dump file of that engine. Returns the
+/// schema and the source as the plan may print it (a URL without its password).
+pub fn read(source: &str, engine: &str) -> Result<(Schema, String), String> {
+    let kind = match engine {
+        "postgres" => EngineKind::Postgres,
+        "mysql" => EngineKind::Mysql,
+        "mariadb" => EngineKind::Mariadb,
+        "sqlite" => EngineKind::Sqlite,
+        other => {
+            return Err(format!(
+                "--schema-from: rollsafe cannot read a {other} schema yet (PostgreSQL, MySQL, MariaDB and SQLite only)"
+            ));
+        }
+    };
+    let shown = without_password(source);
+    let fail = |e: String| format!("--schema-from {shown}: {e}");
+    if source.contains("://") {
+        let (schema, got) = from_live(source).map_err(fail)?;
+        let fits = got == kind || (got == EngineKind::Mariadb && kind == EngineKind::Mysql);
+        if !fits {
+            return Err(fail(format!(
+                "this is a {} database, the plan is for {engine}",
+                got.id()
+            )));
+        }
+        return Ok((schema, shown));
+    }
+    let bytes = std::fs::read(source).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if bytes.starts_with(b"SQLite format 3\0") {
+        if kind != EngineKind::Sqlite {
+            return Err(fail(format!(
+                "this is a SQLite database, the plan is for {engine}"
+            )));
+        }
+        return Ok((from_live(source).map_err(fail)?.0, shown));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail("neither a SQLite database nor a schema-only dump (not UTF-8 text)".into())
+    })?;
+    Ok((from_dump(&text, kind).map_err(fail)?, shown))
+}
+
+/// `scheme://user:password@host/db` -> `scheme://user@host/db`; anything else unchanged.
+pub fn without_password(source: &str) -> String {
+    if let Some((scheme, rest)) = source.split_once("://")
+        && let Some((auth, host)) = rest.rsplit_once('@')
+        && let Some((user, _)) = auth.split_once(':')
+    {
+        return format!("{scheme}://{user}@{host}");
+    }
+    source.to_string()
+}

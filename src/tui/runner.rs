@@ -41,7 +41,7 @@ pub struct RunnerState {
     /// Past drills of this playbook, per step id.
     pub history: BTreeMap<String, StepStats>,
     /// TODO notes left by the previous drill: (drill, step, text).
-    pub follow_ups: Vec<(i64, String, String)>,
+    pub follow_ups: Vec<crate::store::FollowUpRow>,
     /// The playbook's probe, sampling while a live drill runs.
     pub probe: Option<Probe>,
     /// What the probe shows now; refreshed on each tick (set directly in tests).
@@ -187,7 +187,7 @@ impl RunnerState {
             self.follow_ups = found
                 .follow_ups
                 .into_iter()
-                .filter(|(drill, _, _)| *drill != self.session.id)
+                .filter(|f| f.drill_id != self.session.id)
                 .collect();
         }
         self
@@ -552,19 +552,11 @@ impl RunnerState {
         note: &str,
     ) -> Result<Option<String>, StoreError> {
         let step = self.selected_id().unwrap_or_default();
-        let Some(pos) = self.follow_ups.iter().position(|(_, s, _)| *s == step) else {
+        let Some(pos) = self.follow_ups.iter().position(|f| f.is_on(&step)) else {
             return Ok(None);
         };
-        let (drill, _, text) = self.follow_ups[pos].clone();
-        let open = store.follow_ups(Some(&self.session.playbook.id), false)?;
-        let found = open.iter().find(|f| {
-            f.drill_id == drill && f.step_id.as_deref().unwrap_or("") == step && f.text == text
-        });
-        if let Some(row) = found {
-            store.close_follow_up(row.id, now, note.trim())?;
-        }
-        self.follow_ups.remove(pos);
-        Ok(Some(text))
+        store.close_follow_up(self.follow_ups[pos].id, now, note.trim())?;
+        Ok(Some(self.follow_ups.remove(pos).text))
     }
 
     /// Stops a process group a crash left running and notes it in the log.

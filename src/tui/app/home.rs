@@ -154,7 +154,11 @@ impl App {
                     mode.as_str()
                 ));
                 if let Screen::Runner(runner) = &self.screen
-                    && let Some((drill, _, text)) = runner.follow_ups.first()
+                    && let Some(crate::store::FollowUpRow {
+                        drill_id: drill,
+                        text,
+                        ..
+                    }) = runner.follow_ups.first()
                 {
                     let more = runner.follow_ups.len() - 1;
                     let more = if more > 0 {

@@ -128,7 +128,7 @@ impl App {
             }
             Action::CloseFollowUp => {
                 let step = runner.selected_id().unwrap_or_default();
-                if !runner.follow_ups.iter().any(|(_, s, _)| *s == step) {
+                if !runner.follow_ups.iter().any(|f| f.is_on(&step)) {
                     return self.info("no open follow-up on this step");
                 }
                 return self.open_prompt(PromptKind::CloseFollowUp);

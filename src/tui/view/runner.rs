@@ -470,9 +470,12 @@ fn render_detail(
             theme.warn(),
         ));
     }
-    for (drill, _, text) in runner.follow_ups.iter().filter(|(_, s, _)| *s == step.id) {
+    for f in runner.follow_ups.iter().filter(|f| f.is_on(&step.id)) {
         lines.push(Line::styled(
-            format!("follow-up from drill #{drill}: {text} (c closes it)"),
+            format!(
+                "follow-up #{} from drill #{}: {} (c closes it)",
+                f.id, f.drill_id, f.text
+            ),
             theme.warn(),
         ));
     }
