@@ -346,10 +346,11 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
             _ => prompt_of(l),
         })
         .collect();
-    if matches!(lang, Lang::Shell) && prompts.iter().flatten().all(|(p, _)| *p == Prompt::More) {
-        if let Some(sql) = psql_transcript(&lines) {
-            return sql;
-        }
+    if matches!(lang, Lang::Shell)
+        && prompts.iter().flatten().all(|(p, _)| *p == Prompt::More)
+        && let Some(sql) = psql_transcript(&lines)
+    {
+        return sql;
     }
     let shell_prompts = prompts
         .iter()
