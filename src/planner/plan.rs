@@ -680,6 +680,7 @@ pub fn plan_numbered(
 
     // The changes.
     let mut facts: Vec<String> = Vec::new();
+    let mut refusals: Vec<String> = Vec::new();
     let mut version_counter = 0u64;
     let mut tool_files: Vec<MigrationFile> = Vec::new();
     let mut last_version: Option<String> = None;
@@ -751,6 +752,41 @@ pub fn plan_numbered(
             };
             if scale != "none" && assumed {
                 assumed_rows.insert(table.clone());
+            }
+            if s.blocks_writes && !(tool.kind == "online" && s.alter.is_some()) {
+                let rate = match scale {
+                    "index" => tb.index_rows_per_s,
+                    "backfill" => tb.backfill_rows_per_s,
+                    _ => tb.rebuild_rows_per_s,
+                };
+                let block = Duration::from_secs(rows / rate.max(1));
+                let what = format!(
+                    "change {} (\"{}\"), step \"{}\": writes to {table} wait for the whole statement, about {} for {} rows{}",
+                    ci + 1,
+                    c.text,
+                    fill(&s.title, &p),
+                    format_duration(block.max(Duration::from_secs(1))),
+                    group(rows),
+                    if assumed {
+                        " (assumed: pass --rows or --schema-from)"
+                    } else {
+                        ""
+                    }
+                );
+                // The plan's own bound for a brief lock is the lock timeout it sets.
+                if model.overlap && block.as_secs() > engine.lock_timeout_s {
+                    refusals.push(format!(
+                        "{what}, longer than the {}s the plan allows any lock; with a {} deploy {}, so both releases stop writing meanwhile",
+                        engine.lock_timeout_s, model.name, model.overlap_text
+                    ));
+                } else if let Some(rto) = intake.rto
+                    && block > rto
+                {
+                    refusals.push(format!(
+                        "{what}, longer than the RTO ({})",
+                        format_duration(rto)
+                    ));
+                }
             }
             let timebox = minutes_up(secs);
             let mut detail = fill(&s.detail, &p);
@@ -1092,6 +1128,41 @@ pub fn plan_numbered(
                 });
             }
         }
+    }
+
+    if !refusals.is_empty() {
+        let online: Vec<&str> = k
+            .tools
+            .iter()
+            .filter(|t| {
+                t.kind == "online"
+                    && (t.engines.is_empty()
+                        || t.engines
+                            .iter()
+                            .any(|e| *e == engine.id || *e == engine.family))
+            })
+            .map(|t| t.id.as_str())
+            .collect();
+        return Err(format!(
+            "refused: no safe online form on {} {} for what this plan would have to do, and the deployment or the RTO does not allow the block:\n- {}\nWays out: {}{}, or a smaller real row count (--rows, --schema-from) if the table is smaller than assumed.",
+            engine.name,
+            intake.engine.version,
+            refusals.join("\n- "),
+            if online.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "an online schema-change tool (--tool {}), ",
+                    online.join(" or --tool ")
+                )
+            },
+            match (model.overlap, intake.rto.is_some()) {
+                (true, false) => "a maintenance window (--deploy recreate)",
+                (true, true) =>
+                    "a maintenance window (--deploy recreate) with an RTO that covers the block",
+                _ => "an RTO that covers the block",
+            }
+        ));
     }
 
     // Order by phase (stable), then add gates.
