@@ -967,3 +967,75 @@ fn sigterm_during_a_command_logs_its_cancellation_and_resume_shows_it() {
         "the first step's result is not shown as this step's:\n{screen}"
     );
 }
+
+const STREAMS_PLAYBOOK: &str = r#"
+id = "e2e-streams"
+title = "Streams in sight"
+[[phases]]
+title = "One"
+[[phases.steps]]
+id = "talk"
+title = "Talk on both streams"
+command = "for i in 1 2 3 4 5 6; do echo out$i; echo warn$i >&2; done; sleep 41"
+[[phases.steps]]
+id = "after"
+title = "Afterwards"
+"#;
+
+/// The running command stays in sight: its step is marked ⟳, stderr lines
+/// are marked ▌, another step says where it runs and `.` jumps back; then
+/// History's `/` narrows the drills, and the drill left reads interrupted
+/// to `history --json` only once it is no longer heard from.
+#[test]
+fn a_running_command_is_in_sight_and_history_filters_by_typed_text() {
+    let mut t = Tmux::new("streams");
+    std::fs::write(t.playbooks.join("e2e-streams.toml"), STREAMS_PLAYBOOK)
+        .expect("write the playbook");
+    t.start_rollsafe_in_shell(
+        "live",
+        110,
+        30,
+        &["run", "e2e-streams", "--mode", "live"],
+        "exec sleep 600",
+    );
+    t.wait_for("Start a live drill of");
+    t.key("y");
+    t.wait_until("the live runner", |s| {
+        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
+    });
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
+    let screen = t.wait_for("▌warn6");
+    assert!(screen.contains(" out6"), "stdout unmarked:\n{screen}");
+    assert!(screen.contains("following"), "{screen}");
+    let rows = step_rows(&screen);
+    assert!(rows[0].text.contains('⟳'), "its step is marked:\n{screen}");
+    t.key("j");
+    t.wait_for("a command is running on step 1.1 (. jumps to it)");
+    t.key(".");
+    t.wait_until("back on the running step", |s| step_rows(s)[0].selected);
+    t.key("x");
+    t.wait_for("cancelled");
+    t.key("q");
+    t.wait_for("Resume (1 unfinished)");
+    t.key("h");
+    t.wait_for("History ·");
+    t.key("/");
+    t.type_text("zzz-no-such");
+    t.wait_for("History · 0 drills");
+    t.keys(&["Escape"]);
+    let screen = t.wait_for("History · 1 drill");
+    assert!(
+        screen.contains("e2e-streams") && screen.contains("running"),
+        "{screen}"
+    );
+    t.key("q");
+    t.wait_for("Resume (1 unfinished)");
+    t.key("q");
+    assert_eq!(t.wait_exit_code(), 0);
+    // Just left: still "running" (heard from seconds ago), stored as running.
+    let history = t.history();
+    assert_eq!(history[0]["stored_status"], "running");
+    assert_eq!(history[0]["status"], "running");
+}

@@ -251,6 +251,12 @@ fn a_wrapping_tool_makes_concurrently_an_error() {
         "-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n",
     );
     assert!(rules_found(&[marked], "postgres:16", Some("goose")).is_empty());
+    // ory/x popx: an .autocommit file runs outside the transaction.
+    let autocommit = sql(
+        "m/20260703000000000000_idx.postgres.autocommit.up.sql",
+        "CREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n",
+    );
+    assert!(rules_found(&[autocommit], "postgres:16", Some("golang-migrate")).is_empty());
 }
 
 #[test]
@@ -666,4 +672,35 @@ fn an_unknown_alter_table_clause_does_not_hide_the_known_ones() {
         unparsed.message
     );
     assert_eq!(unparsed.line, 2);
+}
+
+#[test]
+fn statements_sqlparser_cannot_read_whole_are_recognised_and_hide_nothing() {
+    let cat = Catalogue::bundled();
+    let found = |engine: &str, text: &str| -> Vec<String> {
+        let opts = Options::new(Engine::parse(engine).unwrap());
+        lint_files(&[sql("a.sql", text)], &opts, &cat)
+            .findings
+            .into_iter()
+            .map(|f| format!("{}:{} {}", f.line, f.column, f.rule))
+            .collect()
+    };
+    // The SQL inside a DO block is checked at its own place; PL/pgSQL control and dynamic
+    // EXECUTE are skipped; statements with nothing to check are not "unparsed"; an unknown
+    // first clause of an ALTER TABLE does not hide the SET NOT NULL after it.
+    let pg = "SET lock_timeout = '1s';\nDO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'c') THEN\n    ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n  END IF;\n  EXECUTE 'DROP TABLE x';\nEND $$;\nALTER SEQUENCE users_id_seq AS bigint;\nCREATE STATISTICS s1 (dependencies) ON a, b FROM users;\nCREATE PUBLICATION pub FOR TABLE users;\nCREATE EVENT TRIGGER et ON ddl_command_end EXECUTE FUNCTION f();\nALTER TABLE orders ALTER CONSTRAINT orders_user_fk DEFERRABLE INITIALLY DEFERRED;\nALTER TABLE users FROBNICATE, ALTER COLUMN name SET NOT NULL;\nCREATE TABLE t (id int, c int, CONSTRAINT t_c_not_null NOT NULL c, PRIMARY KEY (id));\nALTER TABLE t ALTER COLUMN id TYPE bigint;\n";
+    assert_eq!(
+        found("postgres:16", pg),
+        vec![
+            "5:23 pg-set-not-null",
+            "14:31 pg-set-not-null",
+            "14:1 unparsed",
+        ]
+    );
+    // MySQL: VARCHAR(n) BINARY and CREATE FULLTEXT INDEX are read; FULLTEXT stays a warning.
+    let my = "SET lock_wait_timeout = 5;\nCREATE TABLE t2 (id int, name VARCHAR(10) BINARY);\nALTER TABLE posts ADD COLUMN code VARCHAR(32) BINARY NOT NULL DEFAULT '', ALGORITHM=INSTANT;\nCREATE FULLTEXT INDEX ft_body ON posts (body);\n";
+    assert_eq!(
+        found("mysql:8.0.35", my),
+        vec!["4:1 mysql-algorithm-missing"]
+    );
 }

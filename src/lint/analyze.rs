@@ -20,6 +20,7 @@ use mysql::Online;
 
 mod mysql;
 mod postgres;
+mod recognise;
 mod sqlite;
 
 /// Files parsed together before their analysis (see `parse`).
@@ -287,8 +288,11 @@ impl<'a> Context<'a> {
     fn lint_file(&mut self, file: &SourceFile, units: Vec<(Unit, Vec<Parsed>)>) {
         let lower = file.text.to_ascii_lowercase();
         // Per-file markers that switch the tool's transaction off.
-        let no_tx_marker =
-            lower.contains("+goose no transaction") || lower.contains("atlas:txmode none");
+        // ory/x popx (gobuffalo/pop layout) runs `<version>_<name>[.<dialect>].autocommit.up.sql`
+        // outside a transaction (popx/match.go).
+        let no_tx_marker = lower.contains("+goose no transaction")
+            || lower.contains("atlas:txmode none")
+            || file.name.to_ascii_lowercase().contains(".autocommit.");
         let index = LineIndex::new(&file.text);
         let mut session_timeout = false;
         let ignored: Vec<String> = file
@@ -464,11 +468,17 @@ impl<'a> Context<'a> {
                     self.check(s, &mut stmt);
                 }
             }
+            Err(_) if self.recognised(&mut stmt) => {}
             Err(err) => {
                 let clauses = (stmt.words.first().is_some_and(|w| w.upper == "ALTER")
                     && stmt.words.get(1).is_some_and(|w| w.upper == "TABLE"))
                 .then(|| parse::alter_table_clauses(stmt.text, self.kind()))
-                .flatten();
+                .flatten()
+                // Worth it when it reads something; else the keyword fallback may know it.
+                .filter(|c| {
+                    c.iter()
+                        .any(|(text, r)| r.is_ok() || recognise::harmless_clause(text))
+                });
                 if let Some(clauses) = clauses {
                     // Check the clauses it can read; report the ones it cannot.
                     let mut failed = Vec::new();
@@ -479,6 +489,7 @@ impl<'a> Context<'a> {
                                     self.check(s, &mut stmt);
                                 }
                             }
+                            Err(_) if recognise::harmless_clause(&clause) => {}
                             // Its position is in the rebuilt one-clause statement: drop it.
                             Err(e) => failed.push((
                                 clause,

@@ -90,31 +90,31 @@ fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
 }
 
 /// An ALTER TABLE the parser cannot read as a whole, clause by clause: each top-level clause as
-/// its own `ALTER TABLE name clause`, so one unknown clause does not hide a SET NOT NULL beside
-/// it. `None` when even the first clause cannot be read (the table name is unknown then).
+/// its own `ALTER TABLE name clause`, so one unknown clause (first or not) does not hide a
+/// SET NOT NULL beside it. `None` when the table name cannot be read.
 /// Each item: the clause's text and its statements, or the parser's message.
 pub type Clauses = Vec<(String, Result<Vec<Statement>, String>)>;
 
 pub fn alter_table_clauses(text: &str, engine: EngineKind) -> Option<Clauses> {
-    let parts = top_level_commas(text, engine);
-    if parts.len() < 2 {
-        return None;
-    }
+    let head = regex::Regex::new(
+        r#"(?is)^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?((?:"[^"]+"|`[^`]+`|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|`[^`]+`|[\w$]+))*)\s*\*?"#,
+    )
+    .expect("static regex");
+    let m = head.captures(text)?;
+    let name = m.get(1)?.as_str();
+    let body = &text[m.get(0)?.end()..];
     let d = dialect(engine);
-    let first = Parser::parse_sql(d.as_ref(), parts[0]).ok()?;
-    let Some(Statement::AlterTable(at)) = first.first() else {
-        return None;
-    };
-    let head = format!("ALTER TABLE {}", at.name);
-    let mut out: Clauses = vec![(parts[0].to_string(), Ok(first))];
-    for clause in &parts[1..] {
-        let sql = format!("{head} {clause}");
-        out.push((
-            clause.trim().to_string(),
-            Parser::parse_sql(d.as_ref(), &sql).map_err(|e| e.to_string()),
-        ));
-    }
-    Some(out)
+    let out: Clauses = top_level_commas(body, engine)
+        .into_iter()
+        .map(|clause| {
+            let sql = format!("ALTER TABLE {name} {clause}");
+            (
+                clause.trim().to_string(),
+                Parser::parse_sql(d.as_ref(), &sql).map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    (!out.is_empty()).then_some(out)
 }
 
 /// `text` split at commas outside parentheses, strings, quoted names and comments.
@@ -153,10 +153,16 @@ mod tests {
         assert_eq!(c[1].0, "FROBNICATE (x, y)");
         assert!(c[1].1.is_err());
         assert!(c[2].1.is_ok(), "{:?}", c[2].1);
-        assert!(
-            alter_table_clauses("ALTER TABLE t FROBNICATE, ADD x int", EngineKind::Postgres)
-                .is_none()
-        );
+        // An unknown first clause hides nothing either.
+        let c = alter_table_clauses(
+            "ALTER TABLE IF EXISTS ONLY \"s\".t FROBNICATE, ALTER COLUMN a SET NOT NULL",
+            EngineKind::Postgres,
+        )
+        .unwrap();
+        assert!(c[0].1.is_err());
+        assert_eq!(c[1].0, "ALTER COLUMN a SET NOT NULL");
+        assert!(c[1].1.is_ok(), "{:?}", c[1].1);
+        assert!(alter_table_clauses("ALTER TABLE", EngineKind::Postgres).is_none());
     }
 
     #[test]
