@@ -235,6 +235,19 @@ fn a_write_block_the_deploy_model_or_the_rto_cannot_take_is_refused() {
         "{err}"
     );
     assert!(err.contains("--deploy recreate"), "{err}");
+    // On an assumed row count the block is a guess: the plan warns first, it does not refuse.
+    let mut guessed = change.to_vec();
+    guessed.extend(["--engine", "sqlite", "--deploy", "rolling", "--tool", "sql"]);
+    let (code, md, err) = plan(&guessed);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.starts_with("# Plan") && md.contains("## Warning: this plan may stop writes"),
+        "{md}"
+    );
+    assert!(
+        md.find("## Warning").unwrap() < md.find("## Inputs").unwrap(),
+        "{md}"
+    );
     // A small table stays under the plan's own lock bound.
     let mut small = change.to_vec();
     small.extend([
