@@ -821,18 +821,9 @@ command = "sleep 300; true"
 #[test]
 fn a_command_left_running_by_kill_9_is_shown_on_resume_and_x_stops_it() {
     let mut t = Tmux::new("leftover");
-    std::fs::write(t.playbooks.join("e2e-leftover.toml"), LEFTOVER_PLAYBOOK)
-        .expect("write the playbook");
-    t.start_rollsafe("live", 110, 30, &["run", "e2e-leftover", "--mode", "live"]);
-    t.wait_for("Start a live drill of");
-    t.key("y");
-    t.wait_until("the live runner", |s| {
-        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
-    });
+    start_live_drill(&mut t, "e2e-leftover", LEFTOVER_PLAYBOOK, false);
     let pid = t.pane_pid();
-    t.key("r");
-    t.wait_for("Live: confirm the exact command");
-    t.key("y");
+    run_confirmed(&t);
     t.wait_for("command running");
     wait_for_condition("the command's shell to start", || !children(pid).is_empty());
     let pgid = children(pid)[0] as i32;
@@ -906,30 +897,13 @@ command = "sleep 37"
 #[test]
 fn sigterm_during_a_command_logs_its_cancellation_and_resume_shows_it() {
     let mut t = Tmux::new("sigterm-cmd");
-    std::fs::write(t.playbooks.join("e2e-sigterm.toml"), SIGTERM_PLAYBOOK)
-        .expect("write the playbook");
-    t.start_rollsafe_in_shell(
-        "live",
-        110,
-        30,
-        &["run", "e2e-sigterm", "--mode", "live"],
-        "exec sleep 600",
-    );
-    t.wait_for("Start a live drill of");
-    t.key("y");
-    t.wait_until("the live runner", |s| {
-        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
-    });
+    start_live_drill(&mut t, "e2e-sigterm", SIGTERM_PLAYBOOK, true);
     // Step 1 runs to its end first, so an older result exists for the pane.
-    t.key("r");
-    t.wait_for("Live: confirm the exact command");
-    t.key("y");
+    run_confirmed(&t);
     t.wait_for("command failed (exit 3)");
     t.key("j");
     t.key("Enter");
-    t.key("r");
-    t.wait_for("Live: confirm the exact command");
-    t.key("y");
+    run_confirmed(&t);
     t.wait_for("command running");
     let pids = pgrep("sleep 37", "sleep");
     assert_eq!(pids.len(), 1, "one sleep runs");
@@ -989,23 +963,8 @@ title = "Afterwards"
 #[test]
 fn a_running_command_is_in_sight_and_history_filters_by_typed_text() {
     let mut t = Tmux::new("streams");
-    std::fs::write(t.playbooks.join("e2e-streams.toml"), STREAMS_PLAYBOOK)
-        .expect("write the playbook");
-    t.start_rollsafe_in_shell(
-        "live",
-        110,
-        30,
-        &["run", "e2e-streams", "--mode", "live"],
-        "exec sleep 600",
-    );
-    t.wait_for("Start a live drill of");
-    t.key("y");
-    t.wait_until("the live runner", |s| {
-        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
-    });
-    t.key("r");
-    t.wait_for("Live: confirm the exact command");
-    t.key("y");
+    start_live_drill(&mut t, "e2e-streams", STREAMS_PLAYBOOK, true);
+    run_confirmed(&t);
     let screen = t.wait_for("▌warn6");
     assert!(screen.contains(" out6"), "stdout unmarked:\n{screen}");
     assert!(screen.contains("following"), "{screen}");
@@ -1038,4 +997,29 @@ fn a_running_command_is_in_sight_and_history_filters_by_typed_text() {
     let history = t.history();
     assert_eq!(history[0]["stored_status"], "running");
     assert_eq!(history[0]["status"], "running");
+}
+
+/// Writes `playbook` as `<id>.toml`, starts a live drill of it (in a shell
+/// that then sleeps, so the pane outlives rollsafe when `in_shell`), says
+/// yes to the start dialog and waits for the runner on its first step.
+fn start_live_drill(t: &mut Tmux, id: &str, playbook: &str, in_shell: bool) {
+    std::fs::write(t.playbooks.join(format!("{id}.toml")), playbook).expect("write the playbook");
+    let args = ["run", id, "--mode", "live"];
+    if in_shell {
+        t.start_rollsafe_in_shell("live", 110, 30, &args, "exec sleep 600");
+    } else {
+        t.start_rollsafe("live", 110, 30, &args);
+    }
+    t.wait_for("Start a live drill of");
+    t.key("y");
+    t.wait_until("the live runner", |s| {
+        s.contains("LIVE") && step_rows(s).first().is_some_and(|r| r.mark == '▶')
+    });
+}
+
+/// `r`, then yes to the exact command.
+fn run_confirmed(t: &Tmux) {
+    t.key("r");
+    t.wait_for("Live: confirm the exact command");
+    t.key("y");
 }

@@ -704,3 +704,70 @@ fn statements_sqlparser_cannot_read_whole_are_recognised_and_hide_nothing() {
         vec!["4:1 mysql-algorithm-missing"]
     );
 }
+
+#[test]
+fn set_not_null_on_a_column_the_history_made_not_null_scans_nothing() {
+    let history = sql(
+        "1.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, nick text);\nALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nALTER TABLE users ALTER COLUMN nick SET NOT NULL;\n",
+    );
+    let set = "SET lock_timeout = '1s';\n";
+    for col in ["id", "email", "age", "nick"] {
+        assert!(
+            rules_after(
+                &history,
+                &format!("{set}ALTER TABLE users ALTER COLUMN {col} SET NOT NULL;\n")
+            )
+            .is_empty(),
+            "{col}"
+        );
+    }
+    assert_eq!(
+        rules_after(
+            &history,
+            &format!("{set}ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n")
+        ),
+        vec!["pg-set-not-null"]
+    );
+    // Dropped since: the next SET NOT NULL scans again.
+    assert_eq!(
+        rules_after(
+            &history,
+            &format!(
+                "{set}ALTER TABLE users ALTER COLUMN email DROP NOT NULL;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+            )
+        ),
+        vec!["pg-drop-not-null", "pg-set-not-null"]
+    );
+}
+
+#[test]
+fn a_second_exclusive_lock_on_the_same_table_waits_for_nothing() {
+    let history = sql("1.sql", "CREATE INDEX users_email ON users (email);\n");
+    let lint = |text: &str| -> Vec<String> {
+        let cat = Catalogue::bundled();
+        let mut opts = Options::new(Engine::parse("postgres:16").unwrap());
+        opts.tool = Some("flyway".into());
+        lint_files(&[history.clone(), sql("2.sql", text)], &opts, &cat)
+            .findings
+            .into_iter()
+            .filter(|f| f.file == "2.sql" && f.rule == "pg-exclusive-lock-held")
+            .map(|f| format!("{}", f.line))
+            .collect()
+    };
+    let set = "SET lock_timeout = '1s';\n";
+    // Same table (the index's table known from the history): nothing more is waited for.
+    assert!(
+        lint(&format!(
+            "{set}ALTER TABLE users ADD COLUMN a int;\nALTER TABLE users ADD COLUMN b int;\nDROP INDEX users_email;\n"
+        ))
+        .is_empty()
+    );
+    // A second table: reported once, at the statement that locks it.
+    assert_eq!(
+        lint(&format!(
+            "{set}ALTER TABLE users ADD COLUMN a int;\nALTER TABLE users ADD COLUMN b int;\nALTER TABLE orders ADD COLUMN c int;\n"
+        )),
+        vec!["4"]
+    );
+}

@@ -38,6 +38,8 @@ pub fn lint_files(files: &[SourceFile], opts: &Options, cat: &Catalogue) -> Repo
         new_tables: HashSet::new(),
         new_indexes: HashSet::new(),
         col_types: HashMap::new(),
+        not_null: HashSet::new(),
+        index_tables: HashMap::new(),
         not_null_checks: HashMap::new(),
         validated_not_null: HashSet::new(),
         new_constraints: HashSet::new(),
@@ -122,6 +124,8 @@ struct FileState {
     /// transaction ("t (line n)"); held until COMMIT.
     exclusive_held: Option<String>,
     exclusive_reported: bool,
+    /// Tables already under that lock: a second statement on one of them waits for nothing.
+    exclusive_tables: Vec<String>,
     /// Rules switched off for the whole file (`-- rollsafe:ignore-file RULE[,RULE]`).
     ignored: Vec<String>,
     /// The changeset or section being read.
@@ -145,6 +149,10 @@ struct Context<'a> {
     new_indexes: HashSet<String>,
     /// (table, column) → type as written, lower case.
     col_types: HashMap<(String, String), String>,
+    /// (table, column) known to be NOT NULL (declared so, a primary key, or SET NOT NULL).
+    not_null: HashSet<(String, String)>,
+    /// Index name → its table, from the CREATE INDEX statements read (history included).
+    index_tables: HashMap<String, String>,
     /// CHECK (col IS NOT NULL) NOT VALID constraints: name → (table, column).
     not_null_checks: HashMap<String, (String, String)>,
     validated_not_null: HashSet<(String, String)>,
@@ -391,6 +399,12 @@ impl<'a> Context<'a> {
             return;
         }
         let what = table.unwrap_or("an index's table").to_string();
+        if let Some(t) = table {
+            if self.file.exclusive_tables.iter().any(|held| held == t) {
+                return;
+            }
+            self.file.exclusive_tables.push(t.to_string());
+        }
         match self.file.exclusive_held.clone() {
             None => {
                 let (line, _) = stmt.index.position(at);
@@ -1080,6 +1094,7 @@ impl<'a> Context<'a> {
                 self.file.open_begin = None;
                 self.file.exclusive_held = None;
                 self.file.exclusive_reported = false;
+                self.file.exclusive_tables.clear();
                 self.file.new_enum_values.clear();
             }
             Statement::Set(set) => self.check_set(set),
@@ -1090,15 +1105,24 @@ impl<'a> Context<'a> {
                         (t.clone(), ident(&c.name)),
                         c.data_type.to_string().to_ascii_lowercase(),
                     );
+                    if c.options.iter().any(|o| {
+                        matches!(
+                            o.option,
+                            ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+                        )
+                    }) {
+                        self.not_null.insert((t.clone(), ident(&c.name)));
+                    }
                 }
                 self.new_tables.insert(t);
             }
             Statement::CreateIndex(ci) => {
                 let t = table_name(&ci.table_name);
-                if let Some(n) = &ci.name
-                    && self.new_tables.contains(&t)
-                {
-                    self.new_indexes.insert(table_name(n));
+                if let Some(n) = &ci.name {
+                    self.index_tables.insert(table_name(n), t.clone());
+                    if self.new_tables.contains(&t) {
+                        self.new_indexes.insert(table_name(n));
+                    }
                 }
                 match kind {
                     EngineKind::Postgres => {
@@ -1171,8 +1195,15 @@ impl<'a> Context<'a> {
                         .collect();
                     if !existing.is_empty() {
                         let at = stmt.start;
-                        self.lock_timeout(stmt, None, at);
-                        self.access_exclusive(stmt, None, at);
+                        // The table, when every index dropped is known to be on one.
+                        let tables: HashSet<Option<&String>> =
+                            existing.iter().map(|i| self.index_tables.get(i)).collect();
+                        let table = match tables.into_iter().collect::<Vec<_>>().as_slice() {
+                            [Some(t)] => Some(t.to_string()),
+                            _ => None,
+                        };
+                        self.lock_timeout(stmt, table.as_deref(), at);
+                        self.access_exclusive(stmt, table.as_deref(), at);
                         self.emit(stmt, "pg-drop-index-non-concurrent", None, at, format!("DROP INDEX {} without CONCURRENTLY takes ACCESS EXCLUSIVE on its table", name_list(&existing)), None);
                     }
                 }

@@ -288,13 +288,18 @@ impl Context<'_> {
                     let col = ident(column_name);
                     match op {
                         AlterColumnOperation::DropNotNull => {
+                            self.not_null.remove(&(t.to_string(), col.clone()));
                             self.emit(stmt, "pg-drop-not-null", Some(t), at, format!("DROP NOT NULL on {t}.{col}: readers that rely on it start seeing NULLs"), None);
                         }
                         AlterColumnOperation::SetNotNull => {
-                            let proven = self.opts.engine.at_least(12, 0, 0)
-                                && self
-                                    .validated_not_null
-                                    .contains(&(t.to_string(), col.clone()));
+                            // Already NOT NULL (from the files read before): PostgreSQL has
+                            // nothing to check and scans nothing.
+                            let already = !self.not_null.insert((t.to_string(), col.clone()));
+                            let proven = already
+                                || self.opts.engine.at_least(12, 0, 0)
+                                    && self
+                                        .validated_not_null
+                                        .contains(&(t.to_string(), col.clone()));
                             if !proven {
                                 let extra = if self.opts.engine.at_least(18, 0, 0) {
                                     Some("on PostgreSQL 18: ADD CONSTRAINT … NOT NULL col NOT VALID, then VALIDATE CONSTRAINT".to_string())
@@ -389,6 +394,9 @@ impl Context<'_> {
                 ColumnOption::Generated { .. } | ColumnOption::Identity(_) => identity = true,
                 _ => {}
             }
+        }
+        if not_null {
+            self.not_null.insert((t.to_string(), col.clone()));
         }
         let serial = matches!(
             ty.as_str(),
