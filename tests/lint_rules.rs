@@ -771,3 +771,21 @@ fn a_second_exclusive_lock_on_the_same_table_waits_for_nothing() {
         vec!["4"]
     );
 }
+
+#[test]
+fn postgres_18_not_null_constraint_beside_other_clauses_is_read() {
+    let cat = Catalogue::bundled();
+    let found = |engine: &str| -> Vec<String> {
+        let opts = Options::new(Engine::parse(engine).unwrap());
+        let text = "SET lock_timeout = '1s';\nALTER TABLE users ADD COLUMN banned bool DEFAULT false,\n    ADD CONSTRAINT users_banned_not_null NOT NULL banned;\n";
+        lint_files(&[sql("a.sql", text)], &opts, &cat)
+            .findings
+            .into_iter()
+            .map(|f| format!("{}:{} {}", f.line, f.column, f.rule))
+            .collect()
+    };
+    // PostgreSQL 18 reads it: the scan is reported at the clause's own place.
+    assert_eq!(found("postgres:18"), vec!["3:9 pg-set-not-null"]);
+    // Before 18 PostgreSQL refuses the clause: it stays unparsed, the rest is still read.
+    assert_eq!(found("postgres:16"), vec!["2:1 unparsed"]);
+}
