@@ -163,6 +163,7 @@ fn op_step(
         class: class.into(),
         pnr: false,
         scale: scale.map(str::to_string),
+        blocks_writes: false,
         source: f.source.clone(),
     }
 }
@@ -480,6 +481,7 @@ fn assumption_check(c: &Change, engine: &Engine) -> Option<OpStep> {
         class: "lossless".into(),
         pnr: false,
         scale: None,
+        blocks_writes: false,
         source: f.source.clone(),
     })
 }
