@@ -703,6 +703,23 @@ fn statements_sqlparser_cannot_read_whole_are_recognised_and_hide_nothing() {
         found("mysql:8.0.35", my),
         vec!["4:1 mysql-algorithm-missing"]
     );
+    // The suggestion for a FULLTEXT index is not LOCK=NONE, which MySQL refuses for it.
+    let opts = Options::new(Engine::parse("mysql:8.0.35").unwrap());
+    for ft in [
+        "CREATE FULLTEXT INDEX ft_body ON posts (body);\n",
+        "ALTER TABLE posts ADD FULLTEXT INDEX ft_title (title);\n",
+    ] {
+        let r = lint_files(
+            &[sql("a.sql", &format!("SET lock_wait_timeout = 5;\n{ft}"))],
+            &opts,
+            &cat,
+        );
+        let f = &r.findings[0];
+        assert_eq!(f.rule, "mysql-algorithm-missing");
+        assert_eq!(f.severity, Severity::Warning, "{ft}");
+        assert!(f.message.contains("blocks writes"), "{}", f.message);
+        assert!(!f.suggestion.contains("LOCK=NONE"), "{}", f.suggestion);
+    }
 }
 
 #[test]

@@ -375,13 +375,12 @@ impl<'a> Outline<'a> {
         }
         items.iter().all(|item| {
             let evs = &self.doc.events[item.inner()];
+            // Nested lists may explain a term; code blocks and tasks make it an action.
             if evs.iter().any(|(e, _)| {
                 matches!(
                     e,
-                    Event::Start(Tag::CodeBlock(_))
-                        | Event::TaskListMarker(_)
-                        | Event::Start(Tag::List(_))
-                )
+                    Event::Start(Tag::CodeBlock(_)) | Event::TaskListMarker(_)
+                ) || matches!(e, Event::Code(c) if commands::looks_like_command(c))
             }) {
                 return false;
             }
@@ -391,7 +390,7 @@ impl<'a> Outline<'a> {
                 items.len() >= 3 && !line.is_empty() && !line.contains(char::is_whitespace);
             let term = line
                 .find(": ")
-                .is_some_and(|k| line[..k].split_whitespace().count() <= 3 && k > 0);
+                .is_some_and(|k| line[..k].split_whitespace().count() <= 2 && k > 0);
             one_word || term
         })
     }
