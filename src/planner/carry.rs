@@ -80,6 +80,13 @@ pub fn params(c: &Change, schema: Option<&SchemaSource>) -> BTreeMap<String, Str
     {
         p.insert("coltype".into(), col.data_type.clone());
         p.insert("nullability".into(), nullability(col));
+        p.insert(
+            "default_clause".into(),
+            col.default
+                .as_ref()
+                .map(|d| format!("DEFAULT {d}"))
+                .unwrap_or_default(),
+        );
     }
     p
 }
