@@ -145,6 +145,31 @@ fn what_no_recipe_can_move_is_refused_with_the_reason() {
             "orders.nope is not in the schema",
         ),
         ("drop table nowhere", "table nowhere is not in the schema"),
+        (
+            "add column orders.amount bigint",
+            "orders.amount exists already",
+        ),
+        (
+            "rename column orders.status to amount",
+            "orders.amount exists already",
+        ),
+        ("set not null on orders.status", "NOT NULL already"),
+        (
+            "add index on orders.stauts",
+            "orders.stauts is not in the schema",
+        ),
+        (
+            "rename table orders to customers",
+            "table customers exists already",
+        ),
+        (
+            "add foreign key orders.status references invites.email",
+            "invites.email has no primary key or unique constraint",
+        ),
+        (
+            "add foreign key orders.amount references customers.nope",
+            "customers.nope is not in the schema",
+        ),
     ] {
         let (code, _, err) = plan(&[
             "--change",

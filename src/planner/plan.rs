@@ -277,6 +277,15 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
     );
     var(
         &mut p,
+        "default_clause",
+        format!("{tc}_DEFAULT_CLAUSE"),
+        None,
+        format!(
+            "the DEFAULT clause {table}.{column} has now (DEFAULT 'x'), or empty when it has none: MODIFY drops a default it does not restate"
+        ),
+    );
+    var(
+        &mut p,
         "nullability",
         format!("{tc}_NULLABILITY"),
         // No default: assuming NULL would silently drop NOT NULL, the default and UNSIGNED.

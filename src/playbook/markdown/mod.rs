@@ -43,7 +43,9 @@
 //!   sub-section becomes a phase of its own, titled "Phase › Sub-section";
 //!   otherwise each sub-section is one step titled by its heading, with its
 //!   first code block as the command and everything else as its detail.
-//!   Deeper headings are part of the detail.
+//!   Deeper headings are part of the detail, except one that starts an
+//!   undo procedure ("Rollback", "Roll back …", "Undo", "Revert"): that
+//!   heading starts a sub-section of its own.
 //! - **Text outside lists** (prose runbooks):
 //!   - a section with no list and at most one code block is one step titled
 //!     by the section's heading: the text is the detail, the code the command;

@@ -244,10 +244,16 @@ impl<'a> Outline<'a> {
         let mut head_blocks = blocks;
         let mut subs: Vec<(&Block, &[Block])> = Vec::new();
         if let Some(level) = sub_level {
+            // An undo procedure under a deeper heading is a section of its
+            // own, never part of the forward step above it.
             let at: Vec<usize> = blocks
                 .iter()
                 .enumerate()
-                .filter(|(_, b)| b.kind == Kind::Heading(level))
+                .filter(|(_, b)| {
+                    b.kind == Kind::Heading(level)
+                        || (matches!(b.kind, Kind::Heading(_))
+                            && is_undo(&self.doc.heading_text(b)))
+                })
                 .map(|(i, _)| i)
                 .collect();
             head_blocks = &blocks[..at[0]];
@@ -961,6 +967,23 @@ impl<'a> Outline<'a> {
         step.anns.extend(self.doc.comments_of(blocks));
         step
     }
+}
+
+/// "Rollback", "Roll back the change", "Undo", "Revert": a heading that
+/// starts the way back.
+pub(super) fn is_undo(title: &str) -> bool {
+    let t = title.trim().to_lowercase();
+    [
+        "rollback",
+        "roll back",
+        "roll-back",
+        "undo",
+        "revert",
+        "backing out",
+        "back out",
+    ]
+    .iter()
+    .any(|w| t.starts_with(w))
 }
 
 pub(super) const NO_STEP: &str =

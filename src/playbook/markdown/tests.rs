@@ -982,3 +982,28 @@ fn lists_that_name_things_are_detail() {
     );
     assert!(p.phases[0].steps[0].detail.contains("`http`: port 80"));
 }
+
+#[test]
+fn an_undo_procedure_under_a_deeper_heading_is_not_merged_into_the_forward_step() {
+    let p = load(
+        "flag.md",
+        "# Feature flag\n\n## Change\n\n### Enable the flag\n\nRun it on the console host.\n\n```sh\nflagctl enable big_cache\n```\n\n#### Rollback\n\n```sh\nflagctl disable big_cache\n```\n\n### Watch the error rate\n\nFor 15 minutes.\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Change", "Enable the flag"),
+            ("Change", "Rollback"),
+            ("Change", "Watch the error rate"),
+        ]
+    );
+    assert_eq!(
+        p.phases[0].steps[0].command.as_deref(),
+        Some("flagctl enable big_cache")
+    );
+    assert!(!p.phases[0].steps[0].detail.contains("disable"));
+    assert_eq!(
+        p.phases[0].steps[1].command.as_deref(),
+        Some("flagctl disable big_cache")
+    );
+}
