@@ -40,6 +40,7 @@ NOT_SHELL = {
 PROMPT = re.compile(
     r"""^\s*(
         \$\s                                   # $ cmd
+      | ([\w.~/-]+\s)?%\s                      # zsh: dir % cmd
       | \$$
       | [\w.-]+@[\w.:~/-]+.{0,40}?[$\#]\s      # user@host:~$ cmd
       | \[\s*[\w.-]+\s*\]\s*[\w.-]+[>$\#]\s?   # [ gstg ] production>
@@ -47,6 +48,7 @@ PROMPT = re.compile(
       | (mysql|mariadb|redis[\w.:-]*|[\w-]+=[\#>]|gitlabhq_production=>)[>\#]?\s   # consoles
       | [\w-]+(\(\w+\))?=[\#>]\s               # psql: db=# / db=>
       | >>>\s                                  # python
+      | >\s                                    # a console's `> ` (or a PS2 left in)
     )""",
     re.X,
 )

@@ -127,7 +127,8 @@ fn two_drills_then_their_history_and_report() {
     let report = t.rollsafe_cli(&["report", "1"]);
     assert!(report.contains("# After-action report"), "{report}");
     assert!(
-        report.contains("- [ ] TODO: raise lock_timeout"),
+        // Open, with the id `rollsafe followup close` takes.
+        report.contains("- [ ] #1 TODO: raise lock_timeout"),
         "{report}"
     );
     let json: serde_json::Value =

@@ -703,6 +703,23 @@ fn statements_sqlparser_cannot_read_whole_are_recognised_and_hide_nothing() {
         found("mysql:8.0.35", my),
         vec!["4:1 mysql-algorithm-missing"]
     );
+    // The suggestion for a FULLTEXT index is not LOCK=NONE, which MySQL refuses for it.
+    let opts = Options::new(Engine::parse("mysql:8.0.35").unwrap());
+    for ft in [
+        "CREATE FULLTEXT INDEX ft_body ON posts (body);\n",
+        "ALTER TABLE posts ADD FULLTEXT INDEX ft_title (title);\n",
+    ] {
+        let r = lint_files(
+            &[sql("a.sql", &format!("SET lock_wait_timeout = 5;\n{ft}"))],
+            &opts,
+            &cat,
+        );
+        let f = &r.findings[0];
+        assert_eq!(f.rule, "mysql-algorithm-missing");
+        assert_eq!(f.severity, Severity::Warning, "{ft}");
+        assert!(f.message.contains("blocks writes"), "{}", f.message);
+        assert!(!f.suggestion.contains("LOCK=NONE"), "{}", f.suggestion);
+    }
 }
 
 #[test]
@@ -770,4 +787,22 @@ fn a_second_exclusive_lock_on_the_same_table_waits_for_nothing() {
         )),
         vec!["4"]
     );
+}
+
+#[test]
+fn postgres_18_not_null_constraint_beside_other_clauses_is_read() {
+    let cat = Catalogue::bundled();
+    let found = |engine: &str| -> Vec<String> {
+        let opts = Options::new(Engine::parse(engine).unwrap());
+        let text = "SET lock_timeout = '1s';\nALTER TABLE users ADD COLUMN banned bool DEFAULT false,\n    ADD CONSTRAINT users_banned_not_null NOT NULL banned;\n";
+        lint_files(&[sql("a.sql", text)], &opts, &cat)
+            .findings
+            .into_iter()
+            .map(|f| format!("{}:{} {}", f.line, f.column, f.rule))
+            .collect()
+    };
+    // PostgreSQL 18 reads it: the scan is reported at the clause's own place.
+    assert_eq!(found("postgres:18"), vec!["3:9 pg-set-not-null"]);
+    // Before 18 PostgreSQL refuses the clause: it stays unparsed, the rest is still read.
+    assert_eq!(found("postgres:16"), vec!["2:1 unparsed"]);
 }

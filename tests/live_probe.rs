@@ -144,8 +144,11 @@ fn plain_create_index_blocks_the_probe_far_longer_than_concurrently() {
         describe("plain", &plain)
     );
     // CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which lets writes through.
+    // Its probe still sees short stalls when the machine is loaded (seen:
+    // 0.7 s in two intervals beside 3.1 s for the plain build, with other
+    // test binaries building), so the margin is 3x, not more.
     assert!(
-        plain.stats.blocked_total() >= cic.stats.blocked_total() * 5,
+        plain.stats.blocked_total() >= cic.stats.blocked_total() * 3,
         "{} vs {}",
         describe("plain", &plain),
         describe("cic", &cic)

@@ -29,8 +29,12 @@ fn golden(
     };
     let intake = Intake::parse(&k, &raw).expect("intake");
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
-    let p = plan(&intake, &k, &PlanHistory::none(now)).expect("plan");
-    insta::assert_snapshot!(name, render::markdown(&p));
+    // A refusal is an answer too: its text is the snapshot.
+    let text = match plan(&intake, &k, &PlanHistory::none(now)) {
+        Ok(p) => render::markdown(&p),
+        Err(e) => format!("REFUSED\n\n{e}\n"),
+    };
+    insta::assert_snapshot!(name, text);
 }
 
 #[test]
@@ -165,6 +169,26 @@ fn g09_sqlite_goose_recreate_change_type() {
         false,
     );
 }
+/// The same changes in a maintenance window whose RTO covers the offline builds: planned.
+#[test]
+fn g10b_sqlserver_standard_efcore_recreate() {
+    golden(
+        "g10b_sqlserver_standard_efcore_recreate",
+        "recreate",
+        "sqlserver:2022:standard",
+        "efcore",
+        &[
+            "add index on orders.customer_id",
+            "add not null column orders.channel varchar(16) default 'web'",
+        ],
+        &["orders=25m"],
+        Some("30m"),
+        &["migration ran on app startup from two pods and raced"],
+        false,
+    );
+}
+/// Standard builds the index offline and adds the NOT NULL column size-of-data: blue/green
+/// keeps both releases writing, so the plan refuses.
 #[test]
 fn g10_sqlserver_standard_efcore_bluegreen() {
     golden(

@@ -652,3 +652,74 @@ fn upgrading_to_version_7_marks_step_results_of_live_drills_as_live() {
     assert!(live_of(live));
     assert!(!live_of(tabletop));
 }
+
+/// The playbook text of each drill, read straight from the file.
+fn stored_texts(path: &std::path::Path) -> (i64, i64) {
+    let out = std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg("SELECT (SELECT count(*) FROM snapshots), (SELECT count(*) FROM drills WHERE snapshot != '')")
+        .output()
+        .expect("sqlite3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (a, b) = text.trim().split_once('|').expect("two counts");
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+/// Schema 10: a playbook text is stored once per content hash; an older log
+/// is converted on open with every drill's text intact, and a text that
+/// differs from the one under its hash keeps its own copy.
+#[test]
+fn playbook_texts_are_stored_once_per_hash_and_old_logs_convert_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let rename = bundled("pg-rename-column");
+    let other = bundled("pg-create-index-concurrently");
+    let ids: Vec<i64> = {
+        let mut old = Store::create_at_version(&path, 9).unwrap();
+        [&rename, &rename, &other, &rename]
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Session::start(&mut old, l, Mode::Tabletop, "ana", at(i as i64 * 10))
+                    .unwrap()
+                    .id
+            })
+            .collect()
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+    assert_eq!(stored_texts(&path), (2, 0), "two texts, no copies left");
+    for (id, l) in ids.iter().zip([&rename, &rename, &other, &rename]) {
+        assert_eq!(store.snapshot(*id).unwrap().text, l.source, "drill #{id}");
+        assert!(Session::resume(&store, *id).is_ok());
+    }
+    drop(store);
+
+    // New drills share the stored text too.
+    let mut store = Store::open(&path).unwrap();
+    let fifth = Session::start(&mut store, &rename, Mode::Live, "ana", at(100))
+        .unwrap()
+        .id;
+    assert_eq!(stored_texts(&path), (2, 0));
+    assert_eq!(store.snapshot(fifth).unwrap().text, rename.source);
+
+    // A different text under a hash already taken keeps its own copy.
+    let started = rollsafe::drill::Event {
+        at: at(120),
+        kind: EventKind::Started {
+            mode: Mode::Tabletop,
+            operator: "ana".into(),
+            playbook_id: rename.playbook.id.clone(),
+            playbook_title: rename.playbook.title.clone(),
+            source_name: "forged.toml".into(),
+            content_hash: rollsafe::playbook::content_hash(&rename.source),
+            snapshot: format!("{}\n# edited", rename.source),
+        },
+    };
+    let id = store.start_drill(&started, 3).unwrap();
+    assert_eq!(stored_texts(&path), (2, 1));
+    assert_eq!(
+        store.snapshot(id).unwrap().text,
+        format!("{}\n# edited", rename.source)
+    );
+}

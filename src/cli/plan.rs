@@ -119,10 +119,18 @@ pub fn plan_command(global: &Global, args: &PlanArgs) -> i32 {
     if let Some(source) = &args.schema_from {
         match crate::planner::schema_live::read(source, &intake.engine.id) {
             Ok((schema, from)) => {
+                // The tables the changes name: their own, a referenced one, a new name.
                 let tables: Vec<String> = intake
                     .changes
                     .iter()
-                    .map(|c| c.table().to_string())
+                    .flat_map(|c| {
+                        let mut t = vec![c.table().to_string()];
+                        t.extend(c.params.get("ref_table").cloned());
+                        if c.op == "rename-table" {
+                            t.extend(c.params.get("new").cloned());
+                        }
+                        t
+                    })
                     .collect();
                 intake.schema = Some(crate::planner::intake::SchemaSource {
                     from,

@@ -512,7 +512,29 @@ impl<'a> Context<'a> {
                             )),
                         }
                     }
+                    let table = stmt
+                        .words
+                        .iter()
+                        .skip(2)
+                        .find(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                        .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                        .unwrap_or_default();
                     for (clause, e) in failed {
+                        // A clause the keyword rules know, checked at its own place.
+                        if let Some(off) = stmt.text.find(clause.as_str()) {
+                            let text = &stmt.text[off..off + clause.len()];
+                            let mut inner = Stmt {
+                                text,
+                                start: stmt.start + off,
+                                words: split::words(text, self.kind()),
+                                cursor: 0,
+                                ignored: stmt.ignored.clone(),
+                                index: stmt.index,
+                            };
+                            if self.pg18_not_null(&mut inner, &table) {
+                                continue;
+                            }
+                        }
                         let short: String = clause.chars().take(60).collect();
                         self.unparsed(&mut stmt, &format!("clause \"{short}\": {e}"));
                     }
@@ -657,46 +679,15 @@ impl<'a> Context<'a> {
             );
             return true;
         }
-        // PostgreSQL 18: ADD CONSTRAINT c NOT NULL col [NOT VALID]. Without NOT VALID it scans
-        // the table under ACCESS EXCLUSIVE like SET NOT NULL.
-        if kind == EngineKind::Postgres
-            && self.opts.engine.at_least(18, 0, 0)
-            && word(0) == "ALTER"
-            && word(1) == "TABLE"
-        {
-            let ws = &stmt.words;
-            if let Some(i) = ws
-                .windows(3)
-                .position(|p| p[0].upper == "CONSTRAINT" && p[2].upper == "NOT")
-                && ws.get(i + 3).is_some_and(|x| x.upper == "NULL")
-                && let (Some(name), Some(col)) = (ws.get(i + 1), ws.get(i + 4))
-            {
-                let table_word = ws
-                    .iter()
-                    .skip(2)
-                    .find(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"));
-                let table = table_word
-                    .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
-                    .unwrap_or_default();
-                let cname = bare(&stmt.text[name.offset..name.offset + name.upper.len()]);
-                let column = bare(&stmt.text[col.offset..col.offset + col.upper.len()]);
-                let not_valid = ws
-                    .windows(2)
-                    .skip(i + 4)
-                    .any(|p| p[0].upper == "NOT" && p[1].upper == "VALID");
-                let at = stmt.start;
-                self.lock_timeout(stmt, Some(&table), at);
-                self.access_exclusive(stmt, Some(&table), at);
-                self.new_constraints.insert(cname.clone());
-                if not_valid {
-                    self.not_null_checks.insert(cname, (table, column));
-                } else if !self
-                    .validated_not_null
-                    .contains(&(table.clone(), column.clone()))
-                {
-                    let at = stmt.at("CONSTRAINT");
-                    self.emit(stmt, "pg-set-not-null", Some(&table), at, format!("ADD CONSTRAINT {cname} NOT NULL {column} on {table} without NOT VALID scans the table under ACCESS EXCLUSIVE"), Some("append NOT VALID, then VALIDATE CONSTRAINT in a separate transaction".into()));
-                }
+        if kind == EngineKind::Postgres && word(0) == "ALTER" && word(1) == "TABLE" {
+            let table = stmt
+                .words
+                .iter()
+                .skip(2)
+                .find(|x| !matches!(x.upper.as_str(), "IF" | "EXISTS" | "ONLY"))
+                .map(|x| bare(&stmt.text[x.offset..x.offset + x.upper.len()]))
+                .unwrap_or_default();
+            if self.pg18_not_null(stmt, &table) {
                 return true;
             }
         }
@@ -821,6 +812,52 @@ impl<'a> Context<'a> {
             return true;
         }
         false
+    }
+
+    /// PostgreSQL 18: `ADD CONSTRAINT c NOT NULL col [NOT VALID]` in `stmt` (a whole ALTER TABLE
+    /// or one clause of it), which sqlparser does not read. Without NOT VALID it scans the table
+    /// under ACCESS EXCLUSIVE like SET NOT NULL. `false` when not there (or before 18).
+    fn pg18_not_null(&mut self, stmt: &mut Stmt<'_>, table: &str) -> bool {
+        if self.kind() != EngineKind::Postgres || !self.opts.engine.at_least(18, 0, 0) {
+            return false;
+        }
+        let ws = &stmt.words;
+        let Some(i) = ws
+            .windows(3)
+            .position(|p| p[0].upper == "CONSTRAINT" && p[2].upper == "NOT")
+        else {
+            return false;
+        };
+        let (Some(name), Some(col)) = (ws.get(i + 1), ws.get(i + 4)) else {
+            return false;
+        };
+        if ws.get(i + 3).is_none_or(|x| x.upper != "NULL") {
+            return false;
+        }
+        let table = table.to_string();
+        let cname = bare(&stmt.text[name.offset..name.offset + name.upper.len()]);
+        let column = bare(&stmt.text[col.offset..col.offset + col.upper.len()]);
+        let not_valid = ws
+            .windows(2)
+            .skip(i + 4)
+            .any(|p| p[0].upper == "NOT" && p[1].upper == "VALID");
+        let at = stmt.start;
+        self.lock_timeout(stmt, Some(&table), at);
+        self.access_exclusive(stmt, Some(&table), at);
+        self.new_constraints.insert(cname.clone());
+        if not_valid {
+            self.not_null_checks.insert(cname, (table, column));
+        } else {
+            let proven = self
+                .validated_not_null
+                .contains(&(table.clone(), column.clone()));
+            let already = !self.not_null.insert((table.clone(), column.clone()));
+            if !proven && !already {
+                let at = stmt.at("CONSTRAINT");
+                self.emit(stmt, "pg-set-not-null", Some(&table), at, format!("ADD CONSTRAINT {cname} NOT NULL {column} on {table} without NOT VALID scans the table under ACCESS EXCLUSIVE"), Some("append NOT VALID, then VALIDATE CONSTRAINT in a separate transaction".into()));
+            }
+        }
+        true
     }
 
     /// DROP VIEW / FUNCTION / TYPE / SEQUENCE / DOMAIN / EXTENSION: no rows, but code (and other

@@ -80,6 +80,13 @@ pub fn params(c: &Change, schema: Option<&SchemaSource>) -> BTreeMap<String, Str
     {
         p.insert("coltype".into(), col.data_type.clone());
         p.insert("nullability".into(), nullability(col));
+        p.insert(
+            "default_clause".into(),
+            col.default
+                .as_ref()
+                .map(|d| format!("DEFAULT {d}"))
+                .unwrap_or_default(),
+        );
     }
     p
 }
@@ -163,6 +170,7 @@ fn op_step(
         class: class.into(),
         pnr: false,
         scale: scale.map(str::to_string),
+        blocks_writes: false,
         source: f.source.clone(),
     }
 }
@@ -326,6 +334,7 @@ pub fn apply(
             src.from
         ));
     }
+    fits(s, &src.from, c, &table, &column)?;
     let rows = s.table(&table).and_then(|t| t.rows);
     let mut facts = Vec::new();
     let family = engine.id.as_str();
@@ -399,6 +408,69 @@ pub fn apply(
         }
     }
     Ok(Carried { steps, facts })
+}
+
+/// The change read against the schema: what it names must be there (or, for what it adds,
+/// must not), so a typo or a stale assumption is refused before it is planned.
+fn fits(s: &Schema, from: &str, c: &Change, table: &str, column: &str) -> Result<(), String> {
+    let missing = |what: String| {
+        format!(
+            "{what} is not in the schema read from {from}: check the change, or the database the schema came from"
+        )
+    };
+    let single = !column.is_empty() && !column.contains(',');
+    match c.op.as_str() {
+        "sql" | "sql-no-tx" | "add-check" | "drop-table" => {}
+        "add-column" | "add-not-null-column" if s.column(table, column).is_some() => {
+            return Err(format!(
+                "{table}.{column} exists already in the schema read from {from}"
+            ));
+        }
+        "add-column" | "add-not-null-column" => {}
+        "rename-table" => {
+            let new = c.params.get("new").map(String::as_str).unwrap_or("");
+            if s.table(new).is_some() {
+                return Err(format!(
+                    "table {new} exists already in the schema read from {from}"
+                ));
+            }
+        }
+        _ if single => {
+            let col = s
+                .column(table, column)
+                .ok_or_else(|| missing(format!("{table}.{column}")))?;
+            if let Some(new) = c.params.get("new")
+                && c.op == "rename-column"
+                && s.column(table, new).is_some()
+            {
+                return Err(format!(
+                    "{table}.{new} exists already in the schema read from {from}"
+                ));
+            }
+            if c.op == "set-not-null" && col.not_null {
+                return Err(format!(
+                    "{table}.{column} is NOT NULL already in the schema read from {from}: nothing to plan"
+                ));
+            }
+            if c.op == "add-foreign-key" {
+                let rt = c.params.get("ref_table").map(String::as_str).unwrap_or("");
+                let rc = c.params.get("ref_column").map(String::as_str).unwrap_or("");
+                s.column(rt, rc)
+                    .ok_or_else(|| missing(format!("{rt}.{rc}")))?;
+                let keyed = s
+                    .indexes_on(rt, rc)
+                    .iter()
+                    .any(|i| i.kind != IndexKind::Plain && i.columns.len() == 1);
+                if !keyed {
+                    return Err(format!(
+                        "{rt}.{rc} has no primary key or unique constraint of its own in the schema read from {from}: a foreign key cannot reference it"
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Without a schema: a check, before anything runs, that the column (or table) has nothing
@@ -480,6 +552,7 @@ fn assumption_check(c: &Change, engine: &Engine) -> Option<OpStep> {
         class: "lossless".into(),
         pnr: false,
         scale: None,
+        blocks_writes: false,
         source: f.source.clone(),
     })
 }

@@ -355,6 +355,11 @@ pub struct OpStep {
     pub pnr: bool,
     #[serde(default)]
     pub scale: Option<String>,
+    /// Writes wait for the whole statement and no online form exists (an online tool such
+    /// as gh-ost may still run its `alter`): the plan refuses it where the deployment model
+    /// keeps serving writes or the RTO is shorter than the block.
+    #[serde(default)]
+    pub blocks_writes: bool,
     pub source: String,
 }
 

@@ -55,6 +55,9 @@ pub struct Plan {
     /// What the plan read about the affected tables (`--schema-from`), or what it assumed
     /// without a schema: shown at the top of the plan.
     pub facts: Vec<String>,
+    /// What the plan cannot promise (a write block on an assumed row count that may exceed
+    /// the lock bound or the RTO): shown first.
+    pub warnings: Vec<String>,
     /// What to ask about an incident account that matched no category.
     pub ask: String,
     /// The files the tool loads (`rollsafe plan --files DIR`), in the order they apply.
@@ -271,6 +274,15 @@ fn params(c: &Change, vars: &mut BTreeMap<String, Variable>) -> BTreeMap<String,
         format!("{tc}_ENUM_VALUES"),
         None,
         format!("the current ENUM values of {table}.{column}, quoted, in order"),
+    );
+    var(
+        &mut p,
+        "default_clause",
+        format!("{tc}_DEFAULT_CLAUSE"),
+        None,
+        format!(
+            "the DEFAULT clause {table}.{column} has now (DEFAULT 'x'), or empty when it has none: MODIFY drops a default it does not restate"
+        ),
     );
     var(
         &mut p,
@@ -680,6 +692,8 @@ pub fn plan_numbered(
 
     // The changes.
     let mut facts: Vec<String> = Vec::new();
+    let mut refusals: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     let mut version_counter = 0u64;
     let mut tool_files: Vec<MigrationFile> = Vec::new();
     let mut last_version: Option<String> = None;
@@ -751,6 +765,47 @@ pub fn plan_numbered(
             };
             if scale != "none" && assumed {
                 assumed_rows.insert(table.clone());
+            }
+            if s.blocks_writes && !(tool.kind == "online" && s.alter.is_some()) {
+                let rate = match scale {
+                    "index" => tb.index_rows_per_s,
+                    "backfill" => tb.backfill_rows_per_s,
+                    _ => tb.rebuild_rows_per_s,
+                };
+                let block = Duration::from_secs(rows / rate.max(1));
+                let what = format!(
+                    "change {} (\"{}\"), step \"{}\": writes to {table} wait for the whole statement, about {} for {} rows{}",
+                    ci + 1,
+                    c.text,
+                    fill(&s.title, &p),
+                    format_duration(block.max(Duration::from_secs(1))),
+                    group(rows),
+                    if assumed {
+                        " (assumed: pass --rows or --schema-from)"
+                    } else {
+                        ""
+                    }
+                );
+                // The plan's own bound for a brief lock is the lock timeout it sets. On an
+                // assumed row count the block is a guess: said at the top, not refused.
+                let over_lock = model.overlap && block.as_secs() > engine.lock_timeout_s;
+                let over_rto = intake.rto.is_some_and(|r| block > r);
+                let found = if assumed {
+                    &mut warnings
+                } else {
+                    &mut refusals
+                };
+                if over_lock {
+                    found.push(format!(
+                        "{what}, longer than the {}s the plan allows any lock; with a {} deploy {}, so both releases stop writing meanwhile",
+                        engine.lock_timeout_s, model.name, model.overlap_text
+                    ));
+                } else if over_rto {
+                    found.push(format!(
+                        "{what}, longer than the RTO ({})",
+                        format_duration(intake.rto.unwrap_or_default())
+                    ));
+                }
             }
             let timebox = minutes_up(secs);
             let mut detail = fill(&s.detail, &p);
@@ -1094,6 +1149,41 @@ pub fn plan_numbered(
         }
     }
 
+    if !refusals.is_empty() {
+        let online: Vec<&str> = k
+            .tools
+            .iter()
+            .filter(|t| {
+                t.kind == "online"
+                    && (t.engines.is_empty()
+                        || t.engines
+                            .iter()
+                            .any(|e| *e == engine.id || *e == engine.family))
+            })
+            .map(|t| t.id.as_str())
+            .collect();
+        return Err(format!(
+            "refused: no safe online form on {} {} for what this plan would have to do, and the deployment or the RTO does not allow the block:\n- {}\nWays out: {}{}, or a smaller real row count (--rows, --schema-from) if the table is smaller than assumed.",
+            engine.name,
+            intake.engine.version,
+            refusals.join("\n- "),
+            if online.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "an online schema-change tool (--tool {}), ",
+                    online.join(" or --tool ")
+                )
+            },
+            match (model.overlap, intake.rto.is_some()) {
+                (true, false) => "a maintenance window (--deploy recreate)",
+                (true, true) =>
+                    "a maintenance window (--deploy recreate) with an RTO that covers the block",
+                _ => "an RTO that covers the block",
+            }
+        ));
+    }
+
     // Order by phase (stable), then add gates.
     built.sort_by_key(|b| b.phase);
     let contract_at = built.iter().position(|b| b.phase == 6);
@@ -1288,7 +1378,11 @@ pub fn plan_numbered(
         recommend::recommend(&ctx, &playbook, &metas, &incidents, history, &assumed_rows);
     let checklist = checklist::checklist(&ctx, &playbook, &incidents, &assumed_rows);
     playbook.description = format!(
-        "{}\n\nGenerated by rollsafe plan. Rollback window: {}\n\n{}{}",
+        "{}{}\n\nGenerated by rollsafe plan. Rollback window: {}\n\n{}{}",
+        warnings
+            .iter()
+            .map(|w| format!("WARNING: {w}\n\n"))
+            .collect::<String>(),
         recommendation.verdict,
         recommendation.window_summary(),
         match &intake.schema {
@@ -1320,6 +1414,7 @@ pub fn plan_numbered(
         unsourced,
         assumed_rows,
         facts,
+        warnings: warnings.clone(),
         ask: k.reading.ask.clone(),
         files: tool_files,
     })

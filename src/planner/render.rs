@@ -9,6 +9,16 @@ use crate::playbook::toml_format::to_toml;
 /// What the plan read about the tables, or assumed without a schema: at the top, before
 /// anything else a reviewer reads.
 fn schema_section(o: &mut String, plan: &Plan) {
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(o, "## Warning: this plan may stop writes\n");
+        for w in &plan.warnings {
+            let _ = writeln!(
+                o,
+                "- **{w}.** Give the real row count (--rows, --schema-from): the plan then refuses what the deployment or the RTO cannot take."
+            );
+        }
+        let _ = writeln!(o);
+    }
     let _ = writeln!(o, "## Schema\n");
     match &plan.intake.schema {
         Some(s) => {

@@ -144,4 +144,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX drills_of_playbook ON drills (playbook_id, started_at DESC, id DESC,
         playbook_title, mode, operator, status, content_hash,
         ended_at, last_event_at, steps_total, passed, failed, skipped, blocked, active_ms, alive_at);",
+    // 10: a playbook's text is stored once per content hash, not once per
+    // drill (most drills of a playbook run the same text). A drill keeps its
+    // own copy only if its text differs from the one stored under its hash,
+    // so no text is ever lost. Freed pages are reused by later drills.
+    "CREATE TABLE snapshots (
+        content_hash TEXT PRIMARY KEY,
+        text         TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO snapshots (content_hash, text)
+        SELECT content_hash, snapshot FROM drills WHERE snapshot != '' ORDER BY id;
+    UPDATE drills SET snapshot = ''
+        WHERE snapshot = (SELECT s.text FROM snapshots s WHERE s.content_hash = drills.content_hash);",
 ];

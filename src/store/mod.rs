@@ -20,6 +20,9 @@ pub use migrations::MIGRATIONS;
 /// The schema version that added tables derived from events.
 const DERIVED_SINCE: usize = 4;
 
+/// The schema version that stores each playbook text once per content hash.
+const SNAPSHOTS_SINCE: usize = 10;
+
 /// How long a write waits for another rollsafe holding the database.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 

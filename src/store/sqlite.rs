@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::migrations::MIGRATIONS;
 use super::{
-    BUSY_TIMEOUT, DERIVED_SINCE, DrillFilter, DrillRow, FollowUpRow, LogBackend, Result, Snapshot,
-    StoreError, default_path,
+    BUSY_TIMEOUT, DERIVED_SINCE, DrillFilter, DrillRow, FollowUpRow, LogBackend, Result,
+    SNAPSHOTS_SINCE, Snapshot, StoreError, default_path,
 };
 use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
 
@@ -296,7 +296,9 @@ impl LogBackend for SqliteLog {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
-        let Some(id) = insert_drill(&tx, started, steps_total).map_err(|e| classify(&path, e))?
+        let shared = self.schema >= SNAPSHOTS_SINCE;
+        let Some(id) =
+            insert_drill(&tx, started, steps_total, shared).map_err(|e| classify(&path, e))?
         else {
             return Err(not_started(0));
         };
@@ -311,6 +313,7 @@ impl LogBackend for SqliteLog {
     ) -> Result<Vec<i64>> {
         let path = self.path.clone();
         let derived = self.schema == MIGRATIONS.len();
+        let shared = self.schema >= SNAPSHOTS_SINCE;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -320,7 +323,7 @@ impl LogBackend for SqliteLog {
             let Some((started, rest)) = events.split_first() else {
                 return Err(not_started(0));
             };
-            let Some(id) = insert_drill(&tx, started, playbook.step_count())
+            let Some(id) = insert_drill(&tx, started, playbook.step_count(), shared)
                 .map_err(|e| classify(&path, e))?
             else {
                 return Err(not_started(0));
@@ -480,17 +483,24 @@ impl LogBackend for SqliteLog {
     }
 
     fn snapshot(&self, drill_id: i64) -> Result<Snapshot> {
+        // A drill's own copy, else the text stored once under its hash.
+        let sql = if self.schema >= SNAPSHOTS_SINCE {
+            "SELECT d.source_name, CASE WHEN d.snapshot != '' THEN d.snapshot ELSE s.text END
+             FROM drills d LEFT JOIN snapshots s ON s.content_hash = d.content_hash
+             WHERE d.id = ?1"
+        } else {
+            "SELECT source_name, snapshot FROM drills WHERE id = ?1"
+        };
         self.conn
-            .query_row(
-                "SELECT source_name, snapshot FROM drills WHERE id = ?1",
-                [drill_id],
-                |r| {
+            .prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.query_row([drill_id], |r| {
                     Ok(Snapshot {
                         source_name: r.get(0)?,
-                        text: r.get(1)?,
+                        text: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                     })
-                },
-            )
+                })
+            })
             .optional()
             .map_err(|e| classify(&self.path, e))?
             .ok_or(StoreError::NoSuchDrill(drill_id))
@@ -926,11 +936,14 @@ fn not_started(drill: i64) -> StoreError {
 
 /// Inserts a drill's row and its `Started` event (seq 0); the summary
 /// columns keep their defaults until an event is appended. `None` when
-/// `started` is not a `Started` event.
+/// `started` is not a `Started` event. With `shared` snapshots (schema 10
+/// on) the playbook text goes into `snapshots` once per hash, and the drill
+/// keeps its own copy only if another text already holds that hash.
 fn insert_drill(
     tx: &rusqlite::Transaction<'_>,
     started: &Event,
     steps_total: usize,
+    shared: bool,
 ) -> rusqlite::Result<Option<i64>> {
     let EventKind::Started {
         mode,
@@ -944,6 +957,16 @@ fn insert_drill(
     else {
         return Ok(None);
     };
+    let own: &str = if shared {
+        tx.prepare_cached("INSERT OR IGNORE INTO snapshots (content_hash, text) VALUES (?1, ?2)")?
+            .execute(params![content_hash, snapshot])?;
+        let same: bool = tx
+            .prepare_cached("SELECT text = ?2 FROM snapshots WHERE content_hash = ?1")?
+            .query_row(params![content_hash, snapshot], |r| r.get(0))?;
+        if same { "" } else { snapshot }
+    } else {
+        snapshot
+    };
     tx.prepare_cached(
         "INSERT INTO drills (playbook_id, playbook_title, mode, operator, content_hash,
              source_name, snapshot, started_at, last_event_at, steps_total)
@@ -956,7 +979,7 @@ fn insert_drill(
         operator,
         content_hash,
         source_name,
-        snapshot,
+        own,
         ms(started.at),
         steps_total as i64
     ])?;

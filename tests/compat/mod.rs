@@ -42,6 +42,9 @@ pub struct Case {
     #[serde(default)]
     pub schema_from: bool,
     pub known_failure: Option<String>,
+    /// The plan must stop with an error containing this text (a check that guards an
+    /// assumption, a refusal): proven like a pass, counted apart.
+    pub must_fail: Option<String>,
     pub why: Option<String>,
     pub queries: Vec<QuerySet>,
     pub target: Vec<Target>,
@@ -348,6 +351,7 @@ pub fn prove(family: &str) {
     let mut problems = Vec::new();
     let mut total = Figures::default();
     let mut plans = 0;
+    let mut stops = 0;
     for (n, case) in cases
         .case
         .iter()
@@ -366,6 +370,23 @@ pub fn prove(family: &str) {
             started.elapsed().as_secs_f64(),
             result
         );
+        if let Some(expected) = &case.must_fail {
+            match result {
+                Err(e) if e.contains(expected.as_str()) => {
+                    stops += 1;
+                    eprintln!("{}: stops as it must: {:?}", case.name, case.why);
+                }
+                Err(e) => problems.push(format!(
+                    "{}: must fail with `{expected}` but fails otherwise: {e}",
+                    case.name
+                )),
+                Ok(_) => problems.push(format!(
+                    "{}: must fail with `{expected}` but passes",
+                    case.name
+                )),
+            }
+            continue;
+        }
         match (&case.known_failure, result) {
             (None, Ok(f)) => {
                 plans += 1;
@@ -389,7 +410,7 @@ pub fn prove(family: &str) {
         }
     }
     eprintln!(
-        "{family}: {plans} plans passed, {} phases checked, {} N and {} N+1 queries, {} target checks",
+        "{family}: {plans} plans passed, {} phases checked, {} N and {} N+1 queries, {} target checks, {stops} plans stopped where they must",
         total.phases, total.n_queries, total.n1_queries, total.targets
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -158,6 +158,22 @@ impl Context<'_> {
         if best == Online::Copy {
             return; // reported per operation
         }
+        if (algorithm.is_none() || matches!(algorithm, Some(AlterTableAlgorithm::Default)))
+            && best == Online::Inplace
+            && (stmt.has("FULLTEXT") || stmt.has("SPATIAL"))
+        {
+            // In place, but no concurrent DML: LOCK=NONE is refused (manual, Online DDL
+            // Operations, "Adding a FULLTEXT index" / "Adding a SPATIAL index").
+            self.emit(
+                stmt,
+                "mysql-algorithm-missing",
+                Some(t),
+                at,
+                format!("a FULLTEXT or SPATIAL index on {t} builds in place but blocks writes until it is built (LOCK=NONE is refused)"),
+                Some("run it when writes to the table can wait, or through an online schema change tool (gh-ost, pt-online-schema-change)".into()),
+            );
+            return;
+        }
         if algorithm.is_none() || matches!(algorithm, Some(AlterTableAlgorithm::Default)) {
             let want = if best == Online::Instant {
                 "ALGORITHM=INSTANT"

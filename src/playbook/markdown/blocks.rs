@@ -123,8 +123,18 @@ impl<'a> Doc<'a> {
                     let lang = commands::lang(info);
                     let checklist = matches!(lang, Lang::Shell | Lang::Detail | Lang::Other)
                         && commands::is_checklist(&self.plain(ev.clone()));
+                    // Output alone (psql tables) is detail, like a `text` fence.
+                    let output = lang == Lang::Shell
+                        && !checklist
+                        && commands::read(&self.plain(ev.clone()), lang).is_none();
                     Kind::Code {
-                        lang: if checklist { Lang::Checklist } else { lang },
+                        lang: if checklist {
+                            Lang::Checklist
+                        } else if output {
+                            Lang::Detail
+                        } else {
+                            lang
+                        },
                     }
                 }
                 Tag::HtmlBlock => Kind::Html,
@@ -236,9 +246,10 @@ impl<'a> Doc<'a> {
         for i in title.start..title.end.min(self.events.len()) {
             let (event, span) = &self.events[i];
             match event {
+                // The last code span counts: "use the `--help` flag: `cmd --help`".
                 Event::Code(c) if depth == 0 => {
                     if code.is_some() {
-                        return None;
+                        after_code = false;
                     }
                     code = Some((c, span.start));
                 }
@@ -258,7 +269,26 @@ impl<'a> Doc<'a> {
             }
         }
         let (text, at) = code?;
-        let alone = words == 0 && text.trim().contains(' ');
+        // SQL in a list item ("in a psql console, run `ALTER ROLE ...`") is
+        // pasted into the database console.
+        const SQL: [&str; 10] = [
+            "SELECT", "ALTER", "GRANT", "REVOKE", "DROP", "CREATE", "UPDATE", "DELETE", "INSERT",
+            "VACUUM",
+        ];
+        let first = text.split_whitespace().next().unwrap_or("");
+        if !after_code && SQL.contains(&first) && text.trim().contains(' ') {
+            let mut cmd = commands::read(text, Lang::Sql)?;
+            cmd.at = at;
+            return Some(cmd);
+        }
+        // Alone, it must still read as a command: `Browser --> Cloudflare` does not.
+        let alone = words == 0
+            && text.trim().contains(' ')
+            && !text.contains("->")
+            && text.split_whitespace().next().is_some_and(|w| {
+                w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
+            });
         if !(alone || (!after_code && commands::looks_like_command(text))) {
             return None;
         }
@@ -291,7 +321,9 @@ impl<'a> Doc<'a> {
                             Event::Text(t) => {
                                 Some(t.chars().next().is_some_and(char::is_lowercase))
                             }
-                            Event::Code(_) | Event::InlineHtml(_) => Some(false),
+                            // A sentence goes on into code or a link too.
+                            Event::Code(_) | Event::Start(Tag::Link { .. }) => Some(true),
+                            Event::InlineHtml(_) => Some(false),
                             _ => None,
                         })
                         .unwrap_or(false);

@@ -181,6 +181,8 @@ static PROMPTS: LazyLock<Vec<(Regex, Prompt)>> = LazyLock::new(|| {
             Prompt::Shell,
         ),
         p(r"^[\w.-]+:[~/]\S*\s?[$#](\s+|$)", Prompt::Shell),
+        // zsh: `chef-repo % make`, `% make`
+        p(r"^([\w.~/-]+\s)?%\s+", Prompt::Shell),
         p(r"^#(\s+|$)", Prompt::Hash),
         // GitLab's console: [ gstg ] production>
         p(
@@ -249,7 +251,8 @@ static OPENERS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 fn prompt_of(line: &str) -> Option<(Prompt, &str)> {
     // Most lines are plain commands: look at the first word before any pattern.
     let word = line.split_whitespace().next()?;
-    let maybe = word.starts_with(['$', '#', '[', '>', '.', '-'])
+    let maybe = word.starts_with(['$', '#', '[', '>', '.', '-', '%'])
+        || line.split_whitespace().nth(1) == Some("%")
         || word.ends_with(['$', '#', '>', ']'])
         || word.contains(['@', '(', '='])
         || word == "MariaDB"
@@ -269,10 +272,13 @@ fn prompt_of(line: &str) -> Option<(Prompt, &str)> {
 fn reads_as_data(text: &str) -> bool {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let t = first.trim_start();
+    // `<tag` is markup; `< file cmd` is a redirect.
+    if let Some(rest) = t.strip_prefix('<') {
+        return rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '!' || c == '?');
+    }
     let starts = [
         "{",
         "[",
-        "<",
         "---",
         "@startuml",
         "graph ",
@@ -284,6 +290,10 @@ fn reads_as_data(text: &str) -> bool {
     if starts.iter().any(|s| t.starts_with(s)) && !t.starts_with("[[") {
         // `[ -f x ] && ...` and `[[ ... ]]` are shell tests.
         return !(t.starts_with("[ ") && t.contains(" ]"));
+    }
+    // A Markdown document (a template to fill in).
+    if t.starts_with("# ") && text.lines().any(|l| l.starts_with("## ")) {
+        return true;
     }
     // Columns of output: three or more runs of two or more spaces.
     first
@@ -305,7 +315,43 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
         return None;
     }
     let lines: Vec<&str> = text.lines().collect();
-    let prompts: Vec<Option<(Prompt, &str)>> = lines.iter().map(|l| prompt_of(l)).collect();
+    // A console session written with a bare `> ` and `=> ` results (irb).
+    // Every line after `> `: never a shell script either (`> file` alone
+    // would truncate the file), so the `> ` is a console prompt.
+    // A block that starts with `> ` uses it as its prompt: a shell's when
+    // what follows reads as a command, else a console's.
+    let first = lines
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .copied()
+        .unwrap_or("");
+    let gt = lines.iter().any(|l| l.starts_with("=> "))
+        || (first.starts_with("> ")
+            && first.len() > 2
+            && lines
+                .iter()
+                .all(|l| l.starts_with("> ") || prompt_of(l).is_none()));
+    let gt_kind = match first.strip_prefix("> ") {
+        Some(rest) if looks_like_command(rest) => Prompt::Shell,
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_uppercase()) && rest.contains('.') => {
+            Prompt::Console("the Rails console")
+        }
+        _ if lines.iter().any(|l| l.starts_with("=> ")) => Prompt::Console("the Rails console"),
+        _ => Prompt::Console("the console the page opened"),
+    };
+    let prompts: Vec<Option<(Prompt, &str)>> = lines
+        .iter()
+        .map(|l| match l.strip_prefix("> ") {
+            Some(rest) if gt => Some((gt_kind, rest)),
+            _ => prompt_of(l),
+        })
+        .collect();
+    if matches!(lang, Lang::Shell)
+        && prompts.iter().flatten().all(|(p, _)| *p == Prompt::More)
+        && let Some(sql) = psql_transcript(&lines)
+    {
+        return sql;
+    }
     let shell_prompts = prompts
         .iter()
         .flatten()
@@ -363,6 +409,49 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
     finish(commands, out, lang, console, prompted)
 }
 
+/// A psql session written without prompts: statements, then the tables
+/// psql printed (`---+---`, `(3 rows)`). The statements are pasted into
+/// psql; a block of such tables alone is output, not a command.
+/// `None`: the block holds no psql result.
+fn psql_transcript(lines: &[&str]) -> Option<Option<Cmd>> {
+    static RESULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^\s*(\(\d+ rows?\)|-+(\+-+)+|-{3,})\s*$").expect("psql result pattern")
+    });
+    if !lines.iter().any(|l| RESULT.is_match(l)) {
+        return None;
+    }
+    const SQL: [&str; 14] = [
+        "select", "show", "with", "explain", "update", "insert", "delete", "alter", "create",
+        "drop", "set", "grant", "vacuum", "\\",
+    ];
+    let starts_sql = |l: &str| {
+        let first = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        SQL.iter()
+            .any(|k| first == *k || (*k == "\\" && first.starts_with('\\')))
+    };
+    let mut commands = Vec::new();
+    let mut output = Vec::new();
+    let mut open = false;
+    for line in lines {
+        if open || starts_sql(line) {
+            commands.push(line.to_string());
+            let t = line.trim_end();
+            open = !(t.ends_with(';') || t.starts_with('\\'));
+        } else {
+            output.push(line.to_string());
+        }
+    }
+    if commands.is_empty() {
+        return Some(None);
+    }
+    let output = output.join("\n").trim_matches('\n').to_string();
+    Some(finish(commands, output, Lang::Shell, Some("psql"), true))
+}
+
 fn finish(
     commands: Vec<String>,
     output: String,
@@ -389,6 +478,9 @@ fn finish(
                 CommandKind::Paste("the database console (psql)".to_string())
             }
             Lang::Console(name) if !prompted => CommandKind::Paste(name.to_string()),
+            // A shell prompt in a fence tagged for a console: the page
+            // contradicts itself, so nothing runs it.
+            Lang::Console(_) => CommandKind::Reference,
             Lang::Other => CommandKind::Reference,
             Lang::Shell if !prompted && reads_as_data(&text) => CommandKind::Reference,
             _ => session(&text).unwrap_or(CommandKind::Run),
@@ -447,14 +539,11 @@ fn session(text: &str) -> Option<CommandKind> {
 
 /// Inline code that reads as a command someone would type.
 pub(super) fn looks_like_command(code: &str) -> bool {
-    const WORDS: [&str; 40] = [
+    const WORDS: [&str; 60] = [
         "sudo",
         "knife",
         "kubectl",
-        "gitlab-ctl",
-        "gitlab-rake",
-        "gitlab-rails",
-        "gitlab-psql",
+        "gitlab-",
         "chef-client",
         "systemctl",
         "service",
@@ -471,6 +560,7 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         "mysql",
         "redis-cli",
         "gcloud",
+        "gsutil",
         "aws",
         "terraform",
         "journalctl",
@@ -488,6 +578,28 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         "glsh",
         "bin/",
         "./",
+        "df",
+        "du",
+        "ps",
+        "lsblk",
+        "mount",
+        "umount",
+        "chmod",
+        "chown",
+        "mkdir",
+        "rm",
+        "cp",
+        "mv",
+        "find",
+        "jq",
+        "rake",
+        "tar",
+        "rsync",
+        "openssl",
+        "dig",
+        "nc",
+        "scripts/",
+        "gpg",
     ];
     let code = code.trim();
     let first = code.split_whitespace().next().unwrap_or("");
@@ -495,7 +607,7 @@ pub(super) fn looks_like_command(code: &str) -> bool {
         && !code.contains('\n')
         && WORDS
             .iter()
-            .any(|w| first == *w || (w.ends_with('/') && first.starts_with(w)))
+            .any(|w| first == *w || (w.ends_with(['/', '-']) && first.starts_with(w)))
 }
 
 #[cfg(test)]
@@ -525,6 +637,45 @@ mod tests {
         assert_eq!(c.output.as_deref(), Some("status: ok"));
         let root = run("root@db-1:/# systemctl restart x\n", "");
         assert_eq!(root.text, "systemctl restart x");
+    }
+
+    #[test]
+    fn psql_and_irb_sessions_without_prompts() {
+        let c = run("show work_mem;\n work_mem\n----------\n 4MB\n(1 row)\n", "");
+        assert_eq!(c.text, "show work_mem;");
+        assert_eq!(c.kind, CommandKind::Paste("psql".into()));
+        assert_eq!(
+            c.output.as_deref(),
+            Some(" work_mem\n----------\n 4MB\n(1 row)")
+        );
+        // Tables alone are output: detail, not a command.
+        assert_eq!(
+            read(" a | b\n---+---\n 1 | 2\n(1 row)\n", Lang::Shell),
+            None
+        );
+        let redis = run("> slowlog get 10\n1) 1) (integer) 5\n", "shell");
+        assert_eq!(redis.text, "slowlog get 10");
+        assert_eq!(redis.output.as_deref(), Some("1) 1) (integer) 5"));
+        assert_eq!(redis.kind.label(), "paste");
+        let shell = run("> gpg --card-edit\n\nApplication ID: D27\n", "bash");
+        assert_eq!(shell.text, "gpg --card-edit");
+        assert_eq!(shell.kind, CommandKind::Run);
+        let alone = run("> Project.find(1).expire_caches\n", "");
+        assert_eq!(alone.text, "Project.find(1).expire_caches");
+        assert_eq!(alone.kind.label(), "paste");
+        let irb = run("> p = Project.find(1)\n=> #<Project id:1>\n", "");
+        assert_eq!(irb.text, "p = Project.find(1)");
+        assert_eq!(irb.kind.label(), "paste");
+    }
+
+    #[test]
+    fn zsh_prompts() {
+        let c = run("repo % ./bin/state gstg\nFetching...\n  3 fe UP\n", "");
+        assert_eq!(c.text, "./bin/state gstg");
+        assert_eq!(c.output.as_deref(), Some("Fetching...\n  3 fe UP"));
+        // `%` inside a command is not a prompt.
+        let c = run("printf '%s\\n' a", "sh");
+        assert!(!c.prompted);
     }
 
     #[test]
@@ -568,11 +719,11 @@ mod tests {
         }
         assert_eq!(run("foo bar", "elixir").kind, CommandKind::Reference);
         assert_eq!(run("ls -la", "bash").kind, CommandKind::Run);
-        // A shell prompt in a mislabelled fence is still a shell command.
-        assert_eq!(
-            run("$ gitlab-rake db:x\nqueued\n", "ruby").kind,
-            CommandKind::Run
-        );
+        // A shell prompt in a fence tagged Ruby: the page contradicts itself,
+        // so it is shown, never run.
+        let mixed = run("$ gitlab-rake db:x\nqueued\n", "ruby");
+        assert_eq!(mixed.kind, CommandKind::Reference);
+        assert_eq!(mixed.text, "gitlab-rake db:x");
     }
 
     #[test]
@@ -587,6 +738,8 @@ mod tests {
             CommandKind::Reference
         );
         assert_eq!(run("[ -f /x ] && rm /x", "").kind, CommandKind::Run);
+        assert_eq!(run("< list.txt xargs rm", "").kind, CommandKind::Run);
+        assert_eq!(run("<config>\n</config>", "").kind, CommandKind::Reference);
     }
 
     #[test]

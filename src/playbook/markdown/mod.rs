@@ -21,10 +21,20 @@
 //!   - *title*: the item's first line as plain text (emphasis and code marks
 //!     dropped, link text kept, one trailing `:` dropped). A hard-wrapped
 //!     line continues the title when it does not end in `.` `!` `?` `:` and
-//!     the next line starts with a lowercase letter.
+//!     the next line starts with a lowercase letter, inline code or a link.
 //!   - *command*: the first code block directly inside the item (fenced or
-//!     indented, trimmed). Blocks tagged `text`, `txt`, `plain`, `plaintext`,
-//!     `output` or `log` are never commands.
+//!     indented, de-indented as a whole) that is a command (see
+//!     `commands.rs`: prompts stripped, output kept apart, the fence language
+//!     deciding whether it runs, is pasted into a console, or is only read;
+//!     diagrams, data and output are never commands). Without one, inline
+//!     code that is the whole action of the item (`` `gitlab-ctl reconfigure` ``,
+//!     "apply it: `knife ssh …`"), or nested items that are each only such
+//!     code, one per line.
+//!   - Items that are only a link (a few words at most after it), and lists
+//!     that name things (one word per item, or `term: description`), are not
+//!     steps: they join the detail of the step before them. A section that is
+//!     only links becomes the playbook's `sources`. A `- [ ]` checklist
+//!     written inside a fence is read as steps.
 //!   - *detail*: the rest of the item as Markdown with its indentation
 //!     removed: following lines, nested lists, tables, quotes, other code
 //!     blocks. Nested items belong to the detail; they are not steps.
@@ -33,7 +43,9 @@
 //!   sub-section becomes a phase of its own, titled "Phase › Sub-section";
 //!   otherwise each sub-section is one step titled by its heading, with its
 //!   first code block as the command and everything else as its detail.
-//!   Deeper headings are part of the detail.
+//!   Deeper headings are part of the detail, except one that starts an
+//!   undo procedure ("Rollback", "Roll back …", "Undo", "Revert"): that
+//!   heading starts a sub-section of its own.
 //! - **Text outside lists** (prose runbooks):
 //!   - a section with no list and at most one code block is one step titled
 //!     by the section's heading: the text is the detail, the code the command;
@@ -58,7 +70,8 @@
 //!
 //! - **Playbook** (above the first `##`, or on the `#` title line):
 //!   `id=`, `title=`, `kind=migration|rollback|incident|gameday`,
-//!   `budget=30m`, `tags=a,b`. Without `id=`, the id is the slug of the file
+//!   `budget=30m`, `tags=a,b`, `sql_client="psql $DATABASE_URL"` (SQL
+//!   blocks then run through that client instead of being pasted). Without `id=`, the id is the slug of the file
 //!   name, or of the title. A probe (see the TOML `[probe]` table):
 //!   `probe_engine=postgres|mysql probe_url="${DATABASE_URL}"
 //!   probe_statement="UPDATE ..."`, optionally `probe_interval=20ms`,

@@ -244,10 +244,16 @@ impl<'a> Outline<'a> {
         let mut head_blocks = blocks;
         let mut subs: Vec<(&Block, &[Block])> = Vec::new();
         if let Some(level) = sub_level {
+            // An undo procedure under a deeper heading is a section of its
+            // own, never part of the forward step above it.
             let at: Vec<usize> = blocks
                 .iter()
                 .enumerate()
-                .filter(|(_, b)| b.kind == Kind::Heading(level))
+                .filter(|(_, b)| {
+                    b.kind == Kind::Heading(level)
+                        || (matches!(b.kind, Kind::Heading(_))
+                            && is_undo(&self.doc.heading_text(b)))
+                })
                 .map(|(i, _)| i)
                 .collect();
             head_blocks = &blocks[..at[0]];
@@ -357,11 +363,41 @@ impl<'a> Outline<'a> {
 
     pub(super) fn has_list(&self, blocks: &[Block]) -> bool {
         blocks.iter().any(|b| {
-            (b.kind == Kind::List && !self.is_link_list(b))
+            (b.kind == Kind::List && !self.is_link_list(b) && !self.is_glossary(b))
                 || b.kind
                     == (Kind::Code {
                         lang: Lang::Checklist,
                     })
+        })
+    }
+
+    /// A list that names things rather than saying what to do: every item
+    /// is one word ("- cassandra", three items or more), or a term and its
+    /// description ("- `api`: the API backends"), and none holds code.
+    pub(super) fn is_glossary(&self, list: &Block) -> bool {
+        let items = self.doc.blocks(list.inner());
+        if items.len() < 2 {
+            return false;
+        }
+        items.iter().all(|item| {
+            let evs = &self.doc.events[item.inner()];
+            // Nested lists may explain a term; code blocks and tasks make it an action.
+            if evs.iter().any(|(e, _)| {
+                matches!(
+                    e,
+                    Event::Start(Tag::CodeBlock(_)) | Event::TaskListMarker(_)
+                ) || matches!(e, Event::Code(c) if commands::looks_like_command(c))
+            }) {
+                return false;
+            }
+            let text = self.doc.plain(item.inner());
+            let line = text.trim();
+            let one_word =
+                items.len() >= 3 && !line.is_empty() && !line.contains(char::is_whitespace);
+            let term = line
+                .find(": ")
+                .is_some_and(|k| line[..k].split_whitespace().count() <= 2 && k > 0);
+            one_word || term
         })
     }
 
@@ -503,7 +539,7 @@ impl<'a> Outline<'a> {
                     None => run.push(b.clone()),
                 }
                 continue;
-            } else if b.kind == Kind::List && !self.is_link_list(b) {
+            } else if b.kind == Kind::List && !self.is_link_list(b) && !self.is_glossary(b) {
                 if !run.is_empty() {
                     units.push(Unit::Prose(groups(std::mem::take(&mut run))));
                 }
@@ -819,6 +855,9 @@ impl<'a> Outline<'a> {
         if command.is_none() {
             command = doc.inline_command(title_events);
         }
+        if command.is_none() {
+            command = self.nested_commands(&children);
+        }
         let mut cuts: Vec<Range<usize>> = comments.iter().map(|c| c.span.clone()).collect();
         cuts.extend(code.map(|b| b.span.clone()));
         let detail = doc.render(detail_from..item.span.end, &cuts);
@@ -848,6 +887,39 @@ impl<'a> Outline<'a> {
             checkbox,
             listed: true,
         })
+    }
+
+    /// An item whose nested items are each nothing but a command in inline
+    /// code ("apply it to the fleet" over two `knife ssh ...` items): those
+    /// commands, one per line.
+    fn nested_commands(&self, children: &[Block]) -> Option<Cmd> {
+        let lists: Vec<&Block> = children.iter().filter(|b| b.kind == Kind::List).collect();
+        if lists.len() != 1 {
+            return None;
+        }
+        let mut lines = Vec::new();
+        let mut at = None;
+        for item in self.doc.blocks(lists[0].inner()) {
+            let inner = self.doc.blocks(item.inner());
+            let texts: Vec<&Block> = inner.iter().filter(|b| !b.quiet).collect();
+            let run = match texts.first() {
+                Some(b) if b.kind == Kind::Paragraph && texts.len() == 1 => b.inner(),
+                Some(b) if b.kind == Kind::Inline => {
+                    texts[0].ev.start..texts[texts.len() - 1].ev.end
+                }
+                _ => return None,
+            };
+            let cmd = self.doc.inline_command(run)?;
+            if !cmd.kind.is_run() || cmd.text.contains('\n') {
+                return None;
+            }
+            at.get_or_insert(cmd.at);
+            lines.push(cmd.text);
+        }
+        let text = lines.join("\n");
+        let mut cmd = commands::read(&text, Lang::Shell)?;
+        cmd.at = at?;
+        Some(cmd)
     }
 
     /// The steps of a checklist written inside a fence (to paste into an
@@ -895,6 +967,23 @@ impl<'a> Outline<'a> {
         step.anns.extend(self.doc.comments_of(blocks));
         step
     }
+}
+
+/// "Rollback", "Roll back the change", "Undo", "Revert": a heading that
+/// starts the way back.
+pub(super) fn is_undo(title: &str) -> bool {
+    let t = title.trim().to_lowercase();
+    [
+        "rollback",
+        "roll back",
+        "roll-back",
+        "undo",
+        "revert",
+        "backing out",
+        "back out",
+    ]
+    .iter()
+    .any(|w| t.starts_with(w))
 }
 
 pub(super) const NO_STEP: &str =

@@ -964,3 +964,46 @@ fn the_toml_export_marks_guesses_and_loads() {
     );
     assert_eq!(again.step_count(), p.step_count());
 }
+
+#[test]
+fn lists_that_name_things_are_detail() {
+    let p = load(
+        "lb.md",
+        "# Load balancer\n\n## Frontends\n\n- `http`: port 80\n  - redirects to https\n- `ssh`: port 22\n\n## Engines that rebalance\n\n- cassandra\n- ceph\n- kafka\n\n## Drain\n\n1. Drain the node\n   ```sh\n   lbctl drain lb-1\n   ```\n2. Stop: wait for connections to end\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Frontends", "Frontends"),
+            ("Engines that rebalance", "Engines that rebalance"),
+            ("Drain", "Drain the node"),
+            ("Drain", "Stop: wait for connections to end"),
+        ]
+    );
+    assert!(p.phases[0].steps[0].detail.contains("`http`: port 80"));
+}
+
+#[test]
+fn an_undo_procedure_under_a_deeper_heading_is_not_merged_into_the_forward_step() {
+    let p = load(
+        "flag.md",
+        "# Feature flag\n\n## Change\n\n### Enable the flag\n\nRun it on the console host.\n\n```sh\nflagctl enable big_cache\n```\n\n#### Rollback\n\n```sh\nflagctl disable big_cache\n```\n\n### Watch the error rate\n\nFor 15 minutes.\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Change", "Enable the flag"),
+            ("Change", "Rollback"),
+            ("Change", "Watch the error rate"),
+        ]
+    );
+    assert_eq!(
+        p.phases[0].steps[0].command.as_deref(),
+        Some("flagctl enable big_cache")
+    );
+    assert!(!p.phases[0].steps[0].detail.contains("disable"));
+    assert_eq!(
+        p.phases[0].steps[1].command.as_deref(),
+        Some("flagctl disable big_cache")
+    );
+}
