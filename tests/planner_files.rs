@@ -2,7 +2,7 @@
 //! tool would load, numbered after the project's history, driven through the real binary.
 //! Python and Node check that the Alembic and Knex files parse.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn bin() -> &'static str {
@@ -56,11 +56,12 @@ fn listing(dir: &Path) -> Vec<String> {
     out
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rollsafe-files-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory for one test, deleted when the guard drops.
+fn tmp(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("rollsafe-files-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn read(dir: &Path, rel: &str) -> String {
@@ -72,7 +73,8 @@ const RENAME: &str = "rename column orders.name to full_name";
 
 #[test]
 fn versions_follow_the_history_and_a_collision_writes_nothing() {
-    let d = tmp("collide");
+    let guard = tmp("collide");
+    let d = guard.path().to_path_buf();
     let (code, err) = plan_files(&d, "golang-migrate", "postgres:15", RENAME, Some("0042"));
     assert_eq!(code, 0, "{err}");
     let first = listing(&d);
@@ -100,7 +102,7 @@ fn versions_follow_the_history_and_a_collision_writes_nothing() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(listing(&d).len(), first.len() * 2);
     // A version that is not a number is a usage error.
-    let (code, _) = plan_files(&tmp("bad"), "goose", "postgres:15", INDEX, Some("v1"));
+    let (code, _) = plan_files(tmp("bad").path(), "goose", "postgres:15", INDEX, Some("v1"));
     assert_eq!(code, 2);
 }
 
@@ -113,7 +115,8 @@ fn concurrent_index_files_opt_out_of_the_transaction_in_each_tools_own_way() {
         ("rails", "  disable_ddl_transaction!"),
         ("alembic", "with op.get_context().autocommit_block():"),
     ] {
-        let d = tmp(tool);
+        let guard = tmp(tool);
+        let d = guard.path().to_path_buf();
         let (code, err) = plan_files(&d, tool, "postgres:15", INDEX, None);
         assert_eq!(code, 0, "{tool}: {err}");
         let files = listing(&d);
@@ -147,7 +150,8 @@ fn concurrent_index_files_opt_out_of_the_transaction_in_each_tools_own_way() {
         }
     }
     // Flyway: a .sql.conf beside the script.
-    let d = tmp("flyway");
+    let guard = tmp("flyway");
+    let d = guard.path().to_path_buf();
     let (code, err) = plan_files(&d, "flyway", "postgres:15", INDEX, None);
     assert_eq!(code, 0, "{err}");
     let files = listing(&d);
@@ -162,7 +166,8 @@ fn concurrent_index_files_opt_out_of_the_transaction_in_each_tools_own_way() {
 
 #[test]
 fn alembic_revisions_chain_and_parse_as_python() {
-    let d = tmp("alembic-chain");
+    let guard = tmp("alembic-chain");
+    let d = guard.path().to_path_buf();
     let (code, err) = plan_files(&d, "alembic", "postgres:15", RENAME, Some("0007"));
     assert_eq!(code, 0, "{err}");
     let files = listing(&d);
@@ -201,7 +206,8 @@ fn alembic_revisions_chain_and_parse_as_python() {
 
 #[test]
 fn knex_and_rails_files_have_the_tools_shape() {
-    let d = tmp("knex");
+    let guard = tmp("knex");
+    let d = guard.path().to_path_buf();
     let (code, err) = plan_files(&d, "knex", "postgres:15", RENAME, None);
     assert_eq!(code, 0, "{err}");
     for f in listing(&d) {
@@ -219,7 +225,8 @@ fn knex_and_rails_files_have_the_tools_shape() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let d = tmp("rails");
+    let guard = tmp("rails");
+    let d = guard.path().to_path_buf();
     let (code, err) = plan_files(&d, "rails", "postgres:15", RENAME, Some("20261205120000"));
     assert_eq!(code, 0, "{err}");
     for f in listing(&d) {
