@@ -11,8 +11,11 @@ impl App {
 
     /// Counts and loads from the top, after the filter changed.
     pub(super) fn reload_history(&mut self, history: &mut HistoryState) {
-        // Running vs interrupted is judged at the app's clock.
+        // Running vs interrupted is judged at the app's clock; the store
+        // filters by the `/` text as typed.
         history.filter.as_of = Some(self.now);
+        let text = history.search.text.trim();
+        history.filter.text = (!text.is_empty()).then(|| text.to_string());
         match self.store.count_drills_where(&history.filter) {
             Ok(total) => history.total = total,
             Err(e) => return self.error(e.to_string()),
@@ -89,8 +92,6 @@ impl App {
                 other => history.search.edit(other),
             };
             if changed {
-                let text = history.search.text.trim();
-                history.filter.text = (!text.is_empty()).then(|| text.to_string());
                 let mut taken = std::mem::take(history);
                 self.reload_history(&mut taken);
                 self.screen = Screen::History(taken);
@@ -209,7 +210,6 @@ impl App {
             // Esc first clears a text filter, then leaves.
             Action::Back | Action::Quit if history.search.is_active() => {
                 history.search = TextFilter::default();
-                history.filter.text = None;
                 let mut taken = std::mem::take(history);
                 self.reload_history(&mut taken);
                 self.screen = Screen::History(taken);
