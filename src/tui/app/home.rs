@@ -75,32 +75,33 @@ impl App {
         if mode == Mode::Tabletop {
             return self.start(loaded, mode, now);
         }
-        // A variable nothing gave is asked for here, one at a time.
-        if let Err(missing) = vars::resolve(&loaded.playbook, &self.overrides, &self.env)
-            && let Some(first) = missing.first()
-        {
-            self.pending_live = Some(Box::new(loaded.clone()));
-            let why = format!(
-                "used by steps {}{}",
-                first.step_ids.join(", "),
-                match missing.len() - 1 {
-                    0 => String::new(),
-                    n => format!("; {n} more to set after it"),
-                }
-            );
-            self.dialog = Some(Dialog::Prompt {
-                kind: PromptKind::SetVariable {
-                    name: first.name.clone(),
-                    why,
-                },
-                input: String::new(),
-                error: None,
-            });
-            return;
-        }
-        let vars = match self.resolve_vars(&loaded.playbook, mode) {
+        // A variable nothing gave is asked for here, one at a time
+        // (resolve reports at least one when it fails).
+        let vars = match vars::resolve(&loaded.playbook, &self.overrides, &self.env) {
             Ok(vars) => vars,
-            Err(message) => return self.error(message),
+            Err(missing) => {
+                let Some(first) = missing.first() else {
+                    return;
+                };
+                self.pending_live = Some(Box::new(loaded.clone()));
+                let why = format!(
+                    "used by steps {}{}",
+                    first.step_ids.join(", "),
+                    match missing.len() - 1 {
+                        0 => String::new(),
+                        n => format!("; {n} more to set after it"),
+                    }
+                );
+                self.dialog = Some(Dialog::Prompt {
+                    kind: PromptKind::SetVariable {
+                        name: first.name.clone(),
+                        why,
+                    },
+                    input: String::new(),
+                    error: None,
+                });
+                return;
+            }
         };
         let variables = vars
             .values

@@ -106,12 +106,12 @@ pub enum PromptKind {
 
 impl PromptKind {
     pub fn title(&self) -> String {
-        if let PromptKind::SetVariable { name, why } = self {
-            return format!(
-                "${{{name}}} has no value ({why}). Type it (kept for this session only):"
-            );
-        }
         let text = match self {
+            PromptKind::SetVariable { name, why } => {
+                return format!(
+                    "${{{name}}} has no value ({why}). Type it (kept for this session only):"
+                );
+            }
             PromptKind::Note => "Note on this step (TODO: marks a follow-up)",
             PromptKind::FailReason => "Why did it fail? (enter to leave blank)",
             PromptKind::SkipReason => "Why skip this step?",
@@ -127,7 +127,6 @@ impl PromptKind {
             PromptKind::LintPath => {
                 "Migration file or directory, then the engine (e.g. db/migrate postgres:16)"
             }
-            PromptKind::SetVariable { .. } => unreachable!("handled above"),
         };
         text.to_string()
     }
@@ -146,10 +145,8 @@ impl PromptKind {
     }
 
     pub fn label(&self) -> String {
-        if let PromptKind::SetVariable { name, .. } = self {
-            return format!(" Set ${{{name}}} ");
-        }
         let text = match self {
+            PromptKind::SetVariable { name, .. } => return format!(" Set ${{{name}}} "),
             PromptKind::Note => " Note ",
             PromptKind::FailReason => " Fail step ",
             PromptKind::SkipReason => " Skip step ",
@@ -162,7 +159,6 @@ impl PromptKind {
             PromptKind::UndoReason => " Undo outcome ",
             PromptKind::CloseFollowUp => " Close follow-up ",
             PromptKind::LintPath => " Lint a migration ",
-            PromptKind::SetVariable { .. } => unreachable!("handled above"),
         };
         text.to_string()
     }
