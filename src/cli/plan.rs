@@ -224,12 +224,7 @@ fn intake_from_files(k: &Knowledge, args: &PlanArgs, mut raw: RawIntake) -> Resu
     let report = crate::lint::lint_files(&prepared.files, &prepared.opts, &cat);
     // The settings file may give the engine and row counts.
     raw.engine = prepared.engine_text.clone();
-    raw.rows = prepared
-        .opts
-        .rows
-        .iter()
-        .map(|(t, n)| format!("{t}={n}"))
-        .collect();
+    raw.rows = prepared.opts.row_flags();
     let read = crate::planner::from_sql::intake_from(k, &report, raw, args.deploy.is_some())?;
     for note in &read.notes {
         eprintln!("rollsafe: {note}");

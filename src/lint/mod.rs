@@ -164,6 +164,12 @@ pub struct Options {
 }
 
 impl Options {
+    /// The row counts as `TABLE=COUNT`, the form `--rows` and the planner's
+    /// intake take, so a plan made from lint sizes its steps by them too.
+    pub fn row_flags(&self) -> Vec<String> {
+        self.rows.iter().map(|(t, n)| format!("{t}={n}")).collect()
+    }
+
     pub fn new(engine: Engine) -> Options {
         Options {
             engine,

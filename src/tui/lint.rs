@@ -34,12 +34,7 @@ impl LintState {
         prepared.opts.statements = true;
         let mut report = lint_files(&prepared.files, &prepared.opts, &cat);
         report.tool_from = prepared.tool_from;
-        let rows = prepared
-            .opts
-            .rows
-            .iter()
-            .map(|(t, n)| format!("{t}={n}"))
-            .collect();
+        let rows = prepared.opts.row_flags();
         Ok(LintState {
             rows,
             filter: Default::default(),
