@@ -958,8 +958,9 @@ title = "Afterwards"
 
 /// The running command stays in sight: its step is marked ⟳, stderr lines
 /// are marked ▌, another step says where it runs and `.` jumps back; then
-/// History's `/` narrows the drills, and the drill left reads interrupted
-/// to `history --json` only once it is no longer heard from.
+/// History's `/` narrows the drills, and the drill just left still reads
+/// running to `history --json` (the 30 s interrupted rule is tested in
+/// `app_update` with a fixed clock).
 #[test]
 fn a_running_command_is_in_sight_and_history_filters_by_typed_text() {
     let mut t = Tmux::new("streams");
