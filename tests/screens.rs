@@ -625,3 +625,20 @@ fn live_start_asks_for_a_missing_variable_and_masks_a_url_password() {
     }
     assert_snapshot!(draw(&app, 80, 24, 0));
 }
+
+/// A filter that hides every drill says so; it does not claim the log is empty.
+#[test]
+fn history_with_every_drill_filtered_out_says_the_filter_hides_them() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Back, at(1));
+    app.handle(Action::OpenHistory, at(2));
+    app.handle(Action::Filter, at(2));
+    for c in "zzz".chars() {
+        app.handle(Action::Input(c), at(2));
+    }
+    let screen = draw(&app, 100, 12, 2);
+    assert!(screen.contains("No drill matches the filters"), "{screen}");
+    assert!(!screen.contains("No drills yet"), "{screen}");
+    app.handle(Action::Dismiss, at(3));
+    assert!(!draw(&app, 100, 12, 3).contains("No drill"));
+}

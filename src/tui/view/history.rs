@@ -85,7 +85,12 @@ pub fn render(
         });
     }
     if history.total == 0 {
-        lines.push(Line::raw("No drills yet: start one from Home."));
+        // An empty list under a filter is not an empty log.
+        lines.push(Line::raw(if filters.is_empty() {
+            "No drills yet: start one from Home."
+        } else {
+            "No drill matches the filters: c clears them (esc a / text)."
+        }));
     }
     let position = if history.total > 0 {
         format!(" {}/{} ", history.selected + 1, history.total)
