@@ -1,12 +1,17 @@
 //! The drill log: what the app needs from it (append, fold, list,
 //! aggregates) as one interface, [`LogBackend`], behind [`Store`]. SQLite
-//! ([`sqlite::SqliteLog`]) is the embedded default; SQL stays in the backend.
+//! ([`sqlite::SqliteLog`]) is the embedded default; PostgreSQL
+//! ([`postgres::PostgresLog`]) holds a team's shared log. SQL stays in the
+//! backends; what an event writes is decided once, in `record`.
 //!
-//! Every event is written in its own transaction with `synchronous=FULL`, so
-//! once `append` returns, the event survives a crash, `kill -9` or power loss.
+//! Every event is committed durably in its own transaction, so once `append`
+//! returns, the event survives a crash, `kill -9` or power loss.
 //! Times are stored as UTC milliseconds since the epoch.
 
 mod migrations;
+pub mod pg_connect;
+pub mod postgres;
+mod record;
 pub mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +60,8 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("drill log {path}: the server refused: {detail}")]
+    Server { path: String, detail: String },
     #[error("drill #{drill}, event {seq}: unreadable event record: {detail}")]
     BadEvent {
         drill: i64,
@@ -176,8 +183,8 @@ pub trait LogBackend {
     /// so ids follow it as they would in a live log. The rows
     /// written are exactly those [`Store::start_drill`] and one
     /// [`Store::append`] per event would leave: the same fold
-    /// ([`Drill::fold`] then [`Drill::apply`]), the same per-step helper
-    /// and the same summary columns, taken after the last event. Returns the
+    /// ([`Drill::fold`] then [`Drill::apply`]), the same per-step results,
+    /// follow-ups and summary columns, taken after the last event. Returns the
     /// new ids, in order. Nothing is written if any drill is malformed.
     fn bulk_load(
         &mut self,
@@ -289,6 +296,22 @@ pub struct Store {
 }
 
 impl Store {
+    /// How `--db` is shown: a PostgreSQL URL without its password.
+    pub fn describe(db: &Path) -> String {
+        match db.to_str().filter(|s| pg_connect::is_postgres_url(s)) {
+            Some(url) => pg_connect::redact(url),
+            None => db.display().to_string(),
+        }
+    }
+
+    /// Opens the log `--db` names: a `postgres://` URL, else a SQLite file.
+    pub fn open_at(db: &Path) -> Result<Self> {
+        match db.to_str().filter(|s| pg_connect::is_postgres_url(s)) {
+            Some(url) => Ok(Self::with(postgres::PostgresLog::open(url)?)),
+            None => Self::open(db),
+        }
+    }
+
     /// Opens (creating if needed) the SQLite log at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         Ok(Self::with(sqlite::SqliteLog::open(path)?))
