@@ -95,8 +95,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The drill log (SQLite). Default: drills.db in the user data directory.
-    #[arg(long, global = true, env = "ROLLSAFE_DB", value_name = "PATH")]
+    /// The drill log: a SQLite file, or a team's shared log as a PostgreSQL URL
+    /// (postgres://USER@HOST:PORT/DB; password from the URL, PGPASSWORD, ~/.pgpass
+    /// or a service). Default: drills.db in the user data directory.
+    #[arg(long, global = true, env = "ROLLSAFE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Directory of your own playbooks. Default: playbooks/ in the user config directory.
     #[arg(long, global = true, env = "ROLLSAFE_PLAYBOOKS", value_name = "DIR")]
@@ -297,7 +299,9 @@ impl Global {
 
     pub fn open_store(&self) -> Result<Store, (i32, String)> {
         let path = self.db_path().map_err(|e| (exit::USAGE, e))?;
-        let store = Store::open(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        let mut store = Store::open_at(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        // Others following a drill see this name as its driver or on notes.
+        store.identify(&self.operator());
         for note in store.tightened() {
             eprintln!("rollsafe: note: {note}");
         }
