@@ -152,6 +152,8 @@ both!(
     two_clients_appending_to_one_drill_interleave_without_losing_an_event,
     reopening_an_up_to_date_log_changes_nothing,
     a_killed_rehearsal_loses_no_event_and_resumes_to_completion,
+    one_client_drives_and_a_second_is_refused_until_the_drive_is_handed_over,
+    a_follower_syncs_the_drivers_outcomes_and_the_driver_syncs_its_notes,
 );
 
 fn a_drill_reopened_from_another_connection_folds_to_the_same_state(fresh: &Fresh) {
@@ -166,6 +168,7 @@ fn a_drill_reopened_from_another_connection_folds_to_the_same_state(fresh: &Fres
         EventKind::Note {
             step: Some(first),
             text: "TODO: page the DBA earlier".into(),
+            by: None,
         },
         EventKind::Paused,
     ];
@@ -308,6 +311,7 @@ fn follow_ups_open_with_their_note_and_close_once(fresh: &Fresh) {
                 EventKind::Note {
                     step: Some(step.clone()),
                     text: text.into(),
+                    by: None,
                 },
             )
             .unwrap();
@@ -525,6 +529,7 @@ fn script(loaded: &rollsafe::playbook::Loaded) -> Vec<(i64, EventKind)> {
             EventKind::Note {
                 step: None,
                 text: "TODO: watch lag before the backfill".into(),
+                by: None,
             },
         ),
         (70, EventKind::Paused),
@@ -602,6 +607,7 @@ fn two_clients_appending_to_one_drill_interleave_without_losing_an_event(fresh: 
         let note = |who: &str| EventKind::Note {
             step: None,
             text: format!("{who} {i}"),
+            by: None,
         };
         a.record(&mut first, at(10 + i), note("ana")).unwrap();
         b.record(&mut second, at(10 + i), note("bo")).unwrap();
@@ -842,4 +848,121 @@ fn a_postgres_server_that_is_not_there_is_a_clear_error_without_the_password() {
     );
     assert!(err.contains("cannot connect"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+fn one_client_drives_and_a_second_is_refused_until_the_drive_is_handed_over(fresh: &Fresh) {
+    let loaded = bundled("pg-rename-column");
+    let (mut ana, mut bo) = (fresh.open(), fresh.open());
+    ana.identify("ana");
+    bo.identify("bo");
+    let mut driving = Session::start(&mut ana, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+    let id = driving.id;
+    let first = driving.drill.steps[0].id.clone();
+    let mut following = Session::resume(&bo, id).unwrap();
+    assert_eq!(bo.driver(id, at(5)).unwrap().as_deref(), Some("ana"));
+    assert_eq!(
+        ana.driver(id, at(5)).unwrap(),
+        None,
+        "nobody else drives it"
+    );
+
+    // bo's outcome is refused, with who drives; nothing lands.
+    let before = bo.events(id).unwrap().len();
+    let refused = following.record(
+        &mut bo,
+        at(10),
+        EventKind::StepPassed {
+            step: first.clone(),
+        },
+    );
+    match refused {
+        Err(StoreError::Driven { drill, by }) => assert_eq!((drill, by.as_str()), (id, "ana")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(bo.events(id).unwrap().len(), before);
+    assert!(matches!(
+        bo.claim_drive(id, at(10), false),
+        Err(StoreError::Driven { .. })
+    ));
+
+    // A note from bo lands, with bo's name.
+    following
+        .record(
+            &mut bo,
+            at(11),
+            EventKind::Note {
+                step: None,
+                text: "replica lag 40 s".into(),
+                by: Some("bo".into()),
+            },
+        )
+        .unwrap();
+
+    // ana hands over; bo takes the drive; now ana is refused.
+    ana.release_drive(id).unwrap();
+    assert_eq!(bo.driver(id, at(12)).unwrap(), None);
+    bo.claim_drive(id, at(12), false).unwrap();
+    following.sync(&bo).unwrap();
+    following
+        .record(
+            &mut bo,
+            at(13),
+            EventKind::StepPassed {
+                step: first.clone(),
+            },
+        )
+        .unwrap();
+    driving.sync(&ana).unwrap();
+    let step = driving.drill.steps[1].id.clone();
+    assert!(matches!(
+        driving.record(&mut ana, at(14), EventKind::StepPassed { step }),
+        Err(StoreError::Driven { by, .. }) if by == "bo"
+    ));
+    // A driver silent for longer than the lease no longer holds it; a
+    // forced claim takes it at once.
+    assert_eq!(ana.driver(id, at(13 + 31)).unwrap(), None);
+    ana.claim_drive(id, at(15), true).unwrap();
+    assert_eq!(bo.driver(id, at(15)).unwrap().as_deref(), Some("ana"));
+}
+
+fn a_follower_syncs_the_drivers_outcomes_and_the_driver_syncs_its_notes(fresh: &Fresh) {
+    let loaded = bundled("pg-rename-column");
+    let (mut ana, mut bo) = (fresh.open(), fresh.open());
+    ana.identify("ana");
+    bo.identify("bo");
+    let mut driving = Session::start(&mut ana, &loaded, Mode::Tabletop, "ana", at(0)).unwrap();
+    let mut following = Session::resume(&bo, driving.id).unwrap();
+    assert!(!following.sync(&bo).unwrap(), "nothing new yet");
+    let first = driving.drill.steps[0].id.clone();
+    driving
+        .record(&mut ana, at(10), EventKind::StepPassed { step: first })
+        .unwrap();
+    assert!(following.sync(&bo).unwrap());
+    assert_eq!(following.drill, driving.drill);
+    following
+        .record(
+            &mut bo,
+            at(12),
+            EventKind::Note {
+                step: None,
+                text: "comms sent".into(),
+                by: Some("bo".into()),
+            },
+        )
+        .unwrap();
+    assert!(driving.sync(&ana).unwrap());
+    let note = driving.drill.notes.last().unwrap();
+    assert_eq!(note.shown(), "bo: comms sent");
+    assert_eq!(driving.drill, following.drill);
+    // The driver's next outcome lands after the note, and both agree again.
+    let second = driving.drill.steps[1].id.clone();
+    driving
+        .record(&mut ana, at(20), EventKind::StepPassed { step: second })
+        .unwrap();
+    following.sync(&bo).unwrap();
+    assert_eq!(following.drill, driving.drill);
+    assert_eq!(
+        Session::resume(&ana, driving.id).unwrap().drill,
+        driving.drill
+    );
 }

@@ -299,7 +299,9 @@ impl Global {
 
     pub fn open_store(&self) -> Result<Store, (i32, String)> {
         let path = self.db_path().map_err(|e| (exit::USAGE, e))?;
-        let store = Store::open_at(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        let mut store = Store::open_at(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        // Others following a drill see this name as its driver or on notes.
+        store.identify(&self.operator());
         for note in store.tightened() {
             eprintln!("rollsafe: note: {note}");
         }

@@ -19,16 +19,18 @@ use super::record::{
     self, NewDrill, StepResult, Summary, from_ms, ms, not_started, outcome_of, step_of,
 };
 use super::{
-    DrillFilter, DrillRow, FollowUpRow, LogBackend, Result, Snapshot, StoreError, pg_connect,
+    DrillFilter, DrillRow, FollowUpRow, Holder, LogBackend, Participant, Result, Snapshot,
+    StoreError, needs_drive, pg_connect,
 };
 use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
 
 /// The PostgreSQL schema, as migrations that only add. Its versions count
 /// on from the SQLite log's: version 10 is the shape SQLite has at 10 (the
 /// first PostgreSQL log was made then), so one number means one shape.
-pub const PG_MIGRATIONS: &[(usize, &str)] = &[(
-    10,
-    r#"CREATE TABLE snapshots (
+pub const PG_MIGRATIONS: &[(usize, &str)] = &[
+    (
+        10,
+        r#"CREATE TABLE snapshots (
         content_hash TEXT PRIMARY KEY,
         text         TEXT NOT NULL
     );
@@ -94,7 +96,13 @@ pub const PG_MIGRATIONS: &[(usize, &str)] = &[(
         UNIQUE (drill_id, seq)
     );
     CREATE INDEX followups_open ON followups (playbook_id, closed_at, created_at);"#,
-)];
+    ),
+    (
+        11,
+        "ALTER TABLE drills ADD COLUMN driver TEXT, ADD COLUMN driver_token TEXT,
+             ADD COLUMN driver_at BIGINT;",
+    ),
+];
 
 /// The newest schema this build writes.
 pub fn latest_version() -> usize {
@@ -108,6 +116,8 @@ pub struct PostgresLog {
     client: RefCell<Client>,
     /// `postgres://user@host:port/db`: never the password.
     label: String,
+    /// This client, for the driver lock.
+    me: Participant,
 }
 
 impl PostgresLog {
@@ -141,6 +151,7 @@ impl PostgresLog {
         let mut log = PostgresLog {
             client: RefCell::new(client),
             label,
+            me: Participant::default(),
         };
         log.migrate()?;
         Ok(log)
@@ -266,6 +277,8 @@ impl LogBackend for PostgresLog {
         let id = insert_drill(&mut tx, started, steps_total)
             .map_err(|e| classify(&label, e))?
             .ok_or_else(|| not_started(0))?;
+        // Whoever starts a drill drives it.
+        set_driver(&mut tx, id, &self.me, ms(started.at)).map_err(|e| classify(&label, e))?;
         tx.commit().map_err(|e| classify(&label, e))?;
         Ok(id)
     }
@@ -307,24 +320,23 @@ impl LogBackend for PostgresLog {
     }
 
     fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
-        self.append_all(drill_id, &[(event, after)])
+        self.append_all(drill_id, &[(event, after)]).map(|_| ())
     }
 
-    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
+    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<i64> {
         let label = self.label.clone();
         let mut tx = self
             .client
             .get_mut()
             .transaction()
             .map_err(|e| classify(&label, e))?;
-        // The drill's row lock orders appends from several clients.
-        let locked = tx
-            .query_opt(
-                "SELECT id FROM drills WHERE id = $1 FOR UPDATE",
-                &[&drill_id],
-            )
-            .map_err(|e| classify(&label, e))?;
-        if locked.is_none() {
+        // The drill's row lock orders appends (and drive claims) from several clients.
+        let holder = lock_driver(&mut tx, drill_id).map_err(|e| classify(&label, e))?;
+        if let Some((last, _)) = events.last().filter(|_| needs_drive(events)) {
+            let now = ms(last.at);
+            check_drive(drill_id, &self.me, holder, now, false)?;
+            set_driver(&mut tx, drill_id, &self.me, now).map_err(|e| classify(&label, e))?;
+        } else if holder.is_none() {
             return Err(StoreError::NoSuchDrill(drill_id));
         }
         let seq: Option<i64> = tx
@@ -345,7 +357,70 @@ impl LogBackend for PostgresLog {
                 .map_err(|e| classify(&label, e))?;
             write_summary(&mut tx, drill_id, event, after).map_err(|e| classify(&label, e))?;
         }
+        tx.commit().map_err(|e| classify(&label, e))?;
+        Ok(last)
+    }
+
+    fn identify(&mut self, name: &str) {
+        self.me.name = name.to_string();
+    }
+
+    fn participant(&self) -> &Participant {
+        &self.me
+    }
+
+    fn claim_drive(&mut self, drill_id: i64, at: DateTime<Utc>, force: bool) -> Result<()> {
+        let label = self.label.clone();
+        let mut tx = self
+            .client
+            .get_mut()
+            .transaction()
+            .map_err(|e| classify(&label, e))?;
+        let holder = lock_driver(&mut tx, drill_id).map_err(|e| classify(&label, e))?;
+        check_drive(drill_id, &self.me, holder, ms(at), force)?;
+        set_driver(&mut tx, drill_id, &self.me, ms(at)).map_err(|e| classify(&label, e))?;
         tx.commit().map_err(|e| classify(&label, e))
+    }
+
+    fn release_drive(&mut self, drill_id: i64) -> Result<()> {
+        self.client
+            .get_mut()
+            .execute(
+                "UPDATE drills SET driver_token = NULL, driver_at = NULL
+                 WHERE id = $1 AND driver_token = $2",
+                &[&drill_id, &self.me.token],
+            )
+            .map(|_| ())
+            .map_err(|e| classify(&self.label, e))
+    }
+
+    fn driver(&self, drill_id: i64, at: DateTime<Utc>) -> Result<Option<String>> {
+        let row = self.read(|c, label| {
+            c.query_opt(
+                "SELECT driver, driver_token, driver_at FROM drills WHERE id = $1",
+                &[&drill_id],
+            )
+            .map_err(|e| classify(label, e))
+        })?;
+        let row = row.ok_or(StoreError::NoSuchDrill(drill_id))?;
+        let (name, token, held): Holder = (row.get(0), row.get(1), row.get(2));
+        Ok(self
+            .me
+            .blocked_by(token.as_deref(), held, ms(at))
+            .then(|| name.unwrap_or_else(|| "someone".into())))
+    }
+
+    fn last_seq(&self, drill_id: i64) -> Result<i64> {
+        self.read(|c, label| {
+            let seq: Option<i64> = c
+                .query_one(
+                    "SELECT max(seq) FROM events WHERE drill_id = $1",
+                    &[&drill_id],
+                )
+                .map_err(|e| classify(label, e))?
+                .get(0);
+            seq.ok_or(StoreError::NoSuchDrill(drill_id))
+        })
     }
 
     fn follow_ups(&self, playbook_id: Option<&str>, closed: bool) -> Result<Vec<FollowUpRow>> {
@@ -396,8 +471,10 @@ impl LogBackend for PostgresLog {
         self.client
             .get_mut()
             .execute(
-                "UPDATE drills SET alive_at = $2 WHERE id = $1",
-                &[&drill_id, &ms(at)],
+                "UPDATE drills SET alive_at = $2,
+                     driver_at = CASE WHEN driver_token = $3 THEN $2 ELSE driver_at END
+                 WHERE id = $1",
+                &[&drill_id, &ms(at), &self.me.token],
             )
             .map_err(|e| classify(&self.label, e))?;
         Ok(())
@@ -943,6 +1020,51 @@ fn insert_drill(
         .get(0);
     insert_event(tx, id, 0, started)?;
     Ok(Some(id))
+}
+
+/// Reads who holds the drive and locks the drill's row for the rest of the
+/// transaction. `None`: no such drill.
+fn lock_driver(
+    tx: &mut Transaction<'_>,
+    drill_id: i64,
+) -> std::result::Result<Option<Holder>, postgres::Error> {
+    Ok(tx
+        .query_opt(
+            "SELECT driver, driver_token, driver_at FROM drills WHERE id = $1 FOR UPDATE",
+            &[&drill_id],
+        )?
+        .map(|r| (r.get(0), r.get(1), r.get(2))))
+}
+
+/// Refuses the drive to `me` while another live client holds it.
+fn check_drive(
+    drill_id: i64,
+    me: &Participant,
+    holder: Option<Holder>,
+    now: i64,
+    force: bool,
+) -> Result<()> {
+    let (name, token, held) = holder.ok_or(StoreError::NoSuchDrill(drill_id))?;
+    if !force && me.blocked_by(token.as_deref(), held, now) {
+        return Err(StoreError::Driven {
+            drill: drill_id,
+            by: name.unwrap_or_else(|| "someone".into()),
+        });
+    }
+    Ok(())
+}
+
+fn set_driver(
+    tx: &mut Transaction<'_>,
+    drill_id: i64,
+    me: &Participant,
+    at: i64,
+) -> std::result::Result<(), postgres::Error> {
+    tx.execute(
+        "UPDATE drills SET driver = $2, driver_token = $3, driver_at = $4 WHERE id = $1",
+        &[&drill_id, &me.name, &me.token, &at],
+    )?;
+    Ok(())
 }
 
 fn write_summary(

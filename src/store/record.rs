@@ -161,7 +161,7 @@ impl<'a> StepResult<'a> {
 /// The follow-up a TODO / FOLLOW-UP note opens: its step and text.
 pub fn follow_up(event: &Event) -> Option<(Option<&str>, &str)> {
     match &event.kind {
-        EventKind::Note { step, text } if crate::report::is_follow_up(text) => {
+        EventKind::Note { step, text, .. } if crate::report::is_follow_up(text) => {
             Some((step.as_deref(), text))
         }
         _ => None,

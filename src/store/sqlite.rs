@@ -16,8 +16,9 @@ use super::record::{
     step_of,
 };
 use super::{
-    BUSY_TIMEOUT, DERIVED_SINCE, DrillFilter, DrillRow, FollowUpRow, LogBackend, Result,
-    SNAPSHOTS_SINCE, Snapshot, StoreError, default_path,
+    BUSY_TIMEOUT, DERIVED_SINCE, DRIVERS_SINCE, DrillFilter, DrillRow, FollowUpRow, Holder,
+    LogBackend, Participant, Result, SNAPSHOTS_SINCE, Snapshot, StoreError, default_path,
+    needs_drive,
 };
 use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
 
@@ -30,6 +31,8 @@ pub struct SqliteLog {
     schema: usize,
     /// Notes about files made private on open, for the CLI to print.
     tightened: Vec<String>,
+    /// This client, for the driver lock.
+    me: Participant,
 }
 
 fn follow_up_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowUpRow> {
@@ -116,6 +119,7 @@ impl SqliteLog {
                 path: label.to_string(),
                 schema: 0,
                 tightened: Vec::new(),
+                me: Participant::default(),
             };
             match store.schema_version() {
                 Ok(v) if v == MIGRATIONS.len() => {
@@ -149,6 +153,7 @@ impl SqliteLog {
             path,
             schema: 0,
             tightened: Vec::new(),
+            me: Participant::default(),
         };
         let before = store.schema_version()?;
         store.migrate(MIGRATIONS.len())?;
@@ -238,6 +243,7 @@ impl SqliteLog {
             path: label,
             schema: 0,
             tightened: Vec::new(),
+            me: Participant::default(),
         };
         store.migrate(version)?;
         Ok(store)
@@ -298,6 +304,10 @@ impl LogBackend for SqliteLog {
         else {
             return Err(not_started(0));
         };
+        if self.schema >= DRIVERS_SINCE {
+            // Whoever starts a drill drives it.
+            set_driver(&tx, id, &self.me, ms(started.at)).map_err(|e| classify(&path, e))?;
+        }
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(id)
     }
@@ -345,15 +355,22 @@ impl LogBackend for SqliteLog {
     }
 
     fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
-        self.append_all(drill_id, &[(event, after)])
+        self.append_all(drill_id, &[(event, after)]).map(|_| ())
     }
 
-    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
+    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<i64> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
+        if self.schema >= DRIVERS_SINCE
+            && let Some((last, _)) = events.last().filter(|_| needs_drive(events))
+        {
+            let now = ms(last.at);
+            check_drive(&tx, drill_id, &self.me, now, false).map_err(|e| e.or_sql(&path))?;
+            set_driver(&tx, drill_id, &self.me, now).map_err(|e| classify(&path, e))?;
+        }
         let seq: Option<i64> = tx
             .query_row(
                 "SELECT MAX(seq) FROM events WHERE drill_id = ?1",
@@ -376,7 +393,58 @@ impl LogBackend for SqliteLog {
             write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
         tx.commit().map_err(|e| classify(&path, e))?;
-        Ok(())
+        Ok(last)
+    }
+
+    fn identify(&mut self, name: &str) {
+        self.me.name = name.to_string();
+    }
+
+    fn participant(&self) -> &Participant {
+        &self.me
+    }
+
+    fn claim_drive(&mut self, drill_id: i64, at: DateTime<Utc>, force: bool) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        check_drive(&tx, drill_id, &self.me, ms(at), force).map_err(|e| e.or_sql(&path))?;
+        set_driver(&tx, drill_id, &self.me, ms(at)).map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))
+    }
+
+    fn release_drive(&mut self, drill_id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE drills SET driver_token = NULL, driver_at = NULL
+                 WHERE id = ?1 AND driver_token = ?2",
+                params![drill_id, self.me.token],
+            )
+            .map(|_| ())
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    fn driver(&self, drill_id: i64, at: DateTime<Utc>) -> Result<Option<String>> {
+        if self.schema < DRIVERS_SINCE {
+            return Ok(None);
+        }
+        let (name, token, held) = read_driver(&self.conn, drill_id)
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))?;
+        Ok(self
+            .me
+            .blocked_by(token.as_deref(), held, ms(at))
+            .then(|| name.unwrap_or_else(|| "someone".into())))
+    }
+
+    fn last_seq(&self, drill_id: i64) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT MAX(seq) FROM events WHERE drill_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([drill_id], |r| r.get::<_, Option<i64>>(0)))
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))
     }
 
     fn follow_ups(&self, playbook_id: Option<&str>, closed: bool) -> Result<Vec<FollowUpRow>> {
@@ -428,9 +496,16 @@ impl LogBackend for SqliteLog {
     }
 
     fn touch(&mut self, drill_id: i64, at: DateTime<Utc>) -> Result<()> {
+        let sql = if self.schema >= DRIVERS_SINCE {
+            "UPDATE drills SET alive_at = ?2,
+                 driver_at = CASE WHEN driver_token = ?3 THEN ?2 ELSE driver_at END
+             WHERE id = ?1"
+        } else {
+            "UPDATE drills SET alive_at = ?2 WHERE id = ?1 AND ?3 IS NOT NULL"
+        };
         self.conn
-            .prepare_cached("UPDATE drills SET alive_at = ?2 WHERE id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![drill_id, ms(at)]))
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params![drill_id, ms(at), self.me.token]))
             .map_err(|e| classify(&self.path, e))?;
         Ok(())
     }
@@ -967,6 +1042,60 @@ fn insert_drill(
     let id = tx.last_insert_rowid();
     insert_event(tx, id, 0, started)?;
     Ok(Some(id))
+}
+
+/// A refusal of the drive, or a database error on the way.
+enum DriveError {
+    Driven(StoreError),
+    Sql(rusqlite::Error),
+}
+
+impl DriveError {
+    fn or_sql(self, path: &str) -> StoreError {
+        match self {
+            DriveError::Driven(e) => e,
+            DriveError::Sql(e) => classify(path, e),
+        }
+    }
+}
+
+fn read_driver(conn: &Connection, drill_id: i64) -> rusqlite::Result<Option<Holder>> {
+    conn.prepare_cached("SELECT driver, driver_token, driver_at FROM drills WHERE id = ?1")?
+        .query_row([drill_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+}
+
+/// Refuses the drive to `me` while another live client holds it.
+fn check_drive(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    me: &Participant,
+    now: i64,
+    force: bool,
+) -> std::result::Result<(), DriveError> {
+    let (name, token, held) = read_driver(tx, drill_id)
+        .map_err(DriveError::Sql)?
+        .ok_or(DriveError::Driven(StoreError::NoSuchDrill(drill_id)))?;
+    if !force && me.blocked_by(token.as_deref(), held, now) {
+        return Err(DriveError::Driven(StoreError::Driven {
+            drill: drill_id,
+            by: name.unwrap_or_else(|| "someone".into()),
+        }));
+    }
+    Ok(())
+}
+
+fn set_driver(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    me: &Participant,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE drills SET driver = ?2, driver_token = ?3, driver_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![drill_id, me.name, me.token, at])?;
+    Ok(())
 }
 
 /// The drill's summary columns as of `event`, with `after` the state once

@@ -440,7 +440,15 @@ impl RunnerState {
         step: Option<String>,
         text: String,
     ) -> Result<(), StoreError> {
-        self.record(store, now, EventKind::Note { step, text })
+        self.record(
+            store,
+            now,
+            EventKind::Note {
+                step,
+                text,
+                by: None,
+            },
+        )
     }
 
     pub fn add_note(
@@ -450,7 +458,15 @@ impl RunnerState {
         text: String,
     ) -> Result<(), StoreError> {
         let step = self.selected_id();
-        self.record(store, now, EventKind::Note { step, text })
+        self.record(
+            store,
+            now,
+            EventKind::Note {
+                step,
+                text,
+                by: None,
+            },
+        )
     }
 
     pub fn confirm_point_of_no_return(

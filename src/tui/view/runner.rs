@@ -592,7 +592,7 @@ fn render_detail(
                 ratatui::style::Style::new()
             };
             lines.push(Line::styled(
-                format!("  {} {}", note.at.format("%H:%M:%SZ"), note.text),
+                format!("  {} {}", note.at.format("%H:%M:%SZ"), note.shown()),
                 style,
             ));
         }
