@@ -125,7 +125,12 @@ pub enum Command {
         mode: ModeArg,
     },
     /// Resume an unfinished drill (the most recent one when no id is given).
+    /// If another rollsafe drives it (a shared log), you follow it instead.
     Resume { drill: Option<i64> },
+    /// Follow a drill someone else drives, e.g. on a shared PostgreSQL log:
+    /// their outcomes appear as they land, n adds a note under your name,
+    /// D takes the drive once they hand it over (H).
+    Follow { drill: Option<i64> },
     /// End an unfinished drill as aborted, without the UI (e.g. a CI rehearsal that was killed).
     Abort {
         drill: i64,
@@ -424,6 +429,9 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
         Command::Plan(args) => plan::plan_command(global, args),
         Command::Lint(args) if !args.tui => lint::lint_command(global, args),
         Command::Rehearse(args) => rehearse::rehearse_command(global, args),
-        Command::Run { .. } | Command::Resume { .. } | Command::Lint(_) => return None,
+        Command::Run { .. }
+        | Command::Resume { .. }
+        | Command::Follow { .. }
+        | Command::Lint(_) => return None,
     })
 }

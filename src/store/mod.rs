@@ -64,7 +64,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
-        "drill #{drill} is driven by {by} in another rollsafe: follow it (notes still land), or ask {by} to hand over (H) and then take the drive (D)"
+        "refused: drill #{drill} is driven by {by}; notes still land, and D takes the drive once {by} hands over (H)"
     )]
     Driven { drill: i64, by: String },
     #[error("drill log {path}: the server refused: {detail}")]

@@ -132,10 +132,19 @@ impl PostgresLog {
             detail,
         })?;
         let label = target.label.clone();
+        if target.config.get_ssl_mode() == postgres::config::SslMode::Require {
+            // Said plainly rather than as a failed handshake.
+            return Err(StoreError::Open {
+                path: label,
+                detail: "sslmode=require, but this build connects to PostgreSQL without TLS; use a local socket, an SSH tunnel or a TLS-terminating proxy".into(),
+            });
+        }
         let mut client = target.config.connect(NoTls).map_err(|e| {
-            let detail = match e.as_db_error() {
-                Some(db) => db.message().to_string(),
-                None => e.to_string(),
+            let detail = match (e.as_db_error(), std::error::Error::source(&e)) {
+                (Some(db), _) => db.message().to_string(),
+                // "error connecting to server: Connection refused (os error 111)"
+                (None, Some(cause)) => format!("{e}: {cause}"),
+                (None, None) => e.to_string(),
             };
             StoreError::Open {
                 path: label.clone(),

@@ -588,10 +588,47 @@ fn session(text: &str) -> Option<CommandKind> {
         if !FIRST.contains(&first) {
             return None;
         }
-        OPENERS.iter().find_map(|(re, into)| {
-            re.is_match(line)
-                .then(|| CommandKind::Paste(format!("{into} (opened by `{line}`)")))
-        })
+        opened_by(line, false)
+    })
+}
+
+/// The session a one-line command opens (`ssh host`, `sudo su`, `gitlab-rails
+/// console`): where the lines typed after it go. With `shells_only`, only a
+/// shell elsewhere (ssh, another user, a container's shell): the page's next
+/// shell commands are typed there. A console is not: pages go back to the
+/// shell without saying so.
+pub(super) fn opened_by(line: &str, shells_only: bool) -> Option<CommandKind> {
+    const SHELLS: [&str; 4] = [
+        "the ssh session",
+        "a root shell",
+        "the container shell",
+        "the shell it opens",
+    ];
+    let line = line.trim();
+    // `kubectl exec -c etcdctl pod` names no command after `--`: the page
+    // means a shell in that container (it left out `-it`).
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if matches!(words.first(), Some(&("kubectl" | "oc")))
+        && words.contains(&"exec")
+        && !words.contains(&"--")
+    {
+        return Some(CommandKind::Paste(format!(
+            "the container shell (opened by `{line}`)"
+        )));
+    }
+    OPENERS.iter().find_map(|(re, into)| {
+        if !re.is_match(line) || (shells_only && !SHELLS.contains(into)) {
+            return None;
+        }
+        // `sudo su - packagecloud` opens that user's shell, not root's.
+        let user = line
+            .split_whitespace()
+            .last()
+            .filter(|u| *into == "a root shell" && !["su", "-", "-i", "-s", "root"].contains(u));
+        Some(CommandKind::Paste(match user {
+            Some(user) => format!("a shell as {user} (opened by `{line}`)"),
+            None => format!("{into} (opened by `{line}`)"),
+        }))
     })
 }
 
@@ -813,6 +850,18 @@ mod tests {
         assert_eq!(k.kind.label(), "paste");
         let piped = run("kubectl get pods\nkubectl logs api-0\n", "");
         assert_eq!(piped.kind, CommandKind::Run);
+        let user = run("sudo su - packagecloud\ncd /opt/app\n", "");
+        assert_eq!(
+            user.kind,
+            CommandKind::Paste(
+                "a shell as packagecloud (opened by `sudo su - packagecloud`)".into()
+            )
+        );
+        let root = run("sudo su\nls /root\n", "");
+        assert_eq!(
+            root.kind,
+            CommandKind::Paste("a root shell (opened by `sudo su`)".into())
+        );
     }
 
     #[test]

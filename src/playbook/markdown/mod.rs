@@ -258,6 +258,9 @@ pub fn parse_reviewed(
     for (pi, (draft, attrs, step_attrs)) in drafts.into_iter().enumerate() {
         map.phases.push(draft.at);
         let mut steps = Vec::with_capacity(draft.steps.len());
+        // A step that only opens a shell elsewhere (`ssh host`): the phase's
+        // next shell commands are typed there, not on the operator's machine.
+        let mut session: Option<CommandKind> = None;
         for (si, (step, a)) in draft.steps.iter().zip(step_attrs).enumerate() {
             map.steps.insert(
                 StepRef {
@@ -281,6 +284,21 @@ pub fn parse_reviewed(
             {
                 c.text = format!("{client} <<'SQL'\n{}\nSQL", c.text);
                 c.kind = CommandKind::Run;
+            }
+            if let Some(c) = command.as_mut() {
+                let opens = commands::opened_by(&c.text, true).filter(|_| c.kind.is_run());
+                // Another `ssh host` step starts from the operator's machine again.
+                if c.kind.is_run()
+                    && opens.is_none()
+                    && let Some(kind) = &session
+                {
+                    c.kind = kind.clone();
+                }
+                if ["exit", "logout"].contains(&c.text.trim()) {
+                    session = None;
+                } else if opens.is_some() {
+                    session = opens;
+                }
             }
             if let Some(c) = command.as_ref().filter(|c| c.prompted) {
                 warn.at(

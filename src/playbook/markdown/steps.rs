@@ -1009,8 +1009,9 @@ impl<'a> Outline<'a> {
     }
 
     /// An item whose nested items are each nothing but a command in inline
-    /// code ("apply it to the fleet" over two `knife ssh ...` items): those
-    /// commands, one per line.
+    /// code ("apply it to the fleet" over two `knife ssh ...` items), with
+    /// notes below them or beside items without code: those commands, one
+    /// per line.
     fn nested_commands(&self, children: &[Block]) -> Option<Cmd> {
         let lists: Vec<&Block> = children.iter().filter(|b| b.kind == Kind::List).collect();
         if lists.len() != 1 {
@@ -1021,13 +1022,25 @@ impl<'a> Outline<'a> {
         for item in self.doc.blocks(lists[0].inner()) {
             let inner = self.doc.blocks(item.inner());
             let texts: Vec<&Block> = inner.iter().filter(|b| !b.quiet).collect();
-            let run = match texts.first() {
-                Some(b) if b.kind == Kind::Paragraph && texts.len() == 1 => b.inner(),
-                Some(b) if b.kind == Kind::Inline => {
-                    texts[0].ev.start..texts[texts.len() - 1].ev.end
-                }
+            // The item's own line; lists below it are notes on the command
+            // ("Should be no output").
+            let own = texts.iter().take_while(|b| b.kind == Kind::Inline).count();
+            let (run, rest) = match texts.first() {
+                Some(b) if b.kind == Kind::Paragraph => (b.inner(), &texts[1..]),
+                Some(b) if own > 0 => (b.ev.start..texts[own - 1].ev.end, &texts[own..]),
                 _ => return None,
             };
+            if rest.iter().any(|b| b.kind != Kind::List) {
+                return None;
+            }
+            // An item without code ("Check Sentry for errors") is no command:
+            // it stays in the detail.
+            if !self.doc.events[run.clone()]
+                .iter()
+                .any(|(e, _)| matches!(e, Event::Code(_)))
+            {
+                continue;
+            }
             let cmd = self.doc.inline_command(run)?;
             if !cmd.kind.is_run() || cmd.text.contains('\n') {
                 return None;

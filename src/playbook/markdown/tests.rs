@@ -1201,3 +1201,53 @@ fn a_usage_message_in_a_fence_is_not_run() {
     );
     assert_eq!(p.phases[0].steps[0].command_kind, CommandKind::Reference);
 }
+
+#[test]
+fn commands_after_a_step_that_opens_a_session_are_typed_there() {
+    let p = load(
+        "runner.md",
+        "# Runner errors\n\n## Checks\n\n1. SSH into the machine:\n   ```\n   ssh runner-1.example.com\n   ```\n2. List the machines:\n   ```\n   /root/machines.sh list\n   ```\n3. Leave it:\n   ```\n   exit\n   ```\n4. Look at the dashboard:\n   ```\n   open https://dash.example.com\n   ```\n\n## Resolution\n\n1. Remove failing machines:\n   ```\n   ./remove-failing.sh\n   ```\n",
+    );
+    assert_eq!(
+        step(&p, "SSH into the machine").command_kind,
+        CommandKind::Run
+    );
+    assert_eq!(
+        step(&p, "List the machines").command_kind,
+        CommandKind::Paste("the ssh session (opened by `ssh runner-1.example.com`)".into())
+    );
+    assert_eq!(
+        step(&p, "Look at the dashboard").command_kind,
+        CommandKind::Run
+    );
+    assert_eq!(
+        step(&p, "Remove failing machines").command_kind,
+        CommandKind::Run
+    );
+    // `kubectl exec` naming no command after `--` opens the container's shell.
+    let p = load(
+        "etcd.md",
+        "# etcd down\n\n## Diagnosis\n\nExec into the etcdctl container:\n\n```shell\n$ kubectl exec -c etcdctl -n etcd etcd-0\n```\n\nCheck the health:\n\n```shell\n$ etcdctl endpoint health\n```\n\nList the data directory:\n\n```shell\n$ kubectl exec -n etcd etcd-0 -- ls /var/lib/etcd\n```\n",
+    );
+    assert_eq!(
+        step(&p, "Check the health").command_kind,
+        CommandKind::Paste(
+            "the container shell (opened by `kubectl exec -c etcdctl -n etcd etcd-0`)".into()
+        )
+    );
+}
+
+#[test]
+fn nested_commands_with_notes_below_them_are_the_items_command() {
+    let p = load(
+        "rotate.md",
+        "# Rotate\n\n1. [ ] Make sure no client uses the old user by running all of the following:\n    1. [ ] `knife ssh 'roles:base' 'sudo grep username /etc/app/database.yml'`\n        * Should be no output\n    1. [ ] `knife ssh 'roles:db' 'sudo psql -c \"SELECT 1\"'`\n        * All counts should be zero\n    1. [ ] Check Sentry for failed logins\n1. [ ] Drop the old user\n",
+    );
+    assert_eq!(
+        p.phases[0].steps[0].command.as_deref(),
+        Some(
+            "knife ssh 'roles:base' 'sudo grep username /etc/app/database.yml'\nknife ssh 'roles:db' 'sudo psql -c \"SELECT 1\"'"
+        )
+    );
+    assert!(p.phases[0].steps[0].detail.contains("Check Sentry"));
+}
