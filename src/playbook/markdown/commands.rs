@@ -605,6 +605,17 @@ pub(super) fn opened_by(line: &str, shells_only: bool) -> Option<CommandKind> {
         "the shell it opens",
     ];
     let line = line.trim();
+    // `kubectl exec -c etcdctl pod` names no command after `--`: the page
+    // means a shell in that container (it left out `-it`).
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if matches!(words.first(), Some(&("kubectl" | "oc")))
+        && words.contains(&"exec")
+        && !words.contains(&"--")
+    {
+        return Some(CommandKind::Paste(format!(
+            "the container shell (opened by `{line}`)"
+        )));
+    }
     OPENERS.iter().find_map(|(re, into)| {
         if !re.is_match(line) || (shells_only && !SHELLS.contains(into)) {
             return None;

@@ -1224,6 +1224,17 @@ fn commands_after_a_step_that_opens_a_session_are_typed_there() {
         step(&p, "Remove failing machines").command_kind,
         CommandKind::Run
     );
+    // `kubectl exec` naming no command after `--` opens the container's shell.
+    let p = load(
+        "etcd.md",
+        "# etcd down\n\n## Diagnosis\n\nExec into the etcdctl container:\n\n```shell\n$ kubectl exec -c etcdctl -n etcd etcd-0\n```\n\nCheck the health:\n\n```shell\n$ etcdctl endpoint health\n```\n\nList the data directory:\n\n```shell\n$ kubectl exec -n etcd etcd-0 -- ls /var/lib/etcd\n```\n",
+    );
+    assert_eq!(
+        step(&p, "Check the health").command_kind,
+        CommandKind::Paste(
+            "the container shell (opened by `kubectl exec -c etcdctl -n etcd etcd-0`)".into()
+        )
+    );
 }
 
 #[test]
