@@ -154,6 +154,7 @@ both!(
     a_killed_rehearsal_loses_no_event_and_resumes_to_completion,
     one_client_drives_and_a_second_is_refused_until_the_drive_is_handed_over,
     a_follower_syncs_the_drivers_outcomes_and_the_driver_syncs_its_notes,
+    log_push_copies_each_finished_drill_once_with_its_follow_up_closures,
 );
 
 fn a_drill_reopened_from_another_connection_folds_to_the_same_state(fresh: &Fresh) {
@@ -965,4 +966,88 @@ fn a_follower_syncs_the_drivers_outcomes_and_the_driver_syncs_its_notes(fresh: &
         Session::resume(&ana, driving.id).unwrap().drill,
         driving.drill
     );
+}
+
+/// `rollsafe log push`: a laptop's SQLite log into this backend, twice, then
+/// again after the drill that was running ends.
+fn log_push_copies_each_finished_drill_once_with_its_follow_up_closures(fresh: &Fresh) {
+    let loaded = bundled("pg-rename-column");
+    let laptop = Fresh::sqlite();
+    let mut local = laptop.open();
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let mut s = Session::start(&mut local, &loaded, Mode::Live, "ana", at(n * 1000)).unwrap();
+        for (secs, kind) in script(&loaded) {
+            s.record(&mut local, at(n * 1000 + secs), kind).unwrap();
+        }
+        ids.push(s.id);
+    }
+    let todo = local.follow_ups(None, false).unwrap()[0].id;
+    local
+        .close_follow_up(todo, at(5000), "lag alert added")
+        .unwrap();
+    let mut running = Session::start(&mut local, &loaded, Mode::Tabletop, "bo", at(6000)).unwrap();
+
+    let push = || -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args([
+                "--db",
+                &laptop.location(),
+                "log",
+                "push",
+                "--to",
+                &fresh.location(),
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = push();
+    assert_eq!(first["pushed"], serde_json::json!(ids));
+    assert_eq!(first["still_running"], serde_json::json!([running.id]));
+
+    let team = fresh.open();
+    let copied = team.list_drills(10, 0).unwrap();
+    assert_eq!(copied.len(), 2);
+    for (theirs, ours) in copied.iter().rev().zip(&ids) {
+        let mine = local.drill(*ours).unwrap();
+        assert_eq!(
+            DrillRowSansId::of(&rollsafe::store::DrillRow {
+                alive_at: None,
+                ..mine
+            }),
+            DrillRowSansId::of(theirs)
+        );
+        assert_eq!(
+            team.events(theirs.id).unwrap(),
+            local.events(*ours).unwrap()
+        );
+    }
+    let closed: Vec<_> = team
+        .follow_ups(None, true)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.closed_at.is_some())
+        .collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].closed_note.as_deref(), Some("lag alert added"));
+    drop(team);
+
+    let again = push();
+    assert_eq!(again["pushed"], serde_json::json!([]));
+    assert_eq!(again["already_there"], serde_json::json!(ids));
+
+    running
+        .record(&mut local, at(6100), EventKind::Finished)
+        .unwrap();
+    let last = push();
+    assert_eq!(last["pushed"], serde_json::json!([running.id]));
+    assert_eq!(fresh.open().count_drills().unwrap(), 3);
 }

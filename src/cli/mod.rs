@@ -18,6 +18,7 @@ pub mod followup;
 pub mod history;
 pub mod lint;
 pub mod list;
+pub mod log;
 pub mod paths;
 pub mod plan;
 pub mod rehearse;
@@ -141,6 +142,9 @@ pub enum Command {
     /// Follow-ups (notes that start with TODO: or FOLLOW-UP:): open until closed, across drills.
     #[command(subcommand)]
     Followup(FollowupCommand),
+    /// The drill log itself: copy it into a team's shared log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// List the playbooks: bundled, yours, and any that do not load.
     List {
         #[arg(long)]
@@ -202,6 +206,22 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `rollsafe man | man -l -`.
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Copy every finished drill of this log (--db) into another, e.g. a
+    /// team's PostgreSQL log: whole drills only, each once (pushing again
+    /// copies only what is new), follow-up closures included. Drills still
+    /// running are left for a later push.
+    Push {
+        /// The log to copy into: a postgres:// URL or a SQLite file.
+        #[arg(long, value_name = "URL|PATH")]
+        to: std::path::PathBuf,
+        /// The outcome as JSON: source drill ids pushed, already_there, still_running, unreadable.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -413,6 +433,7 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
         Command::Completions { shell } => docs::completions(*shell),
         Command::Man => docs::man(),
         Command::Followup(cmd) => followup::followup(global, cmd),
+        Command::Log(LogCommand::Push { to, json }) => log::push(global, to, *json),
         Command::List { json } => list::list(global, *json),
         Command::Check { files, json } => check::check(global, files, *json),
         Command::Show {

@@ -11,6 +11,7 @@
 mod migrations;
 pub mod pg_connect;
 pub mod postgres;
+pub mod push;
 mod record;
 pub mod sqlite;
 
@@ -397,6 +398,11 @@ pub trait LogBackend {
     ) -> Result<Vec<DrillRow>>;
 
     fn count_drills(&self) -> Result<i64>;
+
+    /// A drill of this log that is `row` of another: the same start (to the
+    /// millisecond), playbook, text, mode and operator. What `log push`
+    /// checks so that pushing twice copies nothing twice.
+    fn find_same(&self, row: &DrillRow) -> Result<Option<i64>>;
 }
 
 /// The drill log the app writes to and reads from: one backend behind the

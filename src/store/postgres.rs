@@ -851,6 +851,25 @@ impl LogBackend for PostgresLog {
         Ok(rows)
     }
 
+    fn find_same(&self, row: &DrillRow) -> Result<Option<i64>> {
+        self.read(|c, label| {
+            c.query_opt(
+                "SELECT id FROM drills WHERE started_at = $1 AND playbook_id = $2
+                     AND content_hash = $3 AND mode = $4 AND operator = $5
+                 ORDER BY id LIMIT 1",
+                &[
+                    &ms(row.started_at),
+                    &row.playbook_id,
+                    &row.content_hash,
+                    &row.mode.as_str(),
+                    &row.operator,
+                ],
+            )
+            .map(|r| r.map(|r| r.get(0)))
+            .map_err(|e| classify(label, e))
+        })
+    }
+
     fn count_drills(&self) -> Result<i64> {
         self.read(|c, label| {
             c.query_one("SELECT count(*) FROM drills", &[])

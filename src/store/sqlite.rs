@@ -917,6 +917,29 @@ impl LogBackend for SqliteLog {
         Ok(rows)
     }
 
+    fn find_same(&self, row: &DrillRow) -> Result<Option<i64>> {
+        self.conn
+            .prepare_cached(
+                "SELECT id FROM drills WHERE started_at = ?1 AND playbook_id = ?2
+                     AND content_hash = ?3 AND mode = ?4 AND operator = ?5
+                 ORDER BY id LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![
+                        ms(row.started_at),
+                        row.playbook_id,
+                        row.content_hash,
+                        row.mode.as_str(),
+                        row.operator
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(|e| classify(&self.path, e))
+    }
+
     fn count_drills(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COUNT(*) FROM drills", [], |r| r.get(0))
