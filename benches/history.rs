@@ -204,7 +204,15 @@ fn drill_events(
         let Some((step, typical)) = shape.steps.get(index) else {
             let at = advance(rng, &mut t, Duration::from_secs(60));
             let text = rng.pick(NOTES).to_string();
-            push(&mut events, at, EventKind::Note { step: None, text });
+            push(
+                &mut events,
+                at,
+                EventKind::Note {
+                    step: None,
+                    text,
+                    by: None,
+                },
+            );
             continue;
         };
         let step = step.clone();
@@ -212,7 +220,15 @@ fn drill_events(
             let at = advance(rng, &mut t, *typical / 4);
             let text = rng.pick(NOTES).to_string();
             let step = Some(step.clone());
-            push(&mut events, at, EventKind::Note { step, text });
+            push(
+                &mut events,
+                at,
+                EventKind::Note {
+                    step,
+                    text,
+                    by: None,
+                },
+            );
         }
         if rng.chance(30) {
             let at = advance(rng, &mut t, *typical / 2);

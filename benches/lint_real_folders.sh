@@ -122,7 +122,8 @@ run() { # NAME REPO PATH ENGINE [PREP ARGS...]
 }
 
 echo "rollsafe: $ROLLSAFE"
-run lemmy LemmyNet+lemmy migrations postgres:16
+# lemmy runs PostgreSQL 18 (docker/docker-compose.yml, .woodpecker.yml) and its files use 18's syntax.
+run lemmy LemmyNet+lemmy migrations postgres:18
 run supabase-auth supabase+auth migrations postgres:15 render_namespace
 kratos_pg() { pop_dialect "$1" postgres; }
 kratos_my() { pop_dialect "$1" mysql; }

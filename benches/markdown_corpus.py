@@ -11,8 +11,8 @@ Figures:
   runnable                 commands rollsafe would run in live mode (kind "run")
   paste / reference        commands shown to paste into a console, or to read
   prompted                 runnable commands with a prompt (`$ `, `user@host:~$ `, `[ env ] x> `,
-                           `irb(main)...>`, `mysql> `, `=# `) or console output (`=> `, tracebacks,
-                           `(N rows)`)
+                           `irb(main)...>`, `mysql> `, `=# `, a first line `# ` + command), or
+                           console output (`=> `, tracebacks, `(N rows)`)
   non-shell runnable       runnable commands whose source fence is tagged with a language that is
                            not a shell (sql, ruby, promql, mermaid, json, yaml, ...)
   link-list steps          steps titled by the text of a list item that is nothing but a link
@@ -51,6 +51,11 @@ PROMPT = re.compile(
       | >\s                                    # a console's `> ` (or a PS2 left in)
     )""",
     re.X,
+)
+# A root shell's `# ` before a command (not a comment in words): `# pstree -p $(pgrep x)`, `# kill 12`.
+ROOT = re.compile(
+    r"^\s*\#\s+(?=\S)(?=.*(\s-{1,2}[A-Za-z]|\$\(|\|\s)|(sudo|kill|ps|pstree|systemctl|service|cat|ls|grep"
+    r"|tail|journalctl|df|du|lsblk|mount|find|for\s+\w+\s+in|cd|chmod|chown|rm|mv|cp)\b|[./~])"
 )
 OUTPUT = re.compile(r"^\s*(=>\s|Traceback \(most recent|\(\d+ rows?\)$|-+\+-+)")
 
@@ -148,7 +153,7 @@ def main():
                     continue
                 c["runnable"] += 1
                 lines = cmd.splitlines()
-                if any(PROMPT.match(l) or OUTPUT.match(l) for l in lines):
+                if any(PROMPT.match(l) or OUTPUT.match(l) for l in lines) or ROOT.match(lines[0]):
                     c["prompted"] += 1
                     examples["prompted"].append(f"{path}: {lines[0][:70]}")
                 lang = fence_lang(cmd, page_fences)

@@ -107,6 +107,7 @@ fn history(drills: usize) -> History {
                     EventKind::Note {
                         step: Some(first.clone()),
                         text: "TODO: alert when replica lag passes 5s".into(),
+                        by: None,
                     },
                 );
             }

@@ -52,7 +52,7 @@ fn interactive(cli: &Cli) -> i32 {
     };
     if matches!(
         cli.command,
-        Some(Command::Run { .. } | Command::Resume { .. })
+        Some(Command::Run { .. } | Command::Resume { .. } | Command::Follow { .. })
     ) && let Err(e) = store.check_writable()
     {
         eprintln!("rollsafe: {e}");
@@ -115,6 +115,14 @@ fn open_requested(
                 return Err(exit::NOT_FOUND);
             };
             app.resume(id, now);
+            exit::NOT_FOUND
+        }
+        Some(Command::Follow { drill }) => {
+            let Some(id) = drill.or_else(|| app.home.unfinished.first().map(|r| r.id)) else {
+                eprintln!("rollsafe: no unfinished drill to follow");
+                return Err(exit::NOT_FOUND);
+            };
+            app.follow(id, now);
             exit::NOT_FOUND
         }
         Some(Command::Lint(args)) => {

@@ -33,6 +33,7 @@ fn drill(store: &mut Store, t: i64, notes: &[&str]) -> i64 {
             EventKind::Note {
                 step: Some("a".into()),
                 text: text.to_string(),
+                by: None,
             },
         )
         .unwrap();

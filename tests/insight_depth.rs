@@ -78,6 +78,7 @@ fn drill(store: &mut Store, loaded: &Loaded, t0: i64, rng: &mut Rng) {
             let note = EventKind::Note {
                 step: Some(step.clone()),
                 text: "TODO: alert on replica lag".into(),
+                by: None,
             };
             session.record(store, at(t), note).unwrap();
         }

@@ -386,6 +386,26 @@ fn pg18_not_null_not_valid_path() {
         rules_found(&[sql("a.sql", recipe)], "postgres:17", None),
         vec!["unparsed", "pg-set-not-null"]
     );
+    // ... and the message says which version reads it, so a user on 18 knows the flag to fix.
+    let cat = Catalogue::bundled();
+    let r = lint_files(
+        &[sql("a.sql", recipe)],
+        &Options::new(Engine::parse("postgres:17").unwrap()),
+        &cat,
+    );
+    assert!(
+        r.findings[0].message.contains("PostgreSQL 18 syntax")
+            && r.findings[0].message.contains("--engine postgres:18"),
+        "{}",
+        r.findings[0].message
+    );
+    // An unrelated parse failure gets no such hint.
+    let r = lint_files(
+        &[sql("a.sql", "ALTER TABLE users FROBNICATE;\n")],
+        &Options::new(Engine::parse("postgres:17").unwrap()),
+        &cat,
+    );
+    assert!(!r.findings[0].message.contains("PostgreSQL 18"));
 }
 
 #[test]

@@ -45,6 +45,7 @@ fn drill_with_a_failure() -> (Store, Session) {
         EventKind::Note {
             step: Some("add-column".into()),
             text: "TODO: retry with backoff".into(),
+            by: None,
         },
     );
     record(
@@ -54,6 +55,7 @@ fn drill_with_a_failure() -> (Store, Session) {
         EventKind::Note {
             step: None,
             text: "good comms".into(),
+            by: None,
         },
     );
     record(&mut s, &mut store, 120, EventKind::Finished);

@@ -642,3 +642,17 @@ fn history_with_every_drill_filtered_out_says_the_filter_hides_them() {
     app.handle(Action::Dismiss, at(3));
     assert!(!draw(&app, 100, 12, 3).contains("No drill"));
 }
+
+/// Handing the drive over: the runner says it follows and who drives, and
+/// its footer offers only what a follower can do (note, take the drive).
+#[test]
+fn runner_following_after_handing_over() {
+    let mut app = runner_app(Mode::Tabletop);
+    app.handle(Action::Pass, at(41));
+    app.handle(Action::HandOver, at(50));
+    let screen = draw(&app, 80, 24, 60);
+    assert!(screen.contains("FOLLOWING · nobody drives"), "{screen}");
+    assert!(screen.contains("D take drive"), "{screen}");
+    assert!(!screen.contains("space pass"), "{screen}");
+    assert_snapshot!(screen);
+}

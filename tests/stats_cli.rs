@@ -29,6 +29,7 @@ fn stats_json_gives_readiness_and_recommendations_with_evidence() {
             EventKind::Note {
                 step: Some(first_step.clone()),
                 text: "TODO: name who declares".into(),
+                by: None,
             },
         );
         record(

@@ -40,6 +40,7 @@ fn a_drill_reopened_from_disk_folds_to_the_same_state() {
             EventKind::Note {
                 step: Some(first),
                 text: "TODO: page the DBA earlier".into(),
+                by: None,
             },
         )
         .unwrap();
@@ -333,6 +334,7 @@ fn bulk_load_writes_what_appending_event_by_event_writes() {
             EventKind::Note {
                 step: Some(step(0)),
                 text: "TODO: page the DBA earlier".into(),
+                by: None,
             },
         ),
         (30, EventKind::StepPassed { step: step(0) }),

@@ -18,6 +18,7 @@ pub mod followup;
 pub mod history;
 pub mod lint;
 pub mod list;
+pub mod log;
 pub mod paths;
 pub mod plan;
 pub mod rehearse;
@@ -95,8 +96,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The drill log (SQLite). Default: drills.db in the user data directory.
-    #[arg(long, global = true, env = "ROLLSAFE_DB", value_name = "PATH")]
+    /// The drill log: a SQLite file, or a team's shared log as a PostgreSQL URL
+    /// (postgres://USER@HOST:PORT/DB; password from the URL, PGPASSWORD, ~/.pgpass
+    /// or a service). Default: drills.db in the user data directory.
+    #[arg(long, global = true, env = "ROLLSAFE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Directory of your own playbooks. Default: playbooks/ in the user config directory.
     #[arg(long, global = true, env = "ROLLSAFE_PLAYBOOKS", value_name = "DIR")]
@@ -123,7 +126,12 @@ pub enum Command {
         mode: ModeArg,
     },
     /// Resume an unfinished drill (the most recent one when no id is given).
+    /// If another rollsafe drives it (a shared log), you follow it instead.
     Resume { drill: Option<i64> },
+    /// Follow a drill someone else drives, e.g. on a shared PostgreSQL log:
+    /// their outcomes appear as they land, n adds a note under your name,
+    /// D takes the drive once they hand it over (H).
+    Follow { drill: Option<i64> },
     /// End an unfinished drill as aborted, without the UI (e.g. a CI rehearsal that was killed).
     Abort {
         drill: i64,
@@ -134,6 +142,9 @@ pub enum Command {
     /// Follow-ups (notes that start with TODO: or FOLLOW-UP:): open until closed, across drills.
     #[command(subcommand)]
     Followup(FollowupCommand),
+    /// The drill log itself: copy it into a team's shared log.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// List the playbooks: bundled, yours, and any that do not load.
     List {
         #[arg(long)]
@@ -195,6 +206,22 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `rollsafe man | man -l -`.
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Copy every finished drill of this log (--db) into another, e.g. a
+    /// team's PostgreSQL log: whole drills only, each once (pushing again
+    /// copies only what is new), follow-up closures included. Drills still
+    /// running are left for a later push.
+    Push {
+        /// The log to copy into: a postgres:// URL or a SQLite file.
+        #[arg(long, value_name = "URL|PATH")]
+        to: std::path::PathBuf,
+        /// The outcome as JSON: source drill ids pushed, already_there, still_running, unreadable.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,7 +324,9 @@ impl Global {
 
     pub fn open_store(&self) -> Result<Store, (i32, String)> {
         let path = self.db_path().map_err(|e| (exit::USAGE, e))?;
-        let store = Store::open(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        let mut store = Store::open_at(&path).map_err(|e| (exit::DATABASE, e.to_string()))?;
+        // Others following a drill see this name as its driver or on notes.
+        store.identify(&self.operator());
         for note in store.tightened() {
             eprintln!("rollsafe: note: {note}");
         }
@@ -404,6 +433,7 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
         Command::Completions { shell } => docs::completions(*shell),
         Command::Man => docs::man(),
         Command::Followup(cmd) => followup::followup(global, cmd),
+        Command::Log(LogCommand::Push { to, json }) => log::push(global, to, *json),
         Command::List { json } => list::list(global, *json),
         Command::Check { files, json } => check::check(global, files, *json),
         Command::Show {
@@ -420,6 +450,9 @@ pub fn dispatch(cli: &Cli) -> Option<i32> {
         Command::Plan(args) => plan::plan_command(global, args),
         Command::Lint(args) if !args.tui => lint::lint_command(global, args),
         Command::Rehearse(args) => rehearse::rehearse_command(global, args),
-        Command::Run { .. } | Command::Resume { .. } | Command::Lint(_) => return None,
+        Command::Run { .. }
+        | Command::Resume { .. }
+        | Command::Follow { .. }
+        | Command::Lint(_) => return None,
     })
 }

@@ -332,6 +332,7 @@ fn run_live(
         EventKind::Note {
             step: None,
             text: note,
+            by: None,
         },
     ) {
         eprintln!("rollsafe: {e}");

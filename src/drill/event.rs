@@ -84,6 +84,10 @@ pub enum EventKind {
     Note {
         step: Option<String>,
         text: String,
+        /// Who wrote it, when not the one driving the drill (a follower,
+        /// the scribe); absent in older logs and for the driver's own notes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
     },
     /// Written before a live command starts, so a crash mid-command is visible.
     CommandStarted {

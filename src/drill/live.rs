@@ -118,7 +118,15 @@ pub fn stop_leftover(
     } else {
         format!("process group {pgid}, left running by a crash, did not stop on SIGKILL")
     };
-    session.record(store, now, EventKind::Note { step, text })?;
+    session.record(
+        store,
+        now,
+        EventKind::Note {
+            step,
+            text,
+            by: None,
+        },
+    )?;
     Ok(stopped)
 }
 

@@ -37,6 +37,9 @@ pub struct Session {
     /// When the log last heard of the drill (event or heartbeat) as it was
     /// read; `None` for a drill this process started.
     pub last_seen: Option<DateTime<Utc>>,
+    /// The sequence number of the latest event folded into `drill`; another
+    /// client's event raises the log's past it, and [`Session::sync`] refolds.
+    pub seen: i64,
 }
 
 impl Session {
@@ -68,6 +71,7 @@ impl Session {
             playbook: loaded.playbook.clone(),
             drill,
             last_seen: None,
+            seen: 0,
         };
         let first = session
             .playbook
@@ -94,7 +98,25 @@ impl Session {
             playbook,
             drill,
             last_seen,
+            seen: events.len() as i64 - 1,
         })
+    }
+
+    /// Folds in what other clients added since this one last read the log
+    /// (a driver's outcomes for a follower, a follower's notes for the
+    /// driver). Returns whether anything changed. One indexed read when
+    /// nothing did.
+    pub fn sync(&mut self, store: &Store) -> Result<bool, SessionError> {
+        if store.last_seq(self.id)? == self.seen {
+            return Ok(false);
+        }
+        let events = store.events(self.id)?;
+        self.drill = Drill::fold(&self.playbook, &events).map_err(|source| SessionError::Fold {
+            id: self.id,
+            source,
+        })?;
+        self.seen = events.len() as i64 - 1;
+        Ok(true)
     }
 
     /// Reopens a drill to carry on with it. If rollsafe stopped while the
@@ -129,8 +151,9 @@ impl Session {
             states.push(after.clone());
         }
         let pairs: Vec<(&Event, &Drill)> = events.iter().zip(states.iter()).collect();
-        store.append_all(self.id, &pairs)?;
+        let last = store.append_all(self.id, &pairs)?;
         self.drill = after;
+        self.saw(last, events.len());
         Ok(())
     }
 
@@ -144,8 +167,18 @@ impl Session {
         let event = Event::new(at, kind);
         let mut after = self.drill.clone();
         after.apply(&event);
-        store.append(self.id, &event, &after)?;
+        let last = store.append_all(self.id, &[(&event, &after)])?;
         self.drill = after;
+        self.saw(last, 1);
         Ok(())
+    }
+
+    /// After appending `n` events ending at `last`: if nobody else wrote in
+    /// between, the fold is current; otherwise `seen` stays behind, so the
+    /// next [`Session::sync`] refolds in log order.
+    fn saw(&mut self, last: i64, n: usize) {
+        if last == self.seen + n as i64 {
+            self.seen = last;
+        }
     }
 }

@@ -85,6 +85,18 @@ pub struct NoteRecord {
     pub at: DateTime<Utc>,
     pub step: Option<String>,
     pub text: String,
+    /// Who wrote it, when not the driver (see [`EventKind::Note`]).
+    pub by: Option<String>,
+}
+
+impl NoteRecord {
+    /// The note as screens show it: "bo: text" when someone else wrote it.
+    pub fn shown(&self) -> String {
+        match &self.by {
+            Some(by) => format!("{by}: {}", self.text),
+            None => self.text.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,10 +257,11 @@ impl Drill {
                     self.steps[i].pnr_confirmed = true;
                 }
             }
-            EventKind::Note { step, text } => self.notes.push(NoteRecord {
+            EventKind::Note { step, text, by } => self.notes.push(NoteRecord {
                 at,
                 step: step.clone(),
                 text: text.clone(),
+                by: by.clone(),
             }),
             EventKind::CommandStarted {
                 step,
@@ -650,6 +663,7 @@ point_of_no_return = true
                 EventKind::Note {
                     step: Some("a".into()),
                     text: "TODO: alert on lag".into(),
+                    by: None,
                 },
             ),
             ev(

@@ -155,7 +155,7 @@ pub fn follow_ups(drill_id: i64, events: &[Event]) -> Vec<(i64, String, String)>
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Note { step, text } if crate::report::is_follow_up(text) => {
+            EventKind::Note { step, text, .. } if crate::report::is_follow_up(text) => {
                 Some((drill_id, step.clone().unwrap_or_default(), text.clone()))
             }
             _ => None,
@@ -940,6 +940,7 @@ mod tests {
             kind: EventKind::Note {
                 step: step.map(str::to_string),
                 text: text.into(),
+                by: None,
             },
         };
         let events = vec![

@@ -581,6 +581,15 @@ impl<'a> Context<'a> {
     fn unparsed(&mut self, stmt: &mut Stmt<'_>, err: &str) {
         self.unparsed += 1;
         let err = err.trim_start_matches("sql parser error: ");
+        // Read before 18 too, so the message can say why this version refuses it.
+        let newer = if self.kind() == EngineKind::Postgres
+            && !self.opts.engine.at_least(18, 0, 0)
+            && pg18_not_null_at(&stmt.words).is_some()
+        {
+            "; ADD CONSTRAINT c NOT NULL col is PostgreSQL 18 syntax, refused before 18 (if the server runs 18, lint with --engine postgres:18)"
+        } else {
+            ""
+        };
         // "… at Line: L, Column: C" is relative to the statement: make it absolute.
         let (what, at) = match err.rsplit_once(" at Line: ") {
             Some((what, pos)) => {
@@ -607,7 +616,7 @@ impl<'a> Context<'a> {
             None,
             at_start,
             format!(
-                "cannot parse this statement as {}: {what}{at}; it was not checked",
+                "cannot parse this statement as {}: {what}{at}{newer}; it was not checked",
                 self.opts.engine
             ),
             None,
@@ -822,18 +831,10 @@ impl<'a> Context<'a> {
             return false;
         }
         let ws = &stmt.words;
-        let Some(i) = ws
-            .windows(3)
-            .position(|p| p[0].upper == "CONSTRAINT" && p[2].upper == "NOT")
-        else {
+        let Some(i) = pg18_not_null_at(ws) else {
             return false;
         };
-        let (Some(name), Some(col)) = (ws.get(i + 1), ws.get(i + 4)) else {
-            return false;
-        };
-        if ws.get(i + 3).is_none_or(|x| x.upper != "NULL") {
-            return false;
-        }
+        let (name, col) = (&ws[i + 1], &ws[i + 4]);
         let table = table.to_string();
         let cname = bare(&stmt.text[name.offset..name.offset + name.upper.len()]);
         let column = bare(&stmt.text[col.offset..col.offset + col.upper.len()]);
@@ -1535,4 +1536,13 @@ fn type_parts(t: &str) -> (String, Vec<u32>) {
         .filter_map(|a| a.trim().parse().ok())
         .collect();
     (base, args)
+}
+
+/// Where PostgreSQL 18's `CONSTRAINT c NOT NULL col` starts in `ws` (the CONSTRAINT word), when
+/// the words hold one.
+fn pg18_not_null_at(ws: &[Word]) -> Option<usize> {
+    let i = ws
+        .windows(4)
+        .position(|p| p[0].upper == "CONSTRAINT" && p[2].upper == "NOT" && p[3].upper == "NULL")?;
+    ws.get(i + 4).map(|_| i)
 }

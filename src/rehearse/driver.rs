@@ -329,6 +329,7 @@ impl<'a> Driver<'a> {
             EventKind::Note {
                 step: Some(step.id.clone()),
                 text: "point of no return confirmed automatically (rehearse --yes)".into(),
+                by: None,
             },
         )
     }
@@ -449,6 +450,7 @@ impl<'a> Driver<'a> {
             EventKind::Note {
                 step,
                 text: reason.clone(),
+                by: None,
             },
         )?;
         Ok(Ending::Interrupted { signal, reason })
@@ -490,6 +492,7 @@ impl<'a> Driver<'a> {
             EventKind::Note {
                 step: Some(failed.id.clone()),
                 text,
+                by: None,
             },
         )?;
         self.abort(format!(
@@ -755,6 +758,7 @@ mod tests {
             vec![EventKind::Note {
                 step: Some(step.id.clone()),
                 text: format!("observed {}", step.id),
+                by: None,
             }]
         }
         fn step_recorded(&mut self, _: usize, step: &Step, outcome: Option<(Outcome, &str)>) {

@@ -603,8 +603,15 @@ pub fn timeline_line(event: &Event) -> Option<String> {
         EventKind::PointOfNoReturnConfirmed { step } => {
             format!("⛔ crossed the point of no return at `{step}`")
         }
-        EventKind::Note { step, text } => {
-            format!("note on `{}`: {text}", step.as_deref().unwrap_or("drill"))
+        EventKind::Note { step, text, by } => {
+            let by = by
+                .as_deref()
+                .map(|b| format!(" by {b}"))
+                .unwrap_or_default();
+            format!(
+                "note{by} on `{}`: {text}",
+                step.as_deref().unwrap_or("drill")
+            )
         }
         EventKind::CommandStarted { step, command, .. } => {
             format!(

@@ -156,4 +156,11 @@ pub const MIGRATIONS: &[&str] = &[
         SELECT content_hash, snapshot FROM drills WHERE snapshot != '' ORDER BY id;
     UPDATE drills SET snapshot = ''
         WHERE snapshot = (SELECT s.text FROM snapshots s WHERE s.content_hash = drills.content_hash);",
+    // 11: several clients can open one drill; one drives it (records
+    // outcomes), the others follow and add notes. The driver's name, its
+    // client token and when it last renewed the drive, so a second driver
+    // is refused while the first is alive.
+    "ALTER TABLE drills ADD COLUMN driver TEXT;
+    ALTER TABLE drills ADD COLUMN driver_token TEXT;
+    ALTER TABLE drills ADD COLUMN driver_at INTEGER;",
 ];

@@ -1,12 +1,18 @@
 //! The drill log: what the app needs from it (append, fold, list,
 //! aggregates) as one interface, [`LogBackend`], behind [`Store`]. SQLite
-//! ([`sqlite::SqliteLog`]) is the embedded default; SQL stays in the backend.
+//! ([`sqlite::SqliteLog`]) is the embedded default; PostgreSQL
+//! ([`postgres::PostgresLog`]) holds a team's shared log. SQL stays in the
+//! backends; what an event writes is decided once, in `record`.
 //!
-//! Every event is written in its own transaction with `synchronous=FULL`, so
-//! once `append` returns, the event survives a crash, `kill -9` or power loss.
+//! Every event is committed durably in its own transaction, so once `append`
+//! returns, the event survives a crash, `kill -9` or power loss.
 //! Times are stored as UTC milliseconds since the epoch.
 
 mod migrations;
+pub mod pg_connect;
+pub mod postgres;
+pub mod push;
+mod record;
 pub mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +28,9 @@ const DERIVED_SINCE: usize = 4;
 
 /// The schema version that stores each playbook text once per content hash.
 const SNAPSHOTS_SINCE: usize = 10;
+
+/// The schema version that records who drives each drill.
+const DRIVERS_SINCE: usize = 11;
 
 /// How long a write waits for another rollsafe holding the database.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,6 +64,12 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "refused: drill #{drill} is driven by {by}; notes still land, and D takes the drive once {by} hands over (H)"
+    )]
+    Driven { drill: i64, by: String },
+    #[error("drill log {path}: the server refused: {detail}")]
+    Server { path: String, detail: String },
     #[error("drill #{drill}, event {seq}: unreadable event record: {detail}")]
     BadEvent {
         drill: i64,
@@ -145,6 +160,85 @@ pub struct DrillFilter {
     pub as_of: Option<DateTime<Utc>>,
 }
 
+/// Who this client is: the operator's name, and a token unique to this
+/// process (`host:pid:nanos`), which the driver lock compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub name: String,
+    pub token: String,
+}
+
+impl Default for Participant {
+    fn default() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Participant {
+            name: "operator".into(),
+            token: format!("{}:{}:{nanos}", host_name(), std::process::id()),
+        }
+    }
+}
+
+/// Who holds a drill's drive: name, client token, last renewed (UTC ms).
+type Holder = (Option<String>, Option<String>, Option<i64>);
+
+/// How long a driver not heard from (event or heartbeat) keeps the drive:
+/// as long as a drill takes to read as interrupted.
+pub const DRIVE_LEASE_MS: i64 = crate::drill::INTERRUPTED_AFTER_SECS * 1000;
+
+impl Participant {
+    /// Whether the client holding `token` is known to be gone: it ran on this
+    /// machine and its process no longer exists (a crash, `kill -9`), so its
+    /// drill can be taken over at once instead of after the lease.
+    pub fn is_gone(token: &str) -> bool {
+        let mut parts = token.split(':');
+        let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            return false;
+        };
+        if host != host_name() || pid <= 0 {
+            return false;
+        }
+        // Signal 0 checks that the process exists; EPERM means it does.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        !alive
+    }
+
+    /// Whether a drive held by `token`, last renewed at `held_at` (UTC ms),
+    /// still stands against this client at `now_ms`.
+    pub fn blocked_by(&self, token: Option<&str>, held_at: Option<i64>, now_ms: i64) -> bool {
+        match (token, held_at) {
+            (Some(t), Some(at)) if t != self.token => {
+                now_ms - at < DRIVE_LEASE_MS && !Participant::is_gone(t)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    if ok {
+        String::from_utf8_lossy(&buf[..end]).replace(':', "_")
+    } else {
+        "unknown-host".into()
+    }
+}
+
+/// Whether appending these events needs the drive: anything but notes,
+/// which any participant may add.
+pub fn needs_drive(events: &[(&Event, &Drill)]) -> bool {
+    events
+        .iter()
+        .any(|(e, _)| !matches!(e.kind, crate::drill::EventKind::Note { .. }))
+}
+
 /// What the app needs from a drill log. Every method either does all of
 /// its work or none; an event is durable once `append` returns.
 pub trait LogBackend {
@@ -176,8 +270,8 @@ pub trait LogBackend {
     /// so ids follow it as they would in a live log. The rows
     /// written are exactly those [`Store::start_drill`] and one
     /// [`Store::append`] per event would leave: the same fold
-    /// ([`Drill::fold`] then [`Drill::apply`]), the same per-step helper
-    /// and the same summary columns, taken after the last event. Returns the
+    /// ([`Drill::fold`] then [`Drill::apply`]), the same per-step results,
+    /// follow-ups and summary columns, taken after the last event. Returns the
     /// new ids, in order. Nothing is written if any drill is malformed.
     fn bulk_load(
         &mut self,
@@ -192,7 +286,30 @@ pub trait LogBackend {
     /// Appends several events, each with the state after it, in one
     /// transaction: all of them are in the log, or none is (an override's
     /// deviation never lands without its outcome).
-    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()>;
+    ///
+    /// Anything but notes needs the drive: refused with `Driven` while
+    /// another client drives the drill (see [`LogBackend::claim_drive`]);
+    /// taken when the drive is free. Returns the last sequence number written.
+    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<i64>;
+
+    /// Names this client (the operator), as the driver lock shows it to others.
+    fn identify(&mut self, name: &str);
+
+    fn participant(&self) -> &Participant;
+
+    /// Takes the drive of a drill at `at`: refused with `Driven` while another
+    /// client holds it and was heard from within [`DRIVE_LEASE_MS`] (unless
+    /// that client is known to be gone); `force` takes it over regardless.
+    fn claim_drive(&mut self, drill_id: i64, at: DateTime<Utc>, force: bool) -> Result<()>;
+
+    /// Gives the drive up (hand-over, leaving), if this client holds it.
+    fn release_drive(&mut self, drill_id: i64) -> Result<()>;
+
+    /// Who else drives the drill at `at`, if anyone does.
+    fn driver(&self, drill_id: i64, at: DateTime<Utc>) -> Result<Option<String>>;
+
+    /// The sequence number of the drill's latest event: followers poll it.
+    fn last_seq(&self, drill_id: i64) -> Result<i64>;
 
     /// Follow-ups, oldest first: open ones only unless `closed` too; of one
     /// playbook or of all.
@@ -207,7 +324,8 @@ pub trait LogBackend {
         note: &str,
     ) -> Result<Option<(FollowUpRow, bool)>>;
 
-    /// Records that rollsafe is running this drill now (a heartbeat, not an event).
+    /// Records that rollsafe is running this drill now (a heartbeat, not an
+    /// event); it also renews this client's drive, if it holds it.
     fn touch(&mut self, drill_id: i64, at: DateTime<Utc>) -> Result<()>;
 
     /// The last moment the drill was known to be open: its last event or heartbeat.
@@ -280,6 +398,11 @@ pub trait LogBackend {
     ) -> Result<Vec<DrillRow>>;
 
     fn count_drills(&self) -> Result<i64>;
+
+    /// A drill of this log that is `row` of another: the same start (to the
+    /// millisecond), playbook, text, mode and operator. What `log push`
+    /// checks so that pushing twice copies nothing twice.
+    fn find_same(&self, row: &DrillRow) -> Result<Option<i64>>;
 }
 
 /// The drill log the app writes to and reads from: one backend behind the
@@ -289,6 +412,22 @@ pub struct Store {
 }
 
 impl Store {
+    /// How `--db` is shown: a PostgreSQL URL without its password.
+    pub fn describe(db: &Path) -> String {
+        match db.to_str().filter(|s| pg_connect::is_postgres_url(s)) {
+            Some(url) => pg_connect::redact(url),
+            None => db.display().to_string(),
+        }
+    }
+
+    /// Opens the log `--db` names: a `postgres://` URL, else a SQLite file.
+    pub fn open_at(db: &Path) -> Result<Self> {
+        match db.to_str().filter(|s| pg_connect::is_postgres_url(s)) {
+            Some(url) => Ok(Self::with(postgres::PostgresLog::open(url)?)),
+            None => Self::open(db),
+        }
+    }
+
     /// Opens (creating if needed) the SQLite log at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         Ok(Self::with(sqlite::SqliteLog::open(path)?))

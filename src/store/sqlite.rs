@@ -11,9 +11,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::migrations::MIGRATIONS;
+use super::record::{
+    self, NewDrill, StepResult, Summary, from_ms, interrupted_before, ms, not_started, outcome_of,
+    step_of,
+};
 use super::{
-    BUSY_TIMEOUT, DERIVED_SINCE, DrillFilter, DrillRow, FollowUpRow, LogBackend, Result,
-    SNAPSHOTS_SINCE, Snapshot, StoreError, default_path,
+    BUSY_TIMEOUT, DERIVED_SINCE, DRIVERS_SINCE, DrillFilter, DrillRow, FollowUpRow, Holder,
+    LogBackend, Participant, Result, SNAPSHOTS_SINCE, Snapshot, StoreError, default_path,
+    needs_drive,
 };
 use crate::drill::{Drill, Event, EventKind, Mode, Outcome};
 
@@ -26,14 +31,8 @@ pub struct SqliteLog {
     schema: usize,
     /// Notes about files made private on open, for the CLI to print.
     tightened: Vec<String>,
-}
-
-fn ms(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
-}
-
-fn from_ms(value: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(value).unwrap_or_default()
+    /// This client, for the driver lock.
+    me: Participant,
 }
 
 fn follow_up_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowUpRow> {
@@ -120,6 +119,7 @@ impl SqliteLog {
                 path: label.to_string(),
                 schema: 0,
                 tightened: Vec::new(),
+                me: Participant::default(),
             };
             match store.schema_version() {
                 Ok(v) if v == MIGRATIONS.len() => {
@@ -153,6 +153,7 @@ impl SqliteLog {
             path,
             schema: 0,
             tightened: Vec::new(),
+            me: Participant::default(),
         };
         let before = store.schema_version()?;
         store.migrate(MIGRATIONS.len())?;
@@ -242,6 +243,7 @@ impl SqliteLog {
             path: label,
             schema: 0,
             tightened: Vec::new(),
+            me: Participant::default(),
         };
         store.migrate(version)?;
         Ok(store)
@@ -302,6 +304,10 @@ impl LogBackend for SqliteLog {
         else {
             return Err(not_started(0));
         };
+        if self.schema >= DRIVERS_SINCE {
+            // Whoever starts a drill drives it.
+            set_driver(&tx, id, &self.me, ms(started.at)).map_err(|e| classify(&path, e))?;
+        }
         tx.commit().map_err(|e| classify(&path, e))?;
         Ok(id)
     }
@@ -335,6 +341,8 @@ impl LogBackend for SqliteLog {
                 drill.apply(event);
                 if derived {
                     update_step_result(&tx, id, event, &drill).map_err(|e| classify(&path, e))?;
+                    insert_follow_up(&tx, id, seq, event, &drill)
+                        .map_err(|e| classify(&path, e))?;
                 }
             }
             if let Some(last) = rest.last() {
@@ -347,15 +355,22 @@ impl LogBackend for SqliteLog {
     }
 
     fn append(&mut self, drill_id: i64, event: &Event, after: &Drill) -> Result<()> {
-        self.append_all(drill_id, &[(event, after)])
+        self.append_all(drill_id, &[(event, after)]).map(|_| ())
     }
 
-    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<()> {
+    fn append_all(&mut self, drill_id: i64, events: &[(&Event, &Drill)]) -> Result<i64> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&path, e))?;
+        if self.schema >= DRIVERS_SINCE
+            && let Some((last, _)) = events.last().filter(|_| needs_drive(events))
+        {
+            let now = ms(last.at);
+            check_drive(&tx, drill_id, &self.me, now, false).map_err(|e| e.or_sql(&path))?;
+            set_driver(&tx, drill_id, &self.me, now).map_err(|e| classify(&path, e))?;
+        }
         let seq: Option<i64> = tx
             .query_row(
                 "SELECT MAX(seq) FROM events WHERE drill_id = ?1",
@@ -378,7 +393,58 @@ impl LogBackend for SqliteLog {
             write_summary(&tx, drill_id, event, after, derived).map_err(|e| classify(&path, e))?;
         }
         tx.commit().map_err(|e| classify(&path, e))?;
-        Ok(())
+        Ok(last)
+    }
+
+    fn identify(&mut self, name: &str) {
+        self.me.name = name.to_string();
+    }
+
+    fn participant(&self) -> &Participant {
+        &self.me
+    }
+
+    fn claim_drive(&mut self, drill_id: i64, at: DateTime<Utc>, force: bool) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&path, e))?;
+        check_drive(&tx, drill_id, &self.me, ms(at), force).map_err(|e| e.or_sql(&path))?;
+        set_driver(&tx, drill_id, &self.me, ms(at)).map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))
+    }
+
+    fn release_drive(&mut self, drill_id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE drills SET driver_token = NULL, driver_at = NULL
+                 WHERE id = ?1 AND driver_token = ?2",
+                params![drill_id, self.me.token],
+            )
+            .map(|_| ())
+            .map_err(|e| classify(&self.path, e))
+    }
+
+    fn driver(&self, drill_id: i64, at: DateTime<Utc>) -> Result<Option<String>> {
+        if self.schema < DRIVERS_SINCE {
+            return Ok(None);
+        }
+        let (name, token, held) = read_driver(&self.conn, drill_id)
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))?;
+        Ok(self
+            .me
+            .blocked_by(token.as_deref(), held, ms(at))
+            .then(|| name.unwrap_or_else(|| "someone".into())))
+    }
+
+    fn last_seq(&self, drill_id: i64) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT MAX(seq) FROM events WHERE drill_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([drill_id], |r| r.get::<_, Option<i64>>(0)))
+            .map_err(|e| classify(&self.path, e))?
+            .ok_or(StoreError::NoSuchDrill(drill_id))
     }
 
     fn follow_ups(&self, playbook_id: Option<&str>, closed: bool) -> Result<Vec<FollowUpRow>> {
@@ -430,9 +496,16 @@ impl LogBackend for SqliteLog {
     }
 
     fn touch(&mut self, drill_id: i64, at: DateTime<Utc>) -> Result<()> {
+        let sql = if self.schema >= DRIVERS_SINCE {
+            "UPDATE drills SET alive_at = ?2,
+                 driver_at = CASE WHEN driver_token = ?3 THEN ?2 ELSE driver_at END
+             WHERE id = ?1"
+        } else {
+            "UPDATE drills SET alive_at = ?2 WHERE id = ?1 AND ?3 IS NOT NULL"
+        };
         self.conn
-            .prepare_cached("UPDATE drills SET alive_at = ?2 WHERE id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![drill_id, ms(at)]))
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params![drill_id, ms(at), self.me.token]))
             .map_err(|e| classify(&self.path, e))?;
         Ok(())
     }
@@ -844,16 +917,34 @@ impl LogBackend for SqliteLog {
         Ok(rows)
     }
 
+    fn find_same(&self, row: &DrillRow) -> Result<Option<i64>> {
+        self.conn
+            .prepare_cached(
+                "SELECT id FROM drills WHERE started_at = ?1 AND playbook_id = ?2
+                     AND content_hash = ?3 AND mode = ?4 AND operator = ?5
+                 ORDER BY id LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![
+                        ms(row.started_at),
+                        row.playbook_id,
+                        row.content_hash,
+                        row.mode.as_str(),
+                        row.operator
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(|e| classify(&self.path, e))
+    }
+
     fn count_drills(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COUNT(*) FROM drills", [], |r| r.get(0))
             .map_err(|e| classify(&self.path, e))
     }
-}
-
-/// Bound as ?8: a running drill last seen before this is interrupted.
-fn interrupted_before(filter: &DrillFilter) -> i64 {
-    ms(filter.as_of.unwrap_or_else(Utc::now)) - crate::drill::INTERRUPTED_AFTER_SECS * 1000
 }
 
 /// The WHERE clause for [`DrillFilter`], over bound parameters ?1..?5 and ?8.
@@ -884,12 +975,7 @@ const SAMPLE_COLUMNS: &str = "drill_id, step_id, outcome, duration_ms, drill_sta
 
 /// A stored outcome, read without allocating (this runs once per result).
 fn outcome_at(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Outcome> {
-    Ok(match r.get_ref(index)?.as_str()? {
-        "passed" => Outcome::Passed,
-        "failed" => Outcome::Failed,
-        "skipped" => Outcome::Skipped,
-        _ => Outcome::Blocked,
-    })
+    Ok(outcome_of(r.get_ref(index)?.as_str()?))
 }
 
 fn sample_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::insight::StepSample> {
@@ -926,14 +1012,6 @@ fn drill_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrillRow> {
     })
 }
 
-fn not_started(drill: i64) -> StoreError {
-    StoreError::BadEvent {
-        drill,
-        seq: 0,
-        detail: "a drill must begin with a started event".into(),
-    }
-}
-
 /// Inserts a drill's row and its `Started` event (seq 0); the summary
 /// columns keep their defaults until an event is appended. `None` when
 /// `started` is not a `Started` event. With `shared` snapshots (schema 10
@@ -945,15 +1023,16 @@ fn insert_drill(
     steps_total: usize,
     shared: bool,
 ) -> rusqlite::Result<Option<i64>> {
-    let EventKind::Started {
-        mode,
-        operator,
+    let Some(NewDrill {
         playbook_id,
         playbook_title,
-        source_name,
+        mode,
+        operator,
         content_hash,
+        source_name,
         snapshot,
-    } = &started.kind
+        started_at,
+    }) = NewDrill::of(started)
     else {
         return Ok(None);
     };
@@ -980,12 +1059,66 @@ fn insert_drill(
         content_hash,
         source_name,
         own,
-        ms(started.at),
+        started_at,
         steps_total as i64
     ])?;
     let id = tx.last_insert_rowid();
     insert_event(tx, id, 0, started)?;
     Ok(Some(id))
+}
+
+/// A refusal of the drive, or a database error on the way.
+enum DriveError {
+    Driven(StoreError),
+    Sql(rusqlite::Error),
+}
+
+impl DriveError {
+    fn or_sql(self, path: &str) -> StoreError {
+        match self {
+            DriveError::Driven(e) => e,
+            DriveError::Sql(e) => classify(path, e),
+        }
+    }
+}
+
+fn read_driver(conn: &Connection, drill_id: i64) -> rusqlite::Result<Option<Holder>> {
+    conn.prepare_cached("SELECT driver, driver_token, driver_at FROM drills WHERE id = ?1")?
+        .query_row([drill_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+}
+
+/// Refuses the drive to `me` while another live client holds it.
+fn check_drive(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    me: &Participant,
+    now: i64,
+    force: bool,
+) -> std::result::Result<(), DriveError> {
+    let (name, token, held) = read_driver(tx, drill_id)
+        .map_err(DriveError::Sql)?
+        .ok_or(DriveError::Driven(StoreError::NoSuchDrill(drill_id)))?;
+    if !force && me.blocked_by(token.as_deref(), held, now) {
+        return Err(DriveError::Driven(StoreError::Driven {
+            drill: drill_id,
+            by: name.unwrap_or_else(|| "someone".into()),
+        }));
+    }
+    Ok(())
+}
+
+fn set_driver(
+    tx: &rusqlite::Transaction<'_>,
+    drill_id: i64,
+    me: &Participant,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE drills SET driver = ?2, driver_token = ?3, driver_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![drill_id, me.name, me.token, at])?;
+    Ok(())
 }
 
 /// The drill's summary columns as of `event`, with `after` the state once
@@ -997,12 +1130,10 @@ fn write_summary(
     after: &Drill,
     derived: bool,
 ) -> rusqlite::Result<()> {
+    let s = Summary::of(event, after);
     if derived {
         tx.prepare_cached("UPDATE drills SET active_ms = ?2 WHERE id = ?1")?
-            .execute(params![
-                drill_id,
-                after.elapsed(event.at).as_millis() as i64
-            ])?;
+            .execute(params![drill_id, s.active_ms])?;
     }
     tx.prepare_cached(
         "UPDATE drills SET status = ?2, ended_at = ?3, last_event_at = ?4,
@@ -1011,13 +1142,13 @@ fn write_summary(
     )?
     .execute(params![
         drill_id,
-        after.status.as_str(),
-        after.ended_at.map(ms),
-        ms(event.at),
-        after.count(Outcome::Passed) as i64,
-        after.count(Outcome::Failed) as i64,
-        after.count(Outcome::Skipped) as i64,
-        after.count(Outcome::Blocked) as i64,
+        s.status,
+        s.ended_at,
+        s.last_event_at,
+        s.passed,
+        s.failed,
+        s.skipped,
+        s.blocked,
     ])?;
     Ok(())
 }
@@ -1028,27 +1159,12 @@ fn insert_event(
     seq: i64,
     event: &Event,
 ) -> rusqlite::Result<()> {
-    // The playbook text lives once, in drills.snapshot; the started event
-    // refers to it instead of carrying a second copy (runbooks are ~20 KB).
-    let stored;
-    let event = match &event.kind {
-        EventKind::Started { snapshot, .. } if !snapshot.is_empty() => {
-            let mut slim = event.clone();
-            if let EventKind::Started { snapshot, .. } = &mut slim.kind {
-                snapshot.clear();
-            }
-            stored = slim;
-            &stored
-        }
-        _ => event,
-    };
-    let payload = serde_json::to_string(event)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    let step = step_of(&event.kind);
+    let payload =
+        record::payload(event).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.prepare_cached(
         "INSERT INTO events (drill_id, seq, at, kind, step_id, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![drill_id, seq, ms(event.at), event.kind.name(), step, payload])?;
+    .execute(params![drill_id, seq, ms(event.at), event.kind.name(), step_of(&event.kind), payload])?;
     Ok(())
 }
 
@@ -1059,20 +1175,16 @@ fn update_step_result(
     event: &Event,
     after: &Drill,
 ) -> rusqlite::Result<()> {
-    let step = match &event.kind {
-        EventKind::StepStarted { step }
-        | EventKind::StepPassed { step }
-        | EventKind::StepFailed { step, .. }
-        | EventKind::StepSkipped { step, .. }
-        | EventKind::StepBlocked { step, .. }
-        | EventKind::OutcomeUndone { step, .. } => step,
-        _ => return Ok(()),
-    };
-    let Some(index) = after.step_index(step) else {
-        return Ok(());
-    };
-    match after.steps[index].outcome {
-        Some(outcome) => {
+    match StepResult::of(event, after) {
+        Some(StepResult::Set {
+            step,
+            playbook_id,
+            drill_started_at,
+            outcome,
+            duration_ms,
+            ended_at,
+            live,
+        }) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO step_results
                      (drill_id, step_id, playbook_id, drill_started_at, outcome, duration_ms, ended_at, live)
@@ -1081,18 +1193,19 @@ fn update_step_result(
             .execute(params![
                 drill_id,
                 step,
-                after.playbook_id,
-                ms(after.started_at),
+                playbook_id,
+                drill_started_at,
                 outcome.as_str(),
-                after.step_elapsed(index, event.at).as_millis() as i64,
-                ms(event.at),
-                after.mode == Mode::Live
+                duration_ms,
+                ended_at,
+                live
             ])?;
         }
-        None => {
+        Some(StepResult::Clear { step }) => {
             tx.prepare_cached("DELETE FROM step_results WHERE drill_id = ?1 AND step_id = ?2")?
                 .execute(params![drill_id, step])?;
         }
+        None => {}
     }
     Ok(())
 }
@@ -1105,9 +1218,7 @@ fn insert_follow_up(
     event: &Event,
     after: &Drill,
 ) -> rusqlite::Result<()> {
-    if let EventKind::Note { step, text } = &event.kind
-        && crate::report::is_follow_up(text)
-    {
+    if let Some((step, text)) = record::follow_up(event) {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO followups (drill_id, seq, playbook_id, step_id, text, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1124,25 +1235,6 @@ fn insert_follow_up(
     Ok(())
 }
 
-fn step_of(kind: &EventKind) -> Option<&str> {
-    match kind {
-        EventKind::StepStarted { step }
-        | EventKind::StepPassed { step }
-        | EventKind::StepFailed { step, .. }
-        | EventKind::StepSkipped { step, .. }
-        | EventKind::StepBlocked { step, .. }
-        | EventKind::PointOfNoReturnConfirmed { step }
-        | EventKind::CommandStarted { step, .. }
-        | EventKind::CommandRun { step, .. }
-        | EventKind::ProbeStats { step, .. }
-        | EventKind::Deviation { step, .. }
-        | EventKind::OutcomeUndone { step, .. } => Some(step),
-        EventKind::Note { step, .. } => step.as_deref(),
-        _ => None,
-    }
-}
-
-/// Creates an empty file readable by its owner only (O_EXCL: never clobbers).
 /// `path` for a `file:` URI: the characters URIs reserve are escaped.
 fn uri_path(path: &Path) -> String {
     let mut out = String::new();
@@ -1155,6 +1247,7 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
+/// Creates an empty file readable by its owner only (O_EXCL: never clobbers).
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new()

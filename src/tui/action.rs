@@ -23,6 +23,10 @@ pub enum Action {
     /// Close the selected step's open follow-up.
     CloseFollowUp,
     Note,
+    /// Runner: take the drive of a drill this client follows.
+    TakeDrive,
+    /// Runner: give the drive up, so a follower can take it.
+    HandOver,
     RunCommand,
     RunVerify,
     CancelCommand,

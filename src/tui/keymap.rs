@@ -294,6 +294,22 @@ pub const BINDINGS: &[Binding] = &[
         "scroll the detail and output down",
         "",
     ),
+    bind(
+        Runner,
+        &[Char('D')],
+        "D",
+        Action::TakeDrive,
+        "take the drive of a drill you follow (refused while its driver is there)",
+        "take drive",
+    ),
+    bind(
+        Runner,
+        &[Char('H')],
+        "H",
+        Action::HandOver,
+        "hand the drive over: you follow; whoever follows can take it with D",
+        "",
+    ),
     bind(Runner, &[Char('?')], "?", Action::Help, "every key", "help"),
     bind(
         Runner,

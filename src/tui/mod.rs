@@ -97,7 +97,7 @@ fn event_loop(
         }
         let timeout = if app.command_running() {
             Duration::from_millis(50)
-        } else if app.clock_visible() {
+        } else if app.clock_visible() || app.watching() {
             Duration::from_millis(250)
         } else {
             Duration::from_secs(1)

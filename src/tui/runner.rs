@@ -51,6 +51,9 @@ pub struct RunnerState {
     /// The process group of a command a crash left running, found on
     /// resume: what `x` stops.
     pub leftover: Option<i32>,
+    /// Following a drill another client drives: who drives it ("nobody"
+    /// after a hand-over). Outcomes come from the log; notes still land.
+    pub following: Option<String>,
 }
 
 /// Latencies kept for the live sparkline.
@@ -91,7 +94,25 @@ impl RunnerState {
             probe_view: None,
             refused: None,
             leftover: None,
+            following: None,
         }
+    }
+
+    /// Folds in what other clients wrote; the selection moves on with the
+    /// drill when it was on the step in focus. Returns the newest event
+    /// when anything changed.
+    pub fn sync(
+        &mut self,
+        store: &Store,
+    ) -> Result<Option<crate::drill::Event>, crate::drill::SessionError> {
+        let focus = self.session.drill.focus();
+        if !self.session.sync(store)? {
+            return Ok(None);
+        }
+        if self.selected == focus {
+            self.selected = self.session.drill.focus();
+        }
+        Ok(store.events(self.session.id)?.pop())
     }
 
     /// Attaches a started probe; its first window is the active step's.
@@ -440,17 +461,29 @@ impl RunnerState {
         step: Option<String>,
         text: String,
     ) -> Result<(), StoreError> {
-        self.record(store, now, EventKind::Note { step, text })
+        self.record(
+            store,
+            now,
+            EventKind::Note {
+                step,
+                text,
+                by: None,
+            },
+        )
     }
 
+    /// A note on the selected step, by `by` when someone other than the
+    /// drill's operator writes it.
     pub fn add_note(
         &mut self,
         store: &mut Store,
         now: DateTime<Utc>,
         text: String,
+        by: &str,
     ) -> Result<(), StoreError> {
         let step = self.selected_id();
-        self.record(store, now, EventKind::Note { step, text })
+        let by = (by != self.session.drill.operator).then(|| by.to_string());
+        self.record(store, now, EventKind::Note { step, text, by })
     }
 
     pub fn confirm_point_of_no_return(
@@ -593,7 +626,9 @@ impl RunnerState {
         now: DateTime<Utc>,
         force: bool,
     ) -> Result<(), StoreError> {
-        if self.is_over() {
+        // A follower's presence keeps no drill alive: "interrupted" means
+        // its driver is gone.
+        if self.is_over() || self.following.is_some() {
             return Ok(());
         }
         let due = self

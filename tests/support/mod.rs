@@ -93,6 +93,12 @@ impl Tmux {
         &self.session
     }
 
+    /// Makes the helpers talk to another session this server already runs
+    /// (tests with several clients, each in its own session).
+    pub fn switch_to(&mut self, session: &str) {
+        self.session = session.to_string();
+    }
+
     /// `tmux -L <socket> -f <our config> <args>`; the outer tmux (if the
     /// tests themselves run inside one) is kept out of it.
     fn tmux(&self, args: &[&str]) -> Output {

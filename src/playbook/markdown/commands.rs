@@ -9,7 +9,11 @@
 //! - Prompts are stripped (`$ `, `user@host:~$ `, `[ gstg ] production> `,
 //!   `db=# `, `mysql> `, ...). In a transcript, lines after a prompted command
 //!   that carry no prompt are its output: the step's expected output. A
-//!   console prompt makes the block one to paste into that console.
+//!   console prompt makes the block one to paste into that console. `# ` is
+//!   a root prompt in a `console` fence, beside `$ ` prompts, or when every
+//!   `# ` line is a command and the other lines are its output; otherwise
+//!   it starts a comment.
+//! - A block that starts with a sentence (a usage message) is only read.
 //! - A block that opens an interactive session (`ssh host`, `sudo su`,
 //!   `kubectl exec -it`, `gitlab-rails console`) and goes on typing into it is
 //!   pasted there, never run as one shell script.
@@ -295,13 +299,35 @@ fn reads_as_data(text: &str) -> bool {
     if t.starts_with("# ") && text.lines().any(|l| l.starts_with("## ")) {
         return true;
     }
-    // Columns of output: three or more runs of two or more spaces.
-    first
-        .trim()
+    // A usage message or notes: the first line is a sentence in words
+    // ("Sets server state on frontend lbs"), which no shell would run.
+    if reads_as_sentence(t) {
+        return true;
+    }
+    columns(first)
+}
+
+/// Columns of output: three or more runs of two or more spaces.
+fn columns(line: &str) -> bool {
+    line.trim()
         .split("  ")
         .filter(|s| !s.trim().is_empty())
         .count()
         >= 4
+}
+
+/// A capitalised word, then at least two more words of letters only.
+fn reads_as_sentence(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let plain = |w: &str| {
+        w.trim_end_matches([',', '.', ':', ';'])
+            .chars()
+            .all(|c| c.is_alphabetic() || c == '\'')
+    };
+    words.len() >= 3
+        && words[0].chars().next().is_some_and(char::is_uppercase)
+        && words[0].chars().skip(1).all(char::is_lowercase)
+        && words.iter().all(|w| plain(w))
 }
 
 /// Reads a code block (text as in the page, `lang` from its fence).
@@ -361,8 +387,10 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
         Prompt::Console(name) => Some(*name),
         _ => None,
     });
-    // `# ` is a prompt in a session transcript, or beside `$ ` prompts.
-    let hash_is_prompt = lang == Lang::Session || shell_prompts > 0;
+    // `# ` is a prompt in a session transcript, beside `$ ` prompts, or in
+    // a root transcript: a command after `# `, then what it printed.
+    let hash_is_prompt =
+        lang == Lang::Session || shell_prompts > 0 || root_transcript(&lines, &prompts);
     let prompted = shell_prompts > 0
         || console.is_some()
         || (hash_is_prompt && prompts.iter().flatten().any(|(p, _)| *p == Prompt::Hash));
@@ -407,6 +435,36 @@ pub(super) fn read(raw: &str, lang: Lang) -> Option<Cmd> {
     }
     let out = output.join("\n").trim_matches('\n').to_string();
     finish(commands, out, lang, console, prompted)
+}
+
+/// A block written as a root shell's transcript (`# pstree -p`, then the
+/// tree it printed): every `# ` line reads as a command rather than a
+/// comment, and no other line reads as a command. A comment (`# drain
+/// first`) over commands is not one.
+fn root_transcript(lines: &[&str], prompts: &[Option<(Prompt, &str)>]) -> bool {
+    let mut typed = 0;
+    for (line, prompt) in lines.iter().zip(prompts) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match prompt {
+            Some((Prompt::Hash, rest)) if reads_as_typed(rest) => typed += 1,
+            Some((Prompt::Hash, _)) => return false,
+            // Output comes after a command, never before.
+            _ if typed == 0 || (looks_like_command(line) && !columns(line)) => return false,
+            _ => {}
+        }
+    }
+    typed > 0
+}
+
+/// Text after `# ` that is a command, not a comment in words: a known
+/// command, a path, an option (`-TERM`), a substitution or a pipe.
+fn reads_as_typed(rest: &str) -> bool {
+    static SYNTAX: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(^|\s)(-{1,2}[A-Za-z]|\$\(|\|\s)|^[./~]").expect("shell syntax pattern")
+    });
+    looks_like_command(rest) || SYNTAX.is_match(rest.trim())
 }
 
 /// A psql session written without prompts: statements, then the tables
@@ -530,10 +588,47 @@ fn session(text: &str) -> Option<CommandKind> {
         if !FIRST.contains(&first) {
             return None;
         }
-        OPENERS.iter().find_map(|(re, into)| {
-            re.is_match(line)
-                .then(|| CommandKind::Paste(format!("{into} (opened by `{line}`)")))
-        })
+        opened_by(line, false)
+    })
+}
+
+/// The session a one-line command opens (`ssh host`, `sudo su`, `gitlab-rails
+/// console`): where the lines typed after it go. With `shells_only`, only a
+/// shell elsewhere (ssh, another user, a container's shell): the page's next
+/// shell commands are typed there. A console is not: pages go back to the
+/// shell without saying so.
+pub(super) fn opened_by(line: &str, shells_only: bool) -> Option<CommandKind> {
+    const SHELLS: [&str; 4] = [
+        "the ssh session",
+        "a root shell",
+        "the container shell",
+        "the shell it opens",
+    ];
+    let line = line.trim();
+    // `kubectl exec -c etcdctl pod` names no command after `--`: the page
+    // means a shell in that container (it left out `-it`).
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if matches!(words.first(), Some(&("kubectl" | "oc")))
+        && words.contains(&"exec")
+        && !words.contains(&"--")
+    {
+        return Some(CommandKind::Paste(format!(
+            "the container shell (opened by `{line}`)"
+        )));
+    }
+    OPENERS.iter().find_map(|(re, into)| {
+        if !re.is_match(line) || (shells_only && !SHELLS.contains(into)) {
+            return None;
+        }
+        // `sudo su - packagecloud` opens that user's shell, not root's.
+        let user = line
+            .split_whitespace()
+            .last()
+            .filter(|u| *into == "a root shell" && !["su", "-", "-i", "-s", "root"].contains(u));
+        Some(CommandKind::Paste(match user {
+            Some(user) => format!("a shell as {user} (opened by `{line}`)"),
+            None => format!("{into} (opened by `{line}`)"),
+        }))
     })
 }
 
@@ -755,6 +850,18 @@ mod tests {
         assert_eq!(k.kind.label(), "paste");
         let piped = run("kubectl get pods\nkubectl logs api-0\n", "");
         assert_eq!(piped.kind, CommandKind::Run);
+        let user = run("sudo su - packagecloud\ncd /opt/app\n", "");
+        assert_eq!(
+            user.kind,
+            CommandKind::Paste(
+                "a shell as packagecloud (opened by `sudo su - packagecloud`)".into()
+            )
+        );
+        let root = run("sudo su\nls /root\n", "");
+        assert_eq!(
+            root.kind,
+            CommandKind::Paste("a root shell (opened by `sudo su`)".into())
+        );
     }
 
     #[test]

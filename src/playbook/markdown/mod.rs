@@ -30,25 +30,32 @@
 //!     code that is the whole action of the item (`` `gitlab-ctl reconfigure` ``,
 //!     "apply it: `knife ssh …`"), or nested items that are each only such
 //!     code, one per line.
-//!   - Items that are only a link (a few words at most after it), and lists
-//!     that name things (one word per item, or `term: description`), are not
-//!     steps: they join the detail of the step before them. A section that is
-//!     only links becomes the playbook's `sources`. A `- [ ]` checklist
-//!     written inside a fence is read as steps.
+//!   - Items that are only a link (a few words at most after it), lists
+//!     that name things (one word per item, `term: description`, a
+//!     placeholder in code and what to put there, a bold term explained
+//!     below it), and bullets that describe rather than instruct ("We use
+//!     one cookbook …", "Logs can be found …"; see `prose.rs`) are not
+//!     steps: they join the detail of the step before them. Numbered items
+//!     are always steps. A section that is only links becomes the
+//!     playbook's `sources`. A `- [ ]` checklist written inside a fence is
+//!     read as steps.
 //!   - *detail*: the rest of the item as Markdown with its indentation
 //!     removed: following lines, nested lists, tables, quotes, other code
 //!     blocks. Nested items belong to the detail; they are not steps.
 //! - **Sub-headings** (`###`, or whichever level comes first below the
-//!   phase heading): if any sub-section of a phase holds a list, every
-//!   sub-section becomes a phase of its own, titled "Phase › Sub-section";
-//!   otherwise each sub-section is one step titled by its heading, with its
-//!   first code block as the command and everything else as its detail.
+//!   phase heading): if any sub-section of a phase holds a list or more
+//!   than one command, every sub-section becomes a phase of its own, titled
+//!   "Phase › Sub-section"; otherwise each sub-section is one step titled by
+//!   its heading, with its code block as the command (or, without one, the
+//!   inline command its first paragraph ends with, or a paragraph of
+//!   nothing but a command) and everything else as its detail.
 //!   Deeper headings are part of the detail, except one that starts an
 //!   undo procedure ("Rollback", "Roll back …", "Undo", "Revert"): that
 //!   heading starts a sub-section of its own.
 //! - **Text outside lists** (prose runbooks):
 //!   - a section with no list and at most one code block is one step titled
-//!     by the section's heading: the text is the detail, the code the command;
+//!     by the section's heading: the text is the detail, the code (or an
+//!     inline command, as for a sub-section) the command;
 //!   - otherwise each code block is the command of a step that starts at
 //!     the paragraph (or deeper heading) just before it, and is titled by
 //!     that paragraph's first sentence (at most 80 characters); the text
@@ -133,6 +140,7 @@ use super::validate::{self, SourceMap, StepSource};
 mod annotations;
 mod blocks;
 mod commands;
+mod prose;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -250,6 +258,9 @@ pub fn parse_reviewed(
     for (pi, (draft, attrs, step_attrs)) in drafts.into_iter().enumerate() {
         map.phases.push(draft.at);
         let mut steps = Vec::with_capacity(draft.steps.len());
+        // A step that only opens a shell elsewhere (`ssh host`): the phase's
+        // next shell commands are typed there, not on the operator's machine.
+        let mut session: Option<CommandKind> = None;
         for (si, (step, a)) in draft.steps.iter().zip(step_attrs).enumerate() {
             map.steps.insert(
                 StepRef {
@@ -273,6 +284,21 @@ pub fn parse_reviewed(
             {
                 c.text = format!("{client} <<'SQL'\n{}\nSQL", c.text);
                 c.kind = CommandKind::Run;
+            }
+            if let Some(c) = command.as_mut() {
+                let opens = commands::opened_by(&c.text, true).filter(|_| c.kind.is_run());
+                // Another `ssh host` step starts from the operator's machine again.
+                if c.kind.is_run()
+                    && opens.is_none()
+                    && let Some(kind) = &session
+                {
+                    c.kind = kind.clone();
+                }
+                if ["exit", "logout"].contains(&c.text.trim()) {
+                    session = None;
+                } else if opens.is_some() {
+                    session = opens;
+                }
             }
             if let Some(c) = command.as_ref().filter(|c| c.prompted) {
                 warn.at(
@@ -338,9 +364,14 @@ pub fn parse_reviewed(
         );
     }
     if page == PageKind::Reference {
+        let steps: Vec<&StepDraft> = outline.phases.iter().flat_map(|p| &p.steps).collect();
+        let listed = steps.iter().filter(|s| s.listed).count();
         warn.at(
             outline.title_at,
-            "page reads as a reference page, not a procedure: no step has a command or comes from a list",
+            format!(
+                "page reads as a reference page, not a procedure: no step has a command, and {listed} of its {} steps come from a list",
+                steps.len()
+            ),
         );
     }
     let playbook = Playbook {
@@ -366,8 +397,8 @@ pub fn parse_reviewed(
 
 /// What the page reads as: an alert's runbook (two or more of meaning,
 /// impact, diagnosis, mitigation as headings), a checklist (most steps are
-/// `- [ ]` items), a reference page (no step has a command or comes from a
-/// list), or a procedure.
+/// `- [ ]` items), a reference page (no step has a command, and fewer than a
+/// third come from a list), or a procedure.
 fn page_kind(outline: &Outline<'_>) -> PageKind {
     const ALERT: [&str; 5] = [
         "meaning",
@@ -392,7 +423,9 @@ fn page_kind(outline: &Outline<'_>) -> PageKind {
         PageKind::AlertRunbook
     } else if checkboxes >= 2 && checkboxes * 2 >= steps.len() {
         PageKind::Checklist
-    } else if commands == 0 && listed == 0 {
+    } else if commands == 0 && listed * 3 < steps.len() {
+        // Sections to read with a short list or two (a service overview):
+        // the lists are not what the page is for.
         PageKind::Reference
     } else {
         PageKind::Procedure

@@ -263,7 +263,12 @@ impl<'a> Outline<'a> {
             }
         }
 
-        let split = subs.iter().any(|(_, bs)| self.has_list(bs));
+        // A sub-section with a list, or with more than one command, is a
+        // procedure of its own: one step per sub-section would keep only
+        // its first command.
+        let split = subs
+            .iter()
+            .any(|(_, bs)| self.has_list(bs) || bs.iter().filter(|b| b.is_command()).count() > 1);
         if !split {
             let mut units = self.units(head_blocks);
             for (heading, bs) in &subs {
@@ -363,7 +368,7 @@ impl<'a> Outline<'a> {
 
     pub(super) fn has_list(&self, blocks: &[Block]) -> bool {
         blocks.iter().any(|b| {
-            (b.kind == Kind::List && !self.is_link_list(b) && !self.is_glossary(b))
+            (b.kind == Kind::List && !self.is_link_list(b) && !self.is_notes(b))
                 || b.kind
                     == (Kind::Code {
                         lang: Lang::Checklist,
@@ -371,9 +376,90 @@ impl<'a> Outline<'a> {
         })
     }
 
+    /// A list to read, not to follow: it names things, or describes them.
+    pub(super) fn is_notes(&self, list: &Block) -> bool {
+        self.is_glossary(list) || self.is_description(list)
+    }
+
+    /// A bulleted list of facts ("We use a single cookbook …", "Logs can be
+    /// found on Kibana …"): no item holds code or a task box or reads as an
+    /// instruction, and most read as descriptions. Numbered lists are
+    /// always steps: their numbers give an order to follow.
+    fn is_description(&self, list: &Block) -> bool {
+        if !self.is_bulleted(list) {
+            return false;
+        }
+        let mut read = 0;
+        let mut statements = 0;
+        for item in self.doc.blocks(list.inner()) {
+            if self.is_link_item(&item) || self.item_line(&item).is_none() {
+                continue;
+            }
+            match self.item_reads(&item) {
+                prose::Reads::Action => return false,
+                prose::Reads::Statement => statements += 1,
+                prose::Reads::Other => {}
+            }
+            read += 1;
+        }
+        read > 0 && statements * 2 > read
+    }
+
+    /// A `-` / `*` list, not a numbered one.
+    fn is_bulleted(&self, list: &Block) -> bool {
+        matches!(
+            self.doc.events.get(list.ev.start),
+            Some((Event::Start(Tag::List(None)), _))
+        )
+    }
+
+    /// What a list item reads as: an action when it holds code, a command
+    /// or a task box, else what its first line says.
+    fn item_reads(&self, item: &Block) -> prose::Reads {
+        if self.doc.events[item.inner()].iter().any(|(e, _)| {
+            matches!(
+                e,
+                Event::Start(Tag::CodeBlock(_)) | Event::TaskListMarker(_)
+            ) || matches!(e, Event::Code(c) if commands::looks_like_command(c))
+        }) {
+            return prose::Reads::Action;
+        }
+        self.item_line(item).map_or(prose::Reads::Other, |line| {
+            prose::reads(&self.doc.plain(line))
+        })
+    }
+
+    /// A statement among the bullets of a procedure ("HAProxy logs are not
+    /// sent to ELK"): a note on the step before it. An annotated item stays
+    /// a step, as its author asked.
+    fn is_note_item(&self, list: &Block, item: &Block) -> bool {
+        self.is_bulleted(list)
+            && self.doc.comments(item.ev.clone(), item.span.end).is_empty()
+            && self.item_reads(item) == prose::Reads::Statement
+    }
+
+    /// The events of a list item's first line of text.
+    fn item_line(&self, item: &Block) -> Option<Range<usize>> {
+        let children = self.doc.blocks(item.inner());
+        let i = children.iter().position(|b| !b.quiet)?;
+        let run = match children[i].kind {
+            Kind::Paragraph => children[i].inner(),
+            Kind::Inline => {
+                let n = children[i..]
+                    .iter()
+                    .take_while(|c| c.kind == Kind::Inline)
+                    .count();
+                children[i].ev.start..children[i + n - 1].ev.end
+            }
+            _ => return None,
+        };
+        Some(self.doc.title_line(run).0)
+    }
+
     /// A list that names things rather than saying what to do: every item
-    /// is one word ("- cassandra", three items or more), or a term and its
-    /// description ("- `api`: the API backends"), and none holds code.
+    /// is one word ("- cassandra", three items or more), a term and its
+    /// description ("- `api`: the API backends", "- `<env>` to the target
+    /// environment"), or a bold term explained below it, and none holds code.
     pub(super) fn is_glossary(&self, list: &Block) -> bool {
         let items = self.doc.blocks(list.inner());
         if items.len() < 2 {
@@ -397,8 +483,38 @@ impl<'a> Outline<'a> {
             let term = line
                 .find(": ")
                 .is_some_and(|k| line[..k].split_whitespace().count() <= 2 && k > 0);
-            one_word || term
+            one_word || term || self.starts_with_term(item)
         })
+    }
+
+    /// An item that opens with the name it explains: inline code that is
+    /// not a command, followed by words ("`[old-username]` to the current
+    /// username"), or a line that is all bold with its explanation below.
+    fn starts_with_term(&self, item: &Block) -> bool {
+        let Some(line) = self.item_line(item) else {
+            return false;
+        };
+        let evs = &self.doc.events[line.clone()];
+        match evs.first() {
+            Some((Event::Code(c), _)) => {
+                !commands::looks_like_command(c)
+                    && !self.doc.plain(line.start + 1..line.end).trim().is_empty()
+            }
+            Some((Event::Start(Tag::Strong), _)) => {
+                let closed = evs
+                    .iter()
+                    .position(|(e, _)| matches!(e, Event::End(pulldown_cmark::TagEnd::Strong)));
+                let explained = self
+                    .doc
+                    .blocks(item.inner())
+                    .iter()
+                    .filter(|b| !b.quiet)
+                    .count()
+                    > 1;
+                closed == Some(evs.len() - 1) && explained
+            }
+            _ => false,
+        }
     }
 
     /// A list whose every item is a link (with a few words at most), or a
@@ -539,15 +655,15 @@ impl<'a> Outline<'a> {
                     None => run.push(b.clone()),
                 }
                 continue;
-            } else if b.kind == Kind::List && !self.is_link_list(b) && !self.is_glossary(b) {
+            } else if b.kind == Kind::List && !self.is_link_list(b) && !self.is_notes(b) {
                 if !run.is_empty() {
                     units.push(Unit::Prose(groups(std::mem::take(&mut run))));
                 }
                 let mut steps: Vec<StepDraft> = Vec::new();
-                // Links among the steps are notes of the step before them.
+                // Links and statements among the steps are notes of the step before them.
                 let mut lead: Vec<String> = Vec::new();
                 for item in self.doc.blocks(b.inner()) {
-                    if self.is_link_item(&item) {
+                    if self.is_link_item(&item) || self.is_note_item(b, &item) {
                         let comments = self.doc.comments(item.ev.clone(), item.span.end);
                         let cuts: Vec<Range<usize>> =
                             comments.iter().map(|c| c.span.clone()).collect();
@@ -642,7 +758,10 @@ impl<'a> Outline<'a> {
             self.take_pending(&mut step);
             let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
             step.detail.push(self.render_blocks(&blocks, &extra));
-            step.command = code.and_then(|c| self.doc.command(&c));
+            step.command = match code {
+                Some(c) => self.doc.command(&c),
+                None => self.prose_command(&blocks),
+            };
             step.anns.extend(self.doc.comments_of(&blocks));
             return (vec![step], true);
         }
@@ -890,8 +1009,9 @@ impl<'a> Outline<'a> {
     }
 
     /// An item whose nested items are each nothing but a command in inline
-    /// code ("apply it to the fleet" over two `knife ssh ...` items): those
-    /// commands, one per line.
+    /// code ("apply it to the fleet" over two `knife ssh ...` items), with
+    /// notes below them or beside items without code: those commands, one
+    /// per line.
     fn nested_commands(&self, children: &[Block]) -> Option<Cmd> {
         let lists: Vec<&Block> = children.iter().filter(|b| b.kind == Kind::List).collect();
         if lists.len() != 1 {
@@ -902,13 +1022,25 @@ impl<'a> Outline<'a> {
         for item in self.doc.blocks(lists[0].inner()) {
             let inner = self.doc.blocks(item.inner());
             let texts: Vec<&Block> = inner.iter().filter(|b| !b.quiet).collect();
-            let run = match texts.first() {
-                Some(b) if b.kind == Kind::Paragraph && texts.len() == 1 => b.inner(),
-                Some(b) if b.kind == Kind::Inline => {
-                    texts[0].ev.start..texts[texts.len() - 1].ev.end
-                }
+            // The item's own line; lists below it are notes on the command
+            // ("Should be no output").
+            let own = texts.iter().take_while(|b| b.kind == Kind::Inline).count();
+            let (run, rest) = match texts.first() {
+                Some(b) if b.kind == Kind::Paragraph => (b.inner(), &texts[1..]),
+                Some(b) if own > 0 => (b.ev.start..texts[own - 1].ev.end, &texts[own..]),
                 _ => return None,
             };
+            if rest.iter().any(|b| b.kind != Kind::List) {
+                return None;
+            }
+            // An item without code ("Check Sentry for errors") is no command:
+            // it stays in the detail.
+            if !self.doc.events[run.clone()]
+                .iter()
+                .any(|(e, _)| matches!(e, Event::Code(_)))
+            {
+                continue;
+            }
             let cmd = self.doc.inline_command(run)?;
             if !cmd.kind.is_run() || cmd.text.contains('\n') {
                 return None;
@@ -950,6 +1082,26 @@ impl<'a> Outline<'a> {
         )
     }
 
+    /// The command of a section without a code block, written inline: its
+    /// first paragraph ends with it ("On the node, run: `systemctl start
+    /// patroni`"), or a paragraph is nothing but it. The code stays in the
+    /// detail too, where the page wrote it.
+    fn prose_command(&self, blocks: &[Block]) -> Option<Cmd> {
+        blocks
+            .iter()
+            .filter(|b| b.kind == Kind::Paragraph)
+            .enumerate()
+            .find_map(|(n, b)| {
+                let (line, _, _) = self.doc.title_line(b.inner());
+                let only_code = self.doc.events[b.inner()]
+                    .iter()
+                    .all(|(e, _)| matches!(e, Event::Code(_) | Event::SoftBreak));
+                (n == 0 || only_code)
+                    .then(|| self.doc.inline_command(line))
+                    .flatten()
+            })
+    }
+
     /// A sub-heading's section as one step.
     pub(super) fn heading_step(&self, heading: &Block, blocks: &[Block]) -> StepDraft {
         let title = self.doc.heading_text(heading);
@@ -961,7 +1113,7 @@ impl<'a> Outline<'a> {
             .find_map(|b| self.doc.command(b).map(|c| (b, c)))
             .unzip();
         let extra: Vec<Range<usize>> = code.iter().map(|c| c.span.clone()).collect();
-        step.command = command;
+        step.command = command.or_else(|| self.prose_command(blocks));
         step.detail.push(self.render_blocks(blocks, &extra));
         step.anns = self.doc.comments_of(std::slice::from_ref(heading));
         step.anns.extend(self.doc.comments_of(blocks));

@@ -1007,3 +1007,247 @@ fn an_undo_procedure_under_a_deeper_heading_is_not_merged_into_the_forward_step(
         Some("flagctl disable big_cache")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Pages read by hand a second time (issue 13): what was still a step, or
+// still lost, on pages of the measured collections.
+
+/// A service overview: sections to read, bullets of facts, one short
+/// numbered procedure.
+const OVERVIEW: &str = "# Cache service
+
+## Configuration
+
+- We use one cookbook for the agents and the servers.
+- The role `cache-server` is the primary role of the servers.
+- All agents will have the recipe in their run list.
+
+## Dependencies
+
+- A healthy network
+- Working DNS
+- A healthy server
+
+## Recovery
+
+Consul has a set of common error messages.
+
+1. Stop the cache on the broken node
+2. Move the data directory away
+3. Start the cache again
+
+## Monitoring
+
+- [Overview dashboard](https://dash.example.com/cache)
+- Logs can be found in Kibana under the cache index.
+- We only alert on saturation of the nodes.
+";
+
+#[test]
+fn bullets_that_describe_are_notes_and_a_service_overview_is_a_reference_page() {
+    let p = load("cache.md", OVERVIEW);
+    assert_eq!(
+        titles(&p),
+        [
+            ("Configuration", "Configuration"),
+            ("Dependencies", "Dependencies"),
+            ("Recovery", "Stop the cache on the broken node"),
+            ("Recovery", "Move the data directory away"),
+            ("Recovery", "Start the cache again"),
+            ("Monitoring", "Monitoring"),
+        ]
+    );
+    let config = step(&p, "Configuration");
+    assert!(config.detail.contains("We use one cookbook"), "{config:?}");
+    assert!(step(&p, "Monitoring").detail.contains("Logs can be found"));
+    // Three of six steps come from a list, no step has a command: the page
+    // is read, not followed.
+    assert_eq!(p.page, Some(PageKind::Procedure));
+    let more = format!(
+        "{OVERVIEW}\n## Scalability\n\nAdd nodes by hand.\n\n## Durability\n\nNo backups are taken.\n\n## Security\n\nTLS between nodes.\n\n## Performance\n\nNever tested.\n"
+    );
+    assert_eq!(load("cache.md", &more).page, Some(PageKind::Reference));
+    let found = warnings(&more);
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| *line == 1 && m.contains("3 of its 10 steps come from a list")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_statement_among_bulleted_actions_is_a_note_of_the_step_before() {
+    let p = load(
+        "lb.md",
+        "# Errors on the balancer\n\n## Resolution\n\n* If one backend alerts, check the node on the host dashboard.\n* Balancer logs are not sent to the log cluster.\n* Restart the balancer when nothing else helps.\n\n## Checks\n\n1. Errors are being reported by the balancer.\n2. Look at the dashboard.\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            (
+                "Resolution",
+                "If one backend alerts, check the node on the host dashboard."
+            ),
+            (
+                "Resolution",
+                "Restart the balancer when nothing else helps."
+            ),
+            // Numbered items are steps whatever they say: the numbers give an order.
+            ("Checks", "Errors are being reported by the balancer."),
+            ("Checks", "Look at the dashboard."),
+        ]
+    );
+    assert!(p.phases[0].steps[0].detail.contains("logs are not sent"));
+}
+
+#[test]
+fn placeholders_and_bold_terms_explained_below_are_not_steps() {
+    let p = load(
+        "rotate.md",
+        "# Rotate the password\n\nChange the following in the steps below:\n* `[old-user]` to the current user, usually `app`\n* `<env>` to the environment, e.g. `gstg`\n\n1. [ ] Create the temporary user\n1. [ ] Switch the app to it\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Steps", "Create the temporary user"),
+            ("Steps", "Switch the app to it"),
+        ]
+    );
+    assert!(p.description.contains("`[old-user]` to the current user"));
+    let p = load(
+        "move.md",
+        "# Move a repository\n\n## Failure modes\n\nA move can fail in two ways.\n\n- **Checksum failure**\n  * The refs of the copy differ from the original.\n- **Timeout**\n  * The copy took too long.\n\n## Move\n\n1. Start the move\n",
+    );
+    assert_eq!(
+        titles(&p),
+        [
+            ("Failure modes", "Failure modes"),
+            ("Move", "Start the move")
+        ]
+    );
+}
+
+#[test]
+fn a_sub_section_with_several_commands_keeps_every_command() {
+    let p = load(
+        "reindex.md",
+        "# Packages\n\n## Re-indexing\n\nWhen indexing fails, re-index.\n\n### Trigger a re-index\n\nOpen the console on the node:\n\n```sh\nsudo pkgctl console\n```\n\nLoad the helper:\n\n```ruby\ndef reindex(p) = Package.find(p).reindex\n```\n\nCall it:\n\n```ruby\nreindex('app-1.2.rpm')\n```\n\n### Check\n\nThe package shows no label.\n",
+    );
+    let commands: Vec<&str> = p
+        .steps()
+        .filter_map(|(_, _, s)| s.command.as_deref())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "sudo pkgctl console",
+            "def reindex(p) = Package.find(p).reindex",
+            "reindex('app-1.2.rpm')"
+        ]
+    );
+    assert_eq!(step(&p, "Check").command, None);
+}
+
+#[test]
+fn a_section_whose_command_is_inline_gets_it() {
+    let p = load(
+        "scale.md",
+        "# Scale up\n\n## Step 1\n\nCreate the node with the usual change.\n\n## Step 2\n\nOn the node, run: `systemctl enable patroni && systemctl start patroni`\n\n## Step 3\n\nThe admin console needs a tunnel.\n\n`ssh -L 7331:localhost:7331 lb-1.internal`\n\nThen open it in a browser.\n",
+    );
+    assert_eq!(step(&p, "Step 1").command, None);
+    assert_eq!(
+        step(&p, "Step 2").command.as_deref(),
+        Some("systemctl enable patroni && systemctl start patroni")
+    );
+    assert_eq!(
+        step(&p, "Step 3").command.as_deref(),
+        Some("ssh -L 7331:localhost:7331 lb-1.internal")
+    );
+    assert_eq!(p.page, Some(PageKind::Procedure));
+}
+
+#[test]
+fn a_root_transcript_runs_the_command_not_its_output() {
+    let p = load(
+        "procs.md",
+        "# Old processes\n\n## Fix\n\n* Show the process tree:\n\n```\n# pstree -p $(pgrep -f /usr/sbin/lb)\nsystemd,1 --system\n  └─lb,28214 -Ws -f /etc/lb.cfg\n```\n\n* Kill the older one:\n\n```\n# kill -TERM 1827\n```\n\n* Drain first:\n\n```\n# Drain, but wait 1 minute\nsudo drain.sh -w 60\n```\n",
+    );
+    let tree = step(&p, "Show the process tree");
+    assert_eq!(
+        tree.command.as_deref(),
+        Some("pstree -p $(pgrep -f /usr/sbin/lb)")
+    );
+    assert_eq!(
+        tree.expected_output.as_deref(),
+        Some("systemd,1 --system\n  └─lb,28214 -Ws -f /etc/lb.cfg")
+    );
+    assert_eq!(
+        step(&p, "Kill the older one").command.as_deref(),
+        Some("kill -TERM 1827")
+    );
+    // A comment in words over a command stays a comment.
+    assert_eq!(
+        step(&p, "Drain first").command.as_deref(),
+        Some("# Drain, but wait 1 minute\nsudo drain.sh -w 60")
+    );
+}
+
+#[test]
+fn a_usage_message_in_a_fence_is_not_run() {
+    let p = load(
+        "state.md",
+        "# Server state\n\n## Set it\n\n```\nSets server state on frontend balancers\n./bin/set-server-state {gprd,gstg} <ready|drain> [filter]\n```\n",
+    );
+    assert_eq!(p.phases[0].steps[0].command_kind, CommandKind::Reference);
+}
+
+#[test]
+fn commands_after_a_step_that_opens_a_session_are_typed_there() {
+    let p = load(
+        "runner.md",
+        "# Runner errors\n\n## Checks\n\n1. SSH into the machine:\n   ```\n   ssh runner-1.example.com\n   ```\n2. List the machines:\n   ```\n   /root/machines.sh list\n   ```\n3. Leave it:\n   ```\n   exit\n   ```\n4. Look at the dashboard:\n   ```\n   open https://dash.example.com\n   ```\n\n## Resolution\n\n1. Remove failing machines:\n   ```\n   ./remove-failing.sh\n   ```\n",
+    );
+    assert_eq!(
+        step(&p, "SSH into the machine").command_kind,
+        CommandKind::Run
+    );
+    assert_eq!(
+        step(&p, "List the machines").command_kind,
+        CommandKind::Paste("the ssh session (opened by `ssh runner-1.example.com`)".into())
+    );
+    assert_eq!(
+        step(&p, "Look at the dashboard").command_kind,
+        CommandKind::Run
+    );
+    assert_eq!(
+        step(&p, "Remove failing machines").command_kind,
+        CommandKind::Run
+    );
+    // `kubectl exec` naming no command after `--` opens the container's shell.
+    let p = load(
+        "etcd.md",
+        "# etcd down\n\n## Diagnosis\n\nExec into the etcdctl container:\n\n```shell\n$ kubectl exec -c etcdctl -n etcd etcd-0\n```\n\nCheck the health:\n\n```shell\n$ etcdctl endpoint health\n```\n\nList the data directory:\n\n```shell\n$ kubectl exec -n etcd etcd-0 -- ls /var/lib/etcd\n```\n",
+    );
+    assert_eq!(
+        step(&p, "Check the health").command_kind,
+        CommandKind::Paste(
+            "the container shell (opened by `kubectl exec -c etcdctl -n etcd etcd-0`)".into()
+        )
+    );
+}
+
+#[test]
+fn nested_commands_with_notes_below_them_are_the_items_command() {
+    let p = load(
+        "rotate.md",
+        "# Rotate\n\n1. [ ] Make sure no client uses the old user by running all of the following:\n    1. [ ] `knife ssh 'roles:base' 'sudo grep username /etc/app/database.yml'`\n        * Should be no output\n    1. [ ] `knife ssh 'roles:db' 'sudo psql -c \"SELECT 1\"'`\n        * All counts should be zero\n    1. [ ] Check Sentry for failed logins\n1. [ ] Drop the old user\n",
+    );
+    assert_eq!(
+        p.phases[0].steps[0].command.as_deref(),
+        Some(
+            "knife ssh 'roles:base' 'sudo grep username /etc/app/database.yml'\nknife ssh 'roles:db' 'sudo psql -c \"SELECT 1\"'"
+        )
+    );
+    assert!(p.phases[0].steps[0].detail.contains("Check Sentry"));
+}

@@ -145,7 +145,9 @@ impl App {
         }
         let store = &mut self.store;
         let result = match kind.clone() {
-            PromptKind::Note => runner.add_note(store, now, text).map(|_| FollowUp::None),
+            PromptKind::Note => runner
+                .add_note(store, now, text, &self.operator)
+                .map(|_| FollowUp::None),
             PromptKind::FailReason => runner.record_outcome(store, now, Outcome::Failed, text),
             PromptKind::SkipReason => runner.record_outcome(store, now, Outcome::Skipped, text),
             PromptKind::BlockReason => runner.record_outcome(store, now, Outcome::Blocked, text),

@@ -177,8 +177,40 @@ impl App {
         }
     }
 
+    /// Opens a drill to follow it: its outcomes come from the log as its
+    /// driver records them; notes land with this operator's name.
+    pub fn follow(&mut self, id: i64, now: DateTime<Utc>) {
+        match Session::resume(&self.store, id) {
+            Ok(session) => {
+                let vars = partial_vars(&session.playbook, &self.overrides, self.env);
+                let by = self
+                    .store
+                    .driver(id, now)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| "nobody".into());
+                let mut runner = RunnerState::new(session, vars).with_history(&self.store);
+                self.info(format!(
+                    "following drill #{id}, driven by {by}: outcomes appear as they land; n adds a note; D takes the drive"
+                ));
+                runner.following = Some(by);
+                self.screen = Screen::Runner(Box::new(runner));
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
     pub fn resume(&mut self, id: i64, now: DateTime<Utc>) {
-        match Session::reopen(&mut self.store, id, now) {
+        // Someone else drives it: follow instead of taking it from them.
+        if let Ok(Some(_)) = self.store.driver(id, now) {
+            return self.follow(id, now);
+        }
+        let reopened = Session::reopen(&mut self.store, id, now).and_then(|session| {
+            // A paused drill logs nothing on reopening; the drive is taken here.
+            self.store.claim_drive(id, now, false)?;
+            Ok(session)
+        });
+        match reopened {
             Ok(session) => {
                 let vars = self
                     .resolve_vars(&session.playbook, session.drill.mode)

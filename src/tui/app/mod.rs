@@ -461,6 +461,37 @@ impl App {
     /// Periodic work: a running command's output and exit, the probe's figures.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         if let Screen::Runner(runner) = &mut self.screen {
+            // Other clients' events: a driver's outcomes, a follower's notes.
+            match runner.sync(&self.store) {
+                Ok(Some(event)) => {
+                    if runner.following.is_some() {
+                        runner.following = Some(
+                            self.store
+                                .driver(runner.session.id, now)
+                                .ok()
+                                .flatten()
+                                .unwrap_or_else(|| "nobody".into()),
+                        );
+                    }
+                    if let Some(line) = crate::report::timeline_line(&event) {
+                        self.status = Some(Status {
+                            text: format!("logged: {}", line.replace(['`', '*'], "")),
+                            error: false,
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.status = Some(Status {
+                        text: e.to_string(),
+                        error: true,
+                    });
+                    return;
+                }
+            }
+            let Screen::Runner(runner) = &mut self.screen else {
+                return;
+            };
             runner.refresh_probe();
             if let Err(e) = runner.heartbeat(&mut self.store, now, false) {
                 self.status = Some(Status {
@@ -515,7 +546,17 @@ impl App {
         if let Screen::Runner(runner) = &mut self.screen {
             let _ = runner.close_probe(&mut self.store, now);
             let _ = runner.heartbeat(&mut self.store, now, true);
+            if runner.following.is_none() {
+                // A follower can take the drive at once instead of after the lease.
+                let _ = self.store.release_drive(runner.session.id);
+            }
         }
+    }
+
+    /// Whether a drill is open that other clients may change: the screen
+    /// polls the log often enough to show their events within a second.
+    pub fn watching(&self) -> bool {
+        matches!(&self.screen, Screen::Runner(r) if !r.is_over())
     }
 
     /// Whether a clock is on screen and should be redrawn each second.

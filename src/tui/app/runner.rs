@@ -7,6 +7,55 @@ impl App {
         let Screen::Runner(runner) = &mut self.screen else {
             return;
         };
+        // A follower may move, read, note and take the drive; outcomes go to
+        // the log, which refuses them while someone else drives. Nothing a
+        // follower presses runs a command or ends the drill.
+        if let Some(by) = runner.following.clone()
+            && matches!(
+                action,
+                Action::Open
+                    | Action::RunCommand
+                    | Action::RunVerify
+                    | Action::TogglePause
+                    | Action::Finish
+                    | Action::Abort
+                    | Action::Override
+            )
+        {
+            return self.error(format!(
+                "following: {by} drives this drill; D takes the drive once they hand it over (H)"
+            ));
+        }
+        let id = runner.session.id;
+        match action {
+            Action::TakeDrive => {
+                if runner.following.is_none() {
+                    return self.info("you drive this drill already");
+                }
+                return match self.store.claim_drive(id, now, false) {
+                    Ok(()) => {
+                        runner.following = None;
+                        self.info(format!(
+                            "you drive drill #{id} now: outcomes you record land in the log"
+                        ))
+                    }
+                    Err(e) => self.error(e.to_string()),
+                };
+            }
+            Action::HandOver => {
+                if runner.following.is_some() {
+                    return self.info("you are following, not driving: nothing to hand over");
+                }
+                return match self.store.release_drive(id) {
+                    Ok(()) => {
+                        runner.following = Some("nobody".into());
+                        self.info("handed over: you follow now; anyone following can take the drive with D")
+                    }
+                    Err(e) => self.error(e.to_string()),
+                };
+            }
+            _ => {}
+        }
         let over = runner.is_over();
         let paused = runner.session.drill.is_paused();
         let busy = runner.command.is_some();

@@ -11,9 +11,21 @@ use crate::tui::theme::Theme;
 
 /// `key action` pairs from the keymap, cut to the width.
 pub fn footer(frame: &mut Frame, area: Rect, context: Context, theme: Theme) {
+    footer_where(frame, area, context, theme, |_| true);
+}
+
+/// The footer with only the bindings `keep` accepts (keys that do nothing
+/// in the screen's current state are not offered).
+pub fn footer_where(
+    frame: &mut Frame,
+    area: Rect,
+    context: Context,
+    theme: Theme,
+    keep: impl Fn(&crate::tui::action::Action) -> bool,
+) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1usize;
-    for binding in keymap::footer(context) {
+    for binding in keymap::footer(context).filter(|b| keep(&b.action)) {
         let word = binding.hint;
         let len = binding.label.chars().count() + word.chars().count() + 3;
         if used + len > area.width as usize {

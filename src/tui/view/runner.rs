@@ -49,7 +49,16 @@ pub fn render(
     render_steps(frame, list, runner, now, theme);
     render_detail(frame, detail, runner, now, theme);
     common::status(frame, status, app.status.as_ref(), theme);
-    common::footer(frame, footer, Context::Runner, theme);
+    // A follower is offered what it can do: note, take the drive, read.
+    let following = runner.following.is_some();
+    common::footer_where(frame, footer, Context::Runner, theme, |action| {
+        use crate::tui::action::Action;
+        match action {
+            Action::TakeDrive => following,
+            _ if following => matches!(action, Action::Note | Action::Help | Action::Back),
+            _ => true,
+        }
+    });
 }
 
 fn render_header(
@@ -99,13 +108,19 @@ fn render_header(
         DrillStatus::Running if drill.is_paused() => Span::styled("  ⏸ PAUSED", theme.warn()),
         DrillStatus::Running => Span::raw(""),
     };
-    let left = vec![
+    let mut left = vec![
         Span::styled(format!(" {}", playbook.id), theme.title()),
         Span::raw(" ·"),
         mode,
         Span::styled(format!("· drill #{}", runner.session.id), theme.dim()),
         state,
     ];
+    if let Some(by) = &runner.following {
+        left.push(Span::styled(
+            format!("  ◉ FOLLOWING · {by} drives"),
+            theme.warn(),
+        ));
+    }
     let left_len: usize = left.iter().map(|s| s.content.chars().count()).sum();
     // The clock parts are in priority order: drop from the end until they fit.
     let width_of = |parts: &[Span]| {
@@ -592,7 +607,7 @@ fn render_detail(
                 ratatui::style::Style::new()
             };
             lines.push(Line::styled(
-                format!("  {} {}", note.at.format("%H:%M:%SZ"), note.text),
+                format!("  {} {}", note.at.format("%H:%M:%SZ"), note.shown()),
                 style,
             ));
         }

@@ -156,14 +156,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, summary: &SummaryState, 
             ));
         }
         for note in drill.notes_for(&step.id) {
-            lines.push(Line::raw(format!("     note: {}", note.text)));
+            lines.push(Line::raw(format!("     note: {}", note.shown())));
         }
     }
     let general: Vec<_> = drill.notes.iter().filter(|n| n.step.is_none()).collect();
     if !general.is_empty() {
         lines.push(Line::default());
         for note in general {
-            lines.push(Line::raw(format!(" note: {}", note.text)));
+            lines.push(Line::raw(format!(" note: {}", note.shown())));
         }
     }
     if !drill.commands.is_empty() {
