@@ -7,6 +7,13 @@
 #   MIRRORS=~/src benches/lint_real_folders.sh         # or <MIRRORS>/<owner>+<name> (a clone)
 #   ROLLSAFE=/tmp/old/rollsafe benches/lint_real_folders.sh   # measure another build
 #   NEWEST=20 SAMPLE=1 benches/lint_real_folders.sh    # SAMPLE=1 also lists the newest files' findings
+#   SEED=7 DRAW=40 benches/lint_real_folders.sh       # DRAW findings at random from all corpora's
+#                                                      # "newest, history" runs (seed printed)
+#   RUNS=5 benches/lint_real_folders.sh                # median wall time and peak memory of the
+#                                                      # folder run and of squawk on the same files
+#   SQUAWK=/path/to/squawk LIST=1 ...                  # squawk (pip install squawk-cli) is run on the
+#                                                      # PostgreSQL corpora when found; LIST=1 lists
+#                                                      # its findings rollsafe has none on
 #
 # Per corpus (repo + commit): files, statements, unparsed, and findings by rule of
 #  - the folder run with no selection (every file new, as a first-time user runs it),
@@ -24,7 +31,11 @@ if [ -z "${ROLLSAFE:-}" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export NO_COLOR=1 ROLLSAFE_DB="$work/rollsafe.db"
+export NO_COLOR=1 ROLLSAFE_DB="$work/rollsafe.db" STRIP="$work/"
+tools=benches/lint_corpus_tools.py
+RUNS=${RUNS:-0}
+# The squawk binary itself, not a pyenv shim (whose start-up would count against squawk).
+SQUAWK=${SQUAWK:-$( (pyenv which squawk 2>/dev/null) || command -v squawk || true)}
 
 git_dir() {
     local d="$MIRRORS/$1"
@@ -63,15 +74,19 @@ pop_dialect() {
     done
 }
 
-summary() { # JSON report on stdin -> one line
-    python3 -c '
-import json, sys, collections
-r = json.load(sys.stdin)
-by = collections.Counter(f["rule"] for f in r["findings"])
-rules = ", ".join("%s %d" % kv for kv in sorted(by.items(), key=lambda kv: (-kv[1], kv[0])))
-print("files %d (history %d), statements %d, unparsed %d, findings %d: %s" % (
-    len(r["files"]), r.get("history_files", 0), r["statements"], r["unparsed"], len(r["findings"]), rules))
-'
+summary() { python3 "$tools" summary /dev/stdin; } # JSON report on stdin -> one line
+
+# timed OUT CMD...: RUNS runs of CMD under /usr/bin/time; prints their median wall time and peak
+# memory (maximum resident set size).
+timed() {
+    local out=$1
+    shift
+    : >"$work/times"
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f '%e %M' -o "$work/time1" "$@" >/dev/null 2>&1 || true
+        tail -n 1 "$work/time1" >>"$work/times" # a failing exit adds a line before it
+    done
+    python3 "$tools" median "$work/times" >"$out"
 }
 
 measure() { # NAME ENGINE DIR
@@ -79,6 +94,23 @@ measure() { # NAME ENGINE DIR
     local lint=("$ROLLSAFE" lint --engine "$engine" --json --fail-on never)
     "${lint[@]}" "$dir" >"$work/$name.folder.json" 2>"$work/$name.err" || true
     echo "  folder run:          $(summary <"$work/$name.folder.json")"
+    # squawk reads PostgreSQL only; it gets the same files the folder run read.
+    local squawk=()
+    if [ -n "$SQUAWK" ] && [ "${engine%%:*}" = postgres ]; then
+        mapfile -t files < <(jq -r '.files[]' "$work/$name.folder.json")
+        squawk=("$SQUAWK" --reporter json --pg-version "${engine#*:}" "${files[@]}")
+        "${squawk[@]}" >"$work/$name.squawk.json" 2>>"$work/$name.err" || true
+        echo "  squawk, same files:  $(python3 "$tools" squawk-summary "$work/$name.squawk.json")"
+        echo "  squawk vs folder run: $(python3 "$tools" unmatched "$work/$name.folder.json" "$work/$name.squawk.json" ${LIST:+--list})"
+    fi
+    if [ "$RUNS" -gt 0 ]; then
+        timed "$work/t" "${lint[@]}" "$dir"
+        echo "  time, folder run:    $(cat "$work/t") (rollsafe, $RUNS runs)"
+        if [ ${#squawk[@]} -gt 0 ]; then
+            timed "$work/t" "${squawk[@]}"
+            echo "  time, same files:    $(cat "$work/t") (squawk $("$SQUAWK" --version | awk '{print $2}'), $RUNS runs)"
+        fi
+    fi
     # The newest forward files, in the folder's own run order.
     mapfile -t newest < <(python3 -c '
 import json, sys
@@ -129,3 +161,6 @@ kratos_pg() { pop_dialect "$1" postgres; }
 kratos_my() { pop_dialect "$1" mysql; }
 run kratos-pg ory+kratos persistence/sql/migrations/sql postgres:16 kratos_pg
 run kratos-mysql ory+kratos persistence/sql/migrations/sql mysql:8.0.35 kratos_my
+if [ -n "${DRAW:-}" ]; then
+    python3 "$tools" sample "${SEED:-$RANDOM}" "$DRAW" "$work"/*.newest.json
+fi

@@ -826,3 +826,22 @@ fn postgres_18_not_null_constraint_beside_other_clauses_is_read() {
     // Before 18 PostgreSQL refuses the clause: it stays unparsed, the rest is still read.
     assert_eq!(found("postgres:16"), vec!["2:1 unparsed"]);
 }
+
+#[test]
+fn drop_default_set_again_in_the_same_transaction_is_withdrawn() {
+    // Changing a column's type around its default: drop it, change, set it again, one transaction.
+    let again = "BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN sort DROP DEFAULT;\nALTER TABLE users ALTER COLUMN sort SET DEFAULT 'hot';\nCOMMIT;\n";
+    assert!(rules_found(&[sql("a.sql", again)], "postgres:16", None).is_empty());
+    // Set again only after COMMIT: the running release saw the column without a default.
+    let later = "BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN sort DROP DEFAULT;\nCOMMIT;\nBEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN sort SET DEFAULT 'hot';\nCOMMIT;\n";
+    assert_eq!(
+        rules_found(&[sql("a.sql", later)], "postgres:16", None),
+        vec!["pg-drop-default"]
+    );
+    // Another column's default set again does not withdraw it.
+    let other = again.replace("COLUMN sort SET", "COLUMN other SET");
+    assert_eq!(
+        rules_found(&[sql("a.sql", &other)], "postgres:16", None),
+        vec!["pg-drop-default"]
+    );
+}

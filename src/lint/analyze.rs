@@ -139,6 +139,9 @@ struct FileState {
     /// drop-object findings on views and routines of this unit (index into `findings`) and the
     /// names not yet re-created: re-created in the same unit, nothing was dropped for good.
     recreatable_drops: Vec<(usize, HashSet<String>)>,
+    /// pg-drop-default findings of the open transaction by (table, column): a SET DEFAULT on
+    /// the column before COMMIT withdraws it (drop the default, change the type, set it again).
+    pub(super) dropped_defaults: HashMap<(String, String), usize>,
 }
 
 struct Context<'a> {
@@ -1134,6 +1137,7 @@ impl<'a> Context<'a> {
                 self.file.exclusive_reported = false;
                 self.file.exclusive_tables.clear();
                 self.file.new_enum_values.clear();
+                self.file.dropped_defaults.clear();
             }
             Statement::Set(set) => self.check_set(set),
             Statement::CreateTable(ct) => {

@@ -291,6 +291,25 @@ impl Context<'_> {
                             self.not_null.remove(&(t.to_string(), col.clone()));
                             self.emit(stmt, "pg-drop-not-null", Some(t), at, format!("DROP NOT NULL on {t}.{col}: readers that rely on it start seeing NULLs"), None);
                         }
+                        AlterColumnOperation::DropDefault => {
+                            let before = self.findings.len();
+                            self.emit(stmt, "pg-drop-default", Some(t), at, format!("DROP DEFAULT on {t}.{col}: the running release's INSERTs that leave {col} out store NULL, or fail if it is NOT NULL"), None);
+                            if self.findings.len() > before && self.in_tx() {
+                                self.file
+                                    .dropped_defaults
+                                    .insert((t.to_string(), col.clone()), before);
+                            }
+                        }
+                        // Back before COMMIT: no other session saw the column without one.
+                        AlterColumnOperation::SetDefault { .. } => {
+                            if let Some(i) = self
+                                .file
+                                .dropped_defaults
+                                .remove(&(t.to_string(), col.clone()))
+                            {
+                                self.retracted.insert(i);
+                            }
+                        }
                         AlterColumnOperation::SetNotNull => {
                             // Already NOT NULL (from the files read before): PostgreSQL has
                             // nothing to check and scans nothing.

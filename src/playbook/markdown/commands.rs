@@ -562,7 +562,8 @@ fn session(text: &str) -> Option<CommandKind> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     let (_, before) = lines.split_last()?;
-    const FIRST: [&str; 19] = [
+    const FIRST: [&str; 20] = [
+        "gcloud",
         "sudo",
         "gitlab-rails",
         "rails",
@@ -614,6 +615,16 @@ pub(super) fn opened_by(line: &str, shells_only: bool) -> Option<CommandKind> {
     {
         return Some(CommandKind::Paste(format!(
             "the container shell (opened by `{line}`)"
+        )));
+    }
+    // `gcloud compute ssh node` without `--command` logs in to the node.
+    if words.first() == Some(&"gcloud")
+        && words.contains(&"compute")
+        && words.contains(&"ssh")
+        && !line.contains("--command")
+    {
+        return Some(CommandKind::Paste(format!(
+            "the ssh session (opened by `{line}`)"
         )));
     }
     OPENERS.iter().find_map(|(re, into)| {
@@ -848,6 +859,15 @@ mod tests {
         assert_eq!(alone.kind, CommandKind::Run);
         let k = run("kubectl exec -it api-0 -- sh\nrm /tmp/lock\n", "");
         assert_eq!(k.kind.label(), "paste");
+        let gke = run("gcloud compute --project prod ssh node-1\ntoolbox\n", "");
+        assert_eq!(
+            gke.kind,
+            CommandKind::Paste(
+                "the ssh session (opened by `gcloud compute --project prod ssh node-1`)".into()
+            )
+        );
+        let one_shot = run("gcloud compute ssh node-1 --command 'uptime'\nls\n", "");
+        assert_eq!(one_shot.kind, CommandKind::Run);
         let piped = run("kubectl get pods\nkubectl logs api-0\n", "");
         assert_eq!(piped.kind, CommandKind::Run);
         let user = run("sudo su - packagecloud\ncd /opt/app\n", "");

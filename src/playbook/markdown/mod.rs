@@ -39,6 +39,11 @@
 //!     are always steps. A section that is only links becomes the
 //!     playbook's `sources`. A `- [ ]` checklist written inside a fence is
 //!     read as steps.
+//!   - *where it runs*: after a step that only opens a shell elsewhere
+//!     (`ssh host`, `sudo su - user`, `kubectl exec` into a container), the
+//!     phase's shell commands are pasted into that session; a step that
+//!     names its host in words ("Log in to the shard …, run") is pasted into
+//!     a shell there. Neither runs on the operator's machine.
 //!   - *detail*: the rest of the item as Markdown with its indentation
 //!     removed: following lines, nested lists, tables, quotes, other code
 //!     blocks. Nested items belong to the detail; they are not steps.
@@ -293,6 +298,21 @@ pub fn parse_reviewed(
                     && let Some(kind) = &session
                 {
                     c.kind = kind.clone();
+                }
+                // "Log in to the shard …, run": not the operator's machine. A
+                // command that reaches the host itself (`ssh`, `knife ssh`, `gcloud`) runs.
+                let reaches = ["ssh", "knife", "scp", "gcloud", "kubectl"]
+                    .contains(&c.text.split_whitespace().next().unwrap_or(""));
+                if c.kind.is_run() && opens.is_none() && !reaches {
+                    let lead = step
+                        .detail
+                        .first()
+                        .map_or("", |d| d.trim_start().split("\n\n").next().unwrap_or(""));
+                    if let Some(place) = prose::remote_host(&format!("{}\n{lead}", step.title)) {
+                        c.kind = CommandKind::Paste(format!(
+                            "a shell on {place}, as the step says in words"
+                        ));
+                    }
                 }
                 if ["exit", "logout"].contains(&c.text.trim()) {
                     session = None;

@@ -3,6 +3,10 @@
 //! cookbook …", "Logs can be found on Kibana"); those bullets are notes to
 //! read, not steps to follow.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 /// What a sentence reads as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Reads {
@@ -362,6 +366,32 @@ pub(super) fn reads(line: &str) -> Reads {
     }
 }
 
+/// The host a step says, in words, to type its command on ("Log in to the
+/// shard …, run", "On a database node, run"): that place, as the page
+/// words it. Not the operator's own machine ("on your workstation"), and
+/// not a page about a host ("on the host status dashboard").
+pub(super) fn remote_host(text: &str) -> Option<String> {
+    static PLACE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:log\s?in(?:to|\s+to)|ssh\s+(?:in)?to|on)\s+((?:the|a|an|each|any|every|all)\s+(?:[\w.-]+\s+){0,2}?(?:node|host|server|box|machine|shard|vm|instance|replica)s?)\b",
+        )
+        .expect("host pattern")
+    });
+    const PAGES: [&str; 6] = ["dashboard", "status", "page", "graph", "metrics", "list"];
+    PLACE.captures_iter(text).find_map(|c| {
+        let place = c.get(1)?;
+        let next = text[place.end()..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        let own = ["your", "local", "workstation", "laptop"]
+            .iter()
+            .any(|w| place.as_str().to_lowercase().contains(w));
+        (!own && !PAGES.iter().any(|p| next.starts_with(p))).then(|| place.as_str().to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +422,20 @@ mod tests {
         for line in ["Operating DNS", "Backends configure a list of servers", ""] {
             assert_eq!(reads(line), Reads::Other, "{line}");
         }
+    }
+
+    #[test]
+    fn hosts_named_in_words() {
+        assert_eq!(
+            remote_host("Log in to the shard we think the repository is under, run").as_deref(),
+            Some("the shard")
+        );
+        assert_eq!(
+            remote_host("On a database node, run this").as_deref(),
+            Some("a database node")
+        );
+        assert_eq!(remote_host("On your local machine, run"), None);
+        assert_eq!(remote_host("check it on the host status dashboard"), None);
+        assert_eq!(remote_host("Export the token in your shell session"), None);
     }
 }

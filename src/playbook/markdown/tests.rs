@@ -1251,3 +1251,17 @@ fn nested_commands_with_notes_below_them_are_the_items_command() {
     );
     assert!(p.phases[0].steps[0].detail.contains("Check Sentry"));
 }
+
+#[test]
+fn a_command_for_a_host_named_in_words_is_not_run_locally() {
+    let p = load(
+        "missing.md",
+        "# Missing repository\n\n## Checks\n\n### On disk?\n\nLog in to the shard we think the repository is under, run\n\n```\n$ sudo ls /var/opt/git/repo.git\n```\n\n### Everywhere\n\n```\nknife ssh 'roles:stor' 'sudo ls /var/opt/git'\n```\n\n### Locally\n\nOn your workstation, run\n\n```\ngit clone git@example.com:ops/runbooks.git\n```\n",
+    );
+    assert_eq!(
+        step(&p, "On disk?").command_kind,
+        CommandKind::Paste("a shell on the shard, as the step says in words".into())
+    );
+    assert_eq!(step(&p, "Everywhere").command_kind, CommandKind::Run);
+    assert_eq!(step(&p, "Locally").command_kind, CommandKind::Run);
+}
