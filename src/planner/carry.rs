@@ -764,6 +764,9 @@ fn rename_pg(steps: &mut Vec<OpStep>, t: &str, c: &str, n: &str, h: &Has) {
     }
     if h.col.not_null {
         parts.push(format!("ALTER COLUMN {c} DROP NOT NULL"));
+        // The trigger keeps filling {c}, so its NOT NULL comes back (a scan under the
+        // table lock: the undo is not free, but without it the rollback loses it).
+        undo.push(format!("ALTER COLUMN {c} SET NOT NULL"));
     }
     if !parts.is_empty() {
         before_stop.push(op_step(

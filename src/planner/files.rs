@@ -77,22 +77,11 @@ pub fn files(tool: &Tool, unit: &Unit) -> Vec<MigrationFile> {
         return Vec::new();
     };
     let wrap = |stmts: &[String]| -> String {
-        match tool.stmt_wrap.as_ref().map(|w| w.replace("\\n", "\n")) {
-            Some(w) => stmts
-                .iter()
-                .map(|q| {
-                    let mut m = BTreeMap::new();
-                    m.insert("stmt".to_string(), q.clone());
-                    fill(&w, &m)
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
-            None => stmts
-                .iter()
-                .map(|q| format!("{q};"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
+        stmts
+            .iter()
+            .map(|q| wrap_stmt(tool, q))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let mut up = wrap(unit.up);
     if unit.no_tx
@@ -151,6 +140,25 @@ pub fn files(tool: &Tool, unit: &Unit) -> Vec<MigrationFile> {
         });
     }
     out
+}
+
+/// One statement as the tool's file carries it: inside the tool's string literal
+/// (`stmt_wrap`), with the characters that would end or interpolate it escaped
+/// (`stmt_escape`: MySQL's backtick identifiers in a JavaScript template literal);
+/// plain SQL ends with `;`.
+pub fn wrap_stmt(tool: &Tool, stmt: &str) -> String {
+    match &tool.stmt_wrap {
+        Some(w) => {
+            let escaped = tool
+                .stmt_escape
+                .iter()
+                .fold(stmt.to_string(), |acc, [from, to]| acc.replace(from, to));
+            let mut m = BTreeMap::new();
+            m.insert("stmt".to_string(), escaped);
+            fill(&w.replace("\\n", "\n"), &m)
+        }
+        None => format!("{stmt};"),
+    }
 }
 
 /// `add_index_users_email` -> `AddIndexUsersEmail` (Rails and EF Core class names).

@@ -191,9 +191,16 @@ pub struct Tool {
     /// several statements as one query (an implicit transaction on PostgreSQL).
     #[serde(default)]
     pub stmt_wrap: Option<String>,
+    /// `[from, to]` replacements applied to a statement before it goes into `stmt_wrap`.
+    #[serde(default)]
+    pub stmt_escape: Vec<[String; 2]>,
     /// A statement that cannot run in a transaction must be alone in its file.
     #[serde(default)]
     pub no_tx_alone: bool,
+    /// The tool opens no transaction of its own: a file keeps its BEGIN / COMMIT. Otherwise
+    /// they are left out of the files (the tool's transaction holds the statements).
+    #[serde(default)]
+    pub tx_in_file: bool,
     /// The whole file the tool loads (src/planner/files.rs): `{up}`, `{down}`, `{no_tx}`,
     /// `{prev}`, `{class}` and the `file` placeholders.
     #[serde(default)]

@@ -353,12 +353,66 @@ fn sql_reverse(text: &str) -> Option<String> {
     if t.ends_with(')')
         && let Some(i) = t.rfind(" (")
     {
-        let note = &t[i + 2..];
-        if note.starts_with(|c: char| c.is_ascii_lowercase()) || note.starts_with("SQLite") {
+        let note = &t[i + 2..t.len() - 1];
+        // A note is words ("another rebuild", "SQLite 3.35.0+"); a view's
+        // `WHERE (status <> 'closed'::text)` or a column list is SQL and stays.
+        let words = note.split_whitespace().count() >= 2
+            && !note.contains(['\'', '"', '<', '>', '=', '(', ')', ':']);
+        if words
+            && (note.starts_with(|c: char| c.is_ascii_lowercase()) || note.starts_with("SQLite"))
+        {
             t = t[..i].trim_end();
         }
     }
+    // A procedure that opens with a statement ("ALTER ... RENAME ..., then add ... again:
+    // ...") is prose: as a down section it fails in the tool, or half-undoes.
+    if prose(t) {
+        return None;
+    }
     Some(t.to_string())
+}
+
+/// Prose markers outside quotes: ", then " or ": " (SQL has neither; a `::` cast has no space).
+fn prose(text: &str) -> bool {
+    let mut quoted = false;
+    let b = text.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\'' {
+            quoted = !quoted;
+        } else if !quoted
+            && ((c == b':' && b.get(i + 1) == Some(&b' ') && (i == 0 || b[i - 1] != b':'))
+                || text[i..].starts_with(", then "))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The rollback statements one by one (a tool runs each on its own: SQLite's driver
+/// refuses several in one call), split where the engine would (trigger bodies kept whole).
+fn down_statements(engine: &Engine, text: &str) -> Vec<String> {
+    use crate::lint::EngineKind;
+    let kind = match engine.family.as_str() {
+        "postgres" => EngineKind::Postgres,
+        "sqlite" => EngineKind::Sqlite,
+        _ => EngineKind::Mysql,
+    };
+    crate::lint::split::split(text, kind)
+        .iter()
+        .map(|c| c.text(text).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// BEGIN / COMMIT written as statements: a tool that wraps each migration in its own
+/// transaction fails on a second BEGIN ("cannot start a transaction within a transaction").
+fn tx_control(stmt: &str) -> bool {
+    let s = stmt.trim().to_ascii_uppercase();
+    matches!(
+        s.as_str(),
+        "BEGIN" | "BEGIN IMMEDIATE" | "BEGIN TRANSACTION" | "START TRANSACTION" | "COMMIT"
+    )
 }
 
 fn exec_cmd(engine: &Engine, statements: &[String]) -> String {
@@ -907,6 +961,11 @@ pub fn plan_numbered(
                         // implicitly transactional query; the session SETs then cannot
                         // share the file.
                         let alone = s.kind == "ddl_no_tx" && tool.no_tx_alone;
+                        let stmts: Vec<String> = stmts
+                            .iter()
+                            .filter(|q| tool.tx_in_file || !tx_control(q))
+                            .cloned()
+                            .collect();
                         let groups: Vec<Vec<String>> = if alone {
                             stmts.iter().map(|q| vec![q.clone()]).collect()
                         } else {
@@ -917,6 +976,15 @@ pub fn plan_numbered(
                         let base_slug =
                             format!("{}_{}", slug.replace('-', "_"), s.key.replace('-', "_"));
                         let mut v = p.clone();
+                        // One apply command per file: a step split into several files
+                        // applies each (a tool that moves or names one unit per command
+                        // would otherwise leave the earlier ones unapplied).
+                        let mut applies: Vec<String> = Vec::new();
+                        let t = if s.phase == "contract" {
+                            &tool.contract_cmd
+                        } else {
+                            &tool.expand_cmd
+                        };
                         for (gi, group) in groups.iter().enumerate() {
                             version_counter += 1;
                             let version = numbering.format(numbering.next + version_counter - 1);
@@ -944,21 +1012,11 @@ pub fn plan_numbered(
                                     "migrate".into()
                                 },
                             );
-                            let body = match &tool.stmt_wrap {
-                                Some(w) => {
-                                    let w = w.replace("\\n", "\n");
-                                    group
-                                        .iter()
-                                        .map(|q| {
-                                            let mut m = BTreeMap::new();
-                                            m.insert("stmt".to_string(), q.clone());
-                                            fill(&w, &m)
-                                        })
-                                        .collect::<Vec<_>>()
-                                        .join("\n")
-                                }
-                                None => group.join(";\n") + ";",
-                            };
+                            let body = group
+                                .iter()
+                                .map(|q| mfiles::wrap_stmt(tool, q))
+                                .collect::<Vec<_>>()
+                                .join("\n");
                             let mut wv = v.clone();
                             wv.insert("sql".into(), body);
                             wv.insert(
@@ -967,8 +1025,9 @@ pub fn plan_numbered(
                                     .map(|r| format!("\"\"\"{r}\"\"\""))
                                     .unwrap_or_else(|| "None".into()),
                             );
-                            let down: Vec<String> =
-                                sql_reverse(&fill(&s.rollback, &p)).into_iter().collect();
+                            let down: Vec<String> = sql_reverse(&fill(&s.rollback, &p))
+                                .map(|r| down_statements(engine, &r))
+                                .unwrap_or_default();
                             tool_files.extend(mfiles::files(
                                 tool,
                                 &mfiles::Unit {
@@ -981,6 +1040,7 @@ pub fn plan_numbered(
                                 },
                             ));
                             last_version = v.get("version").cloned();
+                            applies.push(fill(t, &v));
                             let wrapped = fill(&tool.wrap.replace("\\n", "\n"), &wv);
                             detail.push_str(&format!(
                                 "\n\nShip it with {} as `{}`:\n\n```\n{}\n```",
@@ -1004,12 +1064,15 @@ pub fn plan_numbered(
                                     .join("; ")
                             ));
                         }
-                        let t = if s.phase == "contract" {
-                            &tool.contract_cmd
+                        if applies.len() == 1 {
+                            applies.remove(0)
                         } else {
-                            &tool.expand_cmd
-                        };
-                        fill(t, &v)
+                            applies
+                                .iter()
+                                .map(|a| format!("( {a} )"))
+                                .collect::<Vec<_>>()
+                                .join(" && ")
+                        }
                     } else {
                         if s.kind == "ddl_no_tx" {
                             detail.push_str(
@@ -1533,5 +1596,39 @@ fn step(
         on_fail: Default::default(),
         command_kind: Default::default(),
         expected_output: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollback_procedure_is_no_down_and_sql_in_parentheses_stays() {
+        assert_eq!(
+            sql_reverse("ALTER TABLE t RENAME COLUMN a TO b, then add a again: no data is lost"),
+            None
+        );
+        assert_eq!(
+            sql_reverse("ALTER TABLE t DROP COLUMN c (lossless only until N+1 writes it)")
+                .as_deref(),
+            Some("ALTER TABLE t DROP COLUMN c")
+        );
+        let view = "CREATE OR REPLACE VIEW v AS SELECT id FROM t WHERE (status <> 'closed'::text)";
+        assert_eq!(sql_reverse(view).as_deref(), Some(view));
+    }
+
+    #[test]
+    fn down_statements_split_but_keep_trigger_bodies() {
+        let sqlite = Knowledge::load().unwrap();
+        let engine = sqlite.engine("sqlite").unwrap();
+        assert_eq!(
+            down_statements(engine, "DROP TRIGGER IF EXISTS a; DROP TRIGGER IF EXISTS b"),
+            vec!["DROP TRIGGER IF EXISTS a", "DROP TRIGGER IF EXISTS b"]
+        );
+        let trig = "CREATE TRIGGER x AFTER INSERT ON t BEGIN UPDATE t SET a = 1; END";
+        assert_eq!(down_statements(engine, trig), vec![trig]);
+        assert!(tx_control("BEGIN IMMEDIATE") && tx_control("commit"));
+        assert!(!tx_control("BEGIN UPDATE t SET a = 1; END"));
     }
 }
